@@ -1,0 +1,37 @@
+/* auth: login policy shared by smtpd and pop3d: login names, the lockout check,
+ * failure recording (with the stable fail2ban log line) and the plain password check
+ * (POP3 USER/PASS; SASL PLAIN/LOGIN go through sasl_glue.h which calls this too). */
+#ifndef MS_AUTH_H
+#define MS_AUTH_H
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "ipmatch.h"
+#include "store.h"
+
+enum { AUTH_OK = 0, AUTH_FAIL = -1, AUTH_TEMPFAIL = -2 };
+
+/* Canonical user address for a login name: lower case; a bare local part gets the
+ * primary domain; a domain alias becomes the primary domain. -1 if not a local login. */
+int auth_canon_user(const struct config *cfg, const char *login, char *out, size_t len);
+
+/* The mechanisms to offer: the configured MECH_* bits less LOGIN/PLAIN where
+ * plaintext_auth = tls and the session is neither TLS nor from secure_networks. */
+unsigned auth_offered_mechs(unsigned configured, enum plaintext_auth pa, bool tls_or_secure);
+
+bool auth_is_locked(struct store *st, const struct config *cfg, const struct ipaddr *ip);
+
+/* Count one failed login from IP and log, always in this one stable form:
+ *   "auth failed: service=SERVICE ip=IP user=USER"
+ * (user "-" when unknown), plus "auth lockout: ip=IP until=..." when it locks. */
+void auth_record_failure(struct store *st, const struct config *cfg, const struct ipaddr *ip,
+                         const char *service, const char *user);
+
+/* Check LOGIN/PASSWORD against the salted hash of an enabled user. On AUTH_OK the
+ * canonical address is in canon. Unknown user, wrong password and disabled user are
+ * all AUTH_FAIL (a dummy hash is verified for unknown users so timing does not tell). */
+int auth_check_password(struct store *st, const struct config *cfg, const char *login,
+                        const char *password, char *canon, size_t canonlen);
+
+#endif

@@ -1,0 +1,53 @@
+/* sasl_glue: Cyrus SASL server glue shared by smtpd (AUTH, RFC 4954) and pop3d
+ * (AUTH, RFC 5034). No /etc/sasl2, no sasldb: options come from our GETOPT callback,
+ * secrets from our own auxprop plugin over the store (CRAM-MD5 precalc state as
+ * cmusaslsecretCRAM-MD5, SCRAM-SHA-256 as authPassword), LOGIN/PLAIN from the
+ * USERDB_CHECKPASS callback (auth_check_password). Base64 framing is done here,
+ * so protocols pass and get the text that goes on the wire.
+ *
+ * Thread use: saslg_init once per process (after fork); a struct saslg may be used
+ * from any thread but by one thread at a time (the daemons run steps on workq). */
+#ifndef MS_SASL_GLUE_H
+#define MS_SASL_GLUE_H
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "ipmatch.h"
+#include "store.h"
+
+int saslg_init(struct store *st, const struct config *cfg);   /* 0 or -1 (logged) */
+/* Point the glue at a reloaded config (SIGHUP). */
+void saslg_set_config(const struct config *cfg);
+void saslg_done(void);
+
+enum saslg_result {
+    SASLG_CONTINUE,   /* send the challenge in out (may be empty) and read one more line */
+    SASLG_OK,         /* authenticated; out may hold final server data (send as a challenge, expect an empty line) */
+    SASLG_FAIL,       /* bad credentials, unknown or disabled user: 535 5.7.8 / -ERR [AUTH] */
+    SASLG_CANCELLED,  /* client sent "*": 501 5.7.0 */
+    SASLG_BADPROT,    /* invalid base64 or protocol error: 501 5.5.2 */
+    SASLG_NOMECH,     /* mechanism not offered: 504 5.5.4 */
+    SASLG_TEMPFAIL,   /* 454 4.7.0 */
+};
+
+struct saslg;
+
+/* service: "smtp" or "pop". mechs: MECH_* bits allowed for this session. */
+struct saslg *saslg_new(const char *service, const struct ipaddr *local, int lport,
+                        const struct ipaddr *remote, int rport, bool tls_active, unsigned mechs);
+/* initial: the base64 initial response as sent, "=" for empty, NULL for none.
+ * out receives base64 text (no "334 " / "+ " prefix), NUL-terminated. */
+enum saslg_result saslg_start(struct saslg *s, const char *mech, const char *initial,
+                              char *out, size_t outlen);
+/* line: the client's response line as sent ("*" cancels). */
+enum saslg_result saslg_step(struct saslg *s, const char *line, char *out, size_t outlen);
+/* After SASLG_OK: the canonical user address. After SASLG_FAIL: the login name tried, or "-". */
+const char *saslg_user(const struct saslg *s);
+/* After SASLG_OK with final server data sent: true once the exchange is complete. */
+void saslg_free(struct saslg *s);
+
+/* Longest AUTH line we accept (RFC 4954: at least 12,288 octets). */
+#define SASLG_LINE_MAX 12288
+
+#endif

@@ -1,0 +1,64 @@
+/* server: the daemon skeleton shared by smtpd and pop3d: command line (-c FILE, -f),
+ * config load, listeners for every instance, bind then privilege drop to run_as_user,
+ * the store and SASL opened once per process after that, the event loop, per-instance
+ * access control (allow/deny) and connection limits (total and per IP), idle timeouts,
+ * SIGTERM (stop accepting, on_shutdown for live sessions, exit 0 within 10 s) and
+ * SIGHUP (reload: new/changed listeners and policies for new sessions, live sessions
+ * keep the old config, removed listeners close, a bad config is refused and logged). */
+#ifndef MS_SERVER_H
+#define MS_SERVER_H
+#include <stdbool.h>
+
+#include "config.h"
+#include "conn.h"
+#include "store.h"
+#include "workq.h"
+
+struct server_instance {          /* one listener instance, as the framework sees it */
+    const char *name;
+    const struct listen_addr *listen;
+    size_t nlisten;
+    enum tls_mode tls;
+    const struct iplist *allow_clients;
+    const struct iplist *deny_clients;
+    unsigned max_connections;
+    unsigned max_connections_per_ip;
+    unsigned timeout;
+    const void *instance;         /* struct smtp_instance * or struct pop3_instance * */
+};
+
+enum server_refusal { REFUSE_DENIED, REFUSE_TOO_MANY, REFUSE_TOO_MANY_IP };
+
+struct server_proto {
+    const char *ident;            /* "smtpd", "pop3d": log ident */
+    /* Fill out[] with this daemon's instances from cfg; returns the count. */
+    size_t (*instances)(const struct config *cfg, struct server_instance *out, size_t max);
+    /* A new accepted connection: send the greeting, set up protocol state. */
+    void (*on_accept)(struct conn *c);
+    /* A connection refused at connect: write the one reply line (the framework closes). */
+    void (*on_refuse)(struct conn *c, enum server_refusal why);
+    void (*on_input)(struct conn *c);
+    /* Idle timeout: write the reply (421 4.4.2 / -ERR) and call conn_close. */
+    void (*on_timeout)(struct conn *c);
+    /* SIGTERM: the session should say goodbye (421) and conn_close now if idle, or
+     * as soon as its current work ends. */
+    void (*on_shutdown)(struct conn *c);
+    /* The connection is gone: free protocol state. */
+    void (*on_close)(struct conn *c);
+    /* Called once per process after the store and SASL are open, and after each reload. */
+    int (*on_start)(const struct config *cfg);
+    /* Options other than -c/-f (e.g. smtpd --check-config): return -1 if not handled,
+     * else an exit code; called after the config is loaded, before binding. */
+    int (*on_option)(int argc, char **argv, const char *cfgpath);
+};
+
+/* Run the daemon; returns the process exit code. */
+int server_main(int argc, char **argv, const struct server_proto *proto);
+
+/* Process-wide handles, valid after start. */
+struct store *server_store(void);
+struct workq *server_workq(void);
+const struct config *server_config(void);   /* the config now in force */
+bool server_stopping(void);
+
+#endif

@@ -1,0 +1,91 @@
+/* store: the shared user store (users, aliases, POP-auth IP cache, auth-failure table).
+ * A narrow interface that names no database type: the Berkeley DB 5.3 backend
+ * lives in store_bdb.c; another backend (LMDB) would be a new file behind this header.
+ *
+ * One struct store per process, opened after any fork. It is safe to use from
+ * several threads of one process at once. Every call runs in its own transaction,
+ * retries deadlocks, and reopens the environment after a fatal error (DB_RUNRECOVERY),
+ * so callers only see STORE_OK / STORE_NOTFOUND / STORE_EXISTS / STORE_ERROR. */
+#ifndef MS_STORE_H
+#define MS_STORE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ipmatch.h"
+
+enum {
+    STORE_OK = 0,
+    STORE_NOTFOUND = 1,
+    STORE_EXISTS = 2,
+    STORE_ERROR = -1,
+};
+
+#define STORE_ADDR_MAX 321        /* 64 + 1 + 255 + NUL */
+
+struct store;
+
+/* Open (creating if needed) the environment under DATA_DIR/db (mode 0700, files 0600).
+ * Runs recovery by itself when a previous user of the environment died. */
+int store_open(const char *data_dir, struct store **out);
+void store_close(struct store *st);
+/* Checkpoint and remove logs no longer needed; call every minute or so from one daemon. */
+void store_maintain(struct store *st);
+
+/* ---- users: key is the lower-case full address at the primary domain ---- */
+struct user_rec {
+    char address[STORE_ADDR_MAX];
+    bool relay;                   /* "Relay Mail beyond this server" */
+    bool enabled;
+    char pwhash[160];             /* salted slow hash (password.h) */
+    unsigned char cram_md5[32];   /* HMAC-MD5 precalc state, Cyrus layout */
+    bool has_cram_md5;
+    char scram_sha256[256];       /* RFC 5803 "SCRAM-SHA-256$iter:salt$stored:server" */
+    int64_t created;              /* unix time */
+};
+
+int store_user_get(struct store *st, const char *address, struct user_rec *out);
+/* Insert (if !replace and the user exists: STORE_EXISTS) or replace. */
+int store_user_put(struct store *st, const struct user_rec *u, bool replace);
+int store_user_del(struct store *st, const char *address);
+/* Calls cb for every user in key order; stops early if cb returns non-zero. */
+int store_user_list(struct store *st, int (*cb)(const struct user_rec *u, void *ctx), void *ctx);
+
+/* ---- aliases: ALIAS (full address, lower case) -> TARGET address ---- */
+int store_alias_get(struct store *st, const char *alias, char *target, size_t len);
+int store_alias_put(struct store *st, const char *alias, const char *target, bool replace);
+int store_alias_del(struct store *st, const char *alias);
+int store_alias_list(struct store *st, int (*cb)(const char *alias, const char *target, void *ctx), void *ctx);
+
+/* ---- POP-auth IP cache: client IP -> (user, time of login) ---- */
+struct popauth_rec {
+    struct ipaddr ip;
+    char user[STORE_ADDR_MAX];
+    int64_t time;
+};
+int store_popauth_put(struct store *st, const struct ipaddr *ip, const char *user, int64_t now);
+int store_popauth_get(struct store *st, const struct ipaddr *ip, struct popauth_rec *out);
+int store_popauth_list(struct store *st, int (*cb)(const struct popauth_rec *r, void *ctx), void *ctx);
+int store_popauth_flush(struct store *st);
+/* Delete entries with time < before. */
+int store_popauth_purge(struct store *st, int64_t before);
+
+/* ---- auth-failure table: client IP -> (failures, first failure, locked until) ---- */
+struct authfail_rec {
+    struct ipaddr ip;
+    unsigned failures;
+    int64_t first_failure;
+    int64_t locked_until;         /* 0 when not locked */
+};
+int store_authfail_get(struct store *st, const struct ipaddr *ip, struct authfail_rec *out);
+/* Atomically record one failed login at NOW and apply the lockout rule
+ * (lockout.h); the new state is written to *out if out != NULL. */
+int store_authfail_record(struct store *st, const struct ipaddr *ip, int64_t now,
+                          unsigned limit, unsigned window, unsigned lockout,
+                          struct authfail_rec *out);
+int store_authfail_list(struct store *st, int (*cb)(const struct authfail_rec *r, void *ctx), void *ctx);
+int store_authfail_clear(struct store *st, const struct ipaddr *ip);
+/* Delete records whose window and lock are both over at NOW. */
+int store_authfail_purge(struct store *st, int64_t now, unsigned window);
+
+#endif
