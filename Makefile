@@ -8,6 +8,7 @@
 #   make install PREFIX=/usr/local
 
 CC      ?= cc
+B       ?= build
 PREFIX  ?= /usr/local
 CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -g -D_GNU_SOURCE -Icommon -Ismtpd -Ipop3d -Iuserdb
 LIBS    := -levent -levent_openssl -levent_pthreads -lssl -lcrypto -ldb -lsasl2 -lcrypt -lresolv -lpthread
@@ -25,7 +26,7 @@ UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 HEADERS    := $(wildcard common/*.h smtpd/*.h pop3d/*.h userdb/*.h)
 
 # $(call objs,VARIANT,SOURCES)
-objs = $(patsubst %.c,build/$(1)/%.o,$(2))
+objs = $(patsubst %.c,$(B)/$(1)/%.o,$(2))
 
 REL_FLAGS  := $(CFLAGS_BASE) -O2
 ASAN_FLAGS := $(CFLAGS_BASE) -O1 $(SANFLAGS)
@@ -35,44 +36,44 @@ ASAN_FLAGS := $(CFLAGS_BASE) -O1 $(SANFLAGS)
 all: bin/smtpd bin/pop3d bin/userdb
 
 # ---- object rules -------------------------------------------------------
-build/rel/%.o: %.c $(HEADERS)
+$(B)/rel/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_FLAGS) -c $< -o $@
 
-build/asan/%.o: %.c $(HEADERS)
+$(B)/asan/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_FLAGS) -c $< -o $@
 
 # ---- libraries per variant ----------------------------------------------
 define variant
-build/$(1)/libcommon.a: $(call objs,$(1),$(COMMON_SRC))
+$(B)/$(1)/libcommon.a: $(call objs,$(1),$(COMMON_SRC))
 	@mkdir -p $$(dir $$@); rm -f $$@; ar rcs $$@ $$^
-build/$(1)/libsmtpd.a: $(call objs,$(1),$(SMTPD_SRC))
+$(B)/$(1)/libsmtpd.a: $(call objs,$(1),$(SMTPD_SRC))
 	@mkdir -p $$(dir $$@); rm -f $$@; ar rcs $$@ $$^
-build/$(1)/libpop3d.a: $(call objs,$(1),$(POP3D_SRC))
+$(B)/$(1)/libpop3d.a: $(call objs,$(1),$(POP3D_SRC))
 	@mkdir -p $$(dir $$@); rm -f $$@; ar rcs $$@ $$^
-build/$(1)/libuserdb.a: $(call objs,$(1),$(USERDB_SRC))
+$(B)/$(1)/libuserdb.a: $(call objs,$(1),$(USERDB_SRC))
 	@mkdir -p $$(dir $$@); rm -f $$@; ar rcs $$@ $$^
-$(2)/smtpd: build/$(1)/smtpd/main.o build/$(1)/libsmtpd.a build/$(1)/libcommon.a
+$(2)/smtpd: $(B)/$(1)/smtpd/main.o $(B)/$(1)/libsmtpd.a $(B)/$(1)/libcommon.a
 	@mkdir -p $$(dir $$@)
 	$$(CC) $(3) -o $$@ $$^ $$(LIBS)
-$(2)/pop3d: build/$(1)/pop3d/main.o build/$(1)/libpop3d.a build/$(1)/libcommon.a
+$(2)/pop3d: $(B)/$(1)/pop3d/main.o $(B)/$(1)/libpop3d.a $(B)/$(1)/libcommon.a
 	@mkdir -p $$(dir $$@)
 	$$(CC) $(3) -o $$@ $$^ $$(LIBS)
-$(2)/userdb: build/$(1)/userdb/main.o build/$(1)/libuserdb.a build/$(1)/libcommon.a
+$(2)/userdb: $(B)/$(1)/userdb/main.o $(B)/$(1)/libuserdb.a $(B)/$(1)/libcommon.a
 	@mkdir -p $$(dir $$@)
 	$$(CC) $(3) -o $$@ $$^ $$(LIBS)
 endef
 $(eval $(call variant,rel,bin,$(REL_FLAGS)))
-$(eval $(call variant,asan,build/asan/bin,$(ASAN_FLAGS)))
+$(eval $(call variant,asan,$(B)/asan/bin,$(ASAN_FLAGS)))
 
 # ---- unit tests (CUnit), one binary per tests/unit/test_*.c --------------
-UNIT_BINS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
-build/asan/tests/%: build/asan/tests/unit/%.o build/asan/libsmtpd.a build/asan/libpop3d.a build/asan/libuserdb.a build/asan/libcommon.a
+UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/asan/tests/%,$(UNIT_SRC))
+$(B)/asan/tests/%: $(B)/asan/tests/unit/%.o $(B)/asan/libsmtpd.a $(B)/asan/libpop3d.a $(B)/asan/libuserdb.a $(B)/asan/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ASAN_FLAGS) -o $@ $^ build/asan/libcommon.a $(LIBS) -lcunit
+	$(CC) $(ASAN_FLAGS) -o $@ $^ $(B)/asan/libcommon.a $(LIBS) -lcunit
 
-asan: build/asan/bin/smtpd build/asan/bin/pop3d build/asan/bin/userdb $(UNIT_BINS)
+asan: $(B)/asan/bin/smtpd $(B)/asan/bin/pop3d $(B)/asan/bin/userdb $(UNIT_BINS)
 
 # ---- dependencies --------------------------------------------------------
 check-deps deps:

@@ -42,6 +42,11 @@ const char *conn_tls_info(const struct conn *c);
 void conn_pause(struct conn *c);
 void conn_resume(struct conn *c);
 
+/* Streaming a large reply (POP3 RETR): bytes waiting in the output buffer, and a one-shot
+ * callback once they have drained to at most lowmark octets (NULL cancels). */
+size_t conn_outbuf_len(const struct conn *c);
+void conn_when_drained(struct conn *c, void (*cb)(struct conn *c), size_t lowmark);
+
 const struct ipaddr *conn_peer(const struct conn *c);
 int conn_peer_port(const struct conn *c);
 const char *conn_peer_str(const struct conn *c);   /* "192.0.2.1" */

@@ -3,6 +3,7 @@
 # one line "N passed, M failed" (tests, summed over all of them).
 # Usage: tests/run-all.sh [unit|e2e] [NAME-FILTER]
 cd "$(dirname "$0")/.." || exit 2
+B=${B:-build}
 what=${1:-all}
 filter=${2:-}
 PY=/usr/bin/python3
@@ -12,7 +13,7 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 passed=0
 failed=0
 failed_names=""
-log=build/test-logs
+log=$B/test-logs
 mkdir -p "$log"
 
 count_cunit() {   # $1 = output file: add the "tests" row of the CUnit run summary
@@ -23,7 +24,7 @@ count_cunit() {   # $1 = output file: add the "tests" row of the CUnit run summa
 }
 
 if [ "$what" = all ] || [ "$what" = unit ]; then
-    for t in build/asan/tests/test_*; do
+    for t in $B/asan/tests/test_*; do
         [ -x "$t" ] || continue
         name=$(basename "$t")
         case "$name" in *"$filter"*) ;; *) continue ;; esac

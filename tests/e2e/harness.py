@@ -15,7 +15,7 @@ import time
 import unittest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BIN = os.environ.get("MS_BIN", os.path.join(ROOT, "build", "asan", "bin"))
+BIN = os.environ.get("MS_BIN", os.path.join(ROOT, os.environ.get("B", "build"), "asan", "bin"))
 WORK = os.path.join(ROOT, "build", "e2e")
 LAN_IP = "127.0.0.1"
 REMOTE_IP = "127.0.0.9"
