@@ -1,0 +1,30 @@
+/* confval: parsers for the typed values of mailserver.conf (used by config.c).
+ * Each returns 0, or -1 with "what is wrong (expected ...)" written into why.
+ * Strings they return are malloc()ed and owned by the caller. Pure code: no I/O. */
+#ifndef MS_CONFVAL_H
+#define MS_CONFVAL_H
+#include "config.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+int cv_bool(const char *v, bool *out, char *why, size_t wl);            /* yes/no/true/false/on/off */
+int cv_duration(const char *v, bool nonzero, unsigned *out, char *why, size_t wl);  /* 30s 5m 2h 5d */
+int cv_size(const char *v, uint64_t *out, char *why, size_t wl);        /* 1000, 64K, 25M, 1G */
+int cv_count(const char *v, unsigned *out, char *why, size_t wl);       /* 1 .. 100000000 */
+int cv_tls(const char *v, bool pop3, enum tls_mode *out, char *why, size_t wl);
+int cv_mechs(const char *v, unsigned *out, char *why, size_t wl);       /* MECH_* bits; "" = 0 */
+bool cv_hostname(const char *s);
+/* Lower case, one trailing dot dropped, into out (size n); [IP] literals pass too. */
+int cv_domain(const char *v, char *out, size_t n, char *why, size_t wl);
+/* A list of domains (with wildcards: also "*.example.net"); replaces *out. */
+int cv_domains(const char *v, bool wildcards, struct strlist *out, char *why, size_t wl);
+/* host[:port], [host]:port or [host]; *port = 25 if not given. */
+int cv_hostport(const char *v, char **host, int *port, char *why, size_t wl);
+/* A list of ADDRESS:PORT / [V6]:PORT (at least one); replaces *out and *nout. */
+int cv_listen(const char *v, struct listen_addr **out, size_t *nout, char *why, size_t wl);
+void cv_listen_free(struct listen_addr *l, size_t n);
+void cv_strlist_free(struct strlist *l);
+
+#endif
