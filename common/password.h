@@ -15,6 +15,9 @@ int password_hash(const char *pw, char *out, size_t outlen);           /* 0 or -
 bool password_verify(const char *pw, const char *stored);
 int cram_md5_precalc(const char *pw, unsigned char out[32]);           /* 0 or -1 */
 int scram_sha256_secret(const char *pw, unsigned iterations, char *out, size_t outlen);
+/* The same with a given salt (tests, known vectors); scram_sha256_secret uses 16 random bytes. */
+int scram_sha256_secret_salted(const char *pw, const unsigned char *salt, size_t saltlen,
+                               unsigned iterations, char *out, size_t outlen);
 /* Weak password check: shorter than 8, equal to the local part or the address
  * (any case), or in the built-in list of common passwords. Returns true and a
  * reason in why when weak. */

@@ -44,7 +44,8 @@ enum saslg_result saslg_start(struct saslg *s, const char *mech, const char *ini
 enum saslg_result saslg_step(struct saslg *s, const char *line, char *out, size_t outlen);
 /* After SASLG_OK: the canonical user address. After SASLG_FAIL: the login name tried, or "-". */
 const char *saslg_user(const struct saslg *s);
-/* After SASLG_OK with final server data sent: true once the exchange is complete. */
+/* After SASLG_OK with final server data in out: the client's answer (an empty line) may be
+ * passed to saslg_step, which returns SASLG_OK again ("*" gives SASLG_CANCELLED). */
 void saslg_free(struct saslg *s);
 
 /* Longest AUTH line we accept (RFC 4954: at least 12,288 octets). */

@@ -1,0 +1,153 @@
+/* auth: the login policy shared by smtpd and pop3d (auth.h): canonical login names,
+ * the mechanisms a session may use, the lockout check, failure recording with the
+ * one stable fail2ban log line, and the salted-hash password check. */
+#include "auth.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "lockout.h"
+#include "log.h"
+#include "password.h"
+#include "util.h"
+
+/* A yescrypt hash of a throw-away string: verified for unknown users so that
+ * their check costs as much as a real one. No password matches it in practice. */
+static const char dummy_hash[] =
+    "$y$j9T$0hp5hHfqVVbOasy/baEeC1$C11yJ2zAowQk4jDg9JI6sxDUno0dFdmSTscG4ZrbJBC";
+
+#define LOCAL_PART_MAX 64
+
+static bool local_part_ok(const char *s, size_t n)
+{
+    if (n == 0 || n > LOCAL_PART_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c <= ' ' || c >= 0x7f || c == '@' || c == '%' || c == '!')
+            return false;
+    }
+    return true;
+}
+
+int auth_canon_user(const struct config *cfg, const char *login, char *out, size_t len)
+{
+    char buf[STORE_ADDR_MAX];
+    if (!cfg || !login || !out || len == 0 || !cfg->domain)
+        return -1;
+    if (str_copy(buf, login, sizeof buf) >= sizeof buf)
+        return -1;
+    str_lower(buf);
+    char *at = strchr(buf, '@');
+    size_t locallen = at ? (size_t)(at - buf) : strlen(buf);
+    if (!local_part_ok(buf, locallen))
+        return -1;
+    if (at) {
+        *at = '\0';
+        const char *dom = at + 1;
+        if (*dom == '\0' || strchr(dom, '@') || !config_is_local_domain(cfg, dom))
+            return -1;
+    }
+    int n = snprintf(out, len, "%s@%s", buf, cfg->domain);
+    if (n < 0 || (size_t)n >= len)
+        return -1;
+    str_lower(out);
+    return 0;
+}
+
+unsigned auth_offered_mechs(unsigned configured, enum plaintext_auth pa, bool tls_or_secure)
+{
+    unsigned m = configured & MECH_ALL;
+    if (pa == PLAINTEXT_TLS && !tls_or_secure)
+        m &= ~(MECH_LOGIN | MECH_PLAIN);
+    return m;
+}
+
+bool auth_is_locked(struct store *st, const struct config *cfg, const struct ipaddr *ip)
+{
+    struct authfail_rec r;
+    (void)cfg;
+    if (!st || !ip)
+        return false;
+    int rc = store_authfail_get(st, ip, &r);
+    if (rc == STORE_ERROR) {
+        char ipb[64];
+        log_warn("auth: cannot read the lockout state of %s", ipaddr_format(ip, ipb, sizeof ipb));
+        return false;
+    }
+    return rc == STORE_OK && lockout_is_locked(&r, (int64_t)time(NULL));
+}
+
+/* Client-supplied names go into a log line read by fail2ban-style tools:
+ * keep them on one token (no blanks, no control or non-ASCII bytes). */
+static void log_safe(const char *in, char *out, size_t len)
+{
+    size_t j = 0;
+    if (!in || !*in)
+        in = "-";
+    for (; *in && j + 1 < len; in++) {
+        unsigned char c = (unsigned char)*in;
+        out[j++] = (c <= ' ' || c >= 0x7f) ? '?' : (char)c;
+    }
+    out[j] = '\0';
+}
+
+void auth_record_failure(struct store *st, const struct config *cfg, const struct ipaddr *ip,
+                         const char *service, const char *user)
+{
+    char ipb[64], ub[STORE_ADDR_MAX], sb[16];
+    struct authfail_rec before, after;
+
+    if (!ip)
+        return;
+    ipaddr_format(ip, ipb, sizeof ipb);
+    log_safe(user, ub, sizeof ub);
+    log_safe(service, sb, sizeof sb);
+    log_info("auth failed: service=%s ip=%s user=%s", sb, ipb, ub);
+    if (!st || !cfg)
+        return;
+    int64_t now = (int64_t)time(NULL);
+    bool was_locked = store_authfail_get(st, ip, &before) == STORE_OK && lockout_is_locked(&before, now);
+    if (store_authfail_record(st, ip, now, cfg->auth_fail_limit, cfg->auth_fail_window,
+                              cfg->auth_lockout, &after) != STORE_OK) {
+        log_warn("auth: cannot record the failed login from %s", ipb);
+        return;
+    }
+    if (!was_locked && lockout_is_locked(&after, now)) {
+        char until[32];
+        time_t t = (time_t)after.locked_until;
+        struct tm tm;
+        if (!gmtime_r(&t, &tm) || strftime(until, sizeof until, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+            snprintf(until, sizeof until, "%lld", (long long)after.locked_until);
+        log_warn("auth lockout: ip=%s until=%s", ipb, until);
+    }
+}
+
+int auth_check_password(struct store *st, const struct config *cfg, const char *login,
+                        const char *password, char *canon, size_t canonlen)
+{
+    char addr[STORE_ADDR_MAX];
+    struct user_rec u;
+
+    if (!password)
+        password = "";
+    if (!st || auth_canon_user(cfg, login, addr, sizeof addr) != 0) {
+        (void)password_verify(password, dummy_hash);
+        return AUTH_FAIL;
+    }
+    int rc = store_user_get(st, addr, &u);
+    if (rc == STORE_ERROR)
+        return AUTH_TEMPFAIL;
+    if (rc != STORE_OK) {
+        (void)password_verify(password, dummy_hash);
+        return AUTH_FAIL;
+    }
+    bool ok = password_verify(password, u.pwhash[0] ? u.pwhash : dummy_hash);
+    if (!ok || !u.enabled || !u.pwhash[0])
+        return AUTH_FAIL;
+    if (canon && canonlen && str_copy(canon, addr, canonlen) >= canonlen)
+        return AUTH_FAIL;
+    return AUTH_OK;
+}

@@ -1,0 +1,559 @@
+/* sasl_glue: Cyrus SASL server glue (sasl_glue.h). Options come only from our GETOPT
+ * callbacks (no /etc/sasl2), secrets from our auxprop plugin over the store
+ * (cmusaslsecretCRAM-MD5, authPassword), PLAIN/LOGIN from the USERDB_CHECKPASS
+ * callback (auth_check_password), login names from the CANON_USER callback
+ * (auth_canon_user). Base64 framing both ways is done here. */
+#include "sasl_glue.h"
+
+#include <pthread.h>
+#include <sasl/sasl.h>
+#include <sasl/saslplug.h>
+#include <sasl/saslutil.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "auth.h"
+#include "log.h"
+#include "util.h"
+
+#define SASLG_APPNAME "mailserver-ms"
+#define SASLG_AUXPROP "mailserver-store"
+#define SASLG_ALL_MECHS "SCRAM-SHA-256 CRAM-MD5 LOGIN PLAIN"
+#define CRAM_PROP "cmusaslsecretCRAM-MD5"
+#define SCRAM_PROP "authPassword"
+
+/* Callbacks are stored as a generic function pointer (void (*)(void) matches any type). */
+#define CB(f) ((sasl_callback_ft)(void (*)(void))(f))
+
+enum sg_state { SG_NEW, SG_STEP, SG_FINAL, SG_DONE, SG_FAILED };
+
+struct saslg {
+    sasl_conn_t *conn;
+    sasl_callback_t cbs[4];
+    char mech_list[64];
+    unsigned mechs;
+    enum sg_state state;
+    bool tempfail;                   /* a store error happened during this exchange */
+    char tried[STORE_ADDR_MAX];      /* login name as given (for the failure log) */
+    char user[STORE_ADDR_MAX];       /* canonical address after SASLG_OK */
+};
+
+static struct store *g_store;
+static const struct config *g_cfg;
+static bool g_inited;
+static __thread struct saslg *g_cur;   /* the exchange running on this thread */
+
+static const struct config *cur_cfg(void)
+{
+    return __atomic_load_n(&g_cfg, __ATOMIC_ACQUIRE);
+}
+
+/* ---- mutexes for the library (its defaults are no-ops) ---- */
+static void *mx_alloc(void)
+{
+    pthread_mutex_t *m = malloc(sizeof *m);
+    if (m && pthread_mutex_init(m, NULL) != 0) {
+        free(m);
+        m = NULL;
+    }
+    return m;
+}
+static int mx_lock(void *m) { return pthread_mutex_lock(m) == 0 ? SASL_OK : SASL_FAIL; }
+static int mx_unlock(void *m) { return pthread_mutex_unlock(m) == 0 ? SASL_OK : SASL_FAIL; }
+static void mx_free(void *m)
+{
+    if (m) {
+        pthread_mutex_destroy(m);
+        free(m);
+    }
+}
+
+/* ---- global callbacks ---- */
+static int cb_getopt(void *ctx, const char *plugin, const char *opt, const char **res, unsigned *len)
+{
+    (void)ctx;
+    (void)plugin;
+    const char *v = NULL;
+    if (strcmp(opt, "mech_list") == 0)
+        v = SASLG_ALL_MECHS;
+    else if (strcmp(opt, "auxprop_plugin") == 0)
+        v = SASLG_AUXPROP;
+    else if (strcmp(opt, "pwcheck_method") == 0)
+        v = "auxprop";
+    else if (strcmp(opt, "log_level") == 0)
+        v = "2";   /* SASL_LOG_WARN */
+    if (!v)
+        return SASL_FAIL;
+    *res = v;
+    if (len)
+        *len = (unsigned)strlen(v);
+    return SASL_OK;
+}
+
+static int cb_log(void *ctx, int level, const char *msg)
+{
+    (void)ctx;
+    if (!msg)
+        return SASL_OK;
+    if (level <= SASL_LOG_ERR)
+        log_err("sasl: %s", msg);
+    else if (level == SASL_LOG_WARN)
+        log_warn("sasl: %s", msg);
+    else
+        log_debug("sasl: %s", msg);
+    return SASL_OK;
+}
+
+/* Never read <appname>.conf from anywhere: point the search at a path with no file. */
+static int cb_confpath(void *ctx, char **path)
+{
+    (void)ctx;
+    static char nowhere[] = "/dev/null";   /* the library does not free it */
+    *path = nowhere;
+    return SASL_OK;
+}
+
+/* ---- per-connection callbacks (context: struct saslg) ---- */
+static int cb_conn_getopt(void *ctx, const char *plugin, const char *opt, const char **res, unsigned *len)
+{
+    struct saslg *s = ctx;
+    (void)plugin;
+    if (!s || strcmp(opt, "mech_list") != 0)
+        return SASL_FAIL;   /* the global callback answers the rest */
+    *res = s->mech_list;
+    if (len)
+        *len = (unsigned)strlen(s->mech_list);
+    return SASL_OK;
+}
+
+/* The login name as tried, for logs: blanks, control and non-ASCII bytes become '?'
+ * so that a client cannot forge log lines (fail2ban reads them). */
+static void keep_tried(struct saslg *s, const char *in, unsigned inlen)
+{
+    size_t n = inlen < sizeof s->tried - 1 ? inlen : sizeof s->tried - 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)in[i];
+        s->tried[i] = (c <= ' ' || c >= 0x7f) ? '?' : (char)c;
+    }
+    s->tried[n] = '\0';
+    if (n == 0)
+        str_copy(s->tried, "-", sizeof s->tried);
+}
+
+/* Map the login to its canonical address. A name that is not a local login is
+ * passed on as a name no user has (lower-cased, or INVALID_USER), so that the
+ * exchange fails later exactly like an unknown user: same result, a dummy hash
+ * verified, and no early canon_user failure (Cyrus's LOGIN plugin leaks the
+ * password buffer on that path). */
+#define INVALID_USER "-@invalid."
+static int cb_canon(sasl_conn_t *conn, void *ctx, const char *in, unsigned inlen, unsigned flags,
+                    const char *realm, char *out, unsigned out_max, unsigned *out_len)
+{
+    struct saslg *s = ctx;
+    char login[STORE_ADDR_MAX], canon[STORE_ADDR_MAX];
+    (void)conn;
+    (void)realm;
+    if (s && (flags & SASL_CU_AUTHID))
+        keep_tried(s, in, inlen);
+    if (inlen == 0 || inlen >= sizeof login || memchr(in, '\0', inlen)) {
+        str_copy(canon, INVALID_USER, sizeof canon);
+    } else {
+        memcpy(login, in, inlen);
+        login[inlen] = '\0';
+        if (auth_canon_user(cur_cfg(), login, canon, sizeof canon) != 0) {
+            str_copy(canon, login, sizeof canon);
+            str_lower(canon);
+        }
+    }
+    size_t n = strlen(canon);
+    if (n >= out_max)
+        return SASL_BUFOVER;
+    memcpy(out, canon, n + 1);
+    *out_len = (unsigned)n;
+    return SASL_OK;
+}
+
+static int cb_checkpass(sasl_conn_t *conn, void *ctx, const char *user, const char *pass,
+                        unsigned passlen, struct propctx *propctx)
+{
+    struct saslg *s = ctx;
+    (void)conn;
+    (void)propctx;
+    if (!user || !pass || memchr(pass, '\0', passlen))
+        return SASL_BADAUTH;
+    char *pw = malloc((size_t)passlen + 1);
+    if (!pw)
+        return SASL_NOMEM;
+    memcpy(pw, pass, passlen);
+    pw[passlen] = '\0';
+    int rc = auth_check_password(g_store, cur_cfg(), user, pw, NULL, 0);
+    explicit_bzero(pw, passlen);
+    free(pw);
+    if (rc == AUTH_OK)
+        return SASL_OK;
+    if (rc == AUTH_TEMPFAIL && s)
+        s->tempfail = true;
+    return rc == AUTH_TEMPFAIL ? SASL_UNAVAIL : SASL_BADAUTH;
+}
+
+/* ---- our auxprop plugin: authid secrets from the store ---- */
+static void prop_put(const sasl_utils_t *u, struct propctx *pc, const struct propval *pv,
+                     unsigned flags, const char *val, unsigned len)
+{
+    if (pv->values && !(flags & SASL_AUXPROP_OVERRIDE))
+        return;
+    if (pv->values)
+        u->prop_erase(pc, pv->name);
+    u->prop_set(pc, pv->name, val, (int)len);
+}
+
+static int ms_auxprop_lookup(void *glob, sasl_server_params_t *sp, unsigned flags,
+                             const char *user, unsigned ulen)
+{
+    char addr[STORE_ADDR_MAX];
+    struct user_rec u;
+    (void)glob;
+    if (flags & SASL_AUXPROP_AUTHZID)
+        return SASL_OK;   /* no authzid properties here */
+    if (!user || ulen == 0 || ulen >= sizeof addr || !g_store)
+        return SASL_NOUSER;
+    memcpy(addr, user, ulen);
+    addr[ulen] = '\0';
+    char canon[STORE_ADDR_MAX];
+    if (auth_canon_user(cur_cfg(), addr, canon, sizeof canon) != 0 || strcmp(canon, addr) != 0)
+        return SASL_NOUSER;   /* not a local login (see cb_canon) */
+    int rc = store_user_get(g_store, addr, &u);
+    if (rc == STORE_ERROR) {
+        if (g_cur)
+            g_cur->tempfail = true;
+        return SASL_UNAVAIL;
+    }
+    if (rc != STORE_OK || !u.enabled)
+        return SASL_NOUSER;
+    const struct propval *pv = sp->utils->prop_get(sp->propctx);
+    for (; pv && pv->name; pv++) {
+        if (pv->name[0] != '*')
+            continue;
+        const char *name = pv->name + 1;
+        if (strcmp(name, CRAM_PROP) == 0 && u.has_cram_md5)
+            prop_put(sp->utils, sp->propctx, pv, flags, (const char *)u.cram_md5, sizeof u.cram_md5);
+        else if (strcmp(name, SCRAM_PROP) == 0 && u.scram_sha256[0])
+            prop_put(sp->utils, sp->propctx, pv, flags, u.scram_sha256,
+                     (unsigned)strnlen(u.scram_sha256, sizeof u.scram_sha256));
+    }
+    explicit_bzero(&u, sizeof u);
+    return SASL_OK;
+}
+
+static char ms_auxprop_name[] = SASLG_AUXPROP;
+static sasl_auxprop_plug_t ms_auxprop = {
+    .features = 0,
+    .auxprop_lookup = ms_auxprop_lookup,
+    .name = ms_auxprop_name,
+};
+
+static int ms_auxprop_init(const sasl_utils_t *utils, int max_version, int *out_version,
+                           sasl_auxprop_plug_t **plug, const char *plugname)
+{
+    (void)utils;
+    (void)plugname;
+    if (max_version < SASL_AUXPROP_PLUG_VERSION)
+        return SASL_BADVERS;
+    *out_version = SASL_AUXPROP_PLUG_VERSION;
+    *plug = &ms_auxprop;
+    return SASL_OK;
+}
+
+static sasl_callback_t g_callbacks[] = {
+    { SASL_CB_GETOPT, CB(cb_getopt), NULL },
+    { SASL_CB_LOG, CB(cb_log), NULL },
+    { SASL_CB_GETCONFPATH, CB(cb_confpath), NULL },
+    { SASL_CB_SERVER_USERDB_CHECKPASS, CB(cb_checkpass), NULL },
+    { SASL_CB_CANON_USER, CB(cb_canon), NULL },
+    { SASL_CB_LIST_END, NULL, NULL },
+};
+
+int saslg_init(struct store *st, const struct config *cfg)
+{
+    g_store = st;
+    __atomic_store_n(&g_cfg, cfg, __ATOMIC_RELEASE);
+    if (g_inited)
+        return 0;
+    sasl_set_mutex(mx_alloc, mx_lock, mx_unlock, mx_free);
+    int rc = sasl_server_init(g_callbacks, SASLG_APPNAME);
+    if (rc != SASL_OK) {
+        log_err("sasl: sasl_server_init: %s", sasl_errstring(rc, NULL, NULL));
+        return -1;
+    }
+    rc = sasl_auxprop_add_plugin(SASLG_AUXPROP, ms_auxprop_init);
+    if (rc != SASL_OK) {
+        log_err("sasl: sasl_auxprop_add_plugin: %s", sasl_errstring(rc, NULL, NULL));
+        sasl_server_done();
+        return -1;
+    }
+    g_inited = true;
+    return 0;
+}
+
+void saslg_set_config(const struct config *cfg)
+{
+    __atomic_store_n(&g_cfg, cfg, __ATOMIC_RELEASE);
+}
+
+void saslg_done(void)
+{
+    if (!g_inited)
+        return;
+    sasl_server_done();
+    g_inited = false;
+}
+
+/* ---- one exchange ---- */
+static const char *ipport(const struct ipaddr *ip, int port, char *buf, size_t len)
+{
+    char a[64];
+    if (!ip || !ipaddr_format(ip, a, sizeof a))
+        return NULL;
+    int n = snprintf(buf, len, "%s;%d", a, port);
+    return n > 0 && (size_t)n < len ? buf : NULL;
+}
+
+struct saslg *saslg_new(const char *service, const struct ipaddr *local, int lport,
+                        const struct ipaddr *remote, int rport, bool tls_active, unsigned mechs)
+{
+    char lbuf[80], rbuf[80];
+    const struct config *cfg = cur_cfg();
+    if (!g_inited || !service)
+        return NULL;
+    struct saslg *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->mechs = mechs & MECH_ALL;
+    config_mech_names(s->mechs, s->mech_list, sizeof s->mech_list);
+    s->cbs[0] = (sasl_callback_t){ SASL_CB_GETOPT, CB(cb_conn_getopt), s };
+    s->cbs[1] = (sasl_callback_t){ SASL_CB_CANON_USER, CB(cb_canon), s };
+    s->cbs[2] = (sasl_callback_t){ SASL_CB_SERVER_USERDB_CHECKPASS, CB(cb_checkpass), s };
+    s->cbs[3] = (sasl_callback_t){ SASL_CB_LIST_END, NULL, NULL };
+    str_copy(s->tried, "-", sizeof s->tried);
+    int rc = sasl_server_new(service, cfg && cfg->hostname ? cfg->hostname : NULL, NULL,
+                             ipport(local, lport, lbuf, sizeof lbuf),
+                             ipport(remote, rport, rbuf, sizeof rbuf), s->cbs, SASL_SUCCESS_DATA,
+                             &s->conn);
+    if (rc != SASL_OK) {
+        log_err("sasl: sasl_server_new: %s", sasl_errstring(rc, NULL, NULL));
+        free(s);
+        return NULL;
+    }
+    sasl_security_properties_t sp = { .min_ssf = 0, .max_ssf = 0, .maxbufsize = 0,
+                                      .security_flags = SASL_SEC_NOANONYMOUS };
+    sasl_ssf_t ext = tls_active ? 256 : 0;
+    if (sasl_setprop(s->conn, SASL_SEC_PROPS, &sp) != SASL_OK ||
+        sasl_setprop(s->conn, SASL_SSF_EXTERNAL, &ext) != SASL_OK) {
+        log_err("sasl: cannot set the security properties");
+        saslg_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static unsigned mech_bit(const char *mech)
+{
+    static const struct { const char *name; unsigned bit; } tab[] = {
+        { "SCRAM-SHA-256", MECH_SCRAM_SHA256 }, { "CRAM-MD5", MECH_CRAM_MD5 },
+        { "LOGIN", MECH_LOGIN }, { "PLAIN", MECH_PLAIN },
+    };
+    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
+        if (strcasecmp(mech, tab[i].name) == 0)
+            return tab[i].bit;
+    return 0;
+}
+
+/* Decode a client line into *buf (malloc'ed, caller frees). "=" is empty (RFC 4954 §4). */
+static enum saslg_result decode_line(const char *line, char **buf, unsigned *len)
+{
+    size_t n = strlen(line);
+    *buf = NULL;
+    *len = 0;
+    if (n > SASLG_LINE_MAX)
+        return SASLG_BADPROT;
+    *buf = malloc(n + 1);
+    if (!*buf)
+        return SASLG_TEMPFAIL;
+    (*buf)[0] = '\0';
+    if (n == 0 || strcmp(line, "=") == 0)
+        return SASLG_CONTINUE;
+    if (sasl_decode64(line, (unsigned)n, *buf, (unsigned)n + 1, len) != SASL_OK) {
+        free(*buf);
+        *buf = NULL;
+        return SASLG_BADPROT;
+    }
+    return SASLG_CONTINUE;
+}
+
+static enum saslg_result map_result(int rc)
+{
+    switch (rc) {
+    case SASL_CONTINUE:
+        return SASLG_CONTINUE;
+    case SASL_OK:
+        return SASLG_OK;
+    case SASL_NOMECH:
+    case SASL_TOOWEAK:
+        return SASLG_NOMECH;
+    case SASL_BADPROT:
+        return SASLG_BADPROT;
+    case SASL_TRYAGAIN:
+    case SASL_UNAVAIL:
+    case SASL_FAIL:
+    case SASL_NOMEM:
+    case SASL_BUFOVER:
+        return SASLG_TEMPFAIL;
+    default:   /* NOUSER (also a wrong PLAIN/LOGIN password), BADAUTH, NOAUTHZ, DISABLED, ... */
+        return SASLG_FAIL;
+    }
+}
+
+/* SASL_OK: read the canonical user and check once more that he may log in. */
+static enum saslg_result finish_ok(struct saslg *s)
+{
+    const void *name = NULL;
+    struct user_rec u;
+    if (sasl_getprop(s->conn, SASL_USERNAME, &name) != SASL_OK || !name)
+        return SASLG_TEMPFAIL;
+    if (str_copy(s->user, name, sizeof s->user) >= sizeof s->user)
+        return SASLG_FAIL;
+    int rc = store_user_get(g_store, s->user, &u);
+    if (rc == STORE_ERROR)
+        return SASLG_TEMPFAIL;
+    bool enabled = rc == STORE_OK && u.enabled;
+    explicit_bzero(&u, sizeof u);
+    return enabled ? SASLG_OK : SASLG_FAIL;
+}
+
+static enum saslg_result conclude(struct saslg *s, int rc, const char *sout, unsigned soutlen,
+                                  char *out, size_t outlen)
+{
+    enum saslg_result r = s->tempfail && rc != SASL_OK && rc != SASL_CONTINUE ? SASLG_TEMPFAIL
+                                                                              : map_result(rc);
+    unsigned olen = 0;
+    out[0] = '\0';
+    if (r == SASLG_OK)
+        r = finish_ok(s);
+    if ((r == SASLG_OK || r == SASLG_CONTINUE) && sout && soutlen > 0 &&
+        sasl_encode64(sout, soutlen, out, (unsigned)(outlen > 0xffffffffu ? 0xffffffffu : outlen),
+                      &olen) != SASL_OK) {
+        out[0] = '\0';
+        r = SASLG_TEMPFAIL;
+    }
+    if (r == SASLG_CONTINUE)
+        s->state = SG_STEP;
+    else if (r == SASLG_OK)
+        s->state = out[0] ? SG_FINAL : SG_DONE;
+    else
+        s->state = SG_FAILED;
+    if (r != SASLG_OK) {
+        s->user[0] = '\0';
+        if (r != SASLG_CONTINUE)
+            out[0] = '\0';
+    }
+    return r;
+}
+
+enum saslg_result saslg_start(struct saslg *s, const char *mech, const char *initial,
+                              char *out, size_t outlen)
+{
+    if (!s || !mech || !out || outlen == 0)
+        return SASLG_BADPROT;
+    out[0] = '\0';
+    if (s->state != SG_NEW)
+        return SASLG_BADPROT;
+    if (!(mech_bit(mech) & s->mechs))
+        return SASLG_NOMECH;
+    char *in = NULL;
+    unsigned inlen = 0;
+    if (initial) {
+        enum saslg_result d = decode_line(initial, &in, &inlen);
+        if (d != SASLG_CONTINUE) {
+            s->state = SG_FAILED;
+            return d;
+        }
+    }
+    const char *sout = NULL;
+    unsigned soutlen = 0;
+    g_cur = s;
+    int rc = sasl_server_start(s->conn, mech, in, inlen, &sout, &soutlen);
+    g_cur = NULL;
+    if (in) {
+        explicit_bzero(in, inlen);
+        free(in);
+    }
+    return conclude(s, rc, sout, soutlen, out, outlen);
+}
+
+/* The client's answer to final server data sent after SASLG_OK: an empty line. */
+static enum saslg_result final_answer(struct saslg *s, const char *line)
+{
+    if (strcmp(line, "*") == 0) {
+        s->state = SG_FAILED;
+        s->user[0] = '\0';
+        return SASLG_CANCELLED;
+    }
+    if (line[0] != '\0' && strcmp(line, "=") != 0) {
+        s->state = SG_FAILED;
+        s->user[0] = '\0';
+        return SASLG_BADPROT;
+    }
+    s->state = SG_DONE;
+    return SASLG_OK;
+}
+
+enum saslg_result saslg_step(struct saslg *s, const char *line, char *out, size_t outlen)
+{
+    if (!s || !line || !out || outlen == 0)
+        return SASLG_BADPROT;
+    out[0] = '\0';
+    if (s->state == SG_FINAL)
+        return final_answer(s, line);
+    if (s->state != SG_STEP)
+        return SASLG_BADPROT;
+    if (strcmp(line, "*") == 0) {
+        s->state = SG_FAILED;
+        return SASLG_CANCELLED;
+    }
+    char *in = NULL;
+    unsigned inlen = 0;
+    enum saslg_result d = decode_line(line, &in, &inlen);
+    if (d != SASLG_CONTINUE) {
+        s->state = SG_FAILED;
+        return d;
+    }
+    const char *sout = NULL;
+    unsigned soutlen = 0;
+    g_cur = s;
+    int rc = sasl_server_step(s->conn, in, inlen, &sout, &soutlen);
+    g_cur = NULL;
+    explicit_bzero(in, inlen);
+    free(in);
+    return conclude(s, rc, sout, soutlen, out, outlen);
+}
+
+const char *saslg_user(const struct saslg *s)
+{
+    if (!s)
+        return "-";
+    if (s->state == SG_DONE || s->state == SG_FINAL)
+        return s->user;
+    return s->tried[0] ? s->tried : "-";
+}
+
+void saslg_free(struct saslg *s)
+{
+    if (!s)
+        return;
+    if (s->conn)
+        sasl_dispose(&s->conn);
+    explicit_bzero(s, sizeof *s);
+    free(s);
+}
