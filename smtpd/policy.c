@@ -1,0 +1,318 @@
+/* policy: MAIL FROM checks (reject_local_spoof, sender_login_match), RCPT TO checks
+ * (local users, aliases, postmaster; the relay table for the rest), the decision log
+ * line, and the lookup callbacks over the store. See policy.h for the decisions. */
+#include "policy.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+
+/* ---- lookups over the store -------------------------------------------- */
+
+static int st_user(void *ctx, const char *address, bool *relay, bool *enabled)
+{
+    struct user_rec u;
+    int rc = store_user_get(ctx, address, &u);
+    if (rc == STORE_NOTFOUND)
+        return 0;
+    if (rc != STORE_OK)
+        return -1;
+    *relay = u.relay;
+    *enabled = u.enabled;
+    return 1;
+}
+
+static int st_alias(void *ctx, const char *alias, char *target, size_t len)
+{
+    int rc = store_alias_get(ctx, alias, target, len);
+    return rc == STORE_OK ? 1 : rc == STORE_NOTFOUND ? 0 : -1;
+}
+
+static int st_popauth(void *ctx, const struct ipaddr *ip, char *user, size_t len, int64_t *time)
+{
+    struct popauth_rec r;
+    int rc = store_popauth_get(ctx, ip, &r);
+    if (rc == STORE_NOTFOUND)
+        return 0;
+    if (rc != STORE_OK)
+        return -1;
+    str_copy(user, r.user, len);
+    *time = r.time;
+    return 1;
+}
+
+void policy_lookup_store(struct policy_lookup *lk, struct store *st)
+{
+    lk->ctx = st;
+    lk->user = st_user;
+    lk->alias = st_alias;
+    lk->popauth = st_popauth;
+}
+
+/* ---- client --------------------------------------------------------------- */
+
+void policy_client_init(struct policy_client *pc, const struct config *cfg,
+                        const struct smtp_instance *inst, const struct ipaddr *ip)
+{
+    memset(pc, 0, sizeof *pc);
+    pc->cfg = cfg;
+    pc->inst = inst;
+    pc->ip = *ip;
+    if (!ipaddr_format(ip, pc->ipstr, sizeof pc->ipstr))
+        str_copy(pc->ipstr, "?", sizeof pc->ipstr);
+    pc->in_lan = iplist_match(cfg->lan, ip);
+    pc->always_relay_from = iplist_match(inst->always_relay_from, ip);
+}
+
+void policy_client_set_user(struct policy_client *pc, const char *user)
+{
+    pc->authenticated = true;
+    str_copy(pc->user, user, sizeof pc->user);
+}
+
+/* ---- helpers -------------------------------------------------------------- */
+
+static void set(struct policy_result *o, bool accept, int code, const char *enh,
+                const char *text, const char *rule)
+{
+    o->accept = accept;
+    o->code = code;
+    o->enh = enh;
+    o->text = text;
+    o->rule = rule;
+}
+
+static void set_lookup_error(struct policy_result *o)
+{
+    set(o, false, 451, "4.3.0", "Temporary lookup failure, try again later", RULE_LOOKUP_ERROR);
+}
+
+/* Relay privilege of USER: 1 yes, 0 no (or unknown or disabled), -1 lookup error. */
+static int user_may_relay(const struct policy_lookup *lk, const char *user)
+{
+    bool relay = false, enabled = false;
+    int rc = lk->user ? lk->user(lk->ctx, user, &relay, &enabled) : 0;
+    if (rc < 0)
+        return -1;
+    return rc == 1 && relay && enabled;
+}
+
+/* POP-auth cache: *fresh = an entry for the client within the window, *priv = that
+ * user may relay. 0, or -1 on a lookup error. */
+static int pop_state(const struct policy_client *pc, const struct policy_lookup *lk,
+                     int64_t now, bool *fresh, bool *priv)
+{
+    char user[STORE_ADDR_MAX];
+    int64_t t = 0;
+
+    *fresh = *priv = false;
+    if (!lk->popauth)
+        return 0;
+    int rc = lk->popauth(lk->ctx, &pc->ip, user, sizeof user, &t);
+    if (rc < 0)
+        return -1;
+    if (rc == 0 || now - t >= (int64_t)pc->cfg->pop_before_smtp_window)
+        return 0;
+    *fresh = true;
+    rc = user_may_relay(lk, user);
+    if (rc < 0)
+        return -1;
+    *priv = rc == 1;
+    return 0;
+}
+
+/* Follow aliases from canonical local address START. Returns 1 and sets kind/target
+ * when resolved, 0 when nothing is found (unknown), -1 lookup error, -2 loop/too deep.
+ * If want is not NULL, returns 1 as soon as an address in the chain equals want. */
+static int resolve(const struct policy_lookup *lk, const struct config *cfg, const char *start,
+                   const char *want, enum rcpt_kind *kind, char *target, size_t len)
+{
+    char cur[STORE_ADDR_MAX], next[STORE_ADDR_MAX];
+    bool relay, enabled;
+
+    str_copy(cur, start, sizeof cur);
+    for (int depth = 0; depth <= POLICY_ALIAS_DEPTH; depth++) {
+        if (want && strcmp(cur, want) == 0)
+            return 1;
+        int rc = lk->user ? lk->user(lk->ctx, cur, &relay, &enabled) : 0;
+        if (rc < 0)
+            return -1;
+        if (rc == 1 && !want) {
+            *kind = RCPT_LOCAL;
+            str_copy(target, cur, len);
+            return 1;
+        }
+        rc = (rc == 1 || !lk->alias) ? 0 : lk->alias(lk->ctx, cur, next, sizeof next);
+        if (rc < 0)
+            return -1;
+        if (rc == 0)
+            return 0;
+        struct mailaddr a;
+        if (addr_parse_mailbox(next, &a) != ADDR_OK ||
+            addr_canon(cfg, &a, cur, sizeof cur) < 0)
+            return -1;
+        if (!addr_is_local(cfg, &a)) {
+            if (want)
+                return strcmp(cur, want) == 0;
+            *kind = RCPT_FORWARD;
+            str_copy(target, cur, len);
+            return 1;
+        }
+    }
+    return -2;
+}
+
+/* ---- MAIL FROM -------------------------------------------------------------- */
+
+void policy_mail(const struct policy_client *pc, const struct policy_lookup *lk,
+                 const struct mailaddr *from, int64_t now, struct policy_result *out)
+{
+    const struct smtp_instance *inst = pc->inst;
+
+    set(out, true, 250, "2.1.0", "OK", RULE_SENDER_OK);
+    if (inst->reject_local_spoof && !pc->authenticated && !pc->in_lan &&
+        !pc->always_relay_from && addr_sender_domain_local(pc->cfg, from)) {
+        bool fresh = false, priv;
+        if (inst->relay_pop_before_smtp && pop_state(pc, lk, now, &fresh, &priv) < 0) {
+            set_lookup_error(out);
+            return;
+        }
+        if (!fresh)
+            set(out, false, 550, "5.7.1", "Sender address rejected: local sender from outside, "
+                "log in first", RULE_LOCAL_SPOOF);
+        return;
+    }
+    if (inst->sender_login_match && pc->authenticated && !from->null) {
+        char canon[STORE_ADDR_MAX], target[STORE_ADDR_MAX];
+        enum rcpt_kind kind;
+        int rc = 0;
+        if (addr_canon(pc->cfg, from, canon, sizeof canon) == 0) {
+            if (strcmp(canon, pc->user) == 0)
+                rc = 1;
+            else if (addr_is_local(pc->cfg, from))
+                rc = resolve(lk, pc->cfg, canon, pc->user, &kind, target, sizeof target);
+        }
+        if (rc == -1)
+            set_lookup_error(out);
+        else if (rc != 1)
+            set(out, false, 553, "5.7.1", "Sender address not owned by the authenticated user",
+                RULE_SENDER_LOGIN_MATCH);
+    }
+}
+
+/* ---- RCPT TO ---------------------------------------------------------------- */
+
+int policy_relay_facts(const struct policy_client *pc, const struct policy_lookup *lk,
+                       const struct mailaddr *from, const struct mailaddr *rcpt,
+                       int64_t now, struct relay_facts *f)
+{
+    const struct smtp_instance *inst = pc->inst;
+
+    memset(f, 0, sizeof *f);
+    f->relay = inst->relay;
+    f->require_auth = inst->require_auth;
+    f->relay_pop_before_smtp = inst->relay_pop_before_smtp;
+    f->relay_outside_lan = inst->relay_outside_lan;
+    f->relay_nonlocal_senders = inst->relay_nonlocal_senders;
+    f->relay_local_senders = inst->relay_local_senders;
+    f->in_lan = pc->in_lan;
+    f->always_relay_from = pc->always_relay_from;
+    f->authenticated = pc->authenticated;
+    f->sender_local = addr_sender_domain_local(pc->cfg, from);
+    f->always_relay_to = !rcpt->bare_postmaster &&
+                         relay_domain_match(&inst->always_relay_to, rcpt->domain);
+    if (pc->authenticated) {
+        int rc = user_may_relay(lk, pc->user);
+        if (rc < 0)
+            return -1;
+        f->auth_relay = rc == 1;
+    } else if (inst->relay_pop_before_smtp) {
+        if (pop_state(pc, lk, now, &f->pop_fresh, &f->pop_relay) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void rcpt_local(const struct policy_client *pc, const struct policy_lookup *lk,
+                       const struct mailaddr *rcpt, struct policy_rcpt *out)
+{
+    char canon[STORE_ADDR_MAX];
+
+    if (addr_canon(pc->cfg, rcpt, canon, sizeof canon) < 0) {
+        set(&out->res, false, 501, "5.1.3", "Bad recipient address", RULE_UNKNOWN_USER);
+        return;
+    }
+    int rc = resolve(lk, pc->cfg, canon, NULL, &out->kind, out->target, sizeof out->target);
+    if (rc == 1) {
+        set(&out->res, true, 250, "2.1.5", "OK", RULE_LOCAL);
+        return;
+    }
+    out->kind = RCPT_NONE;
+    if (rc == 0 && strncmp(canon, "postmaster@", 11) == 0) {
+        out->kind = RCPT_LOCAL;           /* RFC 5321 4.5.1: always accepted */
+        str_copy(out->target, canon, sizeof out->target);
+        set(&out->res, true, 250, "2.1.5", "OK", RULE_LOCAL);
+    } else if (rc == 0) {
+        set(&out->res, false, 550, "5.1.1", "User unknown", RULE_UNKNOWN_USER);
+    } else if (rc == -2) {
+        set(&out->res, false, 550, "5.4.6", "Alias loop or chain too long", RULE_UNKNOWN_USER);
+    } else {
+        set_lookup_error(&out->res);
+    }
+}
+
+void policy_rcpt(const struct policy_client *pc, const struct policy_lookup *lk,
+                 const struct mailaddr *from, const struct mailaddr *rcpt, int64_t now,
+                 struct policy_rcpt *out)
+{
+    struct relay_facts f;
+    struct relay_result rr;
+
+    memset(out, 0, sizeof *out);
+    if (addr_is_local(pc->cfg, rcpt)) {
+        rcpt_local(pc, lk, rcpt, out);
+        return;
+    }
+    if (policy_relay_facts(pc, lk, from, rcpt, now, &f) < 0) {
+        set_lookup_error(&out->res);
+        return;
+    }
+    relay_decide(&f, &rr);
+    set(&out->res, rr.accept, rr.code, rr.enh, rr.text, rr.rule);
+    if (rr.accept) {
+        out->kind = RCPT_RELAY;
+        if (addr_canon(pc->cfg, rcpt, out->target, sizeof out->target) < 0)
+            str_copy(out->target, rcpt->text, sizeof out->target);
+    }
+}
+
+/* ---- logging -------------------------------------------------------------- */
+
+void policy_log_format(char *buf, size_t len, const struct policy_client *pc,
+                       const struct mailaddr *from, const struct mailaddr *rcpt,
+                       const struct policy_result *res)
+{
+    char to[ADDR_PATH_MAX + 3], result[32];
+
+    if (rcpt)
+        snprintf(to, sizeof to, "<%s>", rcpt->text);
+    else
+        str_copy(to, "-", sizeof to);
+    if (res->accept)
+        str_copy(result, "ACCEPT", sizeof result);
+    else
+        snprintf(result, sizeof result, "REJECT %d", res->code);
+    snprintf(buf, len, "relay: instance=%s ip=%s user=%s from=<%s> to=%s rule=%s result=%s",
+             pc->inst->name ? pc->inst->name : "-", pc->ipstr,
+             pc->authenticated ? pc->user : "-", from ? from->text : "", to, res->rule, result);
+}
+
+void policy_log(const struct policy_client *pc, const struct mailaddr *from,
+                const struct mailaddr *rcpt, const struct policy_result *res)
+{
+    char line[1024];
+    policy_log_format(line, sizeof line, pc, from, rcpt, res);
+    log_info("%s", line);
+}

@@ -1,0 +1,119 @@
+/* policy: the MAIL FROM and RCPT TO decisions of smtpd: reject_local_spoof and
+ * sender_login_match at MAIL; at RCPT, local recipients (users, aliases, postmaster)
+ * and the relay table (relay.h) for everything else. Lookups go through a small
+ * callback interface so the logic runs without a database in unit tests;
+ * policy_lookup_store() gives the implementation over common/store.h.
+ *
+ * Decisions (SPEC is silent):
+ * - Aliases resolve in chains up to POLICY_ALIAS_DEPTH (8) hops; deeper or looping
+ *   chains are refused 550 5.4.6 (rule unknown_user).
+ * - An alias whose final target is outside the local domains is accepted as the
+ *   alias owner's forwarding (rule local, kind RCPT_FORWARD): the session queues the
+ *   message to that outside address, without applying the relay table.
+ * - postmaster@<local domain> and bare postmaster are always accepted: to the
+ *   postmaster user or alias if there is one, else to mailbox postmaster@domain.
+ * - A lookup error is 451 4.3.0 (rule lookup_error): never a permanent refusal.
+ * - sender_login_match lets the null sender <> through (bounces, vacation replies).
+ * - The user's relay privilege is looked up at each decision, so `userdb set` applies
+ *   at once, even within a session. */
+#ifndef MS_POLICY_H
+#define MS_POLICY_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "config.h"
+#include "ipmatch.h"
+#include "relay.h"
+#include "store.h"
+
+#define POLICY_ALIAS_DEPTH 8
+
+#define RULE_LOCAL_SPOOF        "local_spoof"
+#define RULE_SENDER_LOGIN_MATCH "sender_login_match"
+#define RULE_UNKNOWN_USER       "unknown_user"
+#define RULE_LOCAL              "local"
+#define RULE_SENDER_OK          "sender_ok"      /* MAIL FROM accepted */
+#define RULE_LOOKUP_ERROR       "lookup_error"
+
+/* Lookups: return 1 found, 0 not found, -1 error. Addresses are canonical (addr_canon). */
+struct policy_lookup {
+    void *ctx;
+    int (*user)(void *ctx, const char *address, bool *relay, bool *enabled);
+    int (*alias)(void *ctx, const char *alias, char *target, size_t len);
+    /* The POP-auth cache entry for IP: the user and the time of his login (unix). */
+    int (*popauth)(void *ctx, const struct ipaddr *ip, char *user, size_t len, int64_t *time);
+};
+
+/* Fill lk with the implementation over the store (st must outlive lk). */
+void policy_lookup_store(struct policy_lookup *lk, struct store *st);
+
+/* Per-session facts about the client, set at connect and after AUTH. */
+struct policy_client {
+    const struct config *cfg;
+    const struct smtp_instance *inst;
+    struct ipaddr ip;
+    char ipstr[46];
+    bool in_lan;                  /* iplist_match(cfg->lan) */
+    bool always_relay_from;       /* iplist_match(inst->always_relay_from) */
+    bool authenticated;
+    char user[STORE_ADDR_MAX];    /* canonical user address when authenticated, else "" */
+};
+
+/* At connect (and after RSET nothing changes). */
+void policy_client_init(struct policy_client *pc, const struct config *cfg,
+                        const struct smtp_instance *inst, const struct ipaddr *ip);
+/* After a successful AUTH: USER is the canonical address (saslg_user()). */
+void policy_client_set_user(struct policy_client *pc, const char *user);
+
+struct policy_result {
+    bool accept;
+    int code;             /* 250 when accepted */
+    const char *enh;      /* "2.1.0" / "2.1.5" when accepted */
+    const char *text;     /* static text */
+    const char *rule;     /* RULE_* name (relay.h or above) */
+};
+
+/* MAIL FROM: reject_local_spoof (550 5.7.1 local_spoof), sender_login_match
+ * (553 5.7.1 sender_login_match), else accept (250 2.1.0, rule sender_ok).
+ * NOW is the current unix time (for the POP-auth window). */
+void policy_mail(const struct policy_client *pc, const struct policy_lookup *lk,
+                 const struct mailaddr *from, int64_t now, struct policy_result *out);
+
+enum rcpt_kind {
+    RCPT_NONE = 0,        /* refused */
+    RCPT_LOCAL,           /* deliver to the Maildir of target (user@primary-domain) */
+    RCPT_FORWARD,         /* a local alias pointing outside: queue to target */
+    RCPT_RELAY,           /* a relay attempt accepted by the table: queue to target */
+};
+
+struct policy_rcpt {
+    struct policy_result res;
+    enum rcpt_kind kind;
+    char target[STORE_ADDR_MAX];  /* LOCAL: canonical mailbox; FORWARD/RELAY: address to send to */
+};
+
+/* RCPT TO, given the accepted sender of the transaction. */
+void policy_rcpt(const struct policy_client *pc, const struct policy_lookup *lk,
+                 const struct mailaddr *from, const struct mailaddr *rcpt, int64_t now,
+                 struct policy_rcpt *out);
+
+/* The facts the relay table sees for this client, sender and recipient (exposed for
+ * tests and --test-relay). Returns 0, or -1 on a lookup error. */
+int policy_relay_facts(const struct policy_client *pc, const struct policy_lookup *lk,
+                       const struct mailaddr *from, const struct mailaddr *rcpt,
+                       int64_t now, struct relay_facts *f);
+
+/* The one log line per decision, without the log prefix:
+ * "relay: instance=NAME ip=IP user=USER from=<S> to=<R> rule=RULE result=ACCEPT"
+ * or "... result=REJECT 550". user "-" when not authenticated; to=- for a MAIL
+ * decision (rcpt NULL). */
+void policy_log_format(char *buf, size_t len, const struct policy_client *pc,
+                       const struct mailaddr *from, const struct mailaddr *rcpt,
+                       const struct policy_result *res);
+/* policy_log_format + log_info. */
+void policy_log(const struct policy_client *pc, const struct mailaddr *from,
+                const struct mailaddr *rcpt, const struct policy_result *res);
+
+#endif

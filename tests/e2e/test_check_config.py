@@ -1,0 +1,234 @@
+"""smtpd --check-config (policy lines, open-relay errors/warnings, other warnings, exit
+codes), the daemon's refusal to start an open relay, and smtpd --test-relay output and
+exit codes against the live store."""
+import os
+import subprocess
+import unittest
+
+from tests.e2e import harness
+from tests.e2e.harness import Env, EnvTestCase
+
+
+def have(binary):
+    return os.path.exists(os.path.join(harness.BIN, binary))
+
+
+class CheckConfig(EnvTestCase):
+    def check(self, sections, server_conf=""):
+        self.env = Env("checkconf", server_conf=server_conf, sections=sections)
+        r = self.env.smtpd_cmd("--check-config")
+        for mark in harness.SANITIZER_MARKS:
+            self.assertNotIn(mark, r.stderr)
+        lines = r.stdout.splitlines()
+        return r.returncode, lines
+
+    @staticmethod
+    def findings(lines, kind):
+        return [l for l in lines if l.startswith(kind + ":")]
+
+    def test_safe_config(self):
+        rc, lines = self.check("[smtp mx]\nlisten = 0.0.0.0:{port:mx}\n"
+                               "[smtp sub]\nlisten = 127.0.0.1:{port:sub}\nrequire_auth = yes\n")
+        self.assertEqual(rc, 0, lines)
+        inst = [l for l in lines if l.startswith("smtp ")]
+        self.assertEqual(len(inst), 2, lines)
+        self.assertTrue(inst[0].startswith("smtp mx:"))
+        self.assertIn("relay=yes", inst[0])
+        self.assertIn("relay_outside_lan=no", inst[0])
+        self.assertIn("reject_local_spoof=yes", inst[0])
+        self.assertIn("open_relay=no", inst[0])
+        self.assertIn("require_auth=yes", inst[1])
+        self.assertEqual(self.findings(lines, "error"), [])
+        self.assertEqual(self.findings(lines, "warning"), [])
+        # the instance lines come before the findings
+        self.assertTrue(all(l.startswith(("smtp ", "warning:", "error:")) for l in lines), lines)
+
+    def test_open_relay_forms(self):
+        forms = [
+            "relay_outside_lan = yes\n",                                    # nonlocal senders
+            "relay_outside_lan = yes\nrelay_nonlocal_senders = no\nreject_local_spoof = no\n",
+            "relay_local_senders = yes\nreject_local_spoof = no\n",
+        ]
+        for form in forms:
+            with self.subTest(form=form):
+                rc, lines = self.check("[smtp mx]\nlisten = 0.0.0.0:{port:mx}\n" + form)
+                self.assertEqual(rc, 1, lines)
+                errs = self.findings(lines, "error")
+                self.assertEqual(len(errs), 1, lines)
+                self.assertIn("open relay", errs[0])
+                self.assertIn("mx", errs[0])
+                self.assertIn("open_relay=yes", lines[0])
+                # allowed explicitly: a warning, exit 0
+                rc, lines = self.check("[smtp mx]\nlisten = 0.0.0.0:{port:mx}\n" + form +
+                                       "allow_open_relay = yes\n")
+                self.assertEqual(rc, 0, lines)
+                self.assertEqual(self.findings(lines, "error"), [])
+                self.assertTrue(any("open relay" in l for l in self.findings(lines, "warning")),
+                                lines)
+                self.env.stop_all()
+
+    def test_not_open(self):
+        closed = [
+            ("0.0.0.0", "relay_outside_lan = yes\nrequire_auth = yes\n"),
+            ("0.0.0.0", "relay_outside_lan = yes\nrelay = no\n"),
+            ("0.0.0.0", "relay_outside_lan = yes\nrelay_nonlocal_senders = no\n"),
+            ("0.0.0.0", "relay_local_senders = yes\nreject_local_spoof = no\nrequire_auth = yes\n"),
+            ("127.0.0.1", "relay_outside_lan = yes\n"),          # loopback only
+            ("127.0.0.2", "relay_local_senders = yes\nreject_local_spoof = no\n"),
+        ]
+        for host, form in closed:
+            with self.subTest(host=host, form=form):
+                rc, lines = self.check("[smtp mx]\nlisten = %s:{port:mx}\n%s" % (host, form))
+                self.assertEqual(self.findings(lines, "error"), [], lines)
+                self.assertEqual(rc, 0, lines)
+                self.assertIn("open_relay=no", lines[0])
+
+    def test_warnings(self):
+        rc, lines = self.check("[smtp mx]\nlisten = 127.0.0.1:{port:mx}\n"
+                               "always_relay_from = 192.0.2.0/24\n")
+        self.assertEqual(rc, 0)
+        w = self.findings(lines, "warning")
+        self.assertEqual(len(w), 1, lines)
+        self.assertIn("always_relay_from", w[0])
+        rc, lines = self.check("[smtp mx]\nlisten = 127.0.0.1:{port:mx}\n"
+                               "always_relay_from = 192.0.2.0/24\nallow_clients = 192.0.2.0/24\n")
+        self.assertEqual(self.findings(lines, "warning"), [], lines)
+        rc, lines = self.check("[smtp mx]\nlisten = 127.0.0.1:{port:mx}\n"
+                               "relay_local_senders = yes\n")
+        self.assertEqual(rc, 0)
+        w = self.findings(lines, "warning")
+        self.assertEqual(len(w), 1, lines)
+        self.assertIn("relay_local_senders", w[0])
+        self.assertIn("reject_local_spoof", w[0])
+
+    def test_bad_config(self):
+        rc, lines = self.check("[smtp mx]\nlisten = 127.0.0.1:{port:mx}\nrelay = maybe\n")
+        self.assertEqual(rc, 1)
+        errs = self.findings(lines, "error")
+        self.assertEqual(len(errs), 1, lines)
+        self.assertIn("relay", errs[0])
+        with open(self.env.conf) as f:
+            lineno = f.read().splitlines().index("relay = maybe") + 1
+        self.assertIn("%s:%d:" % (self.env.conf, lineno), errs[0])   # names file and line
+        rc, lines = self.check("[smtp mx]\nlisten = 127.0.0.1:{port:mx}\nno_such_key = 1\n")
+        self.assertEqual(rc, 1)
+        self.assertIn("no_such_key", " ".join(self.findings(lines, "error")))
+
+    def test_daemon_refuses_open_relay(self):
+        self.env = Env("openrelay", sections="[smtp mx]\nlisten = 0.0.0.0:{port:mx}\n"
+                                             "relay_outside_lan = yes\n")
+        p = subprocess.run([os.path.join(harness.BIN, "smtpd"), "-c", self.env.conf, "-f"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("open relay", p.stderr + p.stdout)
+        for mark in harness.SANITIZER_MARKS:
+            self.assertNotIn(mark, p.stderr)
+
+
+SECTIONS = """[smtp mx]
+listen = 127.0.0.1:{port:mx}
+always_relay_from = 127.0.0.5
+always_relay_to = partner.test, *.partner.test
+deny_clients = 127.0.0.66
+[smtp norelay]
+listen = 127.0.0.1:{port:norelay}
+relay = no
+[smtp sub]
+listen = 127.0.0.1:{port:sub}
+require_auth = yes
+sender_login_match = yes
+"""
+
+
+class TestRelay(EnvTestCase):
+    def setUp(self):
+        self.env = Env("testrelay", server_conf="domain_aliases = alias.test\n",
+                       sections=SECTIONS)
+
+    def tr(self, *args):
+        r = self.env.smtpd_cmd("--test-relay", *args)
+        for mark in harness.SANITIZER_MARKS:
+            self.assertNotIn(mark, r.stderr)
+        return r.returncode, r.stdout.strip()
+
+    def test_table_without_users(self):
+        cases = [
+            (("mx", "--client", "127.0.0.1", "--to", "y@remote.test"),
+             0, "ACCEPT rule=lan_and_sender"),
+            (("mx", "--client", "127.0.0.9", "--to", "y@remote.test"),
+             1, "REJECT 550 5.7.1 rule=denied Relaying denied"),
+            (("mx", "--client", "127.0.0.9", "--from", "<>", "--to", "<y@remote.test>"),
+             1, "REJECT 550 5.7.1 rule=denied Relaying denied"),
+            (("mx", "--client", "127.0.0.9", "--to", "y@a.partner.test"),
+             0, "ACCEPT rule=always_relay_to"),
+            (("mx", "--client", "127.0.0.9", "--to", "y@partner.test"),
+             0, "ACCEPT rule=always_relay_to"),
+            (("mx", "--client", "127.0.0.5", "--to", "y@remote.test"),
+             0, "ACCEPT rule=always_relay_from"),
+            (("norelay", "--client", "127.0.0.1", "--to", "y@remote.test"),
+             1, "REJECT 550 5.7.1 rule=relay_disabled Relaying disabled"),
+            (("sub", "--client", "127.0.0.1", "--to", "y@remote.test"),
+             1, "REJECT 530 5.7.0 rule=auth_required Authentication required"),
+            (("mx", "--client", "127.0.0.9", "--to", "user%remote.test@example.test"),
+             1, "REJECT 550 5.7.1 rule=denied Relaying denied"),
+            (("mx", "--client", "127.0.0.9", "--to", '"user@remote.test"@example.test'),
+             1, "REJECT 550 5.7.1 rule=denied Relaying denied"),
+            (("mx", "--client", "127.0.0.9", "--to", "nobody@example.test"),
+             1, "REJECT 550 5.1.1 rule=unknown_user User unknown"),
+            (("mx", "--client", "127.0.0.9", "--to", "postmaster"), 0, "ACCEPT rule=local"),
+            (("mx", "--client", "127.0.0.9", "--to", "Postmaster@Alias.Test."),
+             0, "ACCEPT rule=local"),
+        ]
+        for args, rc, out in cases:
+            with self.subTest(args=args):
+                self.assertEqual(self.tr(*args), (rc, out))
+        rc, out = self.tr("mx", "--client", "127.0.0.9", "--from", "someone@example.test",
+                          "--to", "y@remote.test")
+        self.assertEqual(rc, 1)
+        self.assertTrue(out.startswith("REJECT 550 5.7.1 rule=local_spoof "), out)
+        rc, out = self.tr("mx", "--client", "127.0.0.66", "--to", "postmaster")
+        self.assertEqual(rc, 1)
+        self.assertTrue(out.startswith("REJECT 554 5.7.1"), out)
+
+    def test_usage_errors(self):
+        for args in [("mx", "--client", "127.0.0.1"),                      # no --to
+                     ("mx", "--to", "a@b.test"),                            # no --client
+                     ("nosuch", "--client", "127.0.0.1", "--to", "a@b.test"),
+                     ("mx", "--client", "not-an-ip", "--to", "a@b.test"),
+                     ("mx", "--client", "127.0.0.1", "--to", "a@b.test", "--bogus", "x")]:
+            with self.subTest(args=args):
+                rc, out = self.tr(*args)
+                self.assertEqual(rc, 2)
+                self.assertEqual(out, "")
+
+    def test_with_users(self):
+        if not have("userdb"):
+            self.skipTest("userdb not built yet")
+        self.env.add_user("alice@example.test", "Secret-alice-1", relay=True)
+        self.env.add_user("bob@example.test", "Secret-bob-1")
+        self.env.userdb("alias", "add", "info@example.test", "alice@example.test")
+        cases = [
+            (("mx", "--client", "127.0.0.9", "--to", "alice@example.test"), 0, "ACCEPT rule=local"),
+            (("mx", "--client", "127.0.0.9", "--to", "INFO@alias.test"), 0, "ACCEPT rule=local"),
+            (("mx", "--client", "127.0.0.9", "--auth", "alice", "--to", "y@remote.test"),
+             0, "ACCEPT rule=auth"),
+            (("mx", "--client", "127.0.0.1", "--auth", "bob@example.test", "--to",
+              "y@remote.test"), 1, "REJECT 550 5.7.1 rule=auth_no_privilege User may not relay"),
+            (("sub", "--client", "127.0.0.9", "--auth", "alice", "--from", "info@example.test",
+              "--to", "y@remote.test"), 0, "ACCEPT rule=auth"),
+        ]
+        for args, rc, out in cases:
+            with self.subTest(args=args):
+                self.assertEqual(self.tr(*args), (rc, out))
+        rc, out = self.tr("sub", "--client", "127.0.0.9", "--auth", "bob", "--from",
+                          "alice@example.test", "--to", "y@remote.test")
+        self.assertEqual(rc, 1)
+        self.assertTrue(out.startswith("REJECT 553 5.7.1 rule=sender_login_match "), out)
+        # userdb set applies at once
+        self.env.userdb("set", "bob@example.test", "relay=yes")
+        self.assertEqual(self.tr("mx", "--client", "127.0.0.1", "--auth", "bob", "--to",
+                                 "y@remote.test"), (0, "ACCEPT rule=auth"))
+
+
+if __name__ == "__main__":
+    unittest.main()

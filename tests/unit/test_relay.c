@@ -1,0 +1,266 @@
+/* test_relay: the relay decision table rule by rule, then every combination of its
+ * 14 booleans against an independent re-statement of SPEC's table; the open-relay
+ * predicate over all combinations, cross-checked by simulating an outside client;
+ * always_relay_to matching and the listen-address test. */
+#include <string.h>
+
+#include "cu.h"
+#include "relay.h"
+
+static struct relay_facts base(void)
+{
+    struct relay_facts f;
+    memset(&f, 0, sizeof f);
+    f.relay = true;                    /* SPEC defaults */
+    f.relay_nonlocal_senders = true;
+    return f;
+}
+
+static void check(const struct relay_facts *f, bool accept, int code, const char *enh,
+                  const char *rule)
+{
+    struct relay_result r;
+    relay_decide(f, &r);
+    CU_ASSERT_EQUAL(r.accept, accept);
+    CU_ASSERT_EQUAL(r.code, code);
+    CU_ASSERT_STRING_EQUAL(r.enh, enh);
+    CU_ASSERT_STRING_EQUAL(r.rule, rule);
+}
+
+static void test_rules(void)
+{
+    struct relay_facts f = base();
+
+    /* 8: nothing applies (outside client, defaults) */
+    check(&f, false, 550, "5.7.1", "denied");
+    /* 6: LAN client, defaults */
+    f.in_lan = true;
+    check(&f, true, 250, "2.1.5", "lan_and_sender");
+    /* 6 needs the sender check too: non-local sender with relay_nonlocal_senders=no */
+    f.relay_nonlocal_senders = false;
+    check(&f, false, 550, "5.7.1", "denied");
+    f.sender_local = true;
+    check(&f, true, 250, "2.1.5", "lan_and_sender");
+    /* 6 with relay_outside_lan from outside */
+    f = base();
+    f.relay_outside_lan = true;
+    check(&f, true, 250, "2.1.5", "lan_and_sender");
+    /* 7 */
+    f = base();
+    f.relay_local_senders = true;
+    check(&f, false, 550, "5.7.1", "denied");
+    f.sender_local = true;
+    check(&f, true, 250, "2.1.5", "local_sender");
+    /* 5 before 6 and 7 */
+    f.in_lan = true;
+    f.require_auth = true;
+    check(&f, false, 530, "5.7.0", "auth_required");
+    /* 4 before 5; needs the option, a fresh entry and the privilege */
+    f.pop_fresh = f.pop_relay = true;
+    check(&f, false, 530, "5.7.0", "auth_required");
+    f.relay_pop_before_smtp = true;
+    check(&f, true, 250, "2.1.5", "pop_before_smtp");
+    f.pop_relay = false;
+    check(&f, false, 530, "5.7.0", "auth_required");
+    f.pop_relay = true;
+    f.pop_fresh = false;
+    check(&f, false, 530, "5.7.0", "auth_required");
+    /* 3b before 4 and 6: authenticated without privilege, even from the LAN */
+    f = base();
+    f.in_lan = true;
+    f.sender_local = true;
+    f.authenticated = true;
+    check(&f, false, 550, "5.7.1", "auth_no_privilege");
+    f.relay_pop_before_smtp = f.pop_fresh = f.pop_relay = true;
+    check(&f, false, 550, "5.7.1", "auth_no_privilege");
+    /* 3 */
+    f.auth_relay = true;
+    check(&f, true, 250, "2.1.5", "auth");
+    f.require_auth = true;
+    check(&f, true, 250, "2.1.5", "auth");
+    /* 2 before 3b */
+    f.auth_relay = false;
+    f.always_relay_from = true;
+    check(&f, true, 250, "2.1.5", "always_relay_from");
+    /* 1 before 2 */
+    f.always_relay_to = true;
+    check(&f, true, 250, "2.1.5", "always_relay_to");
+    /* 0 before everything */
+    f.relay = false;
+    check(&f, false, 550, "5.7.1", "relay_disabled");
+    struct relay_result r;
+    relay_decide(&f, &r);
+    CU_ASSERT_STRING_EQUAL(r.text, "Relaying disabled");
+    f = base();
+    relay_decide(&f, &r);
+    CU_ASSERT_STRING_EQUAL(r.text, "Relaying denied");
+}
+
+/* SPEC's table, re-stated as data: the first row whose condition holds decides. */
+static const char *spec_rule(const struct relay_facts *f, bool *accept)
+{
+    const struct {
+        bool when, accept;
+        const char *rule;
+    } rows[] = {
+        { !f->relay, false, "relay_disabled" },
+        { f->always_relay_to, true, "always_relay_to" },
+        { f->always_relay_from, true, "always_relay_from" },
+        { f->authenticated && f->auth_relay, true, "auth" },
+        { f->authenticated && !f->auth_relay, false, "auth_no_privilege" },
+        { f->relay_pop_before_smtp && f->pop_fresh && f->pop_relay, true, "pop_before_smtp" },
+        { f->require_auth, false, "auth_required" },
+        { (f->in_lan || f->relay_outside_lan) && (f->sender_local || f->relay_nonlocal_senders),
+          true, "lan_and_sender" },
+        { f->relay_local_senders && f->sender_local, true, "local_sender" },
+        { true, false, "denied" },
+    };
+    for (size_t i = 0;; i++) {
+        if (rows[i].when) {
+            *accept = rows[i].accept;
+            return rows[i].rule;
+        }
+    }
+}
+
+static int spec_code(const char *rule)
+{
+    if (strcmp(rule, "auth_required") == 0)
+        return 530;
+    if (strcmp(rule, "relay_disabled") == 0 || strcmp(rule, "auth_no_privilege") == 0 ||
+        strcmp(rule, "denied") == 0)
+        return 550;
+    return 250;
+}
+
+static void test_exhaustive(void)
+{
+    unsigned mismatches = 0, accepts = 0;
+    for (unsigned bits = 0; bits < (1u << 14); bits++) {
+        struct relay_facts f;
+        bool *fields[] = { &f.relay, &f.require_auth, &f.relay_pop_before_smtp,
+                           &f.relay_outside_lan, &f.relay_nonlocal_senders,
+                           &f.relay_local_senders, &f.in_lan, &f.always_relay_from,
+                           &f.authenticated, &f.auth_relay, &f.pop_fresh, &f.pop_relay,
+                           &f.sender_local, &f.always_relay_to };
+        for (unsigned i = 0; i < 14; i++)
+            *fields[i] = (bits >> i) & 1u;
+        bool want_accept;
+        const char *want = spec_rule(&f, &want_accept);
+        struct relay_result r;
+        relay_decide(&f, &r);
+        if (r.accept != want_accept || strcmp(r.rule, want) != 0 || r.code != spec_code(want)) {
+            if (mismatches++ < 5)
+                fprintf(stderr, "bits %#x: got %s/%d want %s\n", bits, r.rule, r.code, want);
+        }
+        accepts += r.accept;
+        /* properties: an unauthenticated outside client with nothing special never relays */
+        if (!f.always_relay_to && !f.always_relay_from && !f.authenticated && !f.in_lan &&
+            !f.relay_outside_lan && !(f.relay_pop_before_smtp && f.pop_fresh && f.pop_relay) &&
+            !(f.relay_local_senders && f.sender_local))
+            CU_ASSERT_FALSE(r.accept);
+        if (!f.relay)
+            CU_ASSERT_FALSE(r.accept);
+    }
+    CU_ASSERT_EQUAL(mismatches, 0);
+    CU_ASSERT(accepts > 0 && accepts < (1u << 14));
+}
+
+/* Could an unauthenticated client outside the LAN, with no POP-auth entry and no
+ * always_relay_* match, relay with some sender (local, non-local or <>), given that
+ * reject_local_spoof refuses local senders from it at MAIL FROM? */
+static bool outside_can_relay(const bool p[6])
+{
+    for (int sender = 0; sender < 3; sender++) {      /* 0 local, 1 non-local, 2 <> */
+        if (sender == 0 && p[5])
+            continue;                                 /* refused: local_spoof */
+        struct relay_facts f;
+        memset(&f, 0, sizeof f);
+        f.require_auth = p[0];
+        f.relay = p[1];
+        f.relay_outside_lan = p[2];
+        f.relay_nonlocal_senders = p[3];
+        f.relay_local_senders = p[4];
+        f.relay_pop_before_smtp = true;
+        f.sender_local = sender == 0;
+        struct relay_result r;
+        relay_decide(&f, &r);
+        if (r.accept)
+            return true;
+    }
+    return false;
+}
+
+static void test_open_relay(void)
+{
+    unsigned open = 0;
+    for (unsigned bits = 0; bits < 64; bits++) {
+        bool p[6];
+        for (int i = 0; i < 6; i++)
+            p[i] = (bits >> i) & 1u;
+        bool got = relay_policy_is_open(p[0], p[1], p[2], p[3], p[4], p[5]);
+        bool spec = !p[0] && p[1] && ((p[2] && (p[3] || !p[5])) || (p[4] && !p[5]));
+        CU_ASSERT_EQUAL(got, spec);
+        CU_ASSERT_EQUAL(got, outside_can_relay(p));
+        open += got;
+    }
+    CU_ASSERT(open > 0 && open < 64);
+}
+
+static void test_listen_and_instance(void)
+{
+    CU_ASSERT_FALSE(relay_listen_is_public("127.0.0.1"));
+    CU_ASSERT_FALSE(relay_listen_is_public("127.5.6.7"));
+    CU_ASSERT_FALSE(relay_listen_is_public("::1"));
+    CU_ASSERT_FALSE(relay_listen_is_public("::ffff:127.0.0.1"));
+    CU_ASSERT_FALSE(relay_listen_is_public("localhost"));
+    CU_ASSERT_TRUE(relay_listen_is_public("0.0.0.0"));
+    CU_ASSERT_TRUE(relay_listen_is_public("::"));
+    CU_ASSERT_TRUE(relay_listen_is_public("192.0.2.1"));
+    CU_ASSERT_TRUE(relay_listen_is_public("128.0.0.1"));
+    CU_ASSERT_TRUE(relay_listen_is_public("mail.example.test"));
+
+    struct listen_addr la[2] = { { "127.0.0.1", 25 }, { "0.0.0.0", 25 } };
+    struct smtp_instance in;
+    memset(&in, 0, sizeof in);
+    in.listen = la;
+    in.nlisten = 1;
+    in.relay = true;
+    in.relay_outside_lan = true;
+    in.relay_nonlocal_senders = true;
+    in.reject_local_spoof = true;
+    CU_ASSERT_FALSE(relay_instance_is_open(&in));    /* loopback only */
+    in.nlisten = 2;
+    CU_ASSERT_TRUE(relay_instance_is_open(&in));
+    in.require_auth = true;
+    CU_ASSERT_FALSE(relay_instance_is_open(&in));
+}
+
+static void test_domain_match(void)
+{
+    char *pats[] = { "example.net", "*.sub.test" };
+    struct strlist l = { pats, 2 };
+    CU_ASSERT_TRUE(relay_domain_match(&l, "example.net"));
+    CU_ASSERT_TRUE(relay_domain_match(&l, "EXAMPLE.NET."));
+    CU_ASSERT_FALSE(relay_domain_match(&l, "a.example.net"));
+    CU_ASSERT_FALSE(relay_domain_match(&l, "xexample.net"));
+    CU_ASSERT_TRUE(relay_domain_match(&l, "a.sub.test"));
+    CU_ASSERT_TRUE(relay_domain_match(&l, "b.A.SUB.test"));
+    CU_ASSERT_FALSE(relay_domain_match(&l, "sub.test"));
+    CU_ASSERT_FALSE(relay_domain_match(&l, "xsub.test"));
+    CU_ASSERT_FALSE(relay_domain_match(&l, "[192.0.2.1]"));
+    CU_ASSERT_FALSE(relay_domain_match(&l, ""));
+    struct strlist empty = { NULL, 0 };
+    CU_ASSERT_FALSE(relay_domain_match(&empty, "example.net"));
+}
+
+static CU_TestInfo tests[] = {
+    { "each rule and the order between them", test_rules },
+    { "all 2^14 combinations against SPEC's table", test_exhaustive },
+    { "open-relay predicate over all combinations", test_open_relay },
+    { "listen addresses and instances", test_listen_and_instance },
+    { "always_relay_to domain patterns", test_domain_match },
+    CU_TEST_INFO_NULL,
+};
+
+CU_MAIN("relay", tests)
