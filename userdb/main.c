@@ -1,0 +1,165 @@
+/* userdb: the admin tool for the user store (SPEC.md "Users: userdb"): users,
+ * aliases, the POP-auth cache and lockouts. Parses the command line, loads the
+ * config, drops root to run_as_user (creating data_dir with that owner), opens
+ * the store and dispatches to cmd_user.c / cmd_misc.c. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "log.h"
+#include "privdrop.h"
+#include "userdb.h"
+#include "util.h"
+
+void udb_err(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("userdb: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int udb_usage(void)
+{
+    fputs("usage: userdb [-c FILE] add ADDRESS [--relay] [--password-stdin] [--force]\n"
+          "       userdb [-c FILE] passwd ADDRESS [--password-stdin] [--force]\n"
+          "       userdb [-c FILE] del ADDRESS\n"
+          "       userdb [-c FILE] set ADDRESS relay=yes|no enabled=yes|no ...\n"
+          "       userdb [-c FILE] show ADDRESS | list\n"
+          "       userdb [-c FILE] alias add ALIAS TARGET | alias del ALIAS | alias list\n"
+          "       userdb [-c FILE] popauth list | popauth flush\n"
+          "       userdb [-c FILE] lockout list | lockout clear IP\n", stderr);
+    return UDB_USAGE;
+}
+
+const char *udb_time(long long t, char *buf, size_t len)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (gmtime_r(&tt, &tm) == NULL || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(buf, len, "%lld", t);
+    return buf;
+}
+
+int udb_local_address(const struct udb *u, const char *addr, char *out, size_t len)
+{
+    const char *at = strrchr(addr, '@');
+    if (at != NULL && !config_is_local_domain(u->cfg, at + 1)) {
+        udb_err("not in a local domain: %s", addr);
+        return UDB_ERR;
+    }
+    if (auth_canon_user(u->cfg, addr, out, len) != 0) {
+        udb_err("not a valid local address: %s", addr);
+        return UDB_ERR;
+    }
+    if (at != NULL && !str_ieq(at + 1, u->cfg->domain)) {
+        char dom[256];
+        str_copy(dom, at + 1, sizeof dom);
+        size_t n = strlen(dom);
+        if (n > 0 && dom[n - 1] == '.')
+            dom[n - 1] = '\0';
+        if (!str_ieq(dom, u->cfg->domain))
+            printf("note: %s is in a domain alias; using %s\n", addr, out);
+    }
+    return UDB_OK;
+}
+
+enum { F_RELAY = 1, F_STDIN = 2, F_FORCE = 4 };
+
+static const struct {
+    const char *name;
+    int (*fn)(struct udb *u);
+    int min, max;            /* positional arguments */
+    unsigned flags;          /* the options it takes */
+} commands[] = {
+    { "add", cmd_add, 1, 1, F_RELAY | F_STDIN | F_FORCE },
+    { "passwd", cmd_passwd, 1, 1, F_STDIN | F_FORCE },
+    { "del", cmd_del, 1, 1, 0 },         { "set", cmd_set, 2, 3, 0 },
+    { "show", cmd_show, 1, 1, 0 },       { "list", cmd_list, 0, 0, 0 },
+    { "alias", cmd_alias, 1, 3, 0 },     { "popauth", cmd_popauth, 1, 1, 0 },
+    { "lockout", cmd_lockout, 1, 2, 0 },
+};
+
+/* Split argv after the command into flags and positional arguments. */
+static int parse_args(struct udb *u, int argc, char **argv, int first, unsigned allowed)
+{
+    u->args = argv + first;    /* reused in place: positional ones are packed to the front */
+    u->nargs = 0;
+    for (int i = first; i < argc; i++) {
+        if (strcmp(argv[i], "--relay") == 0 && (allowed & F_RELAY))
+            u->relay = true;
+        else if (strcmp(argv[i], "--password-stdin") == 0 && (allowed & F_STDIN))
+            u->password_stdin = true;
+        else if (strcmp(argv[i], "--force") == 0 && (allowed & F_FORCE))
+            u->force = true;
+        else if (strncmp(argv[i], "--", 2) == 0) {
+            udb_err("unknown option for %s: %s", argv[first - 1], argv[i]);
+            return -1;
+        } else
+            u->args[u->nargs++] = argv[i];
+    }
+    return 0;
+}
+
+static int setup(struct udb *u, const char *cfgpath)
+{
+    char err[512];
+    u->cfg = config_load(cfgpath, err, sizeof err);
+    if (u->cfg == NULL) {
+        udb_err("%s", err);
+        return UDB_ERR;
+    }
+    if (privdrop_dirs(u->cfg->data_dir, u->cfg->run_as_user, err, sizeof err) != 0 ||
+        privdrop_to_user(u->cfg->run_as_user, err, sizeof err) != 0) {
+        udb_err("%s", err);
+        return UDB_ERR;
+    }
+    if (store_open(u->cfg->data_dir, &u->st) != STORE_OK) {
+        udb_err("cannot open the user store in %s/db", u->cfg->data_dir);
+        return UDB_ERR;
+    }
+    return UDB_OK;
+}
+
+int main(int argc, char **argv)
+{
+    const char *cfgpath = NULL;
+    int i = 1;
+    log_open("userdb", 1);
+    if (i + 1 < argc && strcmp(argv[i], "-c") == 0) {
+        cfgpath = argv[i + 1];
+        i += 2;
+    }
+    if (i >= argc)
+        return udb_usage();
+    size_t c = 0;
+    while (c < sizeof commands / sizeof commands[0] && strcmp(commands[c].name, argv[i]) != 0)
+        c++;
+    if (c == sizeof commands / sizeof commands[0]) {
+        udb_err("unknown command: %s", argv[i]);
+        return udb_usage();
+    }
+    struct udb u;
+    memset(&u, 0, sizeof u);
+    if (parse_args(&u, argc, argv, i + 1, commands[c].flags) != 0 || u.nargs < commands[c].min ||
+        u.nargs > commands[c].max)
+        return udb_usage();
+    if (cfgpath == NULL)
+        cfgpath = config_default_path();
+    int rc = setup(&u, cfgpath);
+    if (rc == UDB_OK)
+        rc = commands[c].fn(&u);
+    store_close(u.st);
+    config_free(u.cfg);
+    if (fflush(stdout) != 0 && rc == UDB_OK) {
+        udb_err("cannot write to stdout");
+        rc = UDB_ERR;
+    }
+    return rc;
+}

@@ -1,0 +1,46 @@
+/* userdb: the admin tool's shared pieces (SPEC.md "Users: userdb"): the command
+ * context, address handling, password input and the command groups
+ * (cmd_user.c: users; cmd_misc.c: aliases, POP-auth cache, lockouts). */
+#ifndef MS_USERDB_H
+#define MS_USERDB_H
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "store.h"
+
+/* exit codes */
+enum { UDB_OK = 0, UDB_ERR = 1, UDB_USAGE = 2 };
+
+struct udb {
+    struct config *cfg;
+    struct store *st;
+    bool relay, password_stdin, force;   /* flags given on the command line */
+    char **args;                         /* positional arguments after the command */
+    int nargs;
+};
+
+void udb_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int udb_usage(void);
+
+/* Canonical local address for ADDR (bare local part = primary domain; a domain
+ * alias becomes the primary domain, said on stdout). UDB_OK or UDB_ERR (printed). */
+int udb_local_address(const struct udb *u, const char *addr, char *out, size_t len);
+/* Read a new password: --password-stdin reads one line, a tty is asked twice
+ * without echo. UDB_OK, UDB_ERR or UDB_USAGE. */
+int udb_read_password(const struct udb *u, char *pw, size_t len);
+
+int cmd_add(struct udb *u);
+int cmd_passwd(struct udb *u);
+int cmd_del(struct udb *u);
+int cmd_set(struct udb *u);
+int cmd_show(struct udb *u);
+int cmd_list(struct udb *u);
+int cmd_alias(struct udb *u);
+int cmd_popauth(struct udb *u);
+int cmd_lockout(struct udb *u);
+
+/* Time as "YYYY-MM-DDTHH:MM:SSZ". */
+const char *udb_time(long long t, char *buf, size_t len);
+
+#endif
