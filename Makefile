@@ -32,6 +32,7 @@ REL_FLAGS  := $(CFLAGS_BASE) -O2
 ASAN_FLAGS := $(CFLAGS_BASE) -O1 $(SANFLAGS)
 
 .PHONY: all deps run stop test unit e2e clean install asan check-deps
+.SECONDARY:
 
 all: bin/smtpd bin/pop3d bin/userdb
 
@@ -114,3 +115,8 @@ install: all
 
 clean:
 	rm -rf build bin
+
+# ---- more targets, each in its own fragment -------------------------------
+-include bench/bench.mk
+-include tests/fuzz/fuzz.mk
+-include tests/check.mk
