@@ -1,0 +1,130 @@
+/* dsn: building RFC 3464 bounce and delay messages (see dsn.h). */
+#include "dsn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+size_t dsn_header_len(const char *msg, size_t len, size_t max)
+{
+    size_t lim = len < max ? len : max;
+    for (size_t i = 0; i < lim; i++) {
+        if (msg[i] != '\n')
+            continue;
+        if (i + 1 < len && msg[i + 1] == '\n')
+            return i + 1 < lim ? i + 1 : lim;
+        if (i + 2 < len && msg[i + 1] == '\r' && msg[i + 2] == '\n')
+            return i + 1;
+    }
+    if (lim == len)
+        return len;
+    const char *lf = NULL;       /* cut: end at the last full line */
+    for (size_t i = lim; i > 0; i--)
+        if (msg[i - 1] == '\n') {
+            lf = msg + i;
+            break;
+        }
+    return lf ? (size_t)(lf - msg) : lim;
+}
+
+void dsn_date(int64_t t, char *buf, size_t len)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    localtime_r(&tt, &tm);
+    if (strftime(buf, len, "%a, %d %b %Y %H:%M:%S %z", &tm) == 0 && len > 0)
+        buf[0] = '\0';
+}
+
+static const char *status_of(const struct dsn_info *d, const struct dsn_rcpt *r)
+{
+    if (r->status && r->status[0])
+        return r->status;
+    return d->delayed ? "4.0.0" : "5.0.0";
+}
+
+static void text_part(FILE *f, const struct dsn_info *d)
+{
+    fprintf(f, "This is the mail system at host %s.\n\n", d->hostname);
+    if (d->delayed)
+        fputs("####################################################################\n"
+              "# THIS IS A WARNING ONLY.  YOU DO NOT NEED TO RESEND YOUR MESSAGE. #\n"
+              "####################################################################\n\n"
+              "Your message could not be delivered yet to the recipients below.\n"
+              "The mail system will keep trying until it gives up.\n\n", f);
+    else
+        fputs("I'm sorry to have to inform you that your message could not\n"
+              "be delivered to one or more recipients. It's attached below.\n\n"
+              "For further assistance, please send mail to postmaster.\n\n", f);
+    for (size_t i = 0; i < d->nrcpt; i++) {
+        const struct dsn_rcpt *r = &d->rcpt[i];
+        fprintf(f, "<%s>:", r->addr);
+        if (r->remote && r->remote[0])
+            fprintf(f, " host %s said:", r->remote);
+        fprintf(f, " %s\n\n", r->diag && r->diag[0] ? r->diag : "delivery failed");
+    }
+}
+
+static void status_part(FILE *f, const struct dsn_info *d)
+{
+    char date[64];
+    dsn_date(d->arrival, date, sizeof date);
+    fprintf(f, "Reporting-MTA: dns; %s\nX-Queue-ID: %s\nArrival-Date: %s\n", d->hostname,
+            d->queue_id, date);
+    dsn_date(d->now, date, sizeof date);
+    for (size_t i = 0; i < d->nrcpt; i++) {
+        const struct dsn_rcpt *r = &d->rcpt[i];
+        fprintf(f, "\nFinal-Recipient: rfc822; %s\nAction: %s\nStatus: %s\n", r->addr,
+                d->delayed ? "delayed" : "failed", status_of(d, r));
+        if (r->remote && r->remote[0])
+            fprintf(f, "Remote-MTA: dns; %s\n", r->remote);
+        if (r->diag && r->diag[0])
+            fprintf(f, "Diagnostic-Code: %s; %s\n",
+                    (r->diag[0] >= '2' && r->diag[0] <= '5' && r->remote && r->remote[0])
+                        ? "smtp" : "x-local", r->diag);
+        fprintf(f, "Last-Attempt-Date: %s\n", date);
+        if (d->delayed) {
+            char until[64];
+            dsn_date(d->retry_until, until, sizeof until);
+            fprintf(f, "Will-Retry-Until: %s\n", until);
+        }
+    }
+}
+
+char *dsn_build(const struct dsn_info *d, size_t *len)
+{
+    char *buf = NULL;
+    char date[64], boundary[128];
+    FILE *f = open_memstream(&buf, len);
+    if (!f)
+        return NULL;
+    dsn_date(d->now, date, sizeof date);
+    snprintf(boundary, sizeof boundary, "%s.%lld/%s", d->queue_id, (long long)d->now,
+             d->hostname);
+    fprintf(f, "From: Mail Delivery System <MAILER-DAEMON@%s>\nTo: <%s>\nSubject: %s\n"
+               "Date: %s\nMessage-ID: <%s.%lld.dsn@%s>\nAuto-Submitted: auto-replied\n"
+               "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status;\n"
+               "\tboundary=\"%s\"\n\nThis is a MIME-encapsulated message.\n\n",
+            d->hostname, d->sender,
+            d->delayed ? "Delayed Mail (still being retried)" : "Undelivered Mail Returned to Sender",
+            date, d->queue_id, (long long)d->now, d->hostname, boundary);
+    fprintf(f, "--%s\nContent-Description: Notification\n"
+               "Content-Type: text/plain; charset=us-ascii\n\n", boundary);
+    text_part(f, d);
+    fprintf(f, "--%s\nContent-Description: Delivery report\n"
+               "Content-Type: message/delivery-status\n\n", boundary);
+    status_part(f, d);
+    fprintf(f, "\n--%s\nContent-Description: Undelivered Message Headers\n"
+               "Content-Type: text/rfc822-headers\n\n", boundary);
+    if (d->hlen)
+        fwrite(d->headers, 1, d->hlen, f);
+    if (d->hlen && d->headers[d->hlen - 1] != '\n')
+        fputc('\n', f);
+    fprintf(f, "\n--%s--\n", boundary);
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}

@@ -1,0 +1,20 @@
+/* queue_local: hand a message from the queue runner to a local recipient: the
+ * recipient is resolved like an SMTP RCPT (users, aliases, postmaster; policy.h) and
+ * the message is stored with deliver.h (Maildir with "Return-Path:", or back into the
+ * queue for an alias that points outside). Used for bounces (DSNs) to local senders
+ * and for any queued recipient in a local domain. */
+#ifndef MS_QUEUE_LOCAL_H
+#define MS_QUEUE_LOCAL_H
+#include <stddef.h>
+
+#include "config.h"
+#include "store.h"
+
+/* Deliver the message bytes buf (LF line ends) from SENDER ("" for <>) to RCPT. ST may be
+ * NULL (then the address is only canonicalised: no alias lookup). Returns 0 delivered,
+ * 1 permanent failure (err says why, "550 5.1.1 User unknown"), -1 temporary. */
+int qlocal_deliver(const struct config *cfg, struct store *st, const char *msgid,
+                   const char *sender, const char *rcpt, const char *buf, size_t len,
+                   char *err, size_t errlen);
+
+#endif

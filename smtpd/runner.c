@@ -1,0 +1,269 @@
+/* runner: the queue runner child process of smtpd (see runner.h). */
+#include "runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <poll.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "queue_file.h"
+#include "queue_run.h"
+#include "store.h"
+#include "tls.h"
+
+#define RUNNER_MAX_SLEEP 60        /* seconds: also how often the parent is checked */
+#define RUNNER_CLEAN_EVERY 3600    /* stale tmp files and orphans: age and period */
+
+static pid_t child;
+static const struct config *cur_cfg;
+
+static void on_term(int sig)
+{
+    (void)sig;
+    _exit(0);          /* the queue is crash-safe: nothing is lost by stopping anywhere */
+}
+
+static int lock_pidfile(const char *qdir)
+{
+    char path[QUEUE_DIR_MAX + 32], buf[32];
+    snprintf(path, sizeof path, "%s/runner.pid", qdir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    while (flock(fd, LOCK_EX) < 0)          /* an old runner may still be finishing */
+        if (errno != EINTR)
+            return -1;
+    int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n)
+        return -1;
+    return fd;       /* kept open for the life of the process: the lock */
+}
+
+static void child_signals(sigset_t *waitset)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_term;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGCHLD, &sa, NULL);
+    sigemptyset(waitset);
+    sigaddset(waitset, SIGHUP);
+    sigaddset(waitset, SIGUSR1);
+    sigprocmask(SIG_SETMASK, waitset, NULL);   /* taken through a signalfd */
+}
+
+/* Was a flush asked for? (the file is removed: one flush per request) */
+static bool take_flush(const char *qdir)
+{
+    char path[QUEUE_DIR_MAX + 32];
+    snprintf(path, sizeof path, "%s/flush", qdir);
+    return unlink(path) == 0;
+}
+
+static void reload(struct qrun *q, struct config **own)
+{
+    char err[1024];
+    struct config *n = config_load(q->cfg->path, err, sizeof err);
+    if (!n) {
+        log_err("runner: reload refused, keeping the old config: %s", err);
+        return;
+    }
+    if (*own)
+        config_free(*own);
+    *own = n;
+    q->cfg = n;
+    log_info("runner: config reloaded");
+}
+
+/* inotify on env/ (a new entry) and on the queue dir (the flush file): the runner sees
+ * new mail even without a kick. -1 if unavailable (then kicks and timeouts only). */
+static int watch_queue(const char *qdir)
+{
+    char env[QUEUE_DIR_MAX + 8];
+    int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    if (fd < 0)
+        return -1;
+    snprintf(env, sizeof env, "%s/env", qdir);
+    if (inotify_add_watch(fd, env, IN_MOVED_TO) < 0 ||
+        inotify_add_watch(fd, qdir, IN_CREATE | IN_ATTRIB) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void drain(int fd)
+{
+    char buf[4096];
+    while (fd >= 0 && read(fd, buf, sizeof buf) > 0)
+        ;
+}
+
+/* Sleep up to secs, or until a signal (SIGHUP: reload) or a queue change. */
+static void wait_event(struct qrun *q, struct config **own, int sfd, int ifd, int64_t secs)
+{
+    struct pollfd p[2] = { { .fd = sfd, .events = POLLIN }, { .fd = ifd, .events = POLLIN } };
+    int r = poll(p, ifd >= 0 ? 2 : 1, (int)(secs * 1000));
+    if (r <= 0)
+        return;
+    struct signalfd_siginfo si;
+    while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
+        if (si.ssi_signo == SIGHUP)
+            reload(q, own);
+    drain(ifd);
+}
+
+static void child_loop(struct qrun *q, pid_t parent, const sigset_t *waitset)
+{
+    struct config *own = NULL;
+    int64_t last_clean = 0;
+    int sfd = signalfd(-1, waitset, SFD_CLOEXEC | SFD_NONBLOCK);
+    int ifd = watch_queue(q->qdir);
+    if (sfd < 0) {
+        log_err("runner: signalfd: %s", strerror(errno));
+        _exit(1);
+    }
+    for (;;) {
+        int64_t now = (int64_t)time(NULL);
+        if (now - last_clean >= RUNNER_CLEAN_EVERY) {
+            queue_cleanup(q->qdir, RUNNER_CLEAN_EVERY);
+            last_clean = now;
+        }
+        drain(ifd);
+        q->flush = take_flush(q->qdir);
+        int64_t next = qrun_pass(q, now);
+        if (getppid() != parent)
+            _exit(0);
+        now = (int64_t)time(NULL);
+        int64_t wait = next ? next - now : RUNNER_MAX_SLEEP;
+        if (wait > RUNNER_MAX_SLEEP)
+            wait = RUNNER_MAX_SLEEP;
+        if (wait > 0)
+            wait_event(q, &own, sfd, ifd, wait);
+    }
+}
+
+static void child_main(const struct config *cfg, pid_t parent)
+{
+    sigset_t waitset;
+    child_signals(&waitset);
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+        _exit(0);
+    /* Nothing of the daemon's is used here: drop its descriptors (listeners, the store,
+     * the event loop), keeping 0-2 for foreground logging; reconnect syslog. */
+    closelog();
+    if (close_range(3, ~0U, 0) < 0)
+        log_warn("runner: close_range: %s", strerror(errno));
+    openlog("smtpd", LOG_PID | LOG_NDELAY, LOG_MAIL);
+    struct qrun q = { .cfg = cfg };
+    if (queue_dir(cfg->data_dir, q.qdir, sizeof q.qdir) < 0 || queue_make_dirs(q.qdir) < 0 ||
+        lock_pidfile(q.qdir) < 0) {
+        log_err("runner: cannot set up %s/queue: %s", cfg->data_dir, strerror(errno));
+        _exit(1);
+    }
+    q.tls = tls_client_ctx();
+    if (store_open(cfg->data_dir, &q.st) != STORE_OK) {
+        log_warn("runner: store not available: bounces go to canonical addresses only");
+        q.st = NULL;
+    }
+    log_info("runner: started, pid %ld", (long)getpid());
+    child_loop(&q, parent, &waitset);
+}
+
+int runner_start(const struct config *cfg)
+{
+    cur_cfg = cfg;
+    if (child > 0) {
+        int st;
+        pid_t w = waitpid(child, &st, WNOHANG);
+        if (w == 0) {
+            kill(child, SIGHUP);        /* reload */
+            return 0;
+        }
+        child = 0;
+    }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        log_err("runner: fork: %s", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        child_main(cfg, parent);
+        _exit(0);
+    }
+    child = pid;
+    return 0;
+}
+
+void runner_kick(void)
+{
+    if (child <= 0)
+        return;
+    int st;
+    pid_t w = waitpid(child, &st, WNOHANG);
+    if (w == child || (w < 0 && errno == ECHILD)) {
+        log_warn("runner: the runner process %ld was gone; restarting it", (long)child);
+        child = 0;
+        if (cur_cfg)
+            (void)runner_start(cur_cfg);
+        return;
+    }
+    kill(child, SIGUSR1);
+}
+
+void runner_stop(void)
+{
+    if (child <= 0)
+        return;
+    kill(child, SIGTERM);
+    for (int i = 0; i < 50; i++) {
+        int st;
+        pid_t w = waitpid(child, &st, WNOHANG);
+        if (w == child || (w < 0 && errno != EINTR))
+            break;
+        struct timespec ts = { 0, 100 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    child = 0;
+}
+
+int runner_pid_of(const char *data_dir)
+{
+    char qdir[QUEUE_DIR_MAX], path[QUEUE_DIR_MAX + 32], buf[32];
+    if (queue_dir(data_dir, qdir, sizeof qdir) < 0)
+        return 0;
+    snprintf(path, sizeof path, "%s/runner.pid", qdir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    int pid = 0;
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK) {   /* held: alive */
+        ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+        if (n > 0) {
+            buf[n] = '\0';
+            pid = atoi(buf);
+        }
+    }
+    close(fd);
+    return pid;
+}

@@ -1,0 +1,707 @@
+/* smtp_client: outbound SMTP for the queue runner (see smtp_client.h). */
+#include "smtp_client.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+
+/* ------------------------------------------------------------- pure part ---- */
+
+int smtpc_parse_line(const char *line, int *code, const char **text)
+{
+    if (!isdigit((unsigned char)line[0]) || !isdigit((unsigned char)line[1]) ||
+        !isdigit((unsigned char)line[2]) || line[0] < '2' || line[0] > '5')
+        return -1;
+    *code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+    char sep = line[3];
+    if (sep == '-') {
+        *text = line + 4;
+        return 0;
+    }
+    if (sep != ' ' && sep != '\0')
+        return -1;
+    *text = sep ? line + 4 : line + 3;
+    return 1;
+}
+
+void smtpc_caps_line(struct smtpc_caps *caps, const char *line)
+{
+    char kw[32];
+    size_t i = 0;
+    while (line[i] && line[i] != ' ' && line[i] != '=' && i < sizeof kw - 1) {
+        kw[i] = (char)toupper((unsigned char)line[i]);
+        i++;
+    }
+    kw[i] = '\0';
+    const char *arg = line + i;
+    while (*arg == ' ' || *arg == '=')
+        arg++;
+    if (strcmp(kw, "STARTTLS") == 0)
+        caps->starttls = true;
+    else if (strcmp(kw, "PIPELINING") == 0)
+        caps->pipelining = true;
+    else if (strcmp(kw, "8BITMIME") == 0)
+        caps->eightbit = true;
+    else if (strcmp(kw, "ENHANCEDSTATUSCODES") == 0)
+        caps->enhanced = true;
+    else if (strcmp(kw, "SIZE") == 0) {
+        caps->size = true;
+        caps->size_max = isdigit((unsigned char)*arg) ? strtoull(arg, NULL, 10) : 0;
+    }
+}
+
+int smtpc_enhanced(const char *text, char *enh)
+{
+    const char *p = text;
+    if ((p[0] != '2' && p[0] != '4' && p[0] != '5') || p[1] != '.')
+        return 0;
+    p += 2;
+    for (int part = 0; part < 2; part++) {
+        int digits = 0;
+        while (isdigit((unsigned char)*p) && digits < 4) {
+            p++;
+            digits++;
+        }
+        if (digits == 0 || digits > 3)
+            return 0;
+        if (part == 0 && *p++ != '.')
+            return 0;
+    }
+    if (*p && *p != ' ')
+        return 0;
+    size_t n = (size_t)(p - text);
+    memcpy(enh, text, n);
+    enh[n] = '\0';
+    return 1;
+}
+
+/* *bol: 1 at the start of a line, 2 just after a CR, 0 elsewhere in a line. */
+size_t smtpc_stuff(const char *in, size_t len, int *bol, char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = in[i];
+        if (*bol == 1 && ch == '.')
+            out[o++] = '.';
+        if (ch == '\n') {
+            if (*bol != 2)
+                out[o++] = '\r';
+            out[o++] = '\n';
+            *bol = 1;
+            continue;
+        }
+        out[o++] = ch;
+        *bol = ch == '\r' ? 2 : 0;
+    }
+    return o;
+}
+
+uint64_t smtpc_wire_size(const char *in, size_t len, int *bol)
+{
+    uint64_t n = len;
+    for (size_t i = 0; i < len; i++) {
+        char ch = in[i];
+        if (*bol == 1 && ch == '.')
+            n++;
+        if (ch == '\n') {
+            n += *bol != 2;
+            *bol = 1;
+            continue;
+        }
+        *bol = ch == '\r' ? 2 : 0;
+    }
+    return n;
+}
+
+/* -------------------------------------------------------------- I/O part ---- */
+
+struct smtpc {
+    int fd;
+    SSL *ssl;
+    char host[MX_NAME_MAX + 96];
+    char helo[256];
+    struct smtpc_caps caps;
+    char in[8192];
+    size_t inlen;
+    bool broken;
+};
+
+static int timeout_cap(int t)
+{
+    const char *e = getenv("MS_SMTPC_TIMEOUT");
+    int cap = e ? atoi(e) : 0;
+    return (cap > 0 && cap < t) ? cap : t;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t deadline(int secs)
+{
+    return now_ms() + (int64_t)timeout_cap(secs) * 1000;
+}
+
+/* Wait for the fd; 0 ready, -1 timeout/error. */
+static int wait_fd(int fd, short events, int64_t dl)
+{
+    for (;;) {
+        int64_t left = dl - now_ms();
+        if (left <= 0)
+            return errno = ETIMEDOUT, -1;
+        struct pollfd p = { .fd = fd, .events = events };
+        int r = poll(&p, 1, left > 60000 ? 60000 : (int)left);
+        if (r > 0)
+            return 0;
+        if (r < 0 && errno != EINTR)
+            return -1;
+    }
+}
+
+/* One read of up to n bytes; >0, 0 at EOF, -1 on error or timeout. */
+static ssize_t io_read(struct smtpc *c, char *buf, size_t n, int64_t dl)
+{
+    for (;;) {
+        if (c->ssl) {
+            ERR_clear_error();
+            int r = SSL_read(c->ssl, buf, (int)n);
+            if (r > 0)
+                return r;
+            int e = SSL_get_error(c->ssl, r);
+            if (e == SSL_ERROR_ZERO_RETURN)
+                return 0;
+            short ev = e == SSL_ERROR_WANT_READ ? POLLIN : e == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+            if (!ev || wait_fd(c->fd, ev, dl) < 0)
+                return -1;
+            continue;
+        }
+        ssize_t r = read(c->fd, buf, n);
+        if (r >= 0)
+            return r;
+        if (errno != EAGAIN && errno != EINTR)
+            return -1;
+        if (wait_fd(c->fd, POLLIN, dl) < 0)
+            return -1;
+    }
+}
+
+static int io_write(struct smtpc *c, const char *buf, size_t n, int64_t dl)
+{
+    while (n > 0) {
+        ssize_t w;
+        if (c->ssl) {
+            ERR_clear_error();
+            int r = SSL_write(c->ssl, buf, (int)(n > 65536 ? 65536 : n));
+            if (r <= 0) {
+                int e = SSL_get_error(c->ssl, r);
+                short ev = e == SSL_ERROR_WANT_READ ? POLLIN
+                         : e == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+                if (!ev || wait_fd(c->fd, ev, dl) < 0)
+                    return -1;
+                continue;
+            }
+            w = r;
+        } else {
+            w = send(c->fd, buf, n, MSG_NOSIGNAL);
+            if (w < 0) {
+                if (errno != EAGAIN && errno != EINTR)
+                    return -1;
+                if (wait_fd(c->fd, POLLOUT, dl) < 0)
+                    return -1;
+                continue;
+            }
+        }
+        buf += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Read one line (CRLF or LF stripped) into line (size len; longer lines are cut). */
+static int read_line(struct smtpc *c, char *line, size_t len, int64_t dl)
+{
+    for (;;) {
+        char *lf = memchr(c->in, '\n', c->inlen);
+        if (lf) {
+            size_t n = (size_t)(lf - c->in);
+            size_t keep = n > 0 && c->in[n - 1] == '\r' ? n - 1 : n;
+            if (keep >= len)
+                keep = len - 1;
+            memcpy(line, c->in, keep);
+            line[keep] = '\0';
+            memmove(c->in, lf + 1, c->inlen - n - 1);
+            c->inlen -= n + 1;
+            return 0;
+        }
+        if (c->inlen == sizeof c->in)
+            c->inlen = 0;      /* an endless line: drop what we have of it */
+        ssize_t r = io_read(c, c->in + c->inlen, sizeof c->in - c->inlen, dl);
+        if (r <= 0)
+            return -1;
+        c->inlen += (size_t)r;
+    }
+}
+
+static void net_error(struct smtpc *c, struct smtpc_reply *r, const char *what)
+{
+    r->code = 0;
+    str_copy(r->enh, "4.4.2", sizeof r->enh);
+    snprintf(r->text, sizeof r->text, "lost connection with %s while %s%s", c->host, what,
+             errno == ETIMEDOUT ? " (timeout)" : "");
+    c->broken = true;
+}
+
+/* Read a whole (multi-line) reply. EHLO caps are collected when caps is not NULL. */
+static int read_reply(struct smtpc *c, struct smtpc_reply *r, int secs, const char *what,
+                      struct smtpc_caps *caps)
+{
+    int64_t dl = deadline(secs);
+    char line[1024];
+    size_t tl = 0;
+    r->enh[0] = '\0';
+    for (int first = 1;; first = 0) {
+        if (read_line(c, line, sizeof line, dl) < 0) {
+            net_error(c, r, what);
+            return -1;
+        }
+        int code;
+        const char *text;
+        int last = smtpc_parse_line(line, &code, &text);
+        if (last < 0 || (!first && code != r->code)) {
+            errno = EPROTO;
+            net_error(c, r, what);
+            snprintf(r->text, sizeof r->text, "protocol error from %s while %s", c->host, what);
+            return -1;
+        }
+        if (first) {
+            r->code = code;
+            smtpc_enhanced(text, r->enh);
+            tl = (size_t)snprintf(r->text, sizeof r->text, "%d %s", code, text);
+        } else {
+            if (caps)
+                smtpc_caps_line(caps, text);
+            if (tl < sizeof r->text - 1)
+                tl += (size_t)snprintf(r->text + tl, sizeof r->text - tl, " %s", text);
+        }
+        if (tl >= sizeof r->text)
+            tl = sizeof r->text - 1;
+        if (last)
+            return 0;
+    }
+}
+
+static int send_cmd(struct smtpc *c, const char *cmd, struct smtpc_reply *r, const char *what)
+{
+    if (io_write(c, cmd, strlen(cmd), deadline(SMTPC_T_OTHER)) < 0) {
+        net_error(c, r, what);
+        return -1;
+    }
+    return 0;
+}
+
+static int tcp_connect(const struct addrinfo *ai, int64_t dl)
+{
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS)
+        goto fail;
+    if (wait_fd(fd, POLLOUT, dl) < 0)
+        goto fail;
+    int err = 0;
+    socklen_t el = sizeof err;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+        goto fail;
+    if (err) {
+        errno = err;
+        goto fail;
+    }
+    return fd;
+fail:;
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+}
+
+static int do_starttls(struct smtpc *c, SSL_CTX *tls, struct smtpc_reply *r)
+{
+    if (send_cmd(c, "STARTTLS\r\n", r, "sending STARTTLS") < 0 ||
+        read_reply(c, r, SMTPC_T_OTHER, "waiting for STARTTLS reply", NULL) < 0)
+        return -1;
+    if (r->code != 220)
+        return 1;                       /* refused: go on in plaintext */
+    c->ssl = SSL_new(tls);
+    if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1)
+        goto fail;
+    SSL_set_connect_state(c->ssl);
+    int64_t dl = deadline(SMTPC_T_OTHER);
+    for (;;) {
+        ERR_clear_error();
+        int rc = SSL_connect(c->ssl);
+        if (rc == 1)
+            break;
+        int e = SSL_get_error(c->ssl, rc);
+        short ev = e == SSL_ERROR_WANT_READ ? POLLIN : e == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+        if (!ev || wait_fd(c->fd, ev, dl) < 0)
+            goto fail;
+    }
+    c->inlen = 0;
+    return 0;
+fail:
+    r->code = 0;
+    str_copy(r->enh, "4.7.5", sizeof r->enh);
+    snprintf(r->text, sizeof r->text, "TLS handshake with %s failed", c->host);
+    c->broken = true;
+    return -1;
+}
+
+/* EHLO (HELO on a 5xx); 0 or -1 (r says why). */
+static int hello(struct smtpc *c, struct smtpc_reply *r)
+{
+    char cmd[300];
+    memset(&c->caps, 0, sizeof c->caps);
+    snprintf(cmd, sizeof cmd, "EHLO %s\r\n", c->helo);
+    if (send_cmd(c, cmd, r, "sending EHLO") < 0 ||
+        read_reply(c, r, SMTPC_T_OTHER, "waiting for EHLO reply", &c->caps) < 0)
+        return -1;
+    if (r->code == 250) {
+        c->caps.esmtp = true;
+        return 0;
+    }
+    memset(&c->caps, 0, sizeof c->caps);
+    if (r->code / 100 != 5)
+        return -1;
+    snprintf(cmd, sizeof cmd, "HELO %s\r\n", c->helo);
+    if (send_cmd(c, cmd, r, "sending HELO") < 0 ||
+        read_reply(c, r, SMTPC_T_OTHER, "waiting for HELO reply", NULL) < 0)
+        return -1;
+    return r->code == 250 ? 0 : -1;
+}
+
+/* Banner, EHLO, STARTTLS on an open socket; 0 or -1. */
+static int greet(struct smtpc *c, SSL_CTX *tls, struct smtpc_reply *r)
+{
+    if (read_reply(c, r, SMTPC_T_BANNER, "waiting for the greeting", NULL) < 0)
+        return -1;
+    if (r->code != 220)
+        return -1;
+    if (hello(c, r) < 0)
+        return -1;
+    if (tls && c->caps.starttls) {
+        int t = do_starttls(c, tls, r);
+        if (t < 0)
+            return -1;
+        if (t == 0 && hello(c, r) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Try every address of one host; a connected, greeted smtpc or NULL. */
+static struct smtpc *open_host(const struct mx_host *h, const char *helo, SSL_CTX *tls,
+                               struct smtpc_reply *why)
+{
+    char port[16];
+    snprintf(port, sizeof port, "%d", h->port);
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC };
+    struct addrinfo *res = NULL;
+    int gai = getaddrinfo(h->name, port, &hints, &res);
+    if (gai != 0) {
+        why->code = gai == EAI_NONAME ? 550 : 0;
+        str_copy(why->enh, gai == EAI_NONAME ? "5.4.4" : "4.4.3", sizeof why->enh);
+        snprintf(why->text, sizeof why->text, "Host %s not found: %s", h->name,
+                 gai_strerror(gai));
+        return NULL;
+    }
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        char addr[64] = "?";
+        getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, sizeof addr, NULL, 0, NI_NUMERICHOST);
+        struct smtpc *c = calloc(1, sizeof *c);
+        if (!c)
+            break;
+        snprintf(c->host, sizeof c->host, "%s[%s]:%d", h->name, addr, h->port);
+        str_copy(c->helo, helo, sizeof c->helo);
+        c->fd = tcp_connect(ai, deadline(SMTPC_T_CONNECT));
+        if (c->fd < 0) {
+            why->code = 0;
+            str_copy(why->enh, "4.4.1", sizeof why->enh);
+            snprintf(why->text, sizeof why->text, "connect to %s: %s", c->host, strerror(errno));
+            free(c);
+            continue;
+        }
+        if (greet(c, tls, why) == 0) {
+            freeaddrinfo(res);
+            return c;
+        }
+        smtpc_close(c);
+    }
+    freeaddrinfo(res);
+    return NULL;
+}
+
+struct smtpc *smtpc_open(const struct nexthop *nh, const char *helo, SSL_CTX *tls,
+                         struct smtpc_reply *why)
+{
+    memset(why, 0, sizeof *why);
+    snprintf(why->text, sizeof why->text, "no host to deliver to");
+    for (size_t i = 0; i < nh->n; i++) {
+        struct smtpc *c = open_host(&nh->host[i], helo, tls, why);
+        if (c)
+            return c;
+    }
+    return NULL;
+}
+
+int smtpc_rset(struct smtpc *c)
+{
+    struct smtpc_reply r;
+    if (c->broken || send_cmd(c, "RSET\r\n", &r, "sending RSET") < 0 ||
+        read_reply(c, &r, SMTPC_T_OTHER, "waiting for RSET reply", NULL) < 0)
+        return -1;
+    return r.code == 250 ? 0 : -1;
+}
+
+void smtpc_close(struct smtpc *c)
+{
+    if (!c)
+        return;
+    if (!c->broken && c->fd >= 0) {
+        struct smtpc_reply r;
+        if (send_cmd(c, "QUIT\r\n", &r, "sending QUIT") == 0)
+            (void)read_reply(c, &r, 10, "waiting for QUIT reply", NULL);
+    }
+    if (c->ssl) {
+        if (!c->broken)
+            (void)SSL_shutdown(c->ssl);
+        SSL_free(c->ssl);
+    }
+    if (c->fd >= 0)
+        close(c->fd);
+    free(c);
+}
+
+const char *smtpc_host(const struct smtpc *c) { return c->host; }
+const struct smtpc_caps *smtpc_caps(const struct smtpc *c) { return &c->caps; }
+bool smtpc_is_tls(const struct smtpc *c) { return c->ssl != NULL; }
+
+
+/* --------------------------------------------------------- transaction ---- */
+
+static void set_reply(struct smtpc_reply *dst, const struct smtpc_reply *src)
+{
+    *dst = *src;
+}
+
+/* Every accepted recipient (acc[i]) gets reply r. */
+static void fail_accepted(struct smtpc_reply *res, const bool *acc, size_t n,
+                          const struct smtpc_reply *r)
+{
+    for (size_t i = 0; i < n; i++)
+        if (acc[i])
+            set_reply(&res[i], r);
+}
+
+static int msg_wire_size(int fd, uint64_t size, uint64_t *wire)
+{
+    char buf[32768];
+    int bol = 1;
+    *wire = 0;
+    for (uint64_t off = 0; off < size;) {
+        size_t want = size - off < sizeof buf ? (size_t)(size - off) : sizeof buf;
+        ssize_t r = pread(fd, buf, want, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        *wire += smtpc_wire_size(buf, (size_t)r, &bol);
+        off += (uint64_t)r;
+    }
+    return 0;
+}
+
+/* The message, converted, then ".": 0, or -1 with r filled. */
+static int send_body(struct smtpc *c, int fd, uint64_t size, struct smtpc_reply *r)
+{
+    char in[32768], out[2 * sizeof in + 8];
+    int bol = 1;
+    for (uint64_t off = 0; off < size;) {
+        size_t want = size - off < sizeof in ? (size_t)(size - off) : sizeof in;
+        ssize_t n = pread(fd, in, want, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            c->broken = true;    /* we cannot finish this DATA: drop the connection */
+            r->code = 0;
+            str_copy(r->enh, "4.3.0", sizeof r->enh);
+            snprintf(r->text, sizeof r->text, "cannot read the queued message");
+            return -1;
+        }
+        size_t o = smtpc_stuff(in, (size_t)n, &bol, out);
+        if (io_write(c, out, o, deadline(SMTPC_T_BLOCK)) < 0) {
+            net_error(c, r, "sending message body");
+            return -1;
+        }
+        off += (uint64_t)n;
+    }
+    const char *end = bol == 1 ? ".\r\n" : "\r\n.\r\n";
+    if (io_write(c, end, strlen(end), deadline(SMTPC_T_BLOCK)) < 0) {
+        net_error(c, r, "sending end of data");
+        return -1;
+    }
+    return 0;
+}
+
+/* MAIL, RCPT... and (pipelined) DATA commands into one buffer. */
+static char *envelope_cmds(const struct smtpc *c, const char *sender, char *const *rcpts,
+                           size_t n, uint64_t wire, bool all, size_t *len)
+{
+    char *buf = NULL;
+    FILE *f = open_memstream(&buf, len);
+    if (!f)
+        return NULL;
+    fprintf(f, "MAIL FROM:<%s>", sender);
+    if (c->caps.size)
+        fprintf(f, " SIZE=%llu", (unsigned long long)wire);
+    if (c->caps.eightbit)
+        fputs(" BODY=8BITMIME", f);
+    fputs("\r\n", f);
+    for (size_t i = 0; all && i < n; i++)
+        fprintf(f, "RCPT TO:<%s>\r\n", rcpts[i]);
+    if (all)
+        fputs("DATA\r\n", f);
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* MAIL and RCPT replies; returns the number accepted, -1 if the connection broke. */
+static int mail_rcpt(struct smtpc *c, const char *sender, char *const *rcpts, size_t n,
+                     uint64_t wire, struct smtpc_reply *res, bool *acc)
+{
+    bool pipe = c->caps.pipelining;
+    struct smtpc_reply mr;
+    size_t len;
+    char *cmds = envelope_cmds(c, sender, rcpts, n, wire, pipe, &len);
+    if (!cmds)
+        return -1;
+    int w = io_write(c, cmds, len, deadline(SMTPC_T_MAIL));
+    free(cmds);
+    if (w < 0 || read_reply(c, &mr, SMTPC_T_MAIL, "sending MAIL FROM", NULL) < 0) {
+        net_error(c, &mr, "sending MAIL FROM");
+        for (size_t i = 0; i < n; i++)
+            set_reply(&res[i], &mr);
+        return -1;
+    }
+    bool mail_ok = mr.code / 100 == 2;
+    int accepted = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct smtpc_reply rr;
+        if (!pipe && !mail_ok) {
+            set_reply(&res[i], &mr);
+            continue;
+        }
+        char cmd[600];
+        snprintf(cmd, sizeof cmd, "RCPT TO:<%s>\r\n", rcpts[i]);
+        if ((!pipe && io_write(c, cmd, strlen(cmd), deadline(SMTPC_T_RCPT)) < 0) ||
+            read_reply(c, &rr, SMTPC_T_RCPT, "sending RCPT TO", NULL) < 0) {
+            net_error(c, &rr, "sending RCPT TO");
+            for (size_t k = i; k < n; k++)
+                set_reply(&res[k], &rr);
+            fail_accepted(res, acc, i, &rr);
+            return -1;
+        }
+        set_reply(&res[i], mail_ok ? &rr : &mr);
+        acc[i] = mail_ok && rr.code / 100 == 2;
+        accepted += acc[i];
+    }
+    return accepted;
+}
+
+/* DATA (unless pipelined), body, final reply. 0 or -1 (connection broken). */
+static int data_phase(struct smtpc *c, int fd, uint64_t size, int accepted,
+                      struct smtpc_reply *res, const bool *acc, size_t n)
+{
+    struct smtpc_reply r;
+    if (!c->caps.pipelining && send_cmd(c, "DATA\r\n", &r, "sending DATA") < 0) {
+        fail_accepted(res, acc, n, &r);
+        return -1;
+    }
+    if (read_reply(c, &r, SMTPC_T_DATA, "sending DATA", NULL) < 0) {
+        fail_accepted(res, acc, n, &r);
+        return -1;
+    }
+    if (r.code != 354) {
+        fail_accepted(res, acc, n, &r);
+        return 0;
+    }
+    if (accepted == 0) {          /* 354 although no recipient was accepted */
+        if (send_cmd(c, ".\r\n", &r, "ending empty DATA") < 0 ||
+            read_reply(c, &r, SMTPC_T_DOT, "ending empty DATA", NULL) < 0)
+            return -1;
+        return 0;
+    }
+    if (send_body(c, fd, size, &r) < 0 ||
+        read_reply(c, &r, SMTPC_T_DOT, "waiting for the end-of-data reply", NULL) < 0) {
+        fail_accepted(res, acc, n, &r);
+        return -1;
+    }
+    fail_accepted(res, acc, n, &r);
+    return 0;
+}
+
+int smtpc_send(struct smtpc *c, const char *sender, char *const *rcpts, size_t n, int msgfd,
+               uint64_t size, struct smtpc_reply *res)
+{
+    struct smtpc_reply r = { 0, "4.3.0", "" };
+    snprintf(r.text, sizeof r.text, "not attempted at %s", c->host);
+    for (size_t i = 0; i < n; i++)
+        set_reply(&res[i], &r);
+    if (c->broken)
+        return -1;
+    uint64_t wire;
+    if (msg_wire_size(msgfd, size, &wire) < 0) {
+        snprintf(r.text, sizeof r.text, "cannot read the queued message");
+        for (size_t i = 0; i < n; i++)
+            set_reply(&res[i], &r);
+        return 0;
+    }
+    if (c->caps.size && c->caps.size_max > 0 && wire > c->caps.size_max) {
+        r.code = 552;
+        str_copy(r.enh, "5.3.4", sizeof r.enh);
+        snprintf(r.text, sizeof r.text, "552 5.3.4 message size %llu exceeds the limit %llu of %s",
+                 (unsigned long long)wire, (unsigned long long)c->caps.size_max, c->host);
+        for (size_t i = 0; i < n; i++)
+            set_reply(&res[i], &r);
+        return 0;
+    }
+    bool *acc = calloc(n ? n : 1, sizeof *acc);
+    if (!acc)
+        return -1;
+    int accepted = mail_rcpt(c, sender, rcpts, n, wire, res, acc);
+    int rc = 0;
+    if (accepted < 0)
+        rc = -1;
+    else if (accepted > 0 || c->caps.pipelining)
+        rc = data_phase(c, msgfd, size, accepted, res, acc, n);
+    free(acc);
+    return rc;
+}

@@ -1,0 +1,77 @@
+/* smtp_client: the outbound SMTP client of the queue runner. Blocking style over a
+ * non-blocking socket with poll deadlines (RFC 5321 4.5.3.2 timeouts), EHLO with HELO
+ * fallback, opportunistic STARTTLS (no certificate check), PIPELINING, SIZE, per
+ * recipient results, RSET between messages on a reused connection. Reply parsing,
+ * EHLO keyword parsing and CRLF/dot-stuffing conversion are pure and unit-tested. */
+#ifndef MS_SMTP_CLIENT_H
+#define MS_SMTP_CLIENT_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mx.h"
+
+typedef struct ssl_ctx_st SSL_CTX;
+
+/* RFC 5321 4.5.3.2 timeouts, seconds (MS_SMTPC_TIMEOUT in the environment caps them
+ * all: meant for tests only). */
+#define SMTPC_T_CONNECT 30
+#define SMTPC_T_BANNER  300
+#define SMTPC_T_MAIL    300
+#define SMTPC_T_RCPT    300
+#define SMTPC_T_DATA    120
+#define SMTPC_T_BLOCK   180
+#define SMTPC_T_DOT     600
+#define SMTPC_T_OTHER   300   /* EHLO, STARTTLS, RSET, QUIT */
+
+struct smtpc_reply {
+    int code;           /* 0: no reply (network error, timeout): treat as temporary */
+    char enh[16];       /* enhanced status code if the reply has one, else "" */
+    char text[1024];    /* "250 text text" (all lines joined with a space) or our error */
+};
+
+struct smtpc_caps {
+    bool esmtp, starttls, pipelining, eightbit, enhanced;
+    bool size;
+    uint64_t size_max;  /* 0: no limit given */
+};
+
+/* ---- pure helpers ---- */
+/* One reply line: 1 if it is the last line of the reply, 0 if more follow ("250-"),
+ * -1 if it is not a reply line. *code gets the 3-digit code, *text the rest. */
+int smtpc_parse_line(const char *line, int *code, const char **text);
+/* EHLO reply lines after the first (one keyword line, without the "250-"). */
+void smtpc_caps_line(struct smtpc_caps *caps, const char *line);
+/* Pull an enhanced status code ("5.1.1") off the start of text into enh (size >= 16);
+ * returns 1 if found. */
+int smtpc_enhanced(const char *text, char *enh);
+/* Convert message bytes (LF line ends) to the wire: CRLF, dot-stuffed. out must hold
+ * 2*len bytes; *bol is 1 at the start of a line (start with 1). Returns bytes written.
+ * A CR already before an LF is kept as the CR of the CRLF. */
+size_t smtpc_stuff(const char *in, size_t len, int *bol, char *out);
+/* Octets the message takes on the wire (for SIZE): len + one per LF + dot stuffing. */
+uint64_t smtpc_wire_size(const char *in, size_t len, int *bol);
+
+/* ---- connection ---- */
+struct smtpc;
+
+/* Connect to the first host of nh that answers with a 2xx banner (every address of each
+ * host, in order), EHLO (HELO if refused), STARTTLS when offered and tls is not NULL.
+ * NULL with why filled when none works (why->code 5xx: the last host refused us
+ * permanently, else temporary). */
+struct smtpc *smtpc_open(const struct nexthop *nh, const char *helo, SSL_CTX *tls,
+                         struct smtpc_reply *why);
+/* One transaction: MAIL FROM:<sender> (with SIZE= when offered), RCPT TO for each
+ * recipient, DATA with the message read from msgfd (size octets, LF line ends).
+ * res[i] gets each recipient's result: 2xx delivered, 4xx/0 deferred, 5xx bounced.
+ * Returns 0 if the connection can carry another message (after smtpc_rset), -1 if not. */
+int smtpc_send(struct smtpc *c, const char *sender, char *const *rcpts, size_t n, int msgfd,
+               uint64_t size, struct smtpc_reply *res);
+int smtpc_rset(struct smtpc *c);
+/* QUIT (best effort), close and free. NULL is fine. */
+void smtpc_close(struct smtpc *c);
+const char *smtpc_host(const struct smtpc *c);    /* "mx.example.net[192.0.2.1]:25" */
+const struct smtpc_caps *smtpc_caps(const struct smtpc *c);
+bool smtpc_is_tls(const struct smtpc *c);
+
+#endif
