@@ -1,0 +1,145 @@
+/* cmd_data: DATA (RFC 5321 4.1.1.4): the spool file with the Received: header first,
+ * the message text through the data.h machine (dot-unstuffing, <CRLF>.<CRLF> only,
+ * smuggling and size checks), then the durable delivery on a worker thread
+ * (deliver.h) and only then "250 2.0.0 Ok: queued as ID". */
+#include <errno.h>
+#include <event2/buffer.h>
+#include <string.h>
+#include <time.h>
+
+#include "deliver.h"
+#include "log.h"
+#include "queue.h"
+#include "received.h"
+#include "runner.h"
+#include "session.h"
+
+static int data_sink(void *ctx, const char *buf, size_t len)
+{
+    struct session *s = ctx;
+    return spool_write(s->sp, buf, len);
+}
+
+static void storage_error(struct session *s, int err)
+{
+    if (err == ENOSPC || err == EDQUOT || err == EFBIG)
+        sess_reply(s, 452, "4.3.1", "Error: insufficient system storage");
+    else
+        sess_reply(s, 451, "4.3.0", "Error: local error in processing");
+}
+
+static int write_received(struct session *s)
+{
+    char hdr[2048];
+    struct received_info ri = {
+        .helo = s->helo, .rdns = NULL, .ip = s->pc.ipstr, .hostname = s->cfg->hostname,
+        .esmtp = s->esmtp, .tls = conn_is_tls(s->c), .auth = s->authenticated, .id = s->id,
+        .rcpt = s->nrcpt == 1 ? s->first_rcpt : NULL, .when = time(NULL),
+    };
+    int n = received_format(&ri, hdr, sizeof hdr);
+    if (n < 0)
+        return errno = ENAMETOOLONG, -1;
+    if (spool_write(s->sp, hdr, (size_t)n) < 0)
+        return errno = spool_error(s->sp), -1;
+    return 0;
+}
+
+void cmd_data(struct session *s, const struct smtp_cmd *c)
+{
+    struct smtp_reply r;
+    if (smtp_check_noarg(c, &r) < 0) {
+        sess_reply_r(s, &r);
+        return;
+    }
+    if (!s->in_mail) {
+        sess_reply(s, 503, "5.5.1", "Error: need MAIL command");
+        return;
+    }
+    if (s->nrcpt == 0) {
+        sess_reply(s, 503, "5.5.1", "Error: need RCPT command");
+        return;
+    }
+    s->sp = spool_open(s->cfg, s->id, s->from.text, s->nlocal ? s->local[0] : NULL);
+    if (!s->sp || write_received(s) < 0) {
+        int e = errno;
+        log_err("spool for %s: %s", s->id, strerror(e));
+        spool_discard(s->sp);
+        s->sp = NULL;
+        storage_error(s, e);
+        return;
+    }
+    data_init(&s->dm, s->cfg->max_message_size, data_sink, s);
+    s->state = SS_DATA;
+    sess_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
+}
+
+static void deliver_work(struct session *s)
+{
+    struct spool *sp = s->sp;
+    s->sp = NULL;   /* deliver_commit consumes it */
+    errno = 0;
+    s->deliver_rc = deliver_commit(sp, s->local, s->nlocal, s->relay, s->nrelay, queue_enqueue,
+                                   NULL, 0);
+    s->deliver_errno = errno;
+}
+
+static void deliver_done(struct session *s)
+{
+    if (s->deliver_rc == 0) {
+        log_info("accepted: id=%s size=%zu from=<%s> rcpts=%zu local=%zu relay=%zu", s->id,
+                 s->msg_size, s->from.text, s->nrcpt, s->nlocal, s->nrelay);
+        sess_reply(s, 250, "2.0.0", "Ok: queued as %s", s->id);
+        if (s->nrelay > 0)
+            runner_kick();   /* SPEC: queued mail is tried at once */
+    } else {
+        log_err("delivery failed: id=%s from=<%s>: %s", s->id, s->from.text,
+                strerror(s->deliver_errno));
+        storage_error(s, s->deliver_errno);
+    }
+    sess_reset_tx(s);
+}
+
+/* The end of the message text was read. */
+static void data_end(struct session *s)
+{
+    struct smtp_reply r;
+    data_result(&s->dm, &r);
+    s->state = SS_CMD;
+    if (r.code != 250) {
+        int err = spool_error(s->sp);
+        log_info("rejected: id=%s from=<%s> ip=%s reply=%d %s", s->id, s->from.text,
+                 s->pc.ipstr, r.code, r.enh);
+        if (r.code == 451 && err)
+            storage_error(s, err);
+        else
+            sess_reply_r(s, &r);
+        sess_reset_tx(s);
+        return;
+    }
+    s->msg_size = spool_msg_size(s->sp);
+    if (sess_submit(s, deliver_work, deliver_done) < 0) {
+        log_err("cannot queue the delivery job for %s", s->id);
+        sess_reply(s, 451, "4.3.0", "Error: local error in processing");
+        sess_reset_tx(s);
+    }
+}
+
+void data_input(struct session *s)
+{
+    struct evbuffer *in = conn_inbuf(s->c);
+    while (evbuffer_get_length(in) > 0) {
+        struct evbuffer_iovec v;
+        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
+            break;
+        bool done = false;
+        size_t used = data_feed(&s->dm, v.iov_base, v.iov_len, &done);
+        if (evbuffer_drain(in, used) < 0) {
+            sess_close_421(s, "4.3.0", "Error: local error in processing");
+            return;
+        }
+        if (done) {
+            data_end(s);
+            return;
+        }
+    }
+}

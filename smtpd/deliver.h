@@ -1,0 +1,51 @@
+/* deliver: durable storage of one received message (SPEC.md "SMTP": durable before
+ * the 250). During DATA the message (LF line endings, "Return-Path:" then Received:
+ * first) goes to a spool file: the first local recipient's Maildir tmp/, or
+ * DATA_DIR/spool/ when every recipient is relayed. deliver_commit (run on a worker
+ * thread) fsyncs it once, hard-links it into each local recipient's new/ under the
+ * name "<sec>.M<usec>P<pid>Q<n>.<host>,S=<size>,W=<wire size>", fsyncs each new/,
+ * hands relayed recipients to the queue (without the Return-Path line), and on any
+ * failure removes everything it made: nothing is kept unless all of it is durable. */
+#ifndef MS_DELIVER_H
+#define MS_DELIVER_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "config.h"
+
+struct spool;
+
+/* The queue hand-off (queue.h's queue_enqueue has this type). */
+typedef int (*deliver_enqueue_fn)(const struct config *cfg, const char *id, const char *sender,
+                                  char *const *rcpts, size_t nrcpt, int fd, off_t offset,
+                                  size_t len);
+
+/* Start a spool file for message ID from SENDER ("" for <>). first_local: the canonical
+ * address of the first local recipient, or NULL. Writes the Return-Path line.
+ * NULL on error (errno set). */
+struct spool *spool_open(const struct config *cfg, const char *id, const char *sender,
+                         const char *first_local);
+/* Append message bytes (buffered). Errors are sticky: -1 from then on. */
+int spool_write(struct spool *sp, const void *data, size_t len);
+/* errno of the first failure, 0 if none. */
+int spool_error(const struct spool *sp);
+/* Octets of message (Received: and what follows, not the Return-Path line) so far. */
+size_t spool_msg_size(const struct spool *sp);
+/* Drop the message: close, remove the spool file, free. NULL is fine. */
+void spool_discard(struct spool *sp);
+
+/* Make the message durable for its recipients (canonical local addresses, relayed
+ * addresses), see above. Always consumes sp. 0, or -1 with errno set (ENOSPC when the
+ * disk is full) and nothing kept. The new/ file name is written to name if not NULL. */
+int deliver_commit(struct spool *sp, char *const *local, size_t nlocal, char *const *relay,
+                   size_t nrelay, deliver_enqueue_fn enqueue, char *name, size_t namelen);
+
+/* Remove spool files left in DATA_DIR/spool by processes that no longer run. */
+void deliver_clean_spool(const char *data_dir);
+
+/* The Maildir unique name (pure). -1 if it does not fit. */
+int deliver_name(char *out, size_t len, long sec, long usec, long pid, unsigned long q,
+                 const char *hostname, size_t size, size_t wire);
+
+#endif

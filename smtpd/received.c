@@ -1,0 +1,64 @@
+/* received: formatting of the Received: trace header (see received.h). */
+#include "received.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define HELO_MAX 255
+
+const char *received_proto(bool esmtp, bool tls, bool auth)
+{
+    if (!esmtp)
+        return "SMTP";
+    if (tls)
+        return auth ? "ESMTPSA" : "ESMTPS";
+    return auth ? "ESMTPA" : "ESMTP";
+}
+
+int received_date(time_t t, char *out, size_t len)
+{
+    static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+    static const char *const mons[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+    struct tm tm;
+    if (!localtime_r(&t, &tm) || tm.tm_wday < 0 || tm.tm_wday > 6 || tm.tm_mon < 0 ||
+        tm.tm_mon > 11)
+        return -1;
+    long off = tm.tm_gmtoff / 60;
+    char sign = off < 0 ? '-' : '+';
+    if (off < 0)
+        off = -off;
+    int n = snprintf(out, len, "%s, %02d %s %04d %02d:%02d:%02d %c%02ld%02ld",
+                     days[tm.tm_wday], tm.tm_mday, mons[tm.tm_mon], tm.tm_year + 1900,
+                     tm.tm_hour, tm.tm_min, tm.tm_sec, sign, off / 60, off % 60);
+    return (n < 0 || (size_t)n >= len) ? -1 : n;
+}
+
+/* Copy a client-supplied HELO name, neutralising what could break the header. */
+static void clean_helo(const char *in, char *out, size_t len)
+{
+    size_t i = 0;
+    for (; in && in[i] && i < HELO_MAX && i + 1 < len; i++) {
+        unsigned char ch = (unsigned char)in[i];
+        out[i] = (ch <= 0x20 || ch >= 0x7f || ch == '(' || ch == ')' || ch == '\\') ? '?' : (char)ch;
+    }
+    out[i] = '\0';
+}
+
+int received_format(const struct received_info *ri, char *out, size_t len)
+{
+    char helo[HELO_MAX + 1], date[64], forpart[400] = "";
+    clean_helo(ri->helo, helo, sizeof helo);
+    if (received_date(ri->when, date, sizeof date) < 0)
+        return -1;
+    if (ri->rcpt) {
+        int k = snprintf(forpart, sizeof forpart, "\n\tfor <%s>", ri->rcpt);
+        if (k < 0 || (size_t)k >= sizeof forpart)
+            return -1;
+    }
+    int n = snprintf(out, len, "Received: from %s (%s [%s])\n\tby %s with %s id %s%s; %s\n",
+                     helo[0] ? helo : "unknown", ri->rdns ? ri->rdns : "unknown", ri->ip,
+                     ri->hostname, received_proto(ri->esmtp, ri->tls, ri->auth), ri->id,
+                     forpart, date);
+    return (n < 0 || (size_t)n >= len) ? -1 : n;
+}

@@ -1,0 +1,288 @@
+/* session: the smtpd side of the framework (server.h callbacks): greeting, the input
+ * loop over commands / message text / SASL responses, replies, worker jobs, and the
+ * dispatch of each command to its cmd_* function (session.h). */
+#include "session.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "deliver.h"
+#include "log.h"
+#include "util.h"
+
+const char *sess_hostname(const struct session *s)
+{
+    return s->cfg->hostname;
+}
+
+void sess_reply(struct session *s, int code, const char *enh, const char *fmt, ...)
+{
+    char text[1024];
+    va_list ap;
+    if (!s->c)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (enh)
+        conn_printf(s->c, "%d %s %s\r\n", code, enh, text);
+    else
+        conn_printf(s->c, "%d %s\r\n", code, text);
+}
+
+void sess_reply_r(struct session *s, const struct smtp_reply *r)
+{
+    sess_reply(s, r->code, r->enh, "%s", r->text);
+}
+
+void sess_reset_tx(struct session *s)
+{
+    spool_discard(s->sp);
+    s->sp = NULL;
+    for (size_t i = 0; i < s->nlocal; i++)
+        free(s->local[i]);
+    for (size_t i = 0; i < s->nrelay; i++)
+        free(s->relay[i]);
+    s->nlocal = s->nrelay = s->nrcpt = 0;
+    s->in_mail = false;
+    s->id[0] = '\0';
+    s->first_rcpt[0] = '\0';
+    memset(&s->from, 0, sizeof s->from);
+    if (s->state == SS_DATA)
+        s->state = SS_CMD;
+}
+
+static void sess_free(struct session *s)
+{
+    sess_reset_tx(s);
+    if (s->sasl)
+        saslg_free(s->sasl);
+    free(s->local);
+    free(s->relay);
+    free(s);
+}
+
+void sess_close_421(struct session *s, const char *enh, const char *text)
+{
+    if (s->state == SS_AUTH || s->state == SS_AUTH_FINAL)
+        auth_abort(s);
+    sess_reset_tx(s);
+    sess_reply(s, 421, enh, "%s %s", sess_hostname(s), text);
+    s->state = SS_CLOSED;
+    if (s->c)
+        conn_close(s->c);
+}
+
+/* ---- worker jobs ----------------------------------------------------------- */
+struct sess_job {
+    struct session *s;
+    void (*work)(struct session *s);
+    void (*done)(struct session *s);
+};
+
+static void job_work(void *arg)
+{
+    struct sess_job *j = arg;
+    j->work(j->s);
+}
+
+static void job_done(void *arg)
+{
+    struct sess_job *j = arg;
+    struct session *s = j->s;
+    void (*done)(struct session *) = j->done;
+    free(j);
+    s->busy = false;
+    done(s);
+    if (!s->c) {           /* the client went away while the job ran */
+        sess_free(s);
+        return;
+    }
+    if (s->state == SS_CLOSED)
+        return;
+    if (s->stopping) {
+        sess_close_421(s, "4.3.2", "Service shutting down, closing transmission channel");
+        return;
+    }
+    conn_resume(s->c);
+    sess_process(s);
+}
+
+int sess_submit(struct session *s, void (*work)(struct session *s),
+                void (*done)(struct session *s))
+{
+    struct sess_job *j = malloc(sizeof *j);
+    if (!j)
+        return -1;
+    j->s = s;
+    j->work = work;
+    j->done = done;
+    s->busy = true;
+    conn_pause(s->c);
+    if (workq_submit(server_workq(), job_work, job_done, j) < 0) {
+        free(j);
+        s->busy = false;
+        conn_resume(s->c);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- commands -------------------------------------------------------------- */
+static void dispatch(struct session *s, const struct smtp_cmd *c)
+{
+    switch (c->verb) {
+    case SMTP_HELO: cmd_helo(s, c->arg, false); break;
+    case SMTP_EHLO: cmd_helo(s, c->arg, true); break;
+    case SMTP_MAIL: cmd_mail(s, c->arg); break;
+    case SMTP_RCPT: cmd_rcpt(s, c->arg); break;
+    case SMTP_DATA: cmd_data(s, c); break;
+    case SMTP_RSET: cmd_rset(s, c); break;
+    case SMTP_NOOP: cmd_noop(s, c->arg); break;
+    case SMTP_QUIT: cmd_quit(s, c); break;
+    case SMTP_VRFY: cmd_vrfy(s, c->arg); break;
+    case SMTP_HELP: cmd_help(s, c->arg); break;
+    case SMTP_STARTTLS: cmd_starttls(s, c); break;
+    case SMTP_AUTH: cmd_auth(s, c->arg); break;
+    case SMTP_EXPN:
+    case SMTP_BDAT:
+        sess_reply(s, 502, "5.5.1", "Error: command not implemented");
+        break;
+    case SMTP_UNKNOWN:
+    default:
+        sess_reply(s, 500, "5.5.2", "Error: command not recognized");
+        break;
+    }
+}
+
+static void command_line(struct session *s, size_t len)
+{
+    struct smtp_cmd c;
+    struct smtp_reply r;
+    /* Only AUTH may exceed the 512-octet command line (its initial response). */
+    if (len > SMTP_LINE_MAX - 2 && strncasecmp(s->line, "AUTH ", 5) != 0) {
+        sess_reply(s, 500, "5.5.2", "Error: line too long");
+        return;
+    }
+    if (smtp_parse_line(s->line, len, &c, &r) < 0) {
+        sess_reply_r(s, &r);
+        return;
+    }
+    dispatch(s, &c);
+}
+
+void sess_process(struct session *s)
+{
+    while (s->c && !s->busy && s->state != SS_CLOSED) {
+        if (s->state == SS_DATA) {
+            data_input(s);
+            if (s->state == SS_DATA && !s->busy)
+                break;   /* wants more input */
+            continue;
+        }
+        size_t len = 0;
+        enum conn_line lr = conn_getline(s->c, s->line, SASLG_LINE_MAX, &len);
+        if (lr == CONN_LINE_NONE)
+            break;
+        if (lr == CONN_LINE_TOOLONG) {
+            if (s->state == SS_AUTH || s->state == SS_AUTH_FINAL) {
+                auth_abort(s);
+                sess_reply(s, 500, "5.5.6", "Authentication exchange line is too long");
+            } else {
+                sess_reply(s, 500, "5.5.2", "Error: line too long");
+            }
+            continue;
+        }
+        s->line[len] = '\0';
+        if (s->state == SS_AUTH || s->state == SS_AUTH_FINAL)
+            auth_input(s, s->line, len);
+        else
+            command_line(s, len);
+    }
+}
+
+/* ---- framework callbacks --------------------------------------------------- */
+void sess_on_accept(struct conn *c)
+{
+    struct session *s = calloc(1, sizeof *s);
+    const struct smtp_instance *inst = conn_instance(c);
+    size_t max = inst->max_recipients ? inst->max_recipients : 1;
+    if (s) {
+        s->local = calloc(max, sizeof *s->local);
+        s->relay = calloc(max, sizeof *s->relay);
+    }
+    if (!s || !s->local || !s->relay) {
+        if (s)
+            sess_free(s);
+        log_err("out of memory for a new session from %s", conn_peer_str(c));
+        conn_printf(c, "421 4.3.0 Error: out of memory\r\n");
+        conn_close(c);
+        return;
+    }
+    s->c = c;
+    s->cfg = conn_config(c);
+    s->inst = inst;
+    policy_client_init(&s->pc, s->cfg, inst, conn_peer(c));
+    policy_lookup_store(&s->lk, server_store());
+    conn_set_proto(c, s);
+    conn_printf(c, "220 %s ESMTP mailserver\r\n", sess_hostname(s));
+}
+
+void sess_on_refuse(struct conn *c, enum server_refusal why)
+{
+    const struct config *cfg = conn_config(c);
+    const char *host = cfg ? cfg->hostname : "mailserver";
+    if (why == REFUSE_DENIED)
+        conn_printf(c, "554 5.7.1 %s Access denied\r\n", host);
+    else if (why == REFUSE_TOO_MANY_IP)
+        conn_printf(c, "421 4.7.0 %s Error: too many connections from your address\r\n", host);
+    else
+        conn_printf(c, "421 4.7.0 %s Error: too many connections\r\n", host);
+}
+
+void sess_on_input(struct conn *c)
+{
+    struct session *s = conn_proto(c);
+    if (s)
+        sess_process(s);
+}
+
+void sess_on_timeout(struct conn *c)
+{
+    struct session *s = conn_proto(c);
+    if (!s) {
+        conn_close(c);
+        return;
+    }
+    log_info("timeout: ip=%s conn=%lu", conn_peer_str(c), conn_id(c));
+    sess_close_421(s, "4.4.2", "Error: timeout exceeded");
+}
+
+void sess_on_shutdown(struct conn *c)
+{
+    struct session *s = conn_proto(c);
+    if (!s) {
+        conn_close(c);
+        return;
+    }
+    if (s->busy) {          /* finish the job (a delivery is answered), then 421 */
+        s->stopping = true;
+        return;
+    }
+    if (s->state != SS_CLOSED)
+        sess_close_421(s, "4.3.2", "Service shutting down, closing transmission channel");
+}
+
+void sess_on_close(struct conn *c)
+{
+    struct session *s = conn_proto(c);
+    if (!s)
+        return;
+    conn_set_proto(c, NULL);
+    s->c = NULL;
+    if (!s->busy)
+        sess_free(s);
+}

@@ -1,0 +1,109 @@
+/* session: the smtpd SMTP session state machine (RFC 5321, SPEC.md "SMTP"), shared
+ * by session.c (input loop, replies, framework callbacks) and the per-command files
+ * cmd_basic.c (HELO/EHLO/NOOP/RSET/QUIT/VRFY/HELP/STARTTLS), cmd_mail.c (MAIL, RCPT),
+ * cmd_data.c (DATA and delivery) and auth_cmd.c (AUTH), one function per command. */
+#ifndef MS_SESSION_H
+#define MS_SESSION_H
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "conn.h"
+#include "data.h"
+#include "policy.h"
+#include "sasl_glue.h"
+#include "server.h"
+#include "smtp_parse.h"
+
+struct spool;
+
+enum sess_state {
+    SS_CMD,         /* reading commands */
+    SS_DATA,        /* reading message text */
+    SS_AUTH,        /* reading SASL responses */
+    SS_AUTH_FINAL,  /* sent final server data, waiting for the empty line */
+    SS_CLOSED,      /* QUIT/421 sent or connection gone */
+};
+
+struct session {
+    struct conn *c;                    /* NULL once the connection is gone */
+    const struct config *cfg;
+    const struct smtp_instance *inst;
+    enum sess_state state;
+    bool busy;                         /* a worker job runs; input paused */
+    bool stopping;                     /* SIGTERM seen: say 421 when the job ends */
+    struct policy_client pc;
+    struct policy_lookup lk;
+    /* greeting and authentication */
+    bool greeted, esmtp;
+    char helo[256];
+    bool authenticated;
+    /* the mail transaction */
+    bool in_mail;
+    struct mailaddr from;
+    char id[48];
+    size_t nrcpt;                      /* accepted RCPTs */
+    char **local, **relay;             /* delivery targets, max_recipients each */
+    size_t nlocal, nrelay;
+    char first_rcpt[ADDR_PATH_MAX + 1];
+    /* DATA */
+    struct data_machine dm;
+    struct spool *sp;
+    size_t msg_size;                   /* stored size, for the log */
+    int deliver_rc, deliver_errno;     /* delivery job result */
+    /* AUTH */
+    struct saslg *sasl;
+    char mech[32];
+    const char *auth_arg;              /* initial response / response line (in line[]) */
+    int auth_rc;                       /* job result (enum saslg_result or AUTH_LOCKED) */
+    char auth_out[SASLG_LINE_MAX + 64];
+    char line[SASLG_LINE_MAX + 1];     /* current input line */
+};
+
+#define AUTH_LOCKED 100                /* auth_rc: the client IP is locked out */
+
+/* session.c */
+void sess_reply(struct session *s, int code, const char *enh, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void sess_reply_r(struct session *s, const struct smtp_reply *r);
+/* Forget the mail transaction (spool discarded, recipients freed). */
+void sess_reset_tx(struct session *s);
+/* Run a job on the worker pool with input paused; done() runs on the loop, then input
+ * processing resumes. If the connection went away meanwhile, done() sees s->c == NULL. */
+int sess_submit(struct session *s, void (*work)(struct session *s),
+                void (*done)(struct session *s));
+/* Input processing (after a job, after STARTTLS...). */
+void sess_process(struct session *s);
+/* Say 421 and close (timeout, shutdown). */
+void sess_close_421(struct session *s, const char *enh, const char *text);
+const char *sess_hostname(const struct session *s);
+
+/* cmd_*.c: one function per command; arg is the text after the verb */
+void cmd_helo(struct session *s, const char *arg, bool esmtp);
+void cmd_noop(struct session *s, const char *arg);
+void cmd_rset(struct session *s, const struct smtp_cmd *c);
+void cmd_quit(struct session *s, const struct smtp_cmd *c);
+void cmd_vrfy(struct session *s, const char *arg);
+void cmd_help(struct session *s, const char *arg);
+void cmd_starttls(struct session *s, const struct smtp_cmd *c);
+void cmd_mail(struct session *s, const char *arg);
+void cmd_rcpt(struct session *s, const char *arg);
+void cmd_data(struct session *s, const struct smtp_cmd *c);
+void cmd_auth(struct session *s, const char *arg);
+/* cmd_data.c: feed buffered input in SS_DATA */
+void data_input(struct session *s);
+/* auth_cmd.c: one response line in SS_AUTH / SS_AUTH_FINAL */
+void auth_input(struct session *s, const char *line, size_t len);
+void auth_abort(struct session *s);
+/* The mechanisms this session may use (MECH_* bits). */
+unsigned sess_auth_mechs(const struct session *s);
+bool sess_tls_required(const struct session *s);
+
+/* server_proto callbacks (main.c builds the struct) */
+void sess_on_accept(struct conn *c);
+void sess_on_refuse(struct conn *c, enum server_refusal why);
+void sess_on_input(struct conn *c);
+void sess_on_timeout(struct conn *c);
+void sess_on_shutdown(struct conn *c);
+void sess_on_close(struct conn *c);
+
+#endif

@@ -1,0 +1,325 @@
+/* test_deliver: spool + durable Maildir delivery + queue hand-off (smtpd/deliver.c). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "cu.h"
+#include "deliver.h"
+#include "dirsync.h"
+#include <pthread.h>
+
+static char data_dir[256];
+static struct config cfg;
+static const char body[] = "Received: from x (unknown [1.2.3.4])\n\tby mx; date\n"
+                           "Subject: hi\n\nline one\n.dot line\n";
+
+static int count_dir(const char *sub, char *first, size_t len)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", data_dir, sub);
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        if (n++ == 0 && first)
+            snprintf(first, len, "%s/%s", path, de->d_name);
+    }
+    closedir(d);
+    return n;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    static char buf[65536];
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return NULL;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n < 0)
+        return NULL;
+    buf[n] = '\0';
+    *len = (size_t)n;
+    return buf;
+}
+
+static int calls, fail_errno;
+static char got_sender[128], got_rcpt[128], got_text[4096];
+
+static int fake_enqueue(const struct config *c, const char *id, const char *sender,
+                        char *const *rcpts, size_t n, int fd, off_t off, size_t len)
+{
+    (void)c;
+    (void)id;
+    calls++;
+    snprintf(got_sender, sizeof got_sender, "%s", sender);
+    snprintf(got_rcpt, sizeof got_rcpt, "%s/%zu", n ? rcpts[0] : "", n);
+    ssize_t r = pread(fd, got_text, len < sizeof got_text - 1 ? len : sizeof got_text - 1, off);
+    got_text[r > 0 ? r : 0] = '\0';
+    if (fail_errno)
+        return errno = fail_errno, -1;
+    return 0;
+}
+
+static int setup(void)
+{
+    snprintf(data_dir, sizeof data_dir, "/tmp/test_deliver.XXXXXX");
+    if (!mkdtemp(data_dir))
+        return -1;
+    cfg.data_dir = data_dir;
+    cfg.hostname = "mx.example.test";
+    return 0;
+}
+
+static int teardown(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", data_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_name_format(void)
+{
+    char name[256];
+    CU_ASSERT_EQUAL(deliver_name(name, sizeof name, 1700000000, 42, 123, 7, "h/o:st", 10, 12), 0);
+    CU_ASSERT_STRING_EQUAL(name, "1700000000.M000042P123Q7.h\\057o\\072st,S=10,W=12");
+    CU_ASSERT_EQUAL(deliver_name(name, 20, 1700000000, 42, 123, 7, "host", 10, 12), -1);
+}
+
+static void test_single_local(void)
+{
+    char *rc[] = { "bob@example.test" };
+    char name[256], path[1024], first[1024];
+    size_t len = 0;
+    struct spool *sp = spool_open(&cfg, "ID1", "alice@remote.test", rc[0]);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sp);
+    CU_ASSERT_EQUAL(count_dir("mail/example.test/bob/tmp", NULL, 0), 1);  /* spooled in tmp/ */
+    CU_ASSERT_EQUAL(spool_write(sp, body, sizeof body - 1), 0);
+    CU_ASSERT_EQUAL(spool_msg_size(sp), sizeof body - 1);
+    CU_ASSERT_EQUAL(deliver_commit(sp, rc, 1, NULL, 0, fake_enqueue, name, sizeof name), 0);
+    CU_ASSERT_EQUAL(count_dir("mail/example.test/bob/tmp", NULL, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(count_dir("mail/example.test/bob/new", first, sizeof first), 1);
+    snprintf(path, sizeof path, "%s/mail/example.test/bob/new/%s", data_dir, name);
+    CU_ASSERT_STRING_EQUAL(first, path);
+    char *text = slurp(path, &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    const char *rp = "Return-Path: <alice@remote.test>\n";
+    CU_ASSERT_EQUAL(strncmp(text, rp, strlen(rp)), 0);
+    CU_ASSERT_STRING_EQUAL(text + strlen(rp), body);
+    CU_ASSERT_PTR_NULL(strchr(text, '\r'));
+    char want[64];
+    size_t lines = 0;
+    for (size_t i = 0; i < len; i++)
+        lines += text[i] == '\n';
+    CU_ASSERT_EQUAL(lines, 7);
+    snprintf(want, sizeof want, ",S=%zu,W=%zu", len, len + lines);
+    CU_ASSERT_PTR_NOT_NULL(strstr(name, want));
+    struct stat st;
+    CU_ASSERT_EQUAL(stat(path, &st), 0);
+    CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
+    CU_ASSERT_EQUAL(calls, 0);
+}
+
+static void test_hard_links(void)
+{
+    char *rc[] = { "carol@example.test", "dave@example.test", "carol@example.test" };
+    char a[512], b[512];
+    struct spool *sp = spool_open(&cfg, "ID2", "", rc[0]);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sp);
+    CU_ASSERT_EQUAL(spool_write(sp, body, sizeof body - 1), 0);
+    CU_ASSERT_EQUAL(deliver_commit(sp, rc, 3, NULL, 0, fake_enqueue, NULL, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(count_dir("mail/example.test/carol/new", a, sizeof a), 1);
+    CU_ASSERT_EQUAL_FATAL(count_dir("mail/example.test/dave/new", b, sizeof b), 1);
+    struct stat sa, sb;
+    CU_ASSERT_EQUAL(stat(a, &sa), 0);
+    CU_ASSERT_EQUAL(stat(b, &sb), 0);
+    CU_ASSERT_EQUAL(sa.st_ino, sb.st_ino);
+    CU_ASSERT_EQUAL(sa.st_nlink, 2);
+    size_t len = 0;
+    char *text = slurp(a, &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    CU_ASSERT_EQUAL(strncmp(text, "Return-Path: <>\n", 16), 0);
+}
+
+static void test_unique_names(void)
+{
+    char *rc[] = { "erin@example.test" };
+    for (int i = 0; i < 50; i++) {
+        struct spool *sp = spool_open(&cfg, "IDU", "x@y.test", rc[0]);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(sp);
+        CU_ASSERT_EQUAL(spool_write(sp, "a\n", 2), 0);
+        CU_ASSERT_EQUAL(deliver_commit(sp, rc, 1, NULL, 0, fake_enqueue, NULL, 0), 0);
+    }
+    CU_ASSERT_EQUAL(count_dir("mail/example.test/erin/new", NULL, 0), 50);
+}
+
+static void test_write_failure_keeps_nothing(void)
+{
+    char *rc[] = { "frank@example.test", "gina@example.test" };
+    struct rlimit old, lim;
+    CU_ASSERT_EQUAL_FATAL(getrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, SIG_IGN);
+    lim = old;
+    lim.rlim_cur = 100000;
+    CU_ASSERT_EQUAL_FATAL(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    struct spool *sp = spool_open(&cfg, "ID4", "x@y.test", rc[0]);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sp);
+    static char big[300000];
+    memset(big, 'x', sizeof big);
+    int r = spool_write(sp, big, sizeof big);
+    CU_ASSERT_EQUAL(r, -1);
+    CU_ASSERT_EQUAL(spool_error(sp), EFBIG);
+    CU_ASSERT_EQUAL(spool_write(sp, "a\n", 2), -1);   /* sticky */
+    errno = 0;
+    CU_ASSERT_EQUAL(deliver_commit(sp, rc, 2, NULL, 0, fake_enqueue, NULL, 0), -1);
+    CU_ASSERT_EQUAL(errno, EFBIG);
+    CU_ASSERT_EQUAL(setrlimit(RLIMIT_FSIZE, &old), 0);
+    CU_ASSERT_EQUAL(count_dir("mail/example.test/frank/new", NULL, 0), 0);
+    CU_ASSERT_EQUAL(count_dir("mail/example.test/frank/tmp", NULL, 0), 0);
+    CU_ASSERT(count_dir("mail/example.test/gina/new", NULL, 0) <= 0);
+}
+
+static void test_second_maildir_fails_rolls_back(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/mail/blocked.test", data_dir);
+    int fd = open(path, O_CREAT | O_WRONLY, 0600);   /* a file where a directory must be */
+    CU_ASSERT_FATAL(fd >= 0);
+    close(fd);
+    char *rc[] = { "hank@example.test", "ivy@blocked.test" };
+    struct spool *sp = spool_open(&cfg, "ID5", "x@y.test", rc[0]);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sp);
+    CU_ASSERT_EQUAL(spool_write(sp, body, sizeof body - 1), 0);
+    CU_ASSERT_EQUAL(deliver_commit(sp, rc, 2, NULL, 0, fake_enqueue, NULL, 0), -1);
+    CU_ASSERT_EQUAL(count_dir("mail/example.test/hank/new", NULL, 0), 0);
+    CU_ASSERT_EQUAL(count_dir("mail/example.test/hank/tmp", NULL, 0), 0);
+}
+
+static void test_queue_enospc_rolls_back(void)
+{
+    char *rc[] = { "jack@example.test" };
+    char *rl[] = { "far@remote.test" };
+    struct spool *sp = spool_open(&cfg, "ID6", "jack@example.test", rc[0]);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sp);
+    CU_ASSERT_EQUAL(spool_write(sp, body, sizeof body - 1), 0);
+    calls = 0;
+    fail_errno = ENOSPC;
+    errno = 0;
+    CU_ASSERT_EQUAL(deliver_commit(sp, rc, 1, rl, 1, fake_enqueue, NULL, 0), -1);
+    CU_ASSERT_EQUAL(errno, ENOSPC);
+    fail_errno = 0;
+    CU_ASSERT_EQUAL(calls, 1);
+    CU_ASSERT_EQUAL(count_dir("mail/example.test/jack/new", NULL, 0), 0);
+    CU_ASSERT_EQUAL(count_dir("mail/example.test/jack/tmp", NULL, 0), 0);
+}
+
+static void test_relay_only(void)
+{
+    char *rl[] = { "far@remote.test", "near@remote.test" };
+    struct spool *sp = spool_open(&cfg, "ID7", "me@example.test", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sp);
+    CU_ASSERT_EQUAL(count_dir("spool", NULL, 0), 1);
+    CU_ASSERT_EQUAL(spool_write(sp, body, sizeof body - 1), 0);
+    calls = 0;
+    CU_ASSERT_EQUAL(deliver_commit(sp, NULL, 0, rl, 2, fake_enqueue, NULL, 0), 0);
+    CU_ASSERT_EQUAL(calls, 1);
+    CU_ASSERT_STRING_EQUAL(got_sender, "me@example.test");
+    CU_ASSERT_STRING_EQUAL(got_rcpt, "far@remote.test/2");
+    CU_ASSERT_STRING_EQUAL(got_text, body);   /* no Return-Path for the queue */
+    CU_ASSERT_EQUAL(count_dir("spool", NULL, 0), 0);
+}
+
+static void test_clean_spool(void)
+{
+    char dead[512], live[512];
+    snprintf(dead, sizeof dead, "%s/spool/1.M1P%dQ1.h", data_dir, 0x3ffffff0);
+    snprintf(live, sizeof live, "%s/spool/1.M1P%ldQ1.h", data_dir, (long)getppid());
+    int fd = open(dead, O_CREAT | O_WRONLY, 0600);
+    CU_ASSERT_FATAL(fd >= 0);
+    close(fd);
+    fd = open(live, O_CREAT | O_WRONLY, 0600);
+    CU_ASSERT_FATAL(fd >= 0);
+    close(fd);
+    deliver_clean_spool(data_dir);
+    CU_ASSERT_EQUAL(access(dead, F_OK), -1);
+    CU_ASSERT_EQUAL(access(live, F_OK), 0);
+    unlink(live);
+}
+
+static void *deliver_thread(void *arg)
+{
+    char *rc[] = { "kate@example.test", "leo@example.test" };
+    long ok = 0;
+    (void)arg;
+    for (int i = 0; i < 25; i++) {
+        struct spool *sp = spool_open(&cfg, "IDT", "t@y.test", rc[0]);
+        if (sp && spool_write(sp, body, sizeof body - 1) == 0 &&
+            deliver_commit(sp, rc, 2, NULL, 0, fake_enqueue, NULL, 0) == 0)
+            ok++;
+    }
+    return (void *)ok;
+}
+
+static void test_concurrent_deliveries(void)
+{
+    pthread_t th[6];
+    long total = 0;
+    unsigned long before = dirsync_count();
+    for (int i = 0; i < 6; i++)
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&th[i], NULL, deliver_thread, NULL), 0);
+    for (int i = 0; i < 6; i++) {
+        void *r;
+        CU_ASSERT_EQUAL(pthread_join(th[i], &r), 0);
+        total += (long)r;
+    }
+    CU_ASSERT_EQUAL(total, 150);
+    CU_ASSERT_EQUAL(count_dir("mail/example.test/kate/new", NULL, 0), 150);
+    CU_ASSERT_EQUAL(count_dir("mail/example.test/leo/new", NULL, 0), 150);
+    CU_ASSERT_EQUAL(count_dir("mail/example.test/kate/tmp", NULL, 0), 0);
+    unsigned long n = dirsync_count() - before;
+    CU_ASSERT(n >= 1 && n <= 300);   /* at most one per link, fewer when they overlap */
+}
+
+static void test_dirsync_error(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/no/such/dir", data_dir);
+    errno = 0;
+    CU_ASSERT_EQUAL(dirsync(path), -1);
+    CU_ASSERT_EQUAL(errno, ENOENT);
+    CU_ASSERT_EQUAL(dirsync(data_dir), 0);
+}
+
+static CU_TestInfo tests[] = {
+    { "unique name format", test_name_format },
+    { "one local recipient: complete file in new/", test_single_local },
+    { "several recipients: one file, hard links", test_hard_links },
+    { "names are unique", test_unique_names },
+    { "write failure keeps nothing", test_write_failure_keeps_nothing },
+    { "failing second Maildir rolls back the first", test_second_maildir_fails_rolls_back },
+    { "queue ENOSPC rolls back local delivery", test_queue_enospc_rolls_back },
+    { "relay only: spool, queue without Return-Path", test_relay_only },
+    { "stale spool files of dead processes removed", test_clean_spool },
+    { "concurrent deliveries (grouped directory fsyncs)", test_concurrent_deliveries },
+    { "dirsync reports errors", test_dirsync_error },
+    CU_TEST_INFO_NULL,
+};
+
+int main(void)
+{
+    CU_SuiteInfo suites[] = { { "deliver", setup, teardown, NULL, NULL, tests },
+                              CU_SUITE_INFO_NULL };
+    return cu_run_suites(suites);
+}

@@ -1,0 +1,103 @@
+/* test_received: the Received: header format (smtpd/received.c). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cu.h"
+#include "received.h"
+
+static void test_proto_names(void)
+{
+    CU_ASSERT_STRING_EQUAL(received_proto(false, false, false), "SMTP");
+    CU_ASSERT_STRING_EQUAL(received_proto(true, false, false), "ESMTP");
+    CU_ASSERT_STRING_EQUAL(received_proto(true, true, false), "ESMTPS");
+    CU_ASSERT_STRING_EQUAL(received_proto(true, false, true), "ESMTPA");
+    CU_ASSERT_STRING_EQUAL(received_proto(true, true, true), "ESMTPSA");
+}
+
+static void test_date_utc(void)
+{
+    char buf[64];
+    setenv("TZ", "UTC", 1);
+    tzset();
+    CU_ASSERT(received_date(1057049557, buf, sizeof buf) > 0);   /* 2003-07-01 08:52:37 UTC */
+    CU_ASSERT_STRING_EQUAL(buf, "Tue, 01 Jul 2003 08:52:37 +0000");
+    CU_ASSERT_EQUAL(received_date(1057049557, buf, 10), -1);
+}
+
+static void test_date_offset(void)
+{
+    char buf[64];
+    setenv("TZ", "EST+5:30", 1);
+    tzset();
+    CU_ASSERT(received_date(1057049557, buf, sizeof buf) > 0);
+    CU_ASSERT_STRING_EQUAL(buf, "Tue, 01 Jul 2003 03:22:37 -0530");
+    setenv("TZ", "UTC", 1);
+    tzset();
+}
+
+static void test_full_header(void)
+{
+    char buf[1024];
+    setenv("TZ", "UTC", 1);
+    tzset();
+    struct received_info ri = { .helo = "client.test", .ip = "127.0.0.9",
+                                .hostname = "mail.example.test", .esmtp = true, .tls = true,
+                                .auth = true, .id = "ABC123", .rcpt = "bob@example.test",
+                                .when = 1057049557 };
+    int n = received_format(&ri, buf, sizeof buf);
+    const char *want = "Received: from client.test (unknown [127.0.0.9])\n"
+                       "\tby mail.example.test with ESMTPSA id ABC123\n"
+                       "\tfor <bob@example.test>; Tue, 01 Jul 2003 08:52:37 +0000\n";
+    CU_ASSERT_STRING_EQUAL(buf, want);
+    CU_ASSERT_EQUAL(n, (int)strlen(want));
+}
+
+static void test_several_rcpts_no_for(void)
+{
+    char buf[1024];
+    struct received_info ri = { .helo = "h", .rdns = "host.test", .ip = "::1",
+                                .hostname = "mx", .esmtp = false, .id = "X", .when = 0 };
+    CU_ASSERT(received_format(&ri, buf, sizeof buf) > 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "from h (host.test [::1])\n\tby mx with SMTP id X; "));
+    CU_ASSERT_PTR_NULL(strstr(buf, "for <"));
+}
+
+static void test_hostile_helo(void)
+{
+    char buf[2048], helo[600];
+    struct received_info ri = { .helo = "evil (x)\r\nBcc: a\\b\x80", .ip = "1.2.3.4",
+                                .hostname = "mx", .esmtp = true, .id = "I", .when = 0 };
+    CU_ASSERT(received_format(&ri, buf, sizeof buf) > 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "from evil??x???Bcc:?a?b? (unknown"));
+    CU_ASSERT_PTR_NULL(strchr(buf, '\r'));
+    memset(helo, 'a', sizeof helo - 1);
+    helo[sizeof helo - 1] = '\0';
+    ri.helo = helo;
+    CU_ASSERT(received_format(&ri, buf, sizeof buf) > 0);
+    char *p = strstr(buf, "from ");
+    CU_ASSERT_EQUAL(strcspn(p + 5, " "), 255u);
+    ri.helo = "";
+    CU_ASSERT(received_format(&ri, buf, sizeof buf) > 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "from unknown (unknown [1.2.3.4])"));
+}
+
+static void test_too_small(void)
+{
+    char buf[40];
+    struct received_info ri = { .helo = "client.test", .ip = "127.0.0.9", .hostname = "mx",
+                                .esmtp = true, .id = "I", .when = 0 };
+    CU_ASSERT_EQUAL(received_format(&ri, buf, sizeof buf), -1);
+}
+
+static CU_TestInfo tests[] = {
+    { "protocol names (RFC 3848)", test_proto_names },
+    { "date in UTC", test_date_utc },
+    { "date with offset", test_date_offset },
+    { "full header", test_full_header },
+    { "several recipients: no for clause", test_several_rcpts_no_for },
+    { "hostile HELO neutralised and cut", test_hostile_helo },
+    { "buffer too small", test_too_small },
+    CU_TEST_INFO_NULL,
+};
+
+CU_MAIN("received", tests)
