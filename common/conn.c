@@ -1,0 +1,635 @@
+/* conn: one client connection on a libevent bufferevent (plain, implicit TLS, or
+ * upgraded by STARTTLS): capped line input, buffered output, close after flush,
+ * idle timeout, pause/resume around worker jobs, drain notification.
+ *
+ * Lifetime rules (what protocols may rely on):
+ *  - on_close runs exactly once for every accepted connection, never from inside a
+ *    conn_* call: the end of a connection is always finished from the event loop.
+ *  - conn_close sends what is buffered, then closes; nothing but on_close follows.
+ *  - When the peer hangs up (EOF), input already received is still handed to the
+ *    protocol (also after a pause), then the connection is closed as if by conn_close
+ *    (what is buffered is still sent); on a socket error or write timeout it is dropped.
+ *  - While paused (a worker job runs for the session) the connection is never
+ *    finished: on_close waits until conn_resume or conn_close.
+ *  - A line over the cap (CONN_LINE_TOOLONG) is reported once, when its LF arrives;
+ *    everything up to that LF is discarded as it comes in. */
+#include "conn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "conn_internal.h"
+#include "log.h"
+#include "util.h"
+
+#define CONN_READ_HIGHMARK (64 * 1024)   /* stop reading above this much unconsumed input */
+
+enum {                                    /* deferred work, run from the loop */
+    DEF_INPUT = 1u,      /* deliver buffered input to on_input */
+    DEF_FINISH = 2u,     /* finish the connection: on_close, free */
+    DEF_DRAINED = 4u,    /* output already at or below the drain mark */
+    DEF_STARTTLS = 8u,   /* plaintext reply sent: switch to TLS now */
+};
+
+struct conn {
+    struct conn *prev, *next;            /* the live list */
+    struct event_base *base;
+    struct bufferevent *bev;
+    int fd;
+    bool fd_owned;                       /* we close fd (plain); TLS bevs close it themselves */
+    const struct server_proto *proto;
+    struct cfgref *cref;
+    size_t inst_idx;
+    unsigned long id;
+    struct ipaddr peer, local;
+    int peer_port, local_port;
+    char peer_str[64];
+    void *pstate;
+    struct event *ev_defer;
+    unsigned defer_what;
+    bool tls, tls_pending, closing, dead, paused, refused, skipping, accepted;
+    bool eof;                            /* the peer sent FIN: no more input will come */
+    void (*drained_cb)(struct conn *c);
+    size_t drained_low;
+    char tls_info[96];
+    char end_reason[64];
+    time_t started;
+};
+
+static struct conn *live_head;
+static size_t live_count;
+static unsigned long next_id = 1;
+static SSL_CTX *starttls_ctx;
+
+static void setup_bev(struct conn *c);
+
+/* ---- small helpers --------------------------------------------------------- */
+
+static void defer(struct conn *c, unsigned what)
+{
+    c->defer_what |= what;
+    event_active(c->ev_defer, EV_TIMEOUT, 0);
+}
+
+static size_t outlen(const struct conn *c)
+{
+    return evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+static void set_write_lowmark(struct conn *c)
+{
+    size_t low = (c->drained_cb && !c->closing && !c->tls_pending) ? c->drained_low : 0;
+    bufferevent_setwatermark(c->bev, EV_WRITE, low, 0);
+}
+
+static void set_reason(struct conn *c, const char *reason)
+{
+    if (!c->end_reason[0])
+        str_copy(c->end_reason, reason, sizeof c->end_reason);
+}
+
+/* The socket is unusable: stop all I/O now; finish once no job is in flight. */
+static void drop(struct conn *c, const char *reason)
+{
+    if (!c->dead) {
+        c->dead = true;
+        set_reason(c, reason);
+        bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    }
+    if (!c->paused)
+        defer(c, DEF_FINISH);
+}
+
+/* Begin an orderly close: no more input; finish after the output drained. */
+static void begin_close(struct conn *c, const char *reason)
+{
+    if (c->closing || c->dead)
+        return;
+    c->closing = true;
+    set_reason(c, reason);
+    c->drained_cb = NULL;
+    bufferevent_disable(c->bev, EV_READ);
+    set_write_lowmark(c);
+    if (outlen(c) == 0 && !c->paused)
+        defer(c, DEF_FINISH);
+}
+
+/* ---- finishing --------------------------------------------------------------- */
+
+static void release_socket(struct conn *c)
+{
+    SSL *ssl = c->tls ? bufferevent_openssl_get_ssl(c->bev) : NULL;
+
+    if (ssl && !c->dead && SSL_is_init_finished(ssl))
+        (void)SSL_shutdown(ssl);   /* best effort close_notify; non-blocking */
+    bufferevent_free(c->bev);
+    c->bev = NULL;
+    if (c->fd_owned && c->fd >= 0)
+        (void)close(c->fd);
+    c->fd = -1;
+}
+
+static void conn_finish(struct conn *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        live_head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    live_count--;
+    if (c->accepted && c->proto->on_close)
+        c->proto->on_close(c);
+    release_socket(c);
+    log_info("disconnect: id=%lu ip=%s duration=%lds reason=%s", c->id, c->peer_str,
+             (long)(time(NULL) - c->started), c->end_reason[0] ? c->end_reason : "closed");
+    event_free(c->ev_defer);
+    bool counted = !c->refused;
+    server_conn_gone(c, counted);
+    cfgref_release(c->cref);
+    free(c);
+}
+
+void conn_abort(struct conn *c)
+{
+    set_reason(c, "shutdown");
+    c->dead = true;
+    c->paused = false;
+    conn_finish(c);
+}
+
+/* ---- callbacks --------------------------------------------------------------- */
+
+static void deliver_input(struct conn *c)
+{
+    if (c->closing || c->dead || c->paused || c->tls_pending || !c->accepted)
+        return;
+    c->proto->on_input(c);
+    if (c->eof && !c->paused && !c->closing && !c->dead)
+        begin_close(c, "peer closed");   /* all that came before the FIN was handled */
+}
+
+static void switch_to_tls(struct conn *c)
+{
+    SSL *ssl = SSL_new(starttls_ctx);
+    struct bufferevent *nb = NULL;
+
+    if (ssl)
+        nb = bufferevent_openssl_socket_new(c->base, c->fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                            BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    if (!nb) {
+        if (ssl)
+            SSL_free(ssl);
+        log_err("starttls: id=%lu cannot set up TLS", c->id);
+        c->tls_pending = false;
+        drop(c, "tls setup failed");
+        return;
+    }
+    bufferevent_free(c->bev);      /* plain bev: does not close the fd */
+    c->bev = nb;
+    c->fd_owned = false;           /* the TLS bufferevent closes it */
+    c->tls = true;
+    c->tls_pending = false;
+    setup_bev(c);
+}
+
+static void defer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    unsigned w = c->defer_what;
+
+    (void)fd;
+    (void)what;
+    c->defer_what = 0;
+    if (w & DEF_FINISH) {
+        if (!c->paused && (c->dead || (c->closing && outlen(c) == 0)))
+            conn_finish(c);
+        return;
+    }
+    if ((w & DEF_STARTTLS) && c->tls_pending && !c->dead)
+        switch_to_tls(c);
+    if ((w & DEF_DRAINED) && c->drained_cb && !c->closing && !c->dead) {
+        void (*cb)(struct conn *) = c->drained_cb;
+        c->drained_cb = NULL;
+        set_write_lowmark(c);
+        cb(c);
+    }
+    if (w & DEF_INPUT)
+        deliver_input(c);
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+
+    if (c->closing || c->dead) {
+        struct evbuffer *in = bufferevent_get_input(bev);
+        (void)evbuffer_drain(in, evbuffer_get_length(in));
+        return;
+    }
+    deliver_input(c);
+}
+
+static void write_cb(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    size_t n = evbuffer_get_length(bufferevent_get_output(bev));
+
+    if (c->dead)
+        return;
+    if (c->tls_pending && n == 0) {
+        switch_to_tls(c);
+        return;
+    }
+    if (c->closing) {
+        if (n == 0 && !c->paused)
+            defer(c, DEF_FINISH);
+        return;
+    }
+    if (c->drained_cb && n <= c->drained_low) {
+        void (*cb)(struct conn *) = c->drained_cb;
+        c->drained_cb = NULL;
+        set_write_lowmark(c);
+        cb(c);
+    }
+}
+
+static void tls_connected(struct conn *c)
+{
+    SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+
+    if (!ssl)
+        return;
+    snprintf(c->tls_info, sizeof c->tls_info, "%s:%s", SSL_get_version(ssl),
+             SSL_get_cipher_name(ssl));
+    log_info("tls: id=%lu %s", c->id, c->tls_info);
+}
+
+static void tls_error_log(struct conn *c)
+{
+    unsigned long e;
+    char buf[160];
+
+    while ((e = bufferevent_get_openssl_error(c->bev)) != 0) {
+        ERR_error_string_n(e, buf, sizeof buf);
+        log_info("tls error: id=%lu ip=%s %s", c->id, c->peer_str, buf);
+    }
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn *c = arg;
+
+    (void)bev;
+    if (what & BEV_EVENT_CONNECTED) {
+        tls_connected(c);
+        return;
+    }
+    if (what & BEV_EVENT_TIMEOUT) {
+        if ((what & BEV_EVENT_READING) && !c->closing && !c->dead && c->accepted) {
+            log_info("timeout: id=%lu ip=%s", c->id, c->peer_str);
+            set_reason(c, "timeout");
+            if (c->proto->on_timeout)
+                c->proto->on_timeout(c);
+            if (!c->closing && !c->dead)
+                begin_close(c, "timeout");
+        } else {
+            drop(c, (what & BEV_EVENT_READING) ? "timeout" : "write timeout");
+        }
+        return;
+    }
+    if (what & BEV_EVENT_ERROR) {
+        if (c->tls)
+            tls_error_log(c);
+        drop(c, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        return;
+    }
+    if (what & BEV_EVENT_EOF) {
+        c->eof = true;
+        if (!c->paused && !c->tls_pending)
+            begin_close(c, "peer closed");
+    }
+}
+
+static void setup_bev(struct conn *c)
+{
+    const struct server_instance *si = conn_server_instance(c);
+    struct timeval tv = { .tv_sec = si->timeout, .tv_usec = 0 };
+
+    bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+    bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_READ_HIGHMARK);
+    set_write_lowmark(c);
+    if (si->timeout > 0)
+        bufferevent_set_timeouts(c->bev, &tv, &tv);
+    if (c->tls)
+        bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+    if (bufferevent_enable(c->bev, EV_WRITE) != 0)
+        log_warn("conn: id=%lu cannot enable writing", c->id);
+    if (!c->paused && !c->closing && bufferevent_enable(c->bev, EV_READ) != 0)
+        log_warn("conn: id=%lu cannot enable reading", c->id);
+}
+
+/* ---- creation (server.c) ------------------------------------------------------ */
+
+static void fill_addrs(struct conn *c, const struct sockaddr *peer)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+
+    memset(&c->peer, 0, sizeof c->peer);
+    memset(&c->local, 0, sizeof c->local);
+    if (ipaddr_from_sockaddr(peer, &c->peer) != 0)
+        c->peer.family = AF_INET;
+    if (peer->sa_family == AF_INET6)
+        c->peer_port = ntohs(((const struct sockaddr_in6 *)(const void *)peer)->sin6_port);
+    else
+        c->peer_port = ntohs(((const struct sockaddr_in *)(const void *)peer)->sin_port);
+    if (getsockname(c->fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ipaddr_from_sockaddr((struct sockaddr *)&ss, &c->local) != 0)
+            c->local.family = AF_INET;
+        if (ss.ss_family == AF_INET6)
+            c->local_port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        else
+            c->local_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    }
+    ipaddr_format(&c->peer, c->peer_str, sizeof c->peer_str);
+}
+
+struct conn *conn_new(struct event_base *base, int fd, const struct sockaddr *peer,
+                      struct cfgref *cref, size_t inst_idx, SSL_CTX *tls_ctx,
+                      const struct server_proto *proto)
+{
+    struct conn *c = calloc(1, sizeof *c);
+    SSL *ssl = NULL;
+
+    if (!c || !(c->ev_defer = event_new(base, -1, 0, defer_cb, c)))
+        goto fail;
+    c->base = base;
+    c->fd = fd;
+    c->proto = proto;
+    c->cref = cref;
+    c->inst_idx = inst_idx;
+    c->started = time(NULL);
+    fill_addrs(c, peer);
+    if (tls_ctx) {
+        if (!(ssl = SSL_new(tls_ctx)))
+            goto fail;
+        c->bev = bufferevent_openssl_socket_new(base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+        if (!c->bev)
+            goto fail;
+        c->tls = true;
+    } else {
+        c->bev = bufferevent_socket_new(base, fd, BEV_OPT_DEFER_CALLBACKS);
+        if (!c->bev)
+            goto fail;
+        c->fd_owned = true;
+    }
+    c->id = next_id++;
+    cfgref_hold(cref);
+    setup_bev(c);
+    c->next = live_head;
+    if (live_head)
+        live_head->prev = c;
+    live_head = c;
+    live_count++;
+    return c;
+fail:
+    log_err("conn: cannot set up a connection (out of memory?)");
+    if (ssl)
+        SSL_free(ssl);
+    if (c && c->ev_defer)
+        event_free(c->ev_defer);
+    free(c);
+    (void)close(fd);
+    return NULL;
+}
+
+void conn_mark_refused(struct conn *c)
+{
+    c->refused = true;
+    c->accepted = false;
+    set_reason(c, "refused");
+}
+
+void conn_mark_accepted(struct conn *c)
+{
+    c->accepted = true;
+}
+
+bool conn_accepted(const struct conn *c)
+{
+    return c->accepted;
+}
+
+const struct server_instance *conn_server_instance(const struct conn *c)
+{
+    return &c->cref->inst[c->inst_idx];
+}
+
+struct conn *conn_first(void)
+{
+    return live_head;
+}
+
+struct conn *conn_next(const struct conn *c)
+{
+    return c->next;
+}
+
+size_t conn_live_count(void)
+{
+    return live_count;
+}
+
+void conn_set_tls_ctx(SSL_CTX *ctx)
+{
+    starttls_ctx = ctx;
+}
+
+SSL_CTX *conn_get_tls_ctx(void)
+{
+    return starttls_ctx;
+}
+
+/* ---- the protocol interface (conn.h) ------------------------------------------- */
+
+enum conn_line conn_getline(struct conn *c, char *buf, size_t max, size_t *len)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    size_t eol_len = 0;
+
+    *len = 0;
+    buf[0] = '\0';
+    if (c->dead)
+        return CONN_LINE_NONE;
+    struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
+    if (p.pos < 0) {
+        size_t have = evbuffer_get_length(in);
+        if (c->skipping || have > max + 1) {   /* +1: a CR may still be followed by LF */
+            (void)evbuffer_drain(in, have);
+            c->skipping = true;
+        }
+        return CONN_LINE_NONE;
+    }
+    size_t n = (size_t)p.pos;
+    size_t content = n;
+    if (n > 0 && !c->skipping) {
+        struct evbuffer_ptr q;
+        char last = 0;
+        if (evbuffer_ptr_set(in, &q, n - 1, EVBUFFER_PTR_SET) == 0 &&
+            evbuffer_copyout_from(in, &q, &last, 1) == 1 && last == '\r')
+            content = n - 1;
+    }
+    if (c->skipping || content > max) {
+        (void)evbuffer_drain(in, n + 1);
+        c->skipping = false;
+        return CONN_LINE_TOOLONG;
+    }
+    if (content > 0 && evbuffer_remove(in, buf, content) != (int)content)
+        return CONN_LINE_NONE;
+    (void)evbuffer_drain(in, n + 1 - content);   /* the CR (if any) and the LF */
+    buf[content] = '\0';
+    n = content;
+    *len = n;
+    return CONN_LINE_OK;
+}
+
+struct evbuffer *conn_inbuf(struct conn *c)
+{
+    return bufferevent_get_input(c->bev);
+}
+
+void conn_write(struct conn *c, const void *data, size_t len)
+{
+    if (c->dead || len == 0)
+        return;
+    if (evbuffer_add(bufferevent_get_output(c->bev), data, len) != 0)
+        drop(c, "out of memory");
+}
+
+void conn_printf(struct conn *c, const char *fmt, ...)
+{
+    va_list ap;
+    int r;
+
+    if (c->dead)
+        return;
+    va_start(ap, fmt);
+    r = evbuffer_add_vprintf(bufferevent_get_output(c->bev), fmt, ap);
+    va_end(ap);
+    if (r < 0)
+        drop(c, "out of memory");
+}
+
+void conn_close(struct conn *c)
+{
+    c->paused = false;             /* the protocol is done with this session */
+    if (c->dead) {
+        defer(c, DEF_FINISH);
+        return;
+    }
+    if (c->closing) {
+        if (outlen(c) == 0)
+            defer(c, DEF_FINISH);
+        return;
+    }
+    begin_close(c, "closed");
+}
+
+int conn_starttls(struct conn *c)
+{
+    if (!starttls_ctx || c->tls || c->tls_pending || c->closing || c->dead)
+        return -1;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    (void)evbuffer_drain(in, evbuffer_get_length(in));   /* RFC 3207, CVE-2011-0411 */
+    c->skipping = false;
+    bufferevent_disable(c->bev, EV_READ);
+    c->tls_pending = true;
+    set_write_lowmark(c);
+    if (outlen(c) == 0)
+        defer(c, DEF_STARTTLS);
+    return 0;
+}
+
+bool conn_is_tls(const struct conn *c)
+{
+    return c->tls || c->tls_pending;
+}
+
+bool conn_tls_available(const struct conn *c)
+{
+    (void)c;
+    return starttls_ctx != NULL;
+}
+
+const char *conn_tls_info(const struct conn *c)
+{
+    return c->tls_info[0] ? c->tls_info : (conn_is_tls(c) ? "TLS" : "");
+}
+
+void conn_pause(struct conn *c)
+{
+    c->paused = true;
+    if (!c->dead && !c->closing)
+        bufferevent_disable(c->bev, EV_READ);
+}
+
+void conn_resume(struct conn *c)
+{
+    if (!c->paused)
+        return;
+    c->paused = false;
+    if (c->dead || (c->closing && outlen(c) == 0)) {
+        defer(c, DEF_FINISH);
+        return;
+    }
+    if (c->closing)
+        return;
+    if (!c->tls_pending && bufferevent_enable(c->bev, EV_READ) != 0)
+        log_warn("conn: id=%lu cannot enable reading", c->id);
+    if (c->eof || evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+        defer(c, DEF_INPUT);
+}
+
+size_t conn_outbuf_len(const struct conn *c)
+{
+    return outlen(c);
+}
+
+void conn_when_drained(struct conn *c, void (*cb)(struct conn *c), size_t lowmark)
+{
+    if (c->closing || c->dead)
+        return;
+    c->drained_cb = cb;
+    c->drained_low = lowmark;
+    set_write_lowmark(c);
+    if (cb && outlen(c) <= lowmark)
+        defer(c, DEF_DRAINED);
+}
+
+const struct ipaddr *conn_peer(const struct conn *c) { return &c->peer; }
+int conn_peer_port(const struct conn *c) { return c->peer_port; }
+const char *conn_peer_str(const struct conn *c) { return c->peer_str; }
+const struct ipaddr *conn_local(const struct conn *c) { return &c->local; }
+int conn_local_port(const struct conn *c) { return c->local_port; }
+unsigned long conn_id(const struct conn *c) { return c->id; }
+void conn_set_proto(struct conn *c, void *proto) { c->pstate = proto; }
+void *conn_proto(const struct conn *c) { return c->pstate; }
+const void *conn_instance(const struct conn *c) { return conn_server_instance(c)->instance; }
+const struct config *conn_config(const struct conn *c) { return c->cref->cfg; }
+struct event_base *conn_base(const struct conn *c) { return c->base; }

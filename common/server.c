@@ -1,0 +1,717 @@
+/* server: the daemon skeleton of smtpd and pop3d (server.h): command line, config,
+ * listeners, privilege drop, daemonizing, the event loop, access control and
+ * connection limits at accept, SIGTERM shutdown, SIGHUP reload, periodic store
+ * maintenance. Connections themselves live in conn.c. */
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+#include <openssl/ssl.h>
+
+#include "conn_internal.h"
+#include "connlimit.h"
+#include "log.h"
+#include "privdrop.h"
+#include "sasl_glue.h"
+#include "tls.h"
+#include "util.h"
+
+#define SHUTDOWN_GRACE_SEC 9      /* then force-close what is left (SPEC: exit within 10 s) */
+#define MAINT_INTERVAL_SEC 60
+#define LISTEN_BACKLOG 1024
+
+struct listener {
+    struct listener *next;
+    char host[128];
+    int port;
+    int fd;                       /* until evl takes it over */
+    bool listening;
+    struct evconnlistener *evl;
+    size_t inst_idx;
+};
+
+static struct {
+    const struct server_proto *proto;
+    const char *cfgpath;
+    bool foreground;
+    bool stopping;
+    struct event_base *base;
+    struct cfgref *cur;
+    struct listener *listeners;
+    struct store *store;
+    struct workq *wq;
+    SSL_CTX *tls_ctx;
+    char tls_cert[1024], tls_key[1024];   /* where tls_ctx was loaded from */
+    struct event *ev_sig[3];
+    struct event *ev_maint, *ev_grace, *ev_resume;
+    bool maint_running;
+    bool sasl_ok;
+    struct connlimit *limits;
+} S;
+
+/* ---- config generations ------------------------------------------------------ */
+
+void cfgref_hold(struct cfgref *r)
+{
+    r->refs++;
+}
+
+void cfgref_release(struct cfgref *r)
+{
+    if (r && --r->refs == 0) {
+        config_free(r->cfg);
+        free(r);
+    }
+}
+
+static struct cfgref *cfgref_make(struct config *cfg, char *err, size_t errlen)
+{
+    struct cfgref *r = xcalloc(1, sizeof *r);
+
+    r->cfg = cfg;
+    r->refs = 1;
+    r->ninst = S.proto->instances(cfg, r->inst, SRV_MAX_INSTANCES);
+    if (r->ninst > SRV_MAX_INSTANCES) {
+        snprintf(err, errlen, "%s: more than %d instances", cfg->path, SRV_MAX_INSTANCES);
+        cfgref_release(r);
+        return NULL;
+    }
+    return r;
+}
+
+void server_conn_gone(struct conn *c, bool counted)
+{
+    if (counted)
+        connlimit_del(S.limits, conn_server_instance(c)->name, conn_peer(c));
+    if (S.stopping && conn_live_count() == 0)
+        event_base_loopbreak(S.base);
+}
+
+/* ---- accepting ------------------------------------------------------------------ */
+
+static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
+                      int salen, void *arg)
+{
+    struct listener *l = arg;
+    struct cfgref *cr = S.cur;
+    const struct server_instance *si = &cr->inst[l->inst_idx];
+    SSL_CTX *ctx = si->tls == TLS_IMPLICIT ? S.tls_ctx : NULL;
+
+    (void)evl;
+    (void)salen;
+    if (S.stopping || (si->tls == TLS_IMPLICIT && !ctx)) {
+        (void)close(fd);
+        return;
+    }
+    struct conn *c = conn_new(S.base, fd, sa, cr, l->inst_idx, ctx, S.proto);
+    if (!c)
+        return;
+    log_info("connect: instance=%s ip=%s port=%d id=%lu", si->name, conn_peer_str(c),
+             conn_peer_port(c), conn_id(c));
+    int why = connlimit_admit(S.limits, si, conn_peer(c));
+    if (why >= 0) {
+        static const char *const names[] = { "denied", "too many connections",
+                                             "too many connections from this IP" };
+        conn_mark_refused(c);
+        log_info("refused: id=%lu instance=%s ip=%s reason=%s", conn_id(c), si->name,
+                 conn_peer_str(c), names[why]);
+        S.proto->on_refuse(c, (enum server_refusal)why);
+        conn_close(c);
+        return;
+    }
+    connlimit_add(S.limits, si->name, conn_peer(c));
+    conn_mark_accepted(c);
+    S.proto->on_accept(c);
+}
+
+static void resume_accept_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    for (struct listener *l = S.listeners; l; l = l->next)
+        if (l->evl && evconnlistener_enable(l->evl) != 0)
+            log_err("cannot resume accepting on %s:%d", l->host, l->port);
+}
+
+/* Out of descriptors or memory: the pending connection stays in the backlog and the
+ * socket stays readable, so stop accepting for a second instead of spinning. */
+static void accept_error_cb(struct evconnlistener *evl, void *arg)
+{
+    struct listener *l = arg;
+    int e = EVUTIL_SOCKET_ERROR();
+    struct timeval tv = { .tv_sec = 1, .tv_usec = 0 };
+
+    log_err("accept on %s:%d: %s", l->host, l->port, evutil_socket_error_to_string(e));
+    if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+        (void)evconnlistener_disable(evl);
+        if (!S.ev_resume)
+            S.ev_resume = evtimer_new(S.base, resume_accept_cb, NULL);
+        if (!S.ev_resume || evtimer_add(S.ev_resume, &tv) != 0)
+            (void)evconnlistener_enable(evl);
+    }
+}
+
+/* ---- listeners ------------------------------------------------------------------- */
+
+static int bind_addr(const char *host, int port, char *err, size_t errlen)
+{
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+    struct addrinfo *res = NULL;
+    char pstr[16];
+    int one = 1;
+
+    snprintf(pstr, sizeof pstr, "%d", port);
+    int r = getaddrinfo(host[0] ? host : NULL, pstr, &hints, &res);
+    if (r != 0 || !res) {
+        snprintf(err, errlen, "address %s:%d: %s", host, port, gai_strerror(r));
+        return -1;
+    }
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        (res->ai_family == AF_INET6 &&
+         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0) ||
+        bind(fd, res->ai_addr, res->ai_addrlen) != 0) {
+        snprintf(err, errlen, "cannot listen on %s:%d: %s", host, port, strerror(errno));
+        if (fd >= 0)
+            (void)close(fd);
+        freeaddrinfo(res);
+        return -1;
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+static void listener_free(struct listener *l)
+{
+    if (l->evl)
+        evconnlistener_free(l->evl);   /* closes the socket */
+    else if (l->fd >= 0)
+        (void)close(l->fd);
+    free(l);
+}
+
+static void listeners_free(struct listener *l)
+{
+    while (l) {
+        struct listener *next = l->next;
+        listener_free(l);
+        l = next;
+    }
+}
+
+/* listen() only now, when the loop is about to serve: until then a client is
+ * refused rather than left waiting in the backlog. */
+static int listener_start(struct listener *l)
+{
+    if (!l->listening && listen(l->fd, LISTEN_BACKLOG) != 0) {
+        log_err("cannot listen on %s:%d: %s", l->host, l->port, strerror(errno));
+        return -1;
+    }
+    l->listening = true;
+    l->evl = evconnlistener_new(S.base, accept_cb, l, LEV_OPT_CLOSE_ON_FREE, -1, l->fd);
+    if (!l->evl) {
+        log_err("cannot watch listener %s:%d", l->host, l->port);
+        return -1;
+    }
+    evconnlistener_set_error_cb(l->evl, accept_error_cb);
+    return 0;
+}
+
+static struct listener *take_listener(struct listener **list, const char *host, int port)
+{
+    for (struct listener **pp = list; *pp; pp = &(*pp)->next) {
+        if ((*pp)->port == port && strcmp((*pp)->host, host) == 0) {
+            struct listener *l = *pp;
+            *pp = l->next;
+            l->next = NULL;
+            return l;
+        }
+    }
+    return NULL;
+}
+
+/* Undo listeners_for: reused listeners go back to *OLD, new ones close. */
+static void listeners_undo(struct listener *head, struct listener **old)
+{
+    while (head) {
+        struct listener *l = head;
+        head = l->next;
+        if (l->evl && old) {
+            l->next = *old;
+            *old = l;
+        } else {
+            listener_free(l);
+        }
+    }
+}
+
+/* Listeners for every address of every instance of R. Sockets already open in *OLD
+ * for the same address are moved over (kept open); the rest are bound. On a bind
+ * error nothing is bound and what was taken from *OLD is put back. */
+static int listeners_for(const struct cfgref *r, struct listener **old, struct listener **out,
+                         char *err, size_t errlen)
+{
+    struct listener *head = NULL, **tail = &head;
+
+    for (size_t i = 0; i < r->ninst; i++) {
+        const struct server_instance *si = &r->inst[i];
+        for (size_t j = 0; j < si->nlisten; j++) {
+            const struct listen_addr *a = &si->listen[j];
+            struct listener *l = old ? take_listener(old, a->host, a->port) : NULL;
+            if (!l) {
+                int fd = bind_addr(a->host, a->port, err, errlen);
+                if (fd >= 0 && old && listen(fd, LISTEN_BACKLOG) != 0) {   /* reload */
+                    snprintf(err, errlen, "cannot listen on %s:%d: %s", a->host, a->port,
+                             strerror(errno));
+                    (void)close(fd);
+                    fd = -1;
+                }
+                if (fd < 0) {
+                    size_t n = strlen(err);
+                    snprintf(err + n, errlen - n, " (instance %s)", si->name);
+                    goto fail;
+                }
+                l = xcalloc(1, sizeof *l);
+                l->fd = fd;
+                l->listening = old != NULL;
+                str_copy(l->host, a->host, sizeof l->host);
+                l->port = a->port;
+            }
+            l->inst_idx = i;
+            *tail = l;
+            tail = &l->next;
+        }
+    }
+    *out = head;
+    return 0;
+fail:
+    listeners_undo(head, old);
+    return -1;
+}
+
+/* ---- TLS ------------------------------------------------------------------------- */
+
+static bool needs_tls(const struct cfgref *r)
+{
+    for (size_t i = 0; i < r->ninst; i++)
+        if (r->inst[i].tls != TLS_OFF)
+            return true;
+    return false;
+}
+
+/* Load (or keep) the server context for R's config. 0, or -1 with err. */
+static int tls_for(const struct cfgref *r, SSL_CTX **out, char *err, size_t errlen)
+{
+    const struct config *cfg = r->cfg;
+
+    *out = NULL;
+    if (!cfg->tls_cert[0] || !cfg->tls_key[0]) {
+        if (needs_tls(r)) {
+            snprintf(err, errlen, "%s: an instance uses TLS but tls_cert/tls_key are not set",
+                     cfg->path);
+            return -1;
+        }
+        return 0;
+    }
+    if (S.tls_ctx && strcmp(S.tls_cert, cfg->tls_cert) == 0 &&
+        strcmp(S.tls_key, cfg->tls_key) == 0) {
+        SSL_CTX_up_ref(S.tls_ctx);     /* same files: keep the loaded one */
+        *out = S.tls_ctx;
+        return 0;
+    }
+    *out = tls_server_ctx(cfg->tls_cert, cfg->tls_key, err, errlen);
+    if (!*out && !needs_tls(r)) {
+        log_warn("TLS disabled: %s", err);
+        return 0;
+    }
+    return *out ? 0 : -1;
+}
+
+static void tls_install(const struct config *cfg, SSL_CTX *ctx)
+{
+    if (S.tls_ctx)
+        SSL_CTX_free(S.tls_ctx);
+    S.tls_ctx = ctx;
+    str_copy(S.tls_cert, ctx && cfg ? cfg->tls_cert : "", sizeof S.tls_cert);
+    str_copy(S.tls_key, ctx && cfg ? cfg->tls_key : "", sizeof S.tls_key);
+    conn_set_tls_ctx(ctx);
+}
+
+/* ---- reload (SIGHUP) --------------------------------------------------------------- */
+
+static void reload(void)
+{
+    char err[1024];
+    struct config *cfg = config_load(S.cfgpath, err, sizeof err);
+    struct cfgref *nr = cfg ? cfgref_make(cfg, err, sizeof err) : NULL;
+    struct listener *fresh = NULL;
+    SSL_CTX *ctx = NULL;
+
+    if (!nr || tls_for(nr, &ctx, err, sizeof err) != 0 ||
+        listeners_for(nr, &S.listeners, &fresh, err, sizeof err) != 0) {
+        log_err("reload refused: %s", err);
+        if (ctx)
+            SSL_CTX_free(ctx);
+        cfgref_release(nr);
+        return;
+    }
+    /* the protocol's own checks (smtpd: no open relay) may still refuse it */
+    if (S.proto->on_start && S.proto->on_start(cfg) != 0) {
+        log_err("reload refused: %s rejected the new configuration", S.proto->ident);
+        listeners_undo(fresh, &S.listeners);
+        if (ctx)
+            SSL_CTX_free(ctx);
+        cfgref_release(nr);
+        return;
+    }
+    listeners_free(S.listeners);       /* addresses no longer configured */
+    S.listeners = fresh;
+    for (struct listener *l = fresh; l; l = l->next)
+        if (!l->evl && listener_start(l) != 0)
+            log_err("reload: listener %s:%d not started", l->host, l->port);
+    tls_install(cfg, ctx);
+    struct cfgref *old = S.cur;
+    char old_data_dir[1024], old_user[256];
+    str_copy(old_data_dir, old->cfg->data_dir, sizeof old_data_dir);
+    str_copy(old_user, old->cfg->run_as_user, sizeof old_user);
+    S.cur = nr;
+    cfgref_release(old);               /* live connections keep their own reference */
+    saslg_set_config(cfg);
+    log_info("reloaded %s: %zu instance(s)", S.cfgpath, nr->ninst);
+    if (strcmp(cfg->data_dir, old_data_dir) != 0 || strcmp(cfg->run_as_user, old_user) != 0)
+        log_warn("reload: data_dir and run_as_user changes take effect after a restart");
+}
+
+/* ---- shutdown, signals, maintenance ------------------------------------------------ */
+
+static void grace_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    log_warn("shutdown: %zu connection(s) still open after %d s; closing them",
+             conn_live_count(), SHUTDOWN_GRACE_SEC);
+    event_base_loopbreak(S.base);
+}
+
+static void begin_shutdown(void)
+{
+    struct timeval tv = { .tv_sec = SHUTDOWN_GRACE_SEC, .tv_usec = 0 };
+
+    if (S.stopping)
+        return;
+    S.stopping = true;
+    log_info("shutting down: %zu connection(s) open", conn_live_count());
+    listeners_free(S.listeners);
+    S.listeners = NULL;
+    if (conn_live_count() == 0) {
+        event_base_loopbreak(S.base);
+        return;
+    }
+    S.ev_grace = evtimer_new(S.base, grace_cb, NULL);
+    if (!S.ev_grace || evtimer_add(S.ev_grace, &tv) != 0)
+        log_err("shutdown: cannot arm the grace timer");
+    for (struct conn *c = conn_first(); c; c = conn_next(c))
+        if (conn_accepted(c) && S.proto->on_shutdown)
+            S.proto->on_shutdown(c);
+}
+
+static void signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    (void)arg;
+    if (sig == SIGHUP) {
+        if (!S.stopping)
+            reload();
+        return;
+    }
+    begin_shutdown();
+}
+
+static struct {                  /* what the maintenance job needs (one job at a time) */
+    unsigned popauth_window, authfail_window;
+} maint_args;
+
+static void maint_work(void *arg)
+{
+    int64_t now = (int64_t)time(NULL);
+
+    (void)arg;
+    store_maintain(S.store);
+    (void)store_popauth_purge(S.store, now - (int64_t)maint_args.popauth_window);
+    (void)store_authfail_purge(S.store, now, maint_args.authfail_window);
+}
+
+static void maint_done(void *arg)
+{
+    (void)arg;
+    S.maint_running = false;
+}
+
+static void maint_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    if (S.maint_running || S.stopping)
+        return;
+    maint_args.popauth_window = S.cur->cfg->pop_before_smtp_window;
+    maint_args.authfail_window = S.cur->cfg->auth_fail_window;
+    S.maint_running = true;
+    if (workq_submit(S.wq, maint_work, maint_done, NULL) != 0)
+        S.maint_running = false;
+}
+
+/* ---- start and stop --------------------------------------------------------------- */
+
+static void teardown(void)
+{
+    struct conn *c;
+
+    for (size_t i = 0; i < sizeof S.ev_sig / sizeof S.ev_sig[0]; i++)
+        if (S.ev_sig[i])
+            event_free(S.ev_sig[i]);
+    if (S.ev_maint)
+        event_free(S.ev_maint);
+    if (S.ev_grace)
+        event_free(S.ev_grace);
+    if (S.ev_resume)
+        event_free(S.ev_resume);
+    listeners_free(S.listeners);
+    S.listeners = NULL;
+    if (S.wq)
+        workq_free(S.wq);          /* finishes running jobs and their done callbacks */
+    S.wq = NULL;
+    while ((c = conn_first()) != NULL)
+        conn_abort(c);
+    if (S.sasl_ok)
+        saslg_done();
+    if (S.store)
+        store_close(S.store);
+    S.store = NULL;
+    tls_install(NULL, NULL);
+    cfgref_release(S.cur);
+    S.cur = NULL;
+    if (S.base)
+        event_base_free(S.base);
+    S.base = NULL;
+    connlimit_free(S.limits);
+    S.limits = NULL;
+}
+
+static int daemonize(void)
+{
+    for (int round = 0; round < 2; round++) {   /* fork, setsid, fork: no controlling tty */
+        pid_t pid = fork();
+        if (pid < 0) {
+            fprintf(stderr, "%s: fork: %s\n", S.proto->ident, strerror(errno));
+            return -1;
+        }
+        if (pid > 0)
+            _exit(0);
+        if (round == 0 && setsid() < 0) {
+            fprintf(stderr, "%s: setsid: %s\n", S.proto->ident, strerror(errno));
+            return -1;
+        }
+    }
+    int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+        return -1;
+    if (fd > 2)
+        (void)close(fd);
+    return 0;
+}
+
+/* Everything up to the privilege drop: config, TLS, listeners, data_dir. Messages
+ * go to stderr (the caller exits 1). */
+static int prepare(const char *cfgpath, char *err, size_t errlen)
+{
+    struct config *cfg = config_load(cfgpath, err, errlen);
+    SSL_CTX *ctx = NULL;
+
+    if (!cfg || !(S.cur = cfgref_make(cfg, err, errlen)))
+        return -1;
+    if (tls_for(S.cur, &ctx, err, errlen) != 0)
+        return -1;
+    tls_install(cfg, ctx);
+    if (listeners_for(S.cur, NULL, &S.listeners, err, errlen) != 0)
+        return -1;
+    if (privdrop_dirs(cfg->data_dir, cfg->run_as_user, err, errlen) != 0 ||
+        privdrop_to_user(cfg->run_as_user, err, errlen) != 0)
+        return -1;
+    umask(077);
+    return 0;
+}
+
+static int add_events(void)
+{
+    static const int sigs[3] = { SIGTERM, SIGINT, SIGHUP };
+    struct timeval tv = { .tv_sec = MAINT_INTERVAL_SEC, .tv_usec = 0 };
+
+    for (size_t i = 0; i < 3; i++) {
+        S.ev_sig[i] = evsignal_new(S.base, sigs[i], signal_cb, NULL);
+        if (!S.ev_sig[i] || event_add(S.ev_sig[i], NULL) != 0)
+            return -1;
+    }
+    S.ev_maint = event_new(S.base, -1, EV_PERSIST, maint_cb, NULL);
+    if (!S.ev_maint || event_add(S.ev_maint, &tv) != 0)
+        return -1;
+    return 0;
+}
+
+/* After any fork: the loop, the store, SASL, the worker pool, the protocol. */
+static int start(void)
+{
+    const struct config *cfg = S.cur->cfg;
+
+    if (!(S.limits = connlimit_new()) || !(S.base = event_base_new())) {
+        log_err("cannot create the event loop");
+        return -1;
+    }
+    for (struct listener *l = S.listeners; l; l = l->next)
+        if (listener_start(l) != 0)
+            return -1;
+    if (store_open(cfg->data_dir, &S.store) != STORE_OK) {
+        log_err("cannot open the store under %s", cfg->data_dir);
+        return -1;
+    }
+    if (saslg_init(S.store, cfg) != 0)
+        return -1;
+    S.sasl_ok = true;
+    if (!(S.wq = workq_new(S.base, 4))) {
+        log_err("cannot start worker threads");
+        return -1;
+    }
+    if (S.proto->on_start && S.proto->on_start(cfg) != 0) {
+        log_err("%s: start failed", S.proto->ident);
+        return -1;
+    }
+    if (add_events() != 0) {
+        log_err("cannot set up signal handling");
+        return -1;
+    }
+    return 0;
+}
+
+static int run(const char *cfgpath, bool foreground)
+{
+    char err[1024];
+    static char abspath[4096];
+
+    sigset_t sigs;
+
+    /* SIGTERM/SIGINT/SIGHUP stay blocked until the loop handles them: a signal that
+     * arrives while starting (the port already accepts) is then acted on, not fatal.
+     * Worker threads inherit the mask, so signals always reach the loop thread. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
+    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR || evthread_use_pthreads() != 0 ||
+        sigprocmask(SIG_BLOCK, &sigs, NULL) != 0) {
+        fprintf(stderr, "%s: cannot set up signals or threads\n", S.proto->ident);
+        return 1;
+    }
+    /* reloads read the same file even if the working directory is another one */
+    S.cfgpath = realpath(cfgpath, abspath) ? abspath : cfgpath;
+    log_open(S.proto->ident, foreground);
+    if (prepare(S.cfgpath, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n", S.proto->ident, err);
+        if (!foreground)
+            log_err("%s", err);
+        teardown();
+        return 1;
+    }
+    if (!foreground && daemonize() != 0) {
+        teardown();
+        return 1;
+    }
+    if (start() != 0) {
+        teardown();
+        return 1;
+    }
+    log_info("started: %zu instance(s), config %s, running as uid %d", S.cur->ninst,
+             S.cfgpath, (int)getuid());
+    if (pthread_sigmask(SIG_UNBLOCK, &sigs, NULL) != 0)
+        log_warn("cannot unblock signals");
+    if (event_base_dispatch(S.base) < 0)
+        log_err("event loop failed");
+    teardown();
+    log_info("stopped");
+    return 0;
+}
+
+static void usage(const char *prog)
+{
+    fprintf(stderr, "usage: %s [-c FILE] [-f]\n", prog);
+}
+
+int server_main(int argc, char **argv, const struct server_proto *proto)
+{
+    const char *cfgpath = NULL;
+    bool foreground = false, other = false;
+
+    S.proto = proto;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-c") == 0) {
+            if (i + 1 >= argc) {
+                usage(argv[0]);
+                return 2;
+            }
+            cfgpath = argv[++i];
+        } else if (strcmp(argv[i], "-f") == 0) {
+            foreground = true;
+        } else {
+            other = true;
+        }
+    }
+    if (!cfgpath)
+        cfgpath = config_default_path();
+    if (other) {
+        /* The protocol's own options (smtpd --check-config, --test-relay): they load the
+         * config themselves, so that they can report a broken one their way. */
+        int rc = proto->on_option ? proto->on_option(argc, argv, cfgpath) : -1;
+        if (rc >= 0)
+            return rc;
+        usage(argv[0]);
+        return 2;
+    }
+    return run(cfgpath, foreground);
+}
+
+struct store *server_store(void)
+{
+    return S.store;
+}
+
+struct workq *server_workq(void)
+{
+    return S.wq;
+}
+
+const struct config *server_config(void)
+{
+    return S.cur ? S.cur->cfg : NULL;
+}
+
+bool server_stopping(void)
+{
+    return S.stopping;
+}
