@@ -16,7 +16,7 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 
 # Debian packages: build dependencies and what the tests talk to the daemons with.
 DEB_PKGS := build-essential libdb-dev libsasl2-dev libsasl2-modules libssl-dev libcunit1-dev \
-            libevent-dev libcrypt-dev python3 python3-aiosmtpd swaks curl openssl
+            libevent-dev libcrypt-dev python3 python3-aiosmtpd swaks curl openssl fetchmail
 
 COMMON_SRC := $(wildcard common/*.c)
 SMTPD_SRC  := $(filter-out smtpd/main.c,$(wildcard smtpd/*.c))
