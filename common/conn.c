@@ -6,6 +6,8 @@
  *  - on_close runs exactly once for every accepted connection, never from inside a
  *    conn_* call: the end of a connection is always finished from the event loop.
  *  - conn_close sends what is buffered, then closes; nothing but on_close follows.
+ *    A peer that does not take the rest within min(timeout, 30 s) is dropped.
+ *  - Refused connections (allow/deny, limits) never see on_accept or on_close.
  *  - When the peer hangs up (EOF), input already received is still handed to the
  *    protocol (also after a pause), then the connection is closed as if by conn_close
  *    (what is buffered is still sent); on a socket error or write timeout it is dropped.
@@ -37,6 +39,7 @@
 #include "util.h"
 
 #define CONN_READ_HIGHMARK (64 * 1024)   /* stop reading above this much unconsumed input */
+#define CONN_LINGER_MAX 30                /* seconds a closing connection may take to flush */
 
 enum {                                    /* deferred work, run from the loop */
     DEF_INPUT = 1u,      /* deliver buffered input to on_input */
@@ -79,10 +82,12 @@ static void setup_bev(struct conn *c);
 
 /* ---- small helpers --------------------------------------------------------- */
 
+/* ev_defer: made active (EV_READ) for deferred work; its timeout (EV_TIMEOUT) is the
+ * linger limit of a closing connection. */
 static void defer(struct conn *c, unsigned what)
 {
     c->defer_what |= what;
-    event_active(c->ev_defer, EV_TIMEOUT, 0);
+    event_active(c->ev_defer, EV_READ, 0);
 }
 
 static size_t outlen(const struct conn *c)
@@ -124,6 +129,10 @@ static void begin_close(struct conn *c, const char *reason)
     c->drained_cb = NULL;
     bufferevent_disable(c->bev, EV_READ);
     set_write_lowmark(c);
+    unsigned t = c->cref->inst[c->inst_idx].timeout;
+    struct timeval tv = { .tv_sec = (t && t < CONN_LINGER_MAX) ? t : CONN_LINGER_MAX };
+    if (event_add(c->ev_defer, &tv) != 0)
+        log_warn("conn: id=%lu no linger limit", c->id);
     if (outlen(c) == 0 && !c->paused)
         defer(c, DEF_FINISH);
 }
@@ -213,7 +222,10 @@ static void defer_cb(evutil_socket_t fd, short what, void *arg)
     unsigned w = c->defer_what;
 
     (void)fd;
-    (void)what;
+    if ((what & EV_TIMEOUT) && c->closing && !c->dead) {
+        drop(c, "close timeout");      /* the peer does not take what we send */
+        return;
+    }
     c->defer_what = 0;
     if (w & DEF_FINISH) {
         if (!c->paused && (c->dead || (c->closing && outlen(c) == 0)))
@@ -279,14 +291,19 @@ static void tls_connected(struct conn *c)
     log_info("tls: id=%lu %s", c->id, c->tls_info);
 }
 
+/* Log the OpenSSL errors of this connection; the last one becomes the reason. */
 static void tls_error_log(struct conn *c)
 {
     unsigned long e;
     char buf[160];
 
     while ((e = bufferevent_get_openssl_error(c->bev)) != 0) {
+        if (ERR_GET_LIB(e) == 0)
+            continue;                  /* "system library" noise; errno tells the rest */
         ERR_error_string_n(e, buf, sizeof buf);
         log_info("tls error: id=%lu ip=%s %s", c->id, c->peer_str, buf);
+        const char *r = ERR_reason_error_string(e);
+        snprintf(c->end_reason, sizeof c->end_reason, "tls: %s", r ? r : "error");
     }
 }
 
@@ -300,7 +317,9 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
         return;
     }
     if (what & BEV_EVENT_TIMEOUT) {
-        if ((what & BEV_EVENT_READING) && !c->closing && !c->dead && c->accepted) {
+        if (c->tls && !c->tls_info[0]) {
+            drop(c, "tls handshake timeout");
+        } else if ((what & BEV_EVENT_READING) && !c->closing && !c->dead && c->accepted) {
             log_info("timeout: id=%lu ip=%s", c->id, c->peer_str);
             set_reason(c, "timeout");
             if (c->proto->on_timeout)
@@ -313,14 +332,17 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
         return;
     }
     if (what & BEV_EVENT_ERROR) {
-        if (c->tls)
+        int e = EVUTIL_SOCKET_ERROR();
+        if (c->tls && !c->end_reason[0])
             tls_error_log(c);
-        drop(c, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        drop(c, e ? evutil_socket_error_to_string(e) : "error");
         return;
     }
     if (what & BEV_EVENT_EOF) {
         c->eof = true;
-        if (!c->paused && !c->tls_pending)
+        if (c->tls && !c->tls_info[0])
+            drop(c, "peer closed during tls handshake");
+        else if (!c->paused && !c->tls_pending)
             begin_close(c, "peer closed");
     }
 }

@@ -33,8 +33,10 @@ static SSL_CTX *ctx_common(const SSL_METHOD *m)
         SSL_CTX_free(ctx);
         return NULL;
     }
+    /* A peer that drops TCP without close_notify is a plain EOF: SMTP and POP3 have
+     * their own end markers, so there is no truncation to detect. */
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                             SSL_OP_CIPHER_SERVER_PREFERENCE);
+                             SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_IGNORE_UNEXPECTED_EOF);
     return ctx;
 }
 

@@ -59,6 +59,19 @@ class Line:
         self.sock.close()
 
 
+class DaemonCase(EnvTestCase):
+    """Also checks that SIGTERM at the end found no connection it had to force shut:
+    every session the tests left behind (or the harness's probes) ended on its own."""
+    forced_ok = False
+
+    def tearDown(self):
+        super().tearDown()
+        if self.env is None or self.forced_ok:
+            return
+        for daemon in self.env.logs:
+            self.assertNotIn("still open after", self.env.log(daemon))
+
+
 SMTP_BASE = """
 [smtp main]
 listen = 127.0.0.1:{port:main}
@@ -97,7 +110,7 @@ def proc_uid(pid):
     raise AssertionError("no Uid line")
 
 
-class DaemonLimits(EnvTestCase):
+class DaemonLimits(DaemonCase):
     def setUp(self):
         self.env = Env("daemon-limits", sections=SMTP_BASE + """
 [smtp small]
@@ -237,12 +250,50 @@ allow_clients = 127.0.0.1
         self.assertIn("connect: instance=six ip=::1 ", self.env.log("smtpd"))
 
 
-class DaemonTls(EnvTestCase):
+class DaemonOutOfFds(DaemonCase):
+    def test_emfile_pauses_accepting_then_recovers(self):
+        import resource
+        self.env = Env("daemon-fds", sections=SMTP_BASE.replace(
+            "max_connections_per_ip = 2", "max_connections_per_ip = 1000"))
+        log = os.path.join(self.env.dir, "smtpd.log")
+        self.env.logs["smtpd"] = log
+        with open(log, "ab") as f:
+            p = subprocess.Popen(
+                [os.path.join(harness.BIN, "smtpd"), "-c", self.env.conf, "-f"],
+                stdout=f, stderr=subprocess.STDOUT,
+                preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64)))
+        self.env.procs["smtpd"] = p
+        harness.wait_port(self.env.ports["main"], proc=p)
+        clients = []
+        for _ in range(80):                 # more than the daemon has descriptors for
+            clients.append(socket.create_connection(("127.0.0.1", self.env.ports["main"]), 5))
+        time.sleep(1.0)
+        self.assertIn("Too many open files", self.env.log("smtpd"))
+        cpu0 = self.cpu(p.pid)
+        time.sleep(1.0)
+        self.assertLess(self.cpu(p.pid) - cpu0, 0.5)   # not spinning on the listener
+        for c in clients:
+            c.close()
+        time.sleep(1.5)
+        a = Line(self.env.ports["main"])
+        a.sock.settimeout(10)
+        self.assertTrue(a.line().startswith("220 "))
+        a.close()
+
+    @staticmethod
+    def cpu(pid):
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class DaemonTls(DaemonCase):
     def setUp(self):
         self.env = Env("daemon-tls", sections=SMTP_BASE + """
 [smtp smtps]
 listen = 127.0.0.1:{port:smtps}
 tls = implicit
+timeout = 2s
 """)
         self.env.start("smtpd")
 
@@ -278,6 +329,25 @@ tls = implicit
         self.assertTrue(t.recv(4096).startswith(b"221"))
         t.close()
 
+    def test_stalled_handshake_times_out(self):
+        for port in ("smtps", "main"):
+            raw = socket.create_connection(("127.0.0.1", self.env.ports[port]), 10)
+            if port == "main":                  # STARTTLS, then no handshake at all
+                f = Line.__new__(Line)
+                f.sock, f.buf = raw, b""
+                f.line()
+                f.send("STARTTLS\r\n")
+                self.assertTrue(f.line().startswith("220 "))
+            t0 = time.time()
+            raw.settimeout(10)
+            try:
+                while raw.recv(4096):
+                    pass
+            except ConnectionResetError:
+                pass
+            self.assertLess(time.time() - t0, 6, port)
+            raw.close()
+
     def handshake(self, maximum):
         ctx = tls_client_ctx()
         ctx.set_ciphers("DEFAULT:@SECLEVEL=0")     # let the client offer old versions
@@ -299,7 +369,7 @@ tls = implicit
         self.assertEqual(self.handshake(ssl.TLSVersion.TLSv1_2), "TLSv1.2")
 
 
-class DaemonSignals(EnvTestCase):
+class DaemonSignals(DaemonCase):
     def setUp(self):
         self.env = Env("daemon-signals", sections=SMTP_BASE)
         self.text = open(self.env.conf).read()
@@ -448,7 +518,7 @@ class DaemonSignals(EnvTestCase):
             self.assertEqual((st.st_uid, st.st_mode & 0o777), (mail.pw_uid, 0o700))
 
 
-class DaemonPop3(EnvTestCase):
+class DaemonPop3(DaemonCase):
     def setUp(self):
         self.env = Env("daemon-pop3", sections="""
 [pop3 main]
