@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "fsutil.h"
 #include "queue_file.h"
 #include "util.h"
 
@@ -120,7 +121,7 @@ static int store_message(const char *qdir, const char *qid, const char *tmp, int
         unlink(tmp);
         return errno = e, -1;
     }
-    return queue_fsync_dir(dir);
+    return fsync_dir(dir);
 }
 
 static int build_entry(struct qentry *e, const char *qid, const char *id, const char *sender,

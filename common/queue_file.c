@@ -1,6 +1,7 @@
 /* queue_file: envelope parsing/formatting and the crash-safe file operations of the
  * outbound queue (format: see queue.c). */
 #include "queue_file.h"
+#include "fsutil.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -266,33 +267,6 @@ int queue_make_dirs(const char *qdir)
     return 0;
 }
 
-int queue_fsync_dir(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    int e = errno;
-    close(fd);
-    errno = e;
-    return rc;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int queue_write_atomic(const char *qdir, const char *sub, const char *final,
                        const void *data, size_t len)
 {
@@ -319,7 +293,7 @@ int queue_write_atomic(const char *qdir, const char *sub, const char *final,
         unlink(tmp);
         return errno = e, -1;
     }
-    return queue_fsync_dir(dir);
+    return fsync_dir(dir);
 }
 
 static int read_file(const char *path, char **out, size_t *len)
@@ -403,13 +377,13 @@ int queue_remove(const char *qdir, const char *id)
         return -1;
     if (unlink(path) < 0 && errno != ENOENT)
         return -1;
-    if (queue_fsync_dir(dir) < 0)
+    if (fsync_dir(dir) < 0)
         return -1;
     snprintf(path, sizeof path, "%s/msg/%s", qdir, id);
     if (unlink(path) < 0 && errno != ENOENT)
         return -1;
     snprintf(dir, sizeof dir, "%s/msg", qdir);
-    return queue_fsync_dir(dir);
+    return fsync_dir(dir);
 }
 
 int queue_open_msg(const char *qdir, const char *id)

@@ -55,8 +55,6 @@ int queue_make_dirs(const char *qdir);
 /* Write data to DIR/tmp/NAME, fsync, rename to DIR/SUB/FINAL, fsync DIR/SUB. */
 int queue_write_atomic(const char *qdir, const char *sub, const char *final,
                        const void *data, size_t len);
-/* fsync a directory. */
-int queue_fsync_dir(const char *path);
 int queue_read(const char *qdir, const char *id, struct qentry *e);
 /* Rewrite the envelope atomically. */
 int queue_update(const char *qdir, const struct qentry *e);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "dirsync.h"
+#include "fsutil.h"
 #include "log.h"
 #include "maildir.h"
 #include "util.h"
@@ -145,16 +146,8 @@ fail:;
 
 static int spool_flush(struct spool *sp)
 {
-    size_t off = 0;
-    while (!sp->err && off < sp->used) {
-        ssize_t w = write(sp->fd, sp->buf + off, sp->used - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            sp->err = w < 0 ? errno : EIO;
-        else
-            off += (size_t)w;
-    }
+    if (!sp->err && sp->used > 0 && write_all(sp->fd, sp->buf, sp->used) < 0)
+        sp->err = errno ? errno : EIO;
     sp->used = 0;
     return sp->err ? -1 : 0;
 }
@@ -204,19 +197,6 @@ void spool_discard(struct spool *sp)
     free(sp);
 }
 
-static int fsync_dir(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int r = fsync(fd);
-    int e = errno;
-    if (close(fd) < 0 && r == 0)
-        return -1;
-    errno = e;
-    return r;
-}
-
 /* Copy the spool file into DIR/tmp/NAME, fsync, rename to DIR/new/NAME (the spool
  * lives on another file system). */
 static int copy_in(struct spool *sp, const char *dir, const char *name, const char *dst)
@@ -240,14 +220,10 @@ static int copy_in(struct spool *sp, const char *dir, const char *name, const ch
             break;
         }
         off += r;
-        for (ssize_t o = 0; o < r && rc == 0;) {
-            ssize_t w = write(out, buf + o, (size_t)(r - o));
-            if (w < 0 && errno != EINTR)
-                rc = -1;
-            o += w > 0 ? w : 0;
-        }
-        if (rc < 0)
+        if (write_all(out, buf, (size_t)r) < 0) {
+            rc = -1;
             break;
+        }
     }
     int e = errno;
     if (rc == 0 && fsync(out) < 0)

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "util.h"
 
 #define DS_SLOTS 32
@@ -32,16 +33,8 @@ static atomic_ulong ds_fsyncs;
 
 static int fsync_path(const char *path)
 {
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
     atomic_fetch_add(&ds_fsyncs, 1);
-    int r = fsync(fd);
-    int e = errno;
-    if (close(fd) < 0 && r == 0)
-        return -1;
-    errno = e;
-    return r;
+    return fsync_dir(path);
 }
 
 /* The slot for PATH, or a free one claimed for it; NULL when all are busy. */
