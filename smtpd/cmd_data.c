@@ -89,6 +89,7 @@ static void deliver_done(struct session *s)
         log_info("accepted: id=%s size=%zu from=<%s> rcpts=%zu local=%zu relay=%zu", s->id,
                  s->msg_size, s->from.text, s->nrcpt, s->nlocal, s->nrelay);
         sess_reply(s, 250, "2.0.0", "Ok: queued as %s", s->id);
+        penalty_delivered(&s->pen);   /* the error limit counts errors between deliveries */
         if (s->nrelay > 0)
             runner_kick();   /* SPEC: queued mail is tried at once */
     } else {

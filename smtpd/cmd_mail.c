@@ -91,6 +91,10 @@ void cmd_rcpt(struct session *s, const char *arg)
     }
     policy_rcpt(&s->pc, &s->lk, &s->from, &rc.addr, (int64_t)time(NULL), &pr);
     policy_log(&s->pc, &s->from, &rc.addr, &pr.res);
+    if (!pr.res.accept && pr.res.code == 550 && strcmp(pr.res.enh, "5.1.1") == 0) {
+        sess_unknown_rcpt(s, &pr.res);      /* directory harvesting limits */
+        return;
+    }
     if (!pr.res.accept) {
         sess_reply(s, pr.res.code, pr.res.enh, "%s", pr.res.text);
         return;

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "dsn.h"
 #include "log.h"
 #include "mx.h"
@@ -356,6 +357,20 @@ static int add_ref(struct pass *p, const struct nexthop *nh, size_t item, size_t
     return 0;
 }
 
+bool qrun_local_route_hack(const struct config *cfg, const char *addr)
+{
+    struct mailaddr a;
+    if (addr_parse_mailbox(addr, &a) == ADDR_OK)
+        return config_is_local_domain(cfg, a.domain) && !addr_is_local(cfg, &a);
+    const char *at = strrchr(addr, '@');     /* unparsable: judge the raw text */
+    if (!at || !config_is_local_domain(cfg, at + 1))
+        return false;
+    for (const char *q = addr; q < at; q++)
+        if (*q == '%' || *q == '!' || *q == '@')
+            return true;
+    return false;
+}
+
 /* A recipient in a local domain (a bounce to a local sender, a forward): local delivery. */
 static void deliver_local_rcpt(struct pass *p, size_t i, size_t r)
 {
@@ -385,7 +400,14 @@ static void route_item(struct pass *p, size_t i)
             continue;
         const char *domain = domain_of(rc->addr);
         if (config_is_local_domain(p->q->cfg, domain)) {
-            deliver_local_rcpt(p, i, r);
+            if (qrun_local_route_hack(p->q->cfg, rc->addr)) {   /* loop guard */
+                log_info("runner: %s: <%s> routes on through our own domain: bounced",
+                         e->id, rc->addr);
+                mark(p, i, r, M_BOUNCE, "5.1.1", "",
+                     "percent/bang routing to a local domain is not supported");
+            } else {
+                deliver_local_rcpt(p, i, r);
+            }
             continue;
         }
         struct dom *d = domain[0] ? lookup_domain(p, domain) : NULL;

@@ -33,6 +33,10 @@ int64_t qrun_pass(struct qrun *q, int64_t now);
 /* Pure: the delay before the next attempt after ATTEMPTS temporary failures (>= 1):
  * retry * 2^(attempts-1), capped at max(retry, QRUN_MAX_BACKOFF). */
 int64_t qrun_backoff(unsigned retry, unsigned attempts);
+/* Pure: the loop guard. ADDR is in one of our local domains but is no local mailbox:
+ * its local part routes on (user%remote@ours, remote!user@ours, "user@remote"@ours).
+ * Sending it to our own domain's next hop would loop, so the runner bounces it (5.1.1). */
+bool qrun_local_route_hack(const struct config *cfg, const char *addr);
 /* Pure: has the entry outlived the lifetime at NOW? */
 bool qrun_expired(const struct qentry *e, unsigned lifetime, int64_t now);
 

@@ -1,6 +1,7 @@
 /* session: the smtpd side of the framework (server.h callbacks): greeting, the input
- * loop over commands / message text / SASL responses, replies, worker jobs, and the
- * dispatch of each command to its cmd_* function (session.h). */
+ * loop over commands / message text / SASL responses, replies, worker jobs, the
+ * dispatch of each command to its cmd_* function (session.h), and the abuse limits
+ * (penalty.h): harvesting delays on a loop timer, 421 at the limits. */
 #include "session.h"
 
 #include <stdarg.h>
@@ -8,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <event2/event.h>
 
 #include "deliver.h"
 #include "log.h"
@@ -18,19 +21,33 @@ const char *sess_hostname(const struct session *s)
     return s->cfg->hostname;
 }
 
-void sess_reply(struct session *s, int code, const char *enh, const char *fmt, ...)
+/* Write one reply; counted toward the error limit unless COUNT is false. */
+static void reply_text(struct session *s, int code, const char *enh, const char *text,
+                       bool count)
 {
-    char text[1024];
-    va_list ap;
     if (!s->c)
         return;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
     if (enh)
         conn_printf(s->c, "%d %s %s\r\n", code, enh, text);
     else
         conn_printf(s->c, "%d %s\r\n", code, text);
+    if (count && penalty_error(&s->pen, code))
+        s->error_limit = true;         /* sess_process says 421 before the next command */
+}
+
+void sess_reply(struct session *s, int code, const char *enh, const char *fmt, ...)
+{
+    char text[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    reply_text(s, code, enh, text, true);
+}
+
+void sess_reply_uncounted(struct session *s, int code, const char *enh, const char *text)
+{
+    reply_text(s, code, enh, text, false);
 }
 
 void sess_reply_r(struct session *s, const struct smtp_reply *r)
@@ -55,8 +72,18 @@ void sess_reset_tx(struct session *s)
         s->state = SS_CMD;
 }
 
+static void delay_cancel(struct session *s)
+{
+    if (s->delaying && s->delay_ev)
+        (void)event_del(s->delay_ev);
+    s->delaying = false;
+}
+
 static void sess_free(struct session *s)
 {
+    delay_cancel(s);
+    if (s->delay_ev)
+        event_free(s->delay_ev);
     sess_reset_tx(s);
     if (s->sasl)
         saslg_free(s->sasl);
@@ -67,6 +94,7 @@ static void sess_free(struct session *s)
 
 void sess_close_421(struct session *s, const char *enh, const char *text)
 {
+    delay_cancel(s);                   /* the delayed reply is superseded by the 421 */
     if (s->state == SS_AUTH || s->state == SS_AUTH_FINAL)
         auth_abort(s);
     sess_reset_tx(s);
@@ -74,6 +102,63 @@ void sess_close_421(struct session *s, const char *enh, const char *text)
     s->state = SS_CLOSED;
     if (s->c)
         conn_close(s->c);
+}
+
+/* ---- abuse limits ----------------------------------------------------------- */
+
+/* The harvesting delay step in ms: PENALTY_DELAY_UNIT_MS, or MS_SMTPD_HARVEST_DELAY_MS
+ * (1..60000) so that end-to-end tests need not wait the real seconds. */
+static unsigned delay_unit_ms(void)
+{
+    const char *e = getenv("MS_SMTPD_HARVEST_DELAY_MS");
+    char *end = NULL;
+    unsigned long v = e && *e ? strtoul(e, &end, 10) : 0;
+    if (!e || !*e || *end || v < 1 || v > 60000)
+        return PENALTY_DELAY_UNIT_MS;
+    return (unsigned)v;
+}
+
+static void delay_done(evutil_socket_t fd, short what, void *arg)
+{
+    struct session *s = arg;
+    (void)fd;
+    (void)what;
+    s->delaying = false;
+    if (!s->c || s->state == SS_CLOSED)
+        return;
+    conn_write(s->c, s->delayed, strlen(s->delayed));
+    conn_resume(s->c);
+    sess_process(s);
+}
+
+/* Pause input and send s->delayed after MS milliseconds; -1 if no timer can be set. */
+static int delay_start(struct session *s, unsigned ms)
+{
+    struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+    if (!s->delay_ev)
+        s->delay_ev = evtimer_new(conn_base(s->c), delay_done, s);
+    if (!s->delay_ev || evtimer_add(s->delay_ev, &tv) != 0)
+        return -1;
+    s->delaying = true;
+    conn_pause(s->c);
+    return 0;
+}
+
+void sess_unknown_rcpt(struct session *s, const struct policy_result *r)
+{
+    unsigned ms = 0;
+    enum penalty_action a = penalty_unknown_rcpt(&s->pen, delay_unit_ms(), &ms);
+    if (a != PENALTY_NONE)
+        log_info("harvest: ip=%s unknown_rcpts=%u action=%s", s->pc.ipstr,
+                 s->pen.unknown_rcpts, a == PENALTY_DELAY ? "delay" : "disconnect");
+    if (a == PENALTY_DISCONNECT) {
+        sess_close_421(s, "4.7.0", "Error: too many unknown recipients; closing connection");
+        return;
+    }
+    snprintf(s->delayed, sizeof s->delayed, "%d %s %s\r\n", r->code, r->enh, r->text);
+    if (a == PENALTY_DELAY && delay_start(s, ms) == 0)
+        return;
+    reply_text(s, r->code, r->enh, r->text, false);   /* not an error: counted above */
 }
 
 /* ---- worker jobs ----------------------------------------------------------- */
@@ -176,7 +261,13 @@ static void command_line(struct session *s, size_t len)
 
 void sess_process(struct session *s)
 {
-    while (s->c && !s->busy && s->state != SS_CLOSED) {
+    while (s->c && !s->busy && !s->delaying && s->state != SS_CLOSED) {
+        if (s->error_limit) {
+            log_info("error_limit: ip=%s errors=%u action=disconnect", s->pc.ipstr,
+                     s->pen.errors);
+            sess_close_421(s, "4.7.0", "Error: too many errors");
+            break;
+        }
         if (s->state == SS_DATA) {
             data_input(s);
             if (s->state == SS_DATA && !s->busy)

@@ -9,12 +9,14 @@
 
 #include "conn.h"
 #include "data.h"
+#include "penalty.h"
 #include "policy.h"
 #include "sasl_glue.h"
 #include "server.h"
 #include "smtp_parse.h"
 
 struct spool;
+struct event;
 
 enum sess_state {
     SS_CMD,         /* reading commands */
@@ -57,6 +59,12 @@ struct session {
     int auth_rc;                       /* job result (enum saslg_result or AUTH_LOCKED) */
     char auth_out[SASLG_LINE_MAX + 64];
     char line[SASLG_LINE_MAX + 1];     /* current input line */
+    /* abuse limits (penalty.h) */
+    struct penalty pen;
+    bool error_limit;                  /* the error limit was reached: 421 next */
+    bool delaying;                     /* a harvesting delay runs; input paused */
+    struct event *delay_ev;            /* its timer (made on first use) */
+    char delayed[128];                 /* the reply sent when it ends */
 };
 
 #define AUTH_LOCKED 100                /* auth_rc: the client IP is locked out */
@@ -65,6 +73,9 @@ struct session {
 void sess_reply(struct session *s, int code, const char *enh, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void sess_reply_r(struct session *s, const struct smtp_reply *r);
+/* A reply that does not count toward the error limit (penalty.h): failed logins, which
+ * the lockout (lockout.h) limits instead. */
+void sess_reply_uncounted(struct session *s, int code, const char *enh, const char *text);
 /* Forget the mail transaction (spool discarded, recipients freed). */
 void sess_reset_tx(struct session *s);
 /* Run a job on the worker pool with input paused; done() runs on the loop, then input
@@ -76,6 +87,9 @@ void sess_process(struct session *s);
 /* Say 421 and close (timeout, shutdown). */
 void sess_close_421(struct session *s, const char *enh, const char *text);
 const char *sess_hostname(const struct session *s);
+/* A RCPT was refused 550 5.1.1 (unknown user, reply R): count it (penalty.h) and answer
+ * now, after a delay (input paused, the loop keeps running), or with 421 and close. */
+void sess_unknown_rcpt(struct session *s, const struct policy_result *r);
 
 /* cmd_*.c: one function per command; arg is the text after the verb */
 void cmd_helo(struct session *s, const char *arg, bool esmtp);

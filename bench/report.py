@@ -1,0 +1,216 @@
+#!/usr/bin/python3
+"""report.py RUN_DIR --out DIR --stamp STAMP [--meta TEXT]
+
+Reads the medians that bench/bench.sh and the peers' scripts appended to RUN_DIR/*.summary
+(one "key=value ..." line per figure, label=ours|peer|peersha), prints one table (ours, and
+when the peers ran: peer, ratio us/peer, the issue's target and whether it is met) and writes
+DIR/STAMP-bench.csv. Pure parsing and arithmetic; the measuring is done by bench.sh."""
+import argparse
+import csv
+import glob
+import os
+import sys
+
+# figure, unit, better ("hi" or "lo"), what it is
+FIGURES = [
+    ("smtp_s1", "msg/s", "hi", "SMTP local delivery 4 KB, 1 session (e2e until in new/)"),
+    ("smtp_s20", "msg/s", "hi", "SMTP local delivery 4 KB, 20 sessions"),
+    ("smtp_s200", "msg/s", "hi", "SMTP local delivery 4 KB, 200 sessions"),
+    ("lat_s1", "ms p50/p99", "lo", "end of DATA -> 250, 1 session"),
+    ("lat_s20", "ms p50/p99", "lo", "end of DATA -> 250, 20 sessions"),
+    ("lat_s200", "ms p50/p99", "lo", "end of DATA -> 250, 200 sessions"),
+    ("mem_idle", "MB PSS", "lo", "daemons idle (SMTP + POP3)"),
+    ("mem_s200", "MB PSS", "lo", "SMTP daemon peak at 200 sessions"),
+    ("idle_1000", "MB PSS", "lo", "SMTP daemon with 1,000 idle connections held"),
+    ("idle_10000", "MB PSS", "lo", "SMTP daemon with 10,000 idle connections held"),
+    ("auth_scram", "auth/s", "hi", "AUTH SCRAM-SHA-256, concurrency 10"),
+    ("auth_cram", "auth/s", "hi", "AUTH CRAM-MD5, concurrency 10"),
+    ("auth_plain", "auth/s", "hi", "AUTH PLAIN, concurrency 10"),
+    ("pop3_bulk", "s", "lo", "POP3 LIST+RETR+DELE of all messages, one session (total)"),
+    ("pop3_retr", "msg/s", "hi", "POP3 RETR+DELE rate in that session"),
+    ("pop3_login", "login/s", "hi", "POP3 USER/PASS logins, concurrency 10"),
+]
+
+# figure: (peer figure, peer label, minimum ratio, note); idle_10000 is an absolute target
+TARGETS = {
+    "smtp_s20": ("smtp_s20", "peer", 2.0, ">= 2x Postfix"),
+    "smtp_s200": ("smtp_s200", "peer", 2.0, ">= 2x Postfix (maxproc 500)"),
+    "auth_cram": ("auth_cram", "peer", 2.0, ">= 2x peer CRAM-MD5"),
+    "auth_scram": ("auth_cram", "peer", 2.0, ">= 2x peer CRAM-MD5"),
+    "auth_plain": ("auth_plain", "peersha", 1.0, ">= 1x peer PLAIN, SHA512-CRYPT"),
+    "pop3_bulk": ("pop3_bulk", "peer", 1.5, ">= 1.5x Dovecot (time)"),
+    "pop3_login": ("pop3_login", "peer", 2.0, ">= 2x Dovecot, process reuse"),
+}
+IDLE_LIMIT_MB = 64.0
+
+
+def parse_line(line):
+    out = {}
+    for tok in line.split():
+        if "=" in tok:
+            k, v = tok.split("=", 1)
+            out[k] = v
+    return out
+
+
+def num(d, key):
+    try:
+        v = float(d.get(key, "nan"))
+    except ValueError:
+        return None
+    return None if v != v else v
+
+
+def collect(run_dir):
+    """{label: {figure: value}}; latencies are (p50, p99) tuples; the last line wins."""
+    res = {}
+    for path in sorted(glob.glob(os.path.join(run_dir, "*.summary"))):
+        name = os.path.basename(path)
+        with open(path) as f:
+            for line in f:
+                d = parse_line(line)
+                label = d.get("label")
+                if not label:
+                    continue
+                fig = res.setdefault(label, {})
+                absorb(name, d, fig)
+    return res
+
+
+def absorb(name, d, fig):
+    if name.startswith("mem-") and d.get("what") == "idle":
+        set_mb(fig, "mem_idle", num(d, "pss_kb"))
+    elif name.startswith("smtp-source-"):
+        s = d.get("sessions")
+        fig["smtp_s" + s] = num(d, "median_e2e_per_s")
+        if s == "200":
+            set_mb(fig, "mem_s200", num(d, "median_srv_peak_pss_kb"))
+    elif name.startswith("deliver-"):
+        fig["lat_s" + d.get("sessions", "?")] = (num(d, "median_p50_ms"), num(d, "median_p99_ms"))
+    elif name.startswith("idle-conns-"):
+        set_mb(fig, "idle_" + d.get("n", "?"), num(d, "median_srv_pss_kb_held"))
+        fig["held_" + d.get("n", "?")] = num(d, "median_held")
+    elif name.startswith("auth-"):
+        mech = {"SCRAM-SHA-256": "auth_scram", "CRAM-MD5": "auth_cram", "PLAIN": "auth_plain",
+                "LOGIN": "auth_login"}.get(d.get("mech", ""))
+        if mech:
+            fig[mech] = num(d, "median_auth_per_s")
+    elif name.startswith("pop3-"):
+        if "median_total_s" in d:
+            fig["pop3_bulk"] = num(d, "median_total_s")
+            fig["pop3_retr"] = num(d, "median_retr_dele_per_s")
+        if "median_logins_per_s" in d:
+            fig["pop3_login"] = num(d, "median_logins_per_s")
+
+
+def set_mb(fig, key, kb):
+    fig[key] = None if kb is None else kb / 1024.0
+
+
+def fmt(v):
+    if v is None:
+        return "-"
+    if isinstance(v, tuple):
+        return "/".join(fmt(x) for x in v)
+    if v >= 100:
+        return "%.0f" % v
+    return "%.2f" % v if v < 10 else "%.1f" % v
+
+
+def ratio(fig_name, ours, peers):
+    """(ratio, target text, met) for a figure, or (None, text, None)."""
+    if fig_name == "idle_10000":
+        v = ours.get(fig_name)
+        held = ours.get("held_10000")
+        met = v is not None and v < IDLE_LIMIT_MB and held is not None and held >= 10000
+        return None, "< %.0f MB, all held" % IDLE_LIMIT_MB, (met if v is not None else None)
+    if fig_name not in TARGETS:
+        a, b = ours.get(fig_name), peers.get("peer", {}).get(fig_name)
+        if isinstance(a, tuple) and isinstance(b, tuple):     # latency: compare the p50s
+            a, b = a[0], b[0]
+        if a is None or b is None or a == 0 or b == 0:
+            return None, "", None
+        return a / b, "", None
+    pfig, plabel, need, text = TARGETS[fig_name]
+    a, b = ours.get(fig_name), peers.get(plabel, {}).get(pfig)
+    if a is None or b is None or a == 0 or b == 0:
+        return None, text, None
+    r = b / a if fig_name == "pop3_bulk" else a / b     # pop3_bulk: a time, so peer/us = speed-up
+    return r, text, r >= need
+
+
+def table(res):
+    ours = res.get("ours", {})
+    have_peer = "peer" in res
+    rows = []
+    for name, unit, _better, what in FIGURES:
+        peer_v = res.get("peer", {}).get(name)
+        if name == "auth_plain" and "peersha" in res:
+            peer_v = res["peersha"].get(name)
+        r, target, met = ratio(name, ours, res)
+        rows.append({"figure": name, "unit": unit, "what": what, "ours": ours.get(name),
+                     "peer": peer_v if have_peer else None, "ratio": r, "target": target,
+                     "met": "" if met is None else ("yes" if met else "NO")})
+    return rows
+
+
+def print_table(rows, have_peer, out=sys.stdout):
+    head = "%-11s %-11s %10s" % ("figure", "unit", "ours")
+    if have_peer:
+        head += " %10s %7s  %-32s %s" % ("peer", "us/peer", "target", "met")
+    else:
+        head += "  %-32s %s" % ("target", "met")
+    print(head, file=out)
+    print("-" * len(head), file=out)
+    for r in rows:
+        line = "%-11s %-11s %10s" % (r["figure"], r["unit"], fmt(r["ours"]))
+        if have_peer:
+            rr = "-" if r["ratio"] is None else "%.2f" % r["ratio"]
+            line += " %10s %7s  %-32s %s" % (fmt(r["peer"]), rr, r["target"], r["met"])
+        elif r["figure"] == "idle_10000":
+            line += "  %-32s %s" % (r["target"], r["met"])
+        print(line, file=out)
+
+
+def write_csv(rows, path, meta):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["figure", "unit", "ours", "peer", "ratio_us_over_peer", "target", "met", "what", "meta"])
+        for r in rows:
+            def cell(v):
+                if v is None:
+                    return ""
+                if isinstance(v, tuple):
+                    return "/".join(cell(x) for x in v)
+                return "%.3f" % v
+            w.writerow([r["figure"], r["unit"], cell(r["ours"]), cell(r["peer"]), cell(r["ratio"]),
+                        r["target"], r["met"], r["what"], meta])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("run_dir")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--stamp", required=True)
+    ap.add_argument("--meta", default="")
+    a = ap.parse_args()
+    res = collect(a.run_dir)
+    if "ours" not in res:
+        print("report: no figures for our server in %s" % a.run_dir, file=sys.stderr)
+        return 1
+    rows = table(res)
+    have_peer = "peer" in res
+    print("\nmedians, %s (%s)" % (a.stamp, a.meta))
+    if have_peer:
+        print("us/peer: rates and times as they are (pop3_bulk: peer time / our time, the speed-up);"
+              " for memory and latency below 1 is better")
+    print_table(rows, have_peer)
+    os.makedirs(a.out, exist_ok=True)
+    path = os.path.join(a.out, "%s-%s.csv" % (a.stamp, "compare" if have_peer else "bench"))
+    write_csv(rows, path, a.meta)
+    print("\nwritten: %s (raw runs: %s)" % (path, a.run_dir))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

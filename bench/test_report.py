@@ -1,0 +1,100 @@
+#!/usr/bin/python3
+"""Tests of bench/report.py (parsing the medians, ratios, targets, CSV).
+Run: /usr/bin/python3 -m unittest bench/test_report.py"""
+import csv
+import os
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import report  # noqa: E402
+
+SUMMARIES = {
+    "smtp-source-ours.summary":
+        "label=ours target=127.0.0.1:2525 sessions=20 count=20000 median_accept_per_s=1500 "
+        "median_e2e_per_s=1500.0 median_srv_peak_pss_kb=8192\n"
+        "label=ours target=127.0.0.1:2525 sessions=200 count=20000 median_e2e_per_s=900 "
+        "median_srv_peak_pss_kb=20480\n",
+    "smtp-source-peer.summary":
+        "label=peer target=127.0.0.1:2525 sessions=20 median_e2e_per_s=700\n"
+        "label=peer target=127.0.0.1:2525 sessions=200 median_e2e_per_s=500\n",
+    "deliver-ours.summary": "label=ours sessions=20 reps=3 median_p50_ms=2.5 median_p99_ms=9.0\n",
+    "idle-conns-ours.summary":
+        "label=ours target=x n=10000 reps=3 median_held=10000 median_srv_pss_kb_held=40960\n",
+    "auth-ours.summary":
+        "label=ours mech=CRAM-MD5 median_auth_per_s=7000\n"
+        "label=ours mech=SCRAM-SHA-256 median_auth_per_s=5000\n"
+        "label=ours mech=PLAIN median_auth_per_s=300\n",
+    "auth-peer.summary": "label=peer mech=CRAM-MD5 median_auth_per_s=3000\n",
+    "auth-peersha.summary": "label=peersha mech=PLAIN median_auth_per_s=400\n",
+    "pop3-ours.summary":
+        "label=ours target=x bulk messages=10000 median_total_s=1.0 median_retr_dele_per_s=12000\n"
+        "label=ours target=x login conc=10 median_logins_per_s=50\n",
+    "pop3-peer.summary":
+        "label=peer target=x bulk messages=10000 median_total_s=2.0 median_retr_dele_per_s=9000\n"
+        "label=peer target=x login conc=10 median_logins_per_s=1000\n",
+    "mem-ours.summary": "label=ours what=idle nproc=3 rss_kb=20000 pss_kb=6144\n",
+}
+
+
+class ReportTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        for name, text in SUMMARIES.items():
+            with open(os.path.join(self.tmp.name, name), "w") as f:
+                f.write(text)
+        self.res = report.collect(self.tmp.name)
+        self.rows = {r["figure"]: r for r in report.table(self.res)}
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_values_parsed(self):
+        ours = self.res["ours"]
+        self.assertEqual(ours["smtp_s20"], 1500.0)
+        self.assertEqual(ours["mem_s200"], 20.0)          # kB -> MB
+        self.assertEqual(ours["mem_idle"], 6.0)
+        self.assertEqual(ours["lat_s20"], (2.5, 9.0))
+        self.assertEqual(ours["auth_scram"], 5000.0)
+        self.assertEqual(ours["pop3_login"], 50.0)
+
+    def test_ratios_and_targets(self):
+        self.assertAlmostEqual(self.rows["smtp_s20"]["ratio"], 1500 / 700)
+        self.assertEqual(self.rows["smtp_s20"]["met"], "yes")
+        self.assertAlmostEqual(self.rows["smtp_s200"]["ratio"], 900 / 500)
+        self.assertEqual(self.rows["smtp_s200"]["met"], "NO")
+        # SCRAM is held against the peer's CRAM-MD5, PLAIN against the SHA512-CRYPT peer
+        self.assertAlmostEqual(self.rows["auth_scram"]["ratio"], 5000 / 3000)
+        self.assertEqual(self.rows["auth_scram"]["met"], "NO")
+        self.assertAlmostEqual(self.rows["auth_plain"]["ratio"], 300 / 400)
+        self.assertEqual(self.rows["auth_plain"]["peer"], 400.0)
+        # a time: the ratio is the speed-up
+        self.assertAlmostEqual(self.rows["pop3_bulk"]["ratio"], 2.0)
+        self.assertEqual(self.rows["pop3_bulk"]["met"], "yes")
+        self.assertEqual(self.rows["pop3_login"]["met"], "NO")
+
+    def test_idle_absolute_target(self):
+        self.assertEqual(self.rows["idle_10000"]["met"], "yes")    # 40 MB, all 10,000 held
+        self.res["ours"]["held_10000"] = 9000.0
+        rows = {r["figure"]: r for r in report.table(self.res)}
+        self.assertEqual(rows["idle_10000"]["met"], "NO")
+
+    def test_missing_figures_stay_empty(self):
+        self.assertIsNone(self.rows["smtp_s1"]["ours"])
+        self.assertIsNone(self.rows["smtp_s1"]["ratio"])
+        self.assertEqual(self.rows["smtp_s1"]["met"], "")
+
+    def test_csv(self):
+        path = os.path.join(self.tmp.name, "out.csv")
+        report.write_csv(list(self.rows.values()), path, "mode=test")
+        with open(path) as f:
+            got = {r["figure"]: r for r in csv.DictReader(f)}
+        self.assertEqual(got["smtp_s20"]["ours"], "1500.000")
+        self.assertEqual(got["lat_s20"]["ours"], "2.500/9.000")
+        self.assertEqual(got["auth_cram"]["met"], "yes")
+        self.assertEqual(got["smtp_s1"]["ours"], "")
+
+
+if __name__ == "__main__":
+    unittest.main()

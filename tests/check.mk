@@ -1,0 +1,35 @@
+# check.mk: `make check` = static analysis (cppcheck, clang-tidy with the repository's
+# .clang-tidy), the whole test suite under ASan+UBSan (`make test`), and a valgrind
+# memcheck run of the real daemons through a small end-to-end scenario
+# (tests/valgrind_e2e.py, on a -O1 -g build without sanitizers in $(B)/vg/bin).
+#   make check-static | check-cppcheck | check-tidy | check-valgrind   one part only
+
+TIDY_SRC  := $(wildcard common/*.c smtpd/*.c pop3d/*.c userdb/*.c)
+VG_FLAGS  := $(CFLAGS_BASE) -O1
+
+.PHONY: check check-static check-cppcheck check-tidy check-valgrind
+
+$(B)/vg/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(VG_FLAGS) -c $< -o $@
+$(eval $(call variant,vg,$(B)/vg/bin,$(VG_FLAGS)))
+
+check-cppcheck:
+	cppcheck --enable=warning,performance,portability --error-exitcode=1 --inline-suppr \
+	  --std=c11 -D_GNU_SOURCE -Icommon -Ismtpd -Ipop3d -Iuserdb --quiet -j2 \
+	  common smtpd pop3d userdb
+
+check-tidy:
+	@echo "clang-tidy on $(words $(TIDY_SRC)) files"
+	@printf '%s\n' $(TIDY_SRC) | xargs -P2 -I{} clang-tidy --quiet {} -- \
+	  -std=gnu11 -D_GNU_SOURCE -Icommon -Ismtpd -Ipop3d -Iuserdb
+
+check-static: check-cppcheck check-tidy
+
+check-valgrind: $(B)/vg/bin/smtpd $(B)/vg/bin/pop3d $(B)/vg/bin/userdb
+	MS_BIN=$(CURDIR)/$(B)/vg/bin /usr/bin/python3 tests/valgrind_e2e.py
+
+check: deps
+	$(MAKE) check-static
+	$(MAKE) test
+	$(MAKE) check-valgrind
