@@ -24,7 +24,7 @@ DOMAIN = "example.test"
 
 def free_port():
     s = socket.socket()
-    s.bind(("127.0.0.1", 0))
+    s.bind(("0.0.0.0", 0))   # free on every address, not just 127.0.0.1
     port = s.getsockname()[1]
     s.close()
     return port
