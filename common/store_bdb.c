@@ -1,253 +1,42 @@
-/* store_bdb: the Berkeley DB 5.3 backend of store.h. One transactional environment
- * under DATA_DIR/db shared by every process (DB_REGISTER|DB_RECOVER|DB_FAILCHK),
- * four btrees (users, aliases, popauth, authfail). Every call is one transaction,
- * retried on deadlock/lock timeout; DB_RUNRECOVERY closes and reopens the whole
- * environment (with recovery) under a write lock, then retries. */
+/* store_bdb: the Berkeley DB 5.3 backend of store.h, operations half (the environment,
+ * open/close and the background health checks are in store_bdb_env.c). Four btrees
+ * (users, aliases, popauth, authfail). Every call is one transaction that never
+ * waits for a lock: a conflict is retried after a short backoff and a forced
+ * failchk; DB_RUNRECOVERY closes and reopens the whole environment, then retries. */
 #include "store.h"
 
 #include <db.h>
 #include <errno.h>
-#include <limits.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "lockout.h"
 #include "log.h"
+#include "store_bdb_env.h"
 #include "store_rec.h"
 #include "util.h"
 
-enum { DBI_USERS, DBI_ALIASES, DBI_POPAUTH, DBI_AUTHFAIL, DBI_N };
-static const char *const db_files[DBI_N] = { "users.db", "aliases.db", "popauth.db", "authfail.db" };
-
 #define MAX_ATTEMPTS 60
-#define LOCK_TIMEOUT_US 2000000u   /* a lock held by a dead process times out, then failchk frees it */
 #define KEY_MAX 512
 #define ERR_BADREC EINVAL          /* a record that does not decode */
-
-struct store {
-    pthread_rwlock_t rw;            /* read: an operation; write: closing/reopening */
-    pthread_mutex_t chk_mu;         /* one failchk at a time in this process */
-    char home[PATH_MAX];
-    DB_ENV *env;                    /* NULL after a failed reopen */
-    DB *db[DBI_N];
-    unsigned long gen;              /* bumped by every reopen */
-};
-
-/* Handles of discarded environments, process-wide: see env_discard. */
-static pthread_mutex_t dead_mu = PTHREAD_MUTEX_INITIALIZER;
-static DB *dead_dbs[256];
-static size_t ndead;
+#define TXN_NONE UINT32_MAX        /* run without a transaction (no locks taken) */
 
 typedef int (*txn_fn)(struct store *st, DB_TXN *txn, void *ctx);
 
-static void backoff(unsigned attempt);
-
-/* ---- environment -------------------------------------------------------- */
-
-static void bdb_errcall(const DB_ENV *env, const char *pfx, const char *msg)
-{
-    (void)env;
-    log_err("store: %s%s%s", pfx ? pfx : "", pfx ? ": " : "", msg);
-}
-
-static void bdb_msgcall(const DB_ENV *env, const char *msg)
-{
-    (void)env;
-    log_info("store: %s", msg);
-}
-
-static int bdb_is_alive(DB_ENV *env, pid_t pid, db_threadid_t tid, u_int32_t flags)
-{
-    (void)env;
-    (void)tid;
-    (void)flags;
-    if (pid == getpid())
-        return 1;               /* our own threads leave the library before exiting */
-    return kill(pid, 0) == 0 || errno == EPERM;
-}
-
-static void env_close_handles(struct store *st)
-{
-    for (int i = 0; i < DBI_N; i++) {
-        if (st->db[i] != NULL)
-            (void)st->db[i]->close(st->db[i], 0);
-        st->db[i] = NULL;
-    }
-    if (st->env != NULL)
-        (void)st->env->close(st->env, 0);
-    st->env = NULL;
-}
-
-/* After DB_RUNRECOVERY a dead process may hold region mutexes: closing the
- * databases could block on them. Mark the environment panicked (every user must
- * reopen now anyway) and discard it; the stale DB handles cannot be freed safely,
- * so they are kept (reachable) for the life of the process. Reopens are rare. */
-static void env_discard(struct store *st)
-{
-    if (st->env != NULL) {
-        (void)st->env->set_flags(st->env, DB_PANIC_ENVIRONMENT, 1);
-        (void)st->env->close(st->env, 0);
-    }
-    st->env = NULL;
-    (void)pthread_mutex_lock(&dead_mu);
-    for (int i = 0; i < DBI_N; i++) {
-        if (st->db[i] != NULL && ndead < sizeof dead_dbs / sizeof dead_dbs[0])
-            dead_dbs[ndead++] = st->db[i];
-        st->db[i] = NULL;
-    }
-    (void)pthread_mutex_unlock(&dead_mu);
-}
-
-static int env_configure(DB_ENV *env)
-{
-    int ret;
-    env->set_errcall(env, bdb_errcall);
-    env->set_msgcall(env, bdb_msgcall);
-    if ((ret = env->set_thread_count(env, 256)) != 0 ||
-        (ret = env->set_isalive(env, bdb_is_alive)) != 0 ||
-        (ret = env->set_lk_detect(env, DB_LOCK_DEFAULT)) != 0 ||
-        (ret = env->set_cachesize(env, 0, 4u << 20, 1)) != 0 ||
-        (ret = env->set_timeout(env, LOCK_TIMEOUT_US, DB_SET_LOCK_TIMEOUT)) != 0 ||
-        (ret = env->set_lg_filemode(env, 0600)) != 0 ||
-        (ret = env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1)) != 0)
-        return ret;
-    return 0;
-}
-
-static int open_databases(struct store *st)
-{
-    for (int i = 0; i < DBI_N; i++) {
-        int ret = db_create(&st->db[i], st->env, 0);
-        if (ret != 0) {
-            st->db[i] = NULL;
-            return ret;
-        }
-        ret = st->db[i]->open(st->db[i], NULL, db_files[i], NULL, DB_BTREE,
-                              DB_CREATE | DB_AUTO_COMMIT | DB_THREAD, 0600);
-        if (ret != 0)
-            return ret;
-    }
-    return 0;
-}
-
-/* Open the environment and the databases into st (handles NULL before). */
-static int env_open(struct store *st)
-{
-    const u_int32_t flags = DB_CREATE | DB_INIT_MPOOL | DB_INIT_LOCK | DB_INIT_LOG |
-                            DB_INIT_TXN | DB_REGISTER | DB_RECOVER | DB_FAILCHK | DB_THREAD;
-    int ret = db_env_create(&st->env, 0);
-    if (ret != 0) {
-        st->env = NULL;
-        log_err("store: db_env_create: %s", db_strerror(ret));
-        return ret;
-    }
-    mode_t old = umask(077);
-    if ((ret = env_configure(st->env)) == 0 &&
-        (ret = st->env->open(st->env, st->home, flags, 0600)) == 0)
-        ret = open_databases(st);
-    umask(old);
-    if (ret != 0) {
-        log_err("store: cannot open %s: %s", st->home, db_strerror(ret));
-        env_close_handles(st);
-    }
-    return ret;
-}
-
-/* Close and reopen everything (running recovery) unless another thread already
- * did so since generation seen_gen. */
-static void env_reopen(struct store *st, unsigned long seen_gen)
-{
-    if (pthread_rwlock_wrlock(&st->rw) != 0)
-        return;
-    if (st->gen == seen_gen) {
-        log_warn("store: reopening the environment %s (recovery)", st->home);
-        env_discard(st);
-        (void)env_open(st);
-        st->gen++;
-    }
-    (void)pthread_rwlock_unlock(&st->rw);
-}
-
-static int mkdir_private(const char *path)
-{
-    if (mkdir(path, 0700) == 0 || errno == EEXIST)
-        return 0;
-    log_err("store: mkdir %s: %s", path, strerror(errno));
-    return -1;
-}
-
-int store_open(const char *data_dir, struct store **out)
-{
-    *out = NULL;
-    struct store *st = calloc(1, sizeof *st);
-    if (st == NULL)
-        return STORE_ERROR;
-    int n = snprintf(st->home, sizeof st->home, "%s/db", data_dir);
-    if (n < 0 || (size_t)n >= sizeof st->home || mkdir_private(data_dir) != 0 ||
-        mkdir_private(st->home) != 0) {
-        free(st);
-        return STORE_ERROR;
-    }
-    if (pthread_rwlock_init(&st->rw, NULL) != 0) {
-        free(st);
-        return STORE_ERROR;
-    }
-    if (pthread_mutex_init(&st->chk_mu, NULL) != 0) {
-        pthread_rwlock_destroy(&st->rw);
-        free(st);
-        return STORE_ERROR;
-    }
-    /* Two first openers at once can meet each other's recovery: try again. */
-    int ret = env_open(st);
-    for (unsigned i = 0; ret != 0 && i < 5; i++) {
-        backoff(i + 3);
-        ret = env_open(st);
-    }
-    if (ret != 0) {
-        store_close(st);
-        return STORE_ERROR;
-    }
-    *out = st;
-    return STORE_OK;
-}
-
-void store_close(struct store *st)
-{
-    if (st == NULL)
-        return;
-    if (st->env != NULL)
-        (void)st->env->txn_checkpoint(st->env, 0, 0, 0);
-    env_close_handles(st);
-    pthread_mutex_destroy(&st->chk_mu);
-    pthread_rwlock_destroy(&st->rw);
-    free(st);
-}
-
 /* ---- the transaction runner ---------------------------------------------- */
 
-/* Free what dead processes left behind (locks, transactions); DB_RUNRECOVERY
- * if only recovery can help. Skipped when another thread is already at it. */
-static int env_failchk(struct store *st)
-{
-    if (pthread_mutex_trylock(&st->chk_mu) != 0)
-        return 0;
-    int ret = st->env->failchk(st->env, 0);
-    (void)pthread_mutex_unlock(&st->chk_mu);
-    return ret;
-}
-
+/* failchk before every attempt: a process that died holding a region mutex is
+ * only noticed before we block on that mutex (a rate-limited check let such an
+ * operation block for ever in txn_begin; see test_store "writer killed"). */
 static int run_once(struct store *st, txn_fn fn, void *ctx, u_int32_t txn_flags)
 {
     DB_TXN *txn = NULL;
-    int ret = env_failchk(st);
+    int ret = store_env_check(st, true);
     if (ret != 0)
         return ret;
+    if (txn_flags == TXN_NONE)
+        return fn(st, NULL, ctx);
     if ((ret = st->env->txn_begin(st->env, NULL, &txn, txn_flags)) != 0)
         return ret;
     ret = fn(st, txn, ctx);
@@ -259,14 +48,6 @@ static int run_once(struct store *st, txn_fn fn, void *ctx, u_int32_t txn_flags)
         (void)txn->abort(txn);
     }
     return ret;
-}
-
-static void backoff(unsigned attempt)
-{
-    unsigned ms = attempt < 7 ? 1u << attempt : 100u;
-    ms += (unsigned)rand() % (ms + 1);
-    struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
-    (void)nanosleep(&ts, NULL);
 }
 
 static int store_map(int ret)
@@ -295,11 +76,11 @@ static int run(struct store *st, txn_fn fn, void *ctx, u_int32_t txn_flags)
         ret = st->env == NULL ? DB_RUNRECOVERY : run_once(st, fn, ctx, txn_flags);
         (void)pthread_rwlock_unlock(&st->rw);
         if (ret == DB_LOCK_DEADLOCK || ret == DB_LOCK_NOTGRANTED) {
-            backoff(attempt);
+            store_backoff(attempt);
             continue;
         }
         if (ret == DB_RUNRECOVERY && reopens++ < 2) {
-            env_reopen(st, gen);
+            store_env_reopen(st, gen);
             continue;
         }
         break;
@@ -370,36 +151,23 @@ static u_int32_t txn_flags_for(int dbi)
     return (dbi == DBI_POPAUTH || dbi == DBI_AUTHFAIL) ? DB_TXN_WRITE_NOSYNC : 0;
 }
 
-/* Fetch one value; the caller frees the result (NULL only when out of memory). */
-static struct kv *kv_fetch(struct store *st, int dbi, const void *key, size_t klen, int *r)
+/* Fetch one value into kv->out. Even one read runs in a (DB_TXN_NOWAIT)
+ * transaction: a read without one could wait for a lock, see store_bdb_env.c. */
+static int kv_fetch(struct store *st, int dbi, const void *key, size_t klen, struct kv *kv)
 {
-    struct kv *kv = calloc(1, sizeof *kv);
-    if (kv == NULL) {
-        *r = STORE_ERROR;
-        return NULL;
-    }
     kv->dbi = dbi;
     kv->key = key;
     kv->klen = klen;
-    *r = klen == 0 ? STORE_NOTFOUND : run(st, fn_get, kv, 0);
-    return kv;
+    kv->outlen = 0;
+    return klen == 0 ? STORE_NOTFOUND : run(st, fn_get, kv, 0);
 }
 
 static int kv_put(struct store *st, int dbi, const void *key, size_t klen,
                   const void *val, size_t vlen, bool replace)
 {
-    struct kv *kv = calloc(1, sizeof *kv);
-    if (kv == NULL)
-        return STORE_ERROR;
-    kv->dbi = dbi;
-    kv->key = key;
-    kv->klen = klen;
-    kv->val = val;
-    kv->vlen = vlen;
-    kv->put_flags = replace ? 0 : DB_NOOVERWRITE;
-    int r = run(st, fn_put, kv, txn_flags_for(dbi));
-    free(kv);
-    return r;
+    struct kv kv = { .dbi = dbi, .key = key, .klen = klen, .val = val, .vlen = vlen,
+                     .put_flags = replace ? 0 : DB_NOOVERWRITE };
+    return run(st, fn_put, &kv, txn_flags_for(dbi));
 }
 
 static int kv_del(struct store *st, int dbi, const void *key, size_t klen)
@@ -512,11 +280,10 @@ static size_t addr_key(const char *addr, char *buf, size_t len)
 int store_user_get(struct store *st, const char *address, struct user_rec *out)
 {
     char key[STORE_ADDR_MAX];
-    int r;
-    struct kv *kv = kv_fetch(st, DBI_USERS, key, addr_key(address, key, sizeof key), &r);
-    if (r == STORE_OK && rec_dec_user(kv->out, kv->outlen, out) != 0)
+    struct kv kv;
+    int r = kv_fetch(st, DBI_USERS, key, addr_key(address, key, sizeof key), &kv);
+    if (r == STORE_OK && rec_dec_user(kv.out, kv.outlen, out) != 0)
         r = store_map(ERR_BADREC);
-    free(kv);
     return r;
 }
 
@@ -562,11 +329,10 @@ int store_user_list(struct store *st, int (*cb)(const struct user_rec *u, void *
 int store_alias_get(struct store *st, const char *alias, char *target, size_t len)
 {
     char key[STORE_ADDR_MAX];
-    int r;
-    struct kv *kv = kv_fetch(st, DBI_ALIASES, key, addr_key(alias, key, sizeof key), &r);
-    if (r == STORE_OK && rec_dec_alias(kv->out, kv->outlen, target, len) != 0)
+    struct kv kv;
+    int r = kv_fetch(st, DBI_ALIASES, key, addr_key(alias, key, sizeof key), &kv);
+    if (r == STORE_OK && rec_dec_alias(kv.out, kv.outlen, target, len) != 0)
         r = store_map(ERR_BADREC);
-    free(kv);
     return r;
 }
 
@@ -629,15 +395,14 @@ int store_popauth_put(struct store *st, const struct ipaddr *ip, const char *use
 int store_popauth_get(struct store *st, const struct ipaddr *ip, struct popauth_rec *out)
 {
     uint8_t key[IPKEY_MAX];
-    int r;
-    struct kv *kv = kv_fetch(st, DBI_POPAUTH, key, rec_enc_ip(ip, key, sizeof key), &r);
+    struct kv kv;
+    int r = kv_fetch(st, DBI_POPAUTH, key, rec_enc_ip(ip, key, sizeof key), &kv);
     if (r == STORE_OK) {
         memset(out, 0, sizeof *out);
         out->ip = *ip;
-        if (rec_dec_popauth(kv->out, kv->outlen, out) != 0)
+        if (rec_dec_popauth(kv.out, kv.outlen, out) != 0)
             r = store_map(ERR_BADREC);
     }
-    free(kv);
     return r;
 }
 
@@ -692,15 +457,14 @@ int store_popauth_purge(struct store *st, int64_t before)
 int store_authfail_get(struct store *st, const struct ipaddr *ip, struct authfail_rec *out)
 {
     uint8_t key[IPKEY_MAX];
-    int r;
-    struct kv *kv = kv_fetch(st, DBI_AUTHFAIL, key, rec_enc_ip(ip, key, sizeof key), &r);
+    struct kv kv;
+    int r = kv_fetch(st, DBI_AUTHFAIL, key, rec_enc_ip(ip, key, sizeof key), &kv);
     if (r == STORE_OK) {
         memset(out, 0, sizeof *out);
         out->ip = *ip;
-        if (rec_dec_authfail(kv->out, kv->outlen, out) != 0)
+        if (rec_dec_authfail(kv.out, kv.outlen, out) != 0)
             r = store_map(ERR_BADREC);
     }
-    free(kv);
     return r;
 }
 
@@ -813,5 +577,5 @@ static int fn_maintain(struct store *st, DB_TXN *txn, void *ctx)
 
 void store_maintain(struct store *st)
 {
-    (void)run(st, fn_maintain, NULL, 0);
+    (void)run(st, fn_maintain, NULL, TXN_NONE);
 }

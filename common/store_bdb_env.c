@@ -1,0 +1,246 @@
+/* store_bdb_env: the environment half of the Berkeley DB backend: open (with
+ * DB_REGISTER|DB_RECOVER|DB_FAILCHK), reopen after DB_RUNRECOVERY, close, and the
+ * DB_ENV->failchk that every operation runs first (store_env_check). */
+#include "store_bdb_env.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static const char *const db_files[DBI_N] = { "users.db", "aliases.db", "popauth.db", "authfail.db" };
+
+#define LOCK_TIMEOUT_US 2000000u   /* a backstop: operations do not wait (DB_TXN_NOWAIT) */
+#define CHK_EVERY_MS 1000          /* routine failchk at most this often */
+
+/* Handles of discarded environments, process-wide: see env_discard. */
+static pthread_mutex_t dead_mu = PTHREAD_MUTEX_INITIALIZER;
+static DB *dead_dbs[256];
+static size_t ndead;
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0 && clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        return 0;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void store_backoff(unsigned attempt)
+{
+    unsigned us = attempt < 10 ? 100u << attempt : 100000u;
+    us += (unsigned)rand() % (us + 1);
+    struct timespec ts = { (time_t)(us / 1000000), (long)(us % 1000000) * 1000L };
+    (void)nanosleep(&ts, NULL);
+}
+
+/* ---- environment -------------------------------------------------------- */
+
+static void bdb_errcall(const DB_ENV *env, const char *pfx, const char *msg)
+{
+    (void)env;
+    log_err("store: %s%s%s", pfx ? pfx : "", pfx ? ": " : "", msg);
+}
+
+static void bdb_msgcall(const DB_ENV *env, const char *msg)
+{
+    (void)env;
+    log_info("store: %s", msg);
+}
+
+static int bdb_is_alive(DB_ENV *env, pid_t pid, db_threadid_t tid, u_int32_t flags)
+{
+    (void)env;
+    (void)tid;
+    (void)flags;
+    if (pid == getpid())
+        return 1;               /* our own threads leave the library before exiting */
+    return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+static void env_close_handles(struct store *st)
+{
+    for (int i = 0; i < DBI_N; i++) {
+        if (st->db[i] != NULL)
+            (void)st->db[i]->close(st->db[i], 0);
+        st->db[i] = NULL;
+    }
+    if (st->env != NULL)
+        (void)st->env->close(st->env, 0);
+    st->env = NULL;
+}
+
+/* After DB_RUNRECOVERY a dead process may hold region mutexes: closing the
+ * databases could block on them. Mark the environment panicked (every user must
+ * reopen now anyway) and discard it; the stale DB handles cannot be freed safely,
+ * so they are kept (reachable) for the life of the process. Reopens are rare. */
+static void env_discard(struct store *st)
+{
+    if (st->env != NULL) {
+        (void)st->env->set_flags(st->env, DB_PANIC_ENVIRONMENT, 1);
+        (void)st->env->close(st->env, 0);
+    }
+    st->env = NULL;
+    (void)pthread_mutex_lock(&dead_mu);
+    for (int i = 0; i < DBI_N; i++) {
+        if (st->db[i] != NULL && ndead < sizeof dead_dbs / sizeof dead_dbs[0])
+            dead_dbs[ndead++] = st->db[i];
+        st->db[i] = NULL;
+    }
+    (void)pthread_mutex_unlock(&dead_mu);
+}
+
+/* DB_TXN_NOWAIT (set in env_open): no lock request of an operation waits; a
+ * conflict returns at once and the operation retries after a short backoff.
+ * Waiting is unsafe here: a process killed while waiting leaves its lock's condition variable with a dead waiter,
+ * and failchk, freeing that lock, then blocks for ever in pthread_cond_destroy
+ * (libdb 5.3 with glibc >= 2.25). Not waiting also means a lock held by a dead
+ * process cannot block us: the retry runs failchk, which frees it. */
+static int env_configure(DB_ENV *env)
+{
+    int ret;
+    env->set_errcall(env, bdb_errcall);
+    env->set_msgcall(env, bdb_msgcall);
+    if ((ret = env->set_thread_count(env, 256)) != 0 ||
+        (ret = env->set_isalive(env, bdb_is_alive)) != 0 ||
+        (ret = env->set_lk_detect(env, DB_LOCK_DEFAULT)) != 0 ||
+        (ret = env->set_cachesize(env, 0, 4u << 20, 1)) != 0 ||
+        (ret = env->set_timeout(env, LOCK_TIMEOUT_US, DB_SET_LOCK_TIMEOUT)) != 0 ||
+        (ret = env->set_lg_filemode(env, 0600)) != 0 ||
+        (ret = env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1)) != 0)
+        return ret;
+    return 0;
+}
+
+static int open_databases(struct store *st)
+{
+    for (int i = 0; i < DBI_N; i++) {
+        int ret = db_create(&st->db[i], st->env, 0);
+        if (ret != 0) {
+            st->db[i] = NULL;
+            return ret;
+        }
+        ret = st->db[i]->open(st->db[i], NULL, db_files[i], NULL, DB_BTREE,
+                              DB_CREATE | DB_AUTO_COMMIT | DB_THREAD, 0600);
+        if (ret != 0)
+            return ret;
+    }
+    return 0;
+}
+
+/* Open the environment and the databases into st (handles NULL before). */
+static int env_open(struct store *st)
+{
+    const u_int32_t flags = DB_CREATE | DB_INIT_MPOOL | DB_INIT_LOCK | DB_INIT_LOG |
+                            DB_INIT_TXN | DB_REGISTER | DB_RECOVER | DB_FAILCHK | DB_THREAD;
+    int ret = db_env_create(&st->env, 0);
+    if (ret != 0) {
+        st->env = NULL;
+        log_err("store: db_env_create: %s", db_strerror(ret));
+        return ret;
+    }
+    mode_t old = umask(077);
+    if ((ret = env_configure(st->env)) == 0 &&
+        (ret = st->env->open(st->env, st->home, flags, 0600)) == 0 &&
+        (ret = open_databases(st)) == 0)
+        ret = st->env->set_flags(st->env, DB_TXN_NOWAIT, 1);   /* after the opens, which may wait */
+    umask(old);
+    if (ret != 0) {
+        log_err("store: cannot open %s: %s", st->home, db_strerror(ret));
+        env_close_handles(st);
+    }
+    atomic_store(&st->last_chk_ms, mono_ms());   /* DB_FAILCHK just ran */
+    return ret;
+}
+
+void store_env_reopen(struct store *st, unsigned long seen_gen)
+{
+    if (pthread_rwlock_wrlock(&st->rw) != 0)
+        return;
+    if (st->gen == seen_gen) {
+        log_warn("store: reopening the environment %s (recovery)", st->home);
+        env_discard(st);
+        (void)env_open(st);
+        st->gen++;
+    }
+    (void)pthread_rwlock_unlock(&st->rw);
+}
+
+/* ---- health checks -------------------------------------------------------- */
+
+int store_env_check(struct store *st, bool force)
+{
+    int64_t now = mono_ms();
+    if (!force && now - atomic_load(&st->last_chk_ms) < CHK_EVERY_MS)
+        return 0;
+    if (pthread_mutex_trylock(&st->chk_mu) != 0)
+        return 0;               /* another thread is at it */
+    int ret = st->env->failchk(st->env, 0);
+    atomic_store(&st->last_chk_ms, ret == 0 ? now : 0);   /* 0: the next call checks again */
+    (void)pthread_mutex_unlock(&st->chk_mu);
+    return ret;
+}
+
+/* ---- open and close ----------------------------------------------------------- */
+
+static int mkdir_private(const char *path)
+{
+    if (mkdir(path, 0700) == 0 || errno == EEXIST)
+        return 0;
+    log_err("store: mkdir %s: %s", path, strerror(errno));
+    return -1;
+}
+
+int store_open(const char *data_dir, struct store **out)
+{
+    *out = NULL;
+    struct store *st = calloc(1, sizeof *st);
+    if (st == NULL)
+        return STORE_ERROR;
+    int n = snprintf(st->home, sizeof st->home, "%s/db", data_dir);
+    if (n < 0 || (size_t)n >= sizeof st->home || mkdir_private(data_dir) != 0 ||
+        mkdir_private(st->home) != 0) {
+        free(st);
+        return STORE_ERROR;
+    }
+    if (pthread_rwlock_init(&st->rw, NULL) != 0) {
+        free(st);
+        return STORE_ERROR;
+    }
+    if (pthread_mutex_init(&st->chk_mu, NULL) != 0) {
+        pthread_rwlock_destroy(&st->rw);
+        free(st);
+        return STORE_ERROR;
+    }
+    /* Two first openers at once can meet each other's recovery: try again. */
+    int ret = env_open(st);
+    for (unsigned i = 0; ret != 0 && i < 5; i++) {
+        store_backoff(i + 6);
+        ret = env_open(st);
+    }
+    if (ret != 0) {
+        store_close(st);
+        return STORE_ERROR;
+    }
+    *out = st;
+    return STORE_OK;
+}
+
+void store_close(struct store *st)
+{
+    if (st == NULL)
+        return;
+    if (st->env != NULL)
+        (void)st->env->txn_checkpoint(st->env, 0, 0, 0);
+    env_close_handles(st);
+    pthread_mutex_destroy(&st->chk_mu);
+    pthread_rwlock_destroy(&st->rw);
+    free(st);
+}

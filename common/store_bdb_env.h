@@ -1,0 +1,38 @@
+/* store_bdb_env: internal to the Berkeley DB backend (store_bdb.c, store_bdb_env.c).
+ * struct store itself, opening/reopening/closing the environment, and the health
+ * check (DB_ENV->failchk) that every operation runs first. */
+#ifndef MS_STORE_BDB_ENV_H
+#define MS_STORE_BDB_ENV_H
+#include <db.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store.h"
+
+enum { DBI_USERS, DBI_ALIASES, DBI_POPAUTH, DBI_AUTHFAIL, DBI_N };
+
+struct store {
+    pthread_rwlock_t rw;            /* read: an operation; write: closing/reopening */
+    pthread_mutex_t chk_mu;         /* one failchk at a time in this process */
+    char home[PATH_MAX];
+    DB_ENV *env;                    /* NULL after a failed reopen */
+    DB *db[DBI_N];
+    unsigned long gen;              /* bumped by every reopen */
+    _Atomic int64_t last_chk_ms;    /* monotonic time of the last failchk */
+};
+
+/* Free what dead processes left behind (locks, transactions). FORCE: now;
+ * otherwise only when no check ran for a second. Returns 0 or a DB error
+ * (DB_RUNRECOVERY if only recovery can help).
+ * Call with st->rw read-locked and st->env != NULL. */
+int store_env_check(struct store *st, bool force);
+/* Close and reopen everything (running recovery) unless another thread already
+ * did so since generation seen_gen. */
+void store_env_reopen(struct store *st, unsigned long seen_gen);
+/* Sleep a little, longer with each attempt (randomised). */
+void store_backoff(unsigned attempt);
+
+#endif
