@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "authcache.h"
 #include "lockout.h"
 #include "log.h"
 #include "password.h"
@@ -144,9 +145,19 @@ int auth_check_password(struct store *st, const struct config *cfg, const char *
         (void)password_verify(password, dummy_hash);
         return AUTH_FAIL;
     }
-    bool ok = password_verify(password, u.pwhash[0] ? u.pwhash : dummy_hash);
-    if (!ok || !u.enabled || !u.pwhash[0])
+    if (!u.enabled || !u.pwhash[0]) {
+        (void)password_verify(password, dummy_hash);   /* same cost as a wrong password */
         return AUTH_FAIL;
+    }
+    /* The record was just read from the store, so passwd/del/disable apply at once:
+     * a cached verification only counts for this very stored hash. */
+    struct authcache *ac = authcache_global();
+    int64_t now = authcache_now();
+    if (!authcache_check(ac, addr, password, u.pwhash, now)) {
+        if (!password_verify(password, u.pwhash))
+            return AUTH_FAIL;                           /* failures are never cached */
+        authcache_store(ac, addr, password, u.pwhash, now);
+    }
     if (canon && canonlen && str_copy(canon, addr, canonlen) >= canonlen)
         return AUTH_FAIL;
     return AUTH_OK;

@@ -30,7 +30,9 @@ void auth_record_failure(struct store *st, const struct config *cfg, const struc
 
 /* Check LOGIN/PASSWORD against the salted hash of an enabled user. On AUTH_OK the
  * canonical address is in canon. Unknown user, wrong password and disabled user are
- * all AUTH_FAIL (a dummy hash is verified for unknown users so timing does not tell). */
+ * all AUTH_FAIL (a dummy hash is verified for unknown users so timing does not tell).
+ * The user record is read from the store every time; a successful verification is
+ * remembered in authcache.h (keyed to the stored hash) so a repeat login skips yescrypt. */
 int auth_check_password(struct store *st, const struct config *cfg, const char *login,
                         const char *password, char *canon, size_t canonlen);
 

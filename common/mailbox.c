@@ -18,11 +18,13 @@
 #include "util.h"
 
 #define MBOX_LOCKFILE "pop3d.lock"
+#define MBOX_TRASH "trash"
 
 struct mailbox {
     char path[PATH_MAX];
     int lockfd;
     int curfd;                 /* open cur/ directory */
+    int trashfd;               /* open trash/ directory: deleted messages wait here */
     struct mbox_msg *msgs;
     size_t n, cap;
 };
@@ -206,26 +208,47 @@ static int file_wire_size(int fd, uint64_t *size)
     return 0;
 }
 
-static int add_msg(struct mailbox *mb, const char *name)
+/* Size and sort key from the file itself (no ",W=" or no time in the name). */
+static int msg_from_file(struct mailbox *mb, const char *name, struct mbox_msg *m, bool *skip)
 {
     int fd = openat(mb->curfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
+    if (fd < 0) {
+        *skip = true;
         return errno == ENOENT || errno == ELOOP ? 0 : -1;
+    }
     struct stat st;
-    struct mbox_msg m = { 0 };
     int rc = fstat(fd, &st);
     if (rc == 0 && !S_ISREG(st.st_mode)) {
         close(fd);
+        *skip = true;
         return 0;
     }
-    if (rc == 0 && !mailbox_name_wsize(name, &m.size))
-        rc = file_wire_size(fd, &m.size);
+    if (rc == 0 && !mailbox_name_wsize(name, &m->size))
+        rc = file_wire_size(fd, &m->size);
     close(fd);
     if (rc < 0)
         return -1;
-    if (!mailbox_name_time(name, &m.sec, &m.usec)) {
-        m.sec = (int64_t)st.st_mtim.tv_sec;
-        m.usec = st.st_mtim.tv_nsec / 1000;
+    if (!mailbox_name_time(name, &m->sec, &m->usec)) {
+        m->sec = (int64_t)st.st_mtim.tv_sec;
+        m->usec = st.st_mtim.tv_nsec / 1000;
+    }
+    return 0;
+}
+
+/* d_type is DT_REG for a regular file (DT_UNKNOWN: ask the file). With ",W=" and a
+ * time in the name nothing needs to be opened: 10,000 messages, 20,000 syscalls less. */
+static int add_msg(struct mailbox *mb, const char *name, unsigned char dtype)
+{
+    struct mbox_msg m = { 0 };
+    bool skip = false;
+    if (dtype != DT_REG && dtype != DT_UNKNOWN)
+        return 0;
+    if (dtype != DT_REG || !mailbox_name_wsize(name, &m.size) ||
+        !mailbox_name_time(name, &m.sec, &m.usec)) {
+        if (msg_from_file(mb, name, &m, &skip) < 0)
+            return -1;
+        if (skip)
+            return 0;
     }
     mailbox_uidl(name, m.uidl);
     if (mb->n == mb->cap) {
@@ -258,7 +281,7 @@ static int scan_cur(struct mailbox *mb)
     errno = 0;
     while (rc == 0 && (e = readdir(d)) != NULL) {
         if (e->d_name[0] != '.')
-            rc = add_msg(mb, e->d_name);
+            rc = add_msg(mb, e->d_name, e->d_type);
         errno = 0;
     }
     if (rc == 0 && errno != 0)
@@ -321,13 +344,21 @@ static int take_lock(struct mailbox *mb)
     return MBOX_OK;
 }
 
+/* trash/ next to cur/ (Maildir readers ignore it). Without it, commit unlinks. */
+static void open_trash(struct mailbox *mb)
+{
+    if (mkdirat(mb->curfd, "../" MBOX_TRASH, 0700) < 0 && errno != EEXIST)
+        return;
+    mb->trashfd = openat(mb->curfd, "../" MBOX_TRASH, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+}
+
 int mailbox_open(const char *path, struct mailbox **out)
 {
     *out = NULL;
     struct mailbox *mb = calloc(1, sizeof *mb);
     if (!mb)
         return MBOX_ERROR;
-    mb->lockfd = mb->curfd = -1;
+    mb->lockfd = mb->curfd = mb->trashfd = -1;
     int rc = MBOX_ERROR;
     char cur[PATH_MAX + 8];
     int n = snprintf(cur, sizeof cur, "%s/cur", path);
@@ -341,6 +372,7 @@ int mailbox_open(const char *path, struct mailbox **out)
     mb->curfd = open(cur, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (mb->curfd < 0 || move_new(mb) < 0 || scan_cur(mb) < 0)
         goto fail;
+    open_trash(mb);
     *out = mb;
     return MBOX_OK;
 fail:;
@@ -359,6 +391,8 @@ void mailbox_close(struct mailbox *mb)
     free(mb->msgs);
     if (mb->curfd >= 0)
         close(mb->curfd);
+    if (mb->trashfd >= 0)
+        close(mb->trashfd);
     if (mb->lockfd >= 0)
         close(mb->lockfd);      /* releases the flock */
     free(mb);
@@ -404,19 +438,56 @@ void mailbox_undelete_all(struct mailbox *mb)
         mb->msgs[i].deleted = false;
 }
 
+/* Deleting at QUIT: a rename into trash/ (same directory tree, no blocks to free) is
+ * several times cheaper than an unlink, whose inode eviction dominated QUIT with
+ * 10,000 deletions. One fsync of cur/ then makes the removal from the maildrop durable
+ * before the +OK; the space is freed after the reply by mailbox_trash_purge. */
 size_t mailbox_commit(struct mailbox *mb)
 {
     size_t failed = 0, removed = 0;
     for (size_t i = 0; i < mb->n; i++) {
         if (!mb->msgs[i].deleted)
             continue;
-        if (unlinkat(mb->curfd, mb->msgs[i].name, 0) == 0 || errno == ENOENT)
+        const char *name = mb->msgs[i].name;
+        if ((mb->trashfd >= 0 && renameat(mb->curfd, name, mb->trashfd, name) == 0) ||
+            unlinkat(mb->curfd, name, 0) == 0 || errno == ENOENT)
             removed++;
         else
             failed++;
     }
     if (removed && fsync(mb->curfd) < 0)
         failed += removed;
+    return failed;
+}
+
+const char *mailbox_path(const struct mailbox *mb)
+{
+    return mb->path;
+}
+
+long mailbox_trash_purge(const char *path)
+{
+    char tp[PATH_MAX + 8];
+    int n = snprintf(tp, sizeof tp, "%s/" MBOX_TRASH, path);
+    if (n < 0 || (size_t)n >= sizeof tp)
+        return -1;
+    int fd = open(tp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -1;
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return -1;
+    }
+    long failed = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (unlinkat(dirfd(d), e->d_name, 0) < 0 && errno != ENOENT)
+            failed++;
+    }
+    closedir(d);
     return failed;
 }
 

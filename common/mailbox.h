@@ -39,9 +39,15 @@ void mailbox_stat(const struct mailbox *mb, size_t *count, uint64_t *octets);
 /* Mark N deleted: MBOX_OK, or MBOX_ERROR if out of range or already deleted. */
 int mailbox_delete(struct mailbox *mb, size_t n);
 void mailbox_undelete_all(struct mailbox *mb);
-/* Unlink the marked messages and fsync cur/. Returns how many could not be removed
- * (0 on full success). */
+/* Remove the marked messages from the maildrop: rename them into DIR/trash/ (unlink
+ * where that fails), then fsync cur/. Returns how many could not be removed (0 on
+ * full success). Call mailbox_trash_purge afterwards to free the space. */
 size_t mailbox_commit(struct mailbox *mb);
+/* Unlink everything in PATH/trash/ (no lock needed: only removed messages are there).
+ * Returns how many could not be unlinked, or -1 if trash/ cannot be read. */
+long mailbox_trash_purge(const char *path);
+/* The Maildir path the mailbox was opened with. */
+const char *mailbox_path(const struct mailbox *mb);
 /* Open message N for reading (O_RDONLY); -1 on error. */
 int mailbox_open_msg(const struct mailbox *mb, size_t n);
 

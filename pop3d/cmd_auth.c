@@ -18,6 +18,7 @@
 #include "sasl_glue.h"
 #include "server.h"
 #include "util.h"
+#include "workq.h"
 
 enum job_kind { J_PASS, J_SASL_START, J_SASL_STEP, J_LOGIN, J_QUIT };
 enum job_res { R_OK, R_FAIL, R_LOCKED, R_TEMP, R_INUSE, R_MBERR, R_SASL };
@@ -263,6 +264,21 @@ static void sasl_done(void *arg)
     pop3_session_continue(s);
 }
 
+/* After the reply: free the space of the messages QUIT moved to trash/ (worker thread,
+ * no lock needed; leftovers, e.g. after a crash, go at the next QUIT with deletions). */
+static void purge_work(void *arg)
+{
+    char *path = arg;
+    long left = mailbox_trash_purge(path);
+    if (left != 0)
+        log_warn("pop3: cannot empty %s/trash (%ld left)", path, left);
+}
+
+static void purge_done(void *arg)
+{
+    free(arg);
+}
+
 static void quit_done(void *arg)
 {
     struct p3_job *j = arg;
@@ -271,8 +287,11 @@ static void quit_done(void *arg)
     job_free(j);
     log_info("logout: service=pop3 ip=%s user=%s retr=%lu dele=%lu%s", conn_peer_str(s->c),
              s->user, s->nretr, s->ndele, failed ? " commit=partial" : "");
+    char *path = s->mb ? strdup(mailbox_path(s->mb)) : NULL;
     pop3_session_close(s, failed ? "-ERR [SYS/TEMP] Some deleted messages were not removed."
                                  : "+OK Logging out, messages deleted.");
+    if (path && workq_submit(server_workq(), purge_work, purge_done, path) != 0)
+        free(path);      /* purged at a later QUIT */
 }
 
 /* ---- commands -------------------------------------------------------------------- */
