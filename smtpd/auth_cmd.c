@@ -2,6 +2,7 @@
  * lockout check before anything else, SASL steps on the worker pool (slow hashes),
  * 334 challenges, final server data as a 334 answered by an empty line, failures
  * counted toward the lockout, and one log line per result. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "auth.h"
@@ -33,6 +34,10 @@ void auth_abort(struct session *s)
         saslg_free(s->sasl);
     s->sasl = NULL;
     s->state = SS_CMD;
+    if (!s->busy) {                    /* the buffers live as long as the exchange */
+        free(s->ab);
+        s->ab = NULL;
+    }
 }
 
 static void auth_success(struct session *s)
@@ -54,9 +59,9 @@ static void auth_work(struct session *s)
         return;
     }
     if (s->state == SS_CMD)
-        s->auth_rc = saslg_start(s->sasl, s->mech, s->auth_arg, s->auth_out, sizeof s->auth_out);
+        s->auth_rc = saslg_start(s->sasl, s->mech, s->auth_arg, s->ab->out, sizeof s->ab->out);
     else
-        s->auth_rc = saslg_step(s->sasl, s->auth_arg, s->auth_out, sizeof s->auth_out);
+        s->auth_rc = saslg_step(s->sasl, s->auth_arg, s->ab->out, sizeof s->ab->out);
     if (s->auth_rc == SASLG_FAIL)
         auth_record_failure(st, s->cfg, &s->pc.ip, "smtp", saslg_user(s->sasl));
 }
@@ -75,12 +80,12 @@ static void auth_done(struct session *s)
     case SASLG_CONTINUE:
         s->state = SS_AUTH;
         if (s->c)
-            conn_printf(s->c, "334 %s\r\n", s->auth_out);
+            conn_printf(s->c, "334 %s\r\n", s->ab->out);
         return;
     case SASLG_OK:
-        if (s->auth_out[0] && s->c) {
+        if (s->ab->out[0] && s->c) {
             s->state = SS_AUTH_FINAL;   /* e.g. SCRAM's server signature */
-            conn_printf(s->c, "334 %s\r\n", s->auth_out);
+            conn_printf(s->c, "334 %s\r\n", s->ab->out);
             return;
         }
         auth_success(s);
@@ -152,8 +157,12 @@ void cmd_auth(struct session *s, const char *arg)
         auth_fail(s, 454, "4.7.0", "Temporary authentication failure", "sasl");
         return;
     }
+    if (!sess_auth_bufs(s)) {
+        auth_fail(s, 454, "4.7.0", "Temporary authentication failure", "memory");
+        return;
+    }
     s->auth_arg = initial;
-    s->auth_out[0] = '\0';
+    s->ab->out[0] = '\0';
     if (sess_submit(s, auth_work, auth_done) < 0)
         auth_fail(s, 454, "4.7.0", "Temporary authentication failure", "workq");
 }
@@ -170,7 +179,7 @@ void auth_input(struct session *s, const char *line, size_t len)
         return;
     }
     s->auth_arg = line;
-    s->auth_out[0] = '\0';
+    s->ab->out[0] = '\0';
     if (sess_submit(s, auth_work, auth_done) < 0)
         auth_fail(s, 454, "4.7.0", "Temporary authentication failure", "workq");
 }

@@ -4,6 +4,7 @@
  * (deliver.h) and only then "250 2.0.0 Ok: queued as ID". */
 #include <errno.h>
 #include <event2/buffer.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -34,7 +35,7 @@ static int write_received(struct session *s)
     struct received_info ri = {
         .helo = s->helo, .rdns = NULL, .ip = s->pc.ipstr, .hostname = s->cfg->hostname,
         .esmtp = s->esmtp, .tls = conn_is_tls(s->c), .auth = s->authenticated, .id = s->id,
-        .rcpt = s->nrcpt == 1 ? s->first_rcpt : NULL, .when = time(NULL),
+        .rcpt = s->nrcpt == 1 ? s->tx->first_rcpt : NULL, .when = time(NULL),
     };
     int n = received_format(&ri, hdr, sizeof hdr);
     if (n < 0)
@@ -59,7 +60,7 @@ void cmd_data(struct session *s, const struct smtp_cmd *c)
         sess_reply(s, 503, "5.5.1", "Error: need RCPT command");
         return;
     }
-    s->sp = spool_open(s->cfg, s->id, s->from.text, s->nlocal ? s->local[0] : NULL);
+    s->sp = spool_open(s->cfg, s->id, s->tx->from.text, s->nlocal ? s->tx->local[0] : NULL);
     if (!s->sp || write_received(s) < 0) {
         int e = errno;
         log_err("spool for %s: %s", s->id, strerror(e));
@@ -68,7 +69,15 @@ void cmd_data(struct session *s, const struct smtp_cmd *c)
         storage_error(s, e);
         return;
     }
-    data_init(&s->dm, s->cfg->max_message_size, data_sink, s);
+    s->dm = malloc(sizeof *s->dm);     /* only while the text comes in */
+    if (!s->dm) {
+        log_err("no memory for the DATA of %s", s->id);
+        spool_discard(s->sp);
+        s->sp = NULL;
+        sess_reply(s, 451, "4.3.0", "Error: local error in processing");
+        return;
+    }
+    data_init(s->dm, s->cfg->max_message_size, data_sink, s);
     s->state = SS_DATA;
     sess_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
 }
@@ -78,8 +87,8 @@ static void deliver_work(struct session *s)
     struct spool *sp = s->sp;
     s->sp = NULL;   /* deliver_commit consumes it */
     errno = 0;
-    s->deliver_rc = deliver_commit(sp, s->local, s->nlocal, s->relay, s->nrelay, queue_enqueue,
-                                   NULL, 0);
+    s->deliver_rc = deliver_commit(sp, s->tx->local, s->nlocal, s->tx->relay, s->nrelay,
+                                   queue_enqueue, NULL, 0);
     s->deliver_errno = errno;
 }
 
@@ -87,13 +96,13 @@ static void deliver_done(struct session *s)
 {
     if (s->deliver_rc == 0) {
         log_info("accepted: id=%s size=%zu from=<%s> rcpts=%zu local=%zu relay=%zu", s->id,
-                 s->msg_size, s->from.text, s->nrcpt, s->nlocal, s->nrelay);
+                 s->msg_size, s->tx->from.text, s->nrcpt, s->nlocal, s->nrelay);
         sess_reply(s, 250, "2.0.0", "Ok: queued as %s", s->id);
         penalty_delivered(&s->pen);   /* the error limit counts errors between deliveries */
         if (s->nrelay > 0)
             runner_kick();   /* SPEC: queued mail is tried at once */
     } else {
-        log_err("delivery failed: id=%s from=<%s>: %s", s->id, s->from.text,
+        log_err("delivery failed: id=%s from=<%s>: %s", s->id, s->tx->from.text,
                 strerror(s->deliver_errno));
         storage_error(s, s->deliver_errno);
     }
@@ -104,11 +113,13 @@ static void deliver_done(struct session *s)
 static void data_end(struct session *s)
 {
     struct smtp_reply r;
-    data_result(&s->dm, &r);
+    data_result(s->dm, &r);
+    free(s->dm);
+    s->dm = NULL;
     s->state = SS_CMD;
     if (r.code != 250) {
         int err = spool_error(s->sp);
-        log_info("rejected: id=%s from=<%s> ip=%s reply=%d %s", s->id, s->from.text,
+        log_info("rejected: id=%s from=<%s> ip=%s reply=%d %s", s->id, s->tx->from.text,
                  s->pc.ipstr, r.code, r.enh);
         if (r.code == 451 && err)
             storage_error(s, err);
@@ -133,7 +144,7 @@ void data_input(struct session *s)
         if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
             break;
         bool done = false;
-        size_t used = data_feed(&s->dm, v.iov_base, v.iov_len, &done);
+        size_t used = data_feed(s->dm, v.iov_base, v.iov_len, &done);
         if (evbuffer_drain(in, used) < 0) {
             sess_close_421(s, "4.3.0", "Error: local error in processing");
             return;

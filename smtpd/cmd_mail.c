@@ -52,9 +52,11 @@ void cmd_mail(struct session *s, const char *arg)
         sess_reply(s, res.code, res.enh, "%s", res.text);
         return;
     }
-    sess_reset_tx(s);
-    s->in_mail = true;
-    s->from = m.addr;
+    if (sess_begin_tx(s) < 0) {
+        sess_reply(s, 451, "4.3.0", "Error: out of memory");
+        return;
+    }
+    s->tx->from = m.addr;
     new_id(s->id, sizeof s->id);
     sess_reply(s, 250, "2.1.0", "Ok");
 }
@@ -89,8 +91,8 @@ void cmd_rcpt(struct session *s, const char *arg)
         sess_reply(s, 452, "4.5.3", "Error: too many recipients");
         return;
     }
-    policy_rcpt(&s->pc, &s->lk, &s->from, &rc.addr, (int64_t)time(NULL), &pr);
-    policy_log(&s->pc, &s->from, &rc.addr, &pr.res);
+    policy_rcpt(&s->pc, &s->lk, &s->tx->from, &rc.addr, (int64_t)time(NULL), &pr);
+    policy_log(&s->pc, &s->tx->from, &rc.addr, &pr.res);
     if (!pr.res.accept && pr.res.code == 550 && strcmp(pr.res.enh, "5.1.1") == 0) {
         sess_unknown_rcpt(s, &pr.res);      /* directory harvesting limits */
         return;
@@ -99,13 +101,13 @@ void cmd_rcpt(struct session *s, const char *arg)
         sess_reply(s, pr.res.code, pr.res.enh, "%s", pr.res.text);
         return;
     }
-    int rcode = pr.kind == RCPT_LOCAL ? add_target(s->local, &s->nlocal, pr.target)
-                                      : add_target(s->relay, &s->nrelay, pr.target);
+    int rcode = pr.kind == RCPT_LOCAL ? add_target(s->tx->local, &s->nlocal, pr.target)
+                                      : add_target(s->tx->relay, &s->nrelay, pr.target);
     if (rcode < 0) {
         sess_reply(s, 451, "4.3.0", "Error: out of memory");
         return;
     }
     if (s->nrcpt++ == 0)
-        str_copy(s->first_rcpt, rc.addr.text, sizeof s->first_rcpt);
+        str_copy(s->tx->first_rcpt, rc.addr.text, sizeof s->tx->first_rcpt);
     sess_reply(s, 250, "2.1.5", "Ok");
 }

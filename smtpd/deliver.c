@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,8 @@ struct spool {
     char path[PATH_MAX];     /* the spool file */
     char base[256];          /* unique name without ,S=,W= */
     char maildir[PATH_MAX];  /* Maildir holding the spool file, "" for DATA_DIR/spool */
+    bool made_maildir;       /* spool_open created that Maildir (its entries need fsync) */
+    bool moved;              /* the spool file was renamed into new/: nothing to unlink */
     size_t rp_len;           /* length of the Return-Path line */
     size_t size;             /* all octets written (Return-Path included) */
     size_t lines;            /* LF count */
@@ -89,30 +92,49 @@ static int make_base(struct spool *sp)
     return 0;
 }
 
-static int spool_path(struct spool *sp, const char *first_local)
+/* The spool file name; *dir gets the directory to create if it is missing. */
+static int spool_path(struct spool *sp, const char *first_local, char *dir, size_t dirlen)
 {
     int n;
     if (first_local) {
         if (maildir_path(sp->cfg->data_dir, first_local, sp->maildir, sizeof sp->maildir) < 0)
             return errno = EINVAL, -1;
-        if (maildir_make(sp->maildir) < 0)
-            return -1;
+        n = snprintf(dir, dirlen, "%s", sp->maildir);
+        if (n < 0 || (size_t)n >= dirlen)
+            return errno = ENAMETOOLONG, -1;
         n = snprintf(sp->path, sizeof sp->path, "%s/tmp/%s", sp->maildir, sp->base);
     } else {
-        char dir[PATH_MAX];
-        n = snprintf(dir, sizeof dir, "%s/spool", sp->cfg->data_dir);
-        if (n < 0 || (size_t)n >= sizeof dir)
+        n = snprintf(dir, dirlen, "%s/spool", sp->cfg->data_dir);
+        if (n < 0 || (size_t)n >= dirlen)
             return errno = ENAMETOOLONG, -1;
-        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-            return -1;
         n = snprintf(sp->path, sizeof sp->path, "%s/%s", dir, sp->base);
     }
     return (n < 0 || (size_t)n >= sizeof sp->path) ? (errno = ENAMETOOLONG, -1) : 0;
 }
 
+/* Create the spool file; the directories are made only when they are missing (the
+ * usual case needs one open, not a mkdir per path component). */
+static int spool_create(struct spool *sp, const char *dir)
+{
+    const int flags = O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC;
+    sp->fd = open(sp->path, flags, 0600);
+    if (sp->fd >= 0 || errno != ENOENT)
+        return sp->fd < 0 ? -1 : 0;
+    if (sp->maildir[0]) {
+        if (maildir_make(dir) < 0)
+            return -1;
+        sp->made_maildir = true;
+    } else if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        return -1;
+    }
+    sp->fd = open(sp->path, flags, 0600);
+    return sp->fd < 0 ? -1 : 0;
+}
+
 struct spool *spool_open(const struct config *cfg, const char *id, const char *sender,
                          const char *first_local)
 {
+    char dir[PATH_MAX];
     struct spool *sp = calloc(1, sizeof *sp);
     if (!sp)
         return NULL;
@@ -120,10 +142,8 @@ struct spool *spool_open(const struct config *cfg, const char *id, const char *s
     sp->fd = -1;
     str_copy(sp->id, id, sizeof sp->id);
     str_copy(sp->sender, sender, sizeof sp->sender);
-    if (make_base(sp) < 0 || spool_path(sp, first_local) < 0)
-        goto fail;
-    sp->fd = open(sp->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (sp->fd < 0)
+    if (make_base(sp) < 0 || spool_path(sp, first_local, dir, sizeof dir) < 0 ||
+        spool_create(sp, dir) < 0)
         goto fail;
     char rp[SENDER_MAX + 32];
     int n = snprintf(rp, sizeof rp, "Return-Path: <%s>\n", sender);
@@ -191,7 +211,7 @@ void spool_discard(struct spool *sp)
     if (sp->fd >= 0) {
         if (close(sp->fd) < 0)
             log_warn("spool close %s: %s", sp->path, strerror(errno));
-        if (unlink(sp->path) < 0 && errno != ENOENT)
+        if (!sp->moved && unlink(sp->path) < 0 && errno != ENOENT)
             log_warn("spool unlink %s: %s", sp->path, strerror(errno));
     }
     free(sp);
@@ -238,46 +258,59 @@ static int copy_in(struct spool *sp, const char *dir, const char *name, const ch
     return rc;
 }
 
-/* Put the file into one recipient's new/; the path made is written to made. */
-static int link_one(struct spool *sp, const char *address, const char *name, char *made,
-                    size_t madelen)
+/* A Maildir just made: make its directory entries (and its parents') durable. */
+static int sync_fresh(const char *dir)
+{
+    char up[PATH_MAX];
+    str_copy(up, dir, sizeof up);
+    for (int i = 0; i < 3; i++) {
+        if (fsync_dir(up) < 0)
+            return -1;
+        char *slash = strrchr(up, '/');
+        if (!slash || slash == up)
+            break;
+        *slash = '\0';
+    }
+    return 0;
+}
+
+/* Put the file into one recipient's new/. OWN: the recipient whose Maildir holds the
+ * spool file, which is renamed into new/ (no link + unlink); the others get a hard
+ * link to SRC, the file's current path (a copy across file systems). The Maildir is
+ * made only when the rename/link says it is missing. The path made is written to made. */
+static int place_one(struct spool *sp, const char *address, bool own, const char *src,
+                     const char *name, char *made, size_t madelen)
 {
     char dir[PATH_MAX], newdir[PATH_MAX];
-    struct stat st;
-    if (maildir_path(sp->cfg->data_dir, address, dir, sizeof dir) < 0)
+    bool fresh = own && sp->made_maildir;
+    made[0] = '\0';
+    if (own ? str_copy(dir, sp->maildir, sizeof dir) >= sizeof dir
+            : maildir_path(sp->cfg->data_dir, address, dir, sizeof dir) < 0)
         return errno = EINVAL, -1;
     int n = snprintf(newdir, sizeof newdir, "%s/new", dir);
-    if (n < 0 || (size_t)n >= sizeof newdir)
-        return errno = ENAMETOOLONG, -1;
-    bool fresh = stat(newdir, &st) < 0;
-    if (fresh && maildir_make(dir) < 0)
-        return -1;
-    n = snprintf(made, madelen, "%s/%s", newdir, name);
-    if (n < 0 || (size_t)n >= madelen)
-        return errno = ENAMETOOLONG, -1;
-    if (link(sp->path, made) < 0) {
-        if (errno != EXDEV || copy_in(sp, dir, name, made) < 0)
+    int m = snprintf(made, madelen, "%s/%s", newdir, name);
+    if (n < 0 || (size_t)n >= sizeof newdir || m < 0 || (size_t)m >= madelen)
+        return made[0] = '\0', errno = ENAMETOOLONG, -1;
+    int r = own ? rename(src, made) : link(src, made);
+    if (r < 0 && errno == ENOENT) {    /* a Maildir not made yet */
+        if (maildir_make(dir) < 0)
             return made[0] = '\0', -1;
+        fresh = true;
+        r = own ? rename(src, made) : link(src, made);
     }
+    if (r < 0 && !own && errno == EXDEV)
+        r = copy_in(sp, dir, name, made);
+    if (r < 0)
+        return made[0] = '\0', -1;
+    if (own)
+        sp->moved = true;
     if (dirsync(newdir) < 0) {         /* shared with concurrent deliveries to new/ */
         int e = errno;
         unlink(made);
         made[0] = '\0';
         return errno = e, -1;
     }
-    if (fresh) {   /* a new Maildir: make its directory entries durable too */
-        char up[PATH_MAX];
-        str_copy(up, dir, sizeof up);
-        for (int i = 0; i < 3; i++) {
-            if (fsync_dir(up) < 0)
-                return -1;
-            char *slash = strrchr(up, '/');
-            if (!slash || slash == up)
-                break;
-            *slash = '\0';
-        }
-    }
-    return 0;
+    return fresh ? sync_fresh(dir) : 0;
 }
 
 static bool seen_before(char *const *v, size_t i)
@@ -291,14 +324,18 @@ static bool seen_before(char *const *v, size_t i)
 static int deliver_local(struct spool *sp, char *const *local, size_t nlocal, const char *name,
                          char (*made)[PATH_MAX])
 {
+    const char *src = sp->path;        /* where the file is now */
     for (size_t i = 0; i < nlocal; i++) {
         made[i][0] = '\0';
         if (seen_before(local, i))
             continue;
-        if (link_one(sp, local[i], name, made[i], PATH_MAX) < 0) {
+        bool own = i == 0 && sp->maildir[0];
+        if (place_one(sp, local[i], own, src, name, made[i], PATH_MAX) < 0) {
             log_err("delivery of %s to %s failed: %s", sp->id, local[i], strerror(errno));
             return -1;
         }
+        if (own)
+            src = made[i];
     }
     return 0;
 }

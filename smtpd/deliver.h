@@ -2,10 +2,13 @@
  * the 250). During DATA the message (LF line endings, "Return-Path:" then Received:
  * first) goes to a spool file: the first local recipient's Maildir tmp/, or
  * DATA_DIR/spool/ when every recipient is relayed. deliver_commit (run on a worker
- * thread) fsyncs it once, hard-links it into each local recipient's new/ under the
- * name "<sec>.M<usec>P<pid>Q<n>.<host>,S=<size>,W=<wire size>", fsyncs each new/,
+ * thread) fsyncs it once, renames it into the first local recipient's new/ and
+ * hard-links it into the others' under the name
+ * "<sec>.M<usec>P<pid>Q<n>.<host>,S=<size>,W=<wire size>", fsyncs each new/,
  * hands relayed recipients to the queue (without the Return-Path line), and on any
- * failure removes everything it made: nothing is kept unless all of it is durable. */
+ * failure removes everything it made: nothing is kept unless all of it is durable.
+ * Directories (Maildir, DATA_DIR/spool) are created only when an open/link finds
+ * them missing; a Maildir made so has its entries fsynced before the 250. */
 #ifndef MS_DELIVER_H
 #define MS_DELIVER_H
 #include <stdbool.h>

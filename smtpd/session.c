@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "deliver.h"
@@ -59,17 +60,55 @@ void sess_reset_tx(struct session *s)
 {
     spool_discard(s->sp);
     s->sp = NULL;
-    for (size_t i = 0; i < s->nlocal; i++)
-        free(s->local[i]);
-    for (size_t i = 0; i < s->nrelay; i++)
-        free(s->relay[i]);
+    free(s->dm);
+    s->dm = NULL;
+    if (s->tx) {
+        for (size_t i = 0; i < s->nlocal; i++)
+            free(s->tx->local[i]);
+        for (size_t i = 0; i < s->nrelay; i++)
+            free(s->tx->relay[i]);
+        free(s->tx);
+        s->tx = NULL;
+    }
     s->nlocal = s->nrelay = s->nrcpt = 0;
     s->in_mail = false;
     s->id[0] = '\0';
-    s->first_rcpt[0] = '\0';
-    memset(&s->from, 0, sizeof s->from);
     if (s->state == SS_DATA)
         s->state = SS_CMD;
+}
+
+int sess_begin_tx(struct session *s)
+{
+    size_t max = s->inst->max_recipients ? s->inst->max_recipients : 1;
+    sess_reset_tx(s);
+    /* one block: the struct, then the two target arrays */
+    struct sess_tx *tx = calloc(1, sizeof *tx + 2 * max * sizeof(char *));
+    if (!tx)
+        return -1;
+    tx->local = (char **)(tx + 1);
+    tx->relay = tx->local + max;
+    s->tx = tx;
+    s->in_mail = true;
+    return 0;
+}
+
+struct sess_auth *sess_auth_bufs(struct session *s)
+{
+    if (!s->ab) {
+        s->ab = malloc(sizeof *s->ab);
+        if (s->ab)
+            s->ab->out[0] = s->ab->line[0] = '\0';
+    }
+    return s->ab;
+}
+
+/* Drop the AUTH buffers unless an exchange (or its job) still uses them. */
+static void auth_bufs_release(struct session *s)
+{
+    if (s->ab && !s->busy && s->state != SS_AUTH && s->state != SS_AUTH_FINAL) {
+        free(s->ab);
+        s->ab = NULL;
+    }
 }
 
 static void delay_cancel(struct session *s)
@@ -87,8 +126,7 @@ static void sess_free(struct session *s)
     sess_reset_tx(s);
     if (s->sasl)
         saslg_free(s->sasl);
-    free(s->local);
-    free(s->relay);
+    free(s->ab);
     free(s);
 }
 
@@ -243,20 +281,76 @@ static void dispatch(struct session *s, const struct smtp_cmd *c)
     }
 }
 
-static void command_line(struct session *s, size_t len)
+static void command_line(struct session *s, const char *line, size_t len)
 {
     struct smtp_cmd c;
     struct smtp_reply r;
     /* Only AUTH may exceed the 512-octet command line (its initial response). */
-    if (len > SMTP_LINE_MAX - 2 && strncasecmp(s->line, "AUTH ", 5) != 0) {
+    if (len > SMTP_LINE_MAX - 2 && strncasecmp(line, "AUTH ", 5) != 0) {
         sess_reply(s, 500, "5.5.2", "Error: line too long");
         return;
     }
-    if (smtp_parse_line(s->line, len, &c, &r) < 0) {
+    if (smtp_parse_line(line, len, &c, &r) < 0) {
         sess_reply_r(s, &r);
         return;
     }
     dispatch(s, &c);
+}
+
+/* Does the buffered input start with an AUTH command too long for s->line? (Short
+ * ones, and the start of any line, are read into s->line: the AUTH buffers are made
+ * only for a line that needs them.) */
+static bool long_auth_next(struct session *s)
+{
+    struct evbuffer *in = conn_inbuf(s->c);
+    char head[5];
+    return evbuffer_get_length(in) > SMTP_LINE_MAX - 1 &&
+           evbuffer_copyout(in, head, sizeof head) == (ev_ssize_t)sizeof head &&
+           strncasecmp(head, "AUTH ", 5) == 0;
+}
+
+/* Where the next line goes: SASL exchanges and long AUTH commands use the AUTH buffers
+ * (up to SASLG_LINE_MAX), everything else s->line. NULL when out of memory. */
+static char *line_buffer(struct session *s, size_t *max)
+{
+    if (s->state == SS_AUTH || s->state == SS_AUTH_FINAL || long_auth_next(s)) {
+        struct sess_auth *ab = sess_auth_bufs(s);
+        *max = SASLG_LINE_MAX;
+        return ab ? ab->line : NULL;
+    }
+    *max = SMTP_LINE_MAX - 2;
+    return s->line;
+}
+
+/* Read and handle one line; false when there is none yet. */
+static bool one_line(struct session *s)
+{
+    size_t len = 0, max = 0;
+    char *buf = line_buffer(s, &max);
+    if (!buf) {
+        sess_close_421(s, "4.3.0", "Error: out of memory");
+        return false;
+    }
+    enum conn_line lr = conn_getline(s->c, buf, max, &len);
+    if (lr == CONN_LINE_NONE)
+        return false;
+    bool in_auth = s->state == SS_AUTH || s->state == SS_AUTH_FINAL;
+    if (lr == CONN_LINE_TOOLONG) {
+        if (in_auth) {
+            auth_abort(s);
+            sess_reply(s, 500, "5.5.6", "Authentication exchange line is too long");
+        } else {
+            sess_reply(s, 500, "5.5.2", "Error: line too long");
+        }
+    } else {
+        buf[len] = '\0';
+        if (in_auth)
+            auth_input(s, buf, len);
+        else
+            command_line(s, buf, len);
+    }
+    auth_bufs_release(s);
+    return true;
 }
 
 void sess_process(struct session *s)
@@ -274,24 +368,8 @@ void sess_process(struct session *s)
                 break;   /* wants more input */
             continue;
         }
-        size_t len = 0;
-        enum conn_line lr = conn_getline(s->c, s->line, SASLG_LINE_MAX, &len);
-        if (lr == CONN_LINE_NONE)
+        if (!one_line(s))
             break;
-        if (lr == CONN_LINE_TOOLONG) {
-            if (s->state == SS_AUTH || s->state == SS_AUTH_FINAL) {
-                auth_abort(s);
-                sess_reply(s, 500, "5.5.6", "Authentication exchange line is too long");
-            } else {
-                sess_reply(s, 500, "5.5.2", "Error: line too long");
-            }
-            continue;
-        }
-        s->line[len] = '\0';
-        if (s->state == SS_AUTH || s->state == SS_AUTH_FINAL)
-            auth_input(s, s->line, len);
-        else
-            command_line(s, len);
     }
 }
 
@@ -300,14 +378,7 @@ void sess_on_accept(struct conn *c)
 {
     struct session *s = calloc(1, sizeof *s);
     const struct smtp_instance *inst = conn_instance(c);
-    size_t max = inst->max_recipients ? inst->max_recipients : 1;
-    if (s) {
-        s->local = calloc(max, sizeof *s->local);
-        s->relay = calloc(max, sizeof *s->relay);
-    }
-    if (!s || !s->local || !s->relay) {
-        if (s)
-            sess_free(s);
+    if (!s) {
         log_err("out of memory for a new session from %s", conn_peer_str(c));
         conn_printf(c, "421 4.3.0 Error: out of memory\r\n");
         conn_close(c);

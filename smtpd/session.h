@@ -39,32 +39,44 @@ struct session {
     bool greeted, esmtp;
     char helo[256];
     bool authenticated;
-    /* the mail transaction */
+    /* the mail transaction (what is allocated lives only as long as it needs to:
+     * tx from MAIL to its end, dm during DATA, ab during an AUTH exchange) */
     bool in_mail;
-    struct mailaddr from;
+    struct sess_tx *tx;                /* non-NULL while in_mail */
     char id[48];
     size_t nrcpt;                      /* accepted RCPTs */
-    char **local, **relay;             /* delivery targets, max_recipients each */
-    size_t nlocal, nrelay;
-    char first_rcpt[ADDR_PATH_MAX + 1];
+    size_t nlocal, nrelay;             /* in tx->local, tx->relay */
     /* DATA */
-    struct data_machine dm;
+    struct data_machine *dm;
     struct spool *sp;
     size_t msg_size;                   /* stored size, for the log */
     int deliver_rc, deliver_errno;     /* delivery job result */
     /* AUTH */
     struct saslg *sasl;
     char mech[32];
-    const char *auth_arg;              /* initial response / response line (in line[]) */
+    const char *auth_arg;              /* initial response / response line (in ab->line) */
     int auth_rc;                       /* job result (enum saslg_result or AUTH_LOCKED) */
-    char auth_out[SASLG_LINE_MAX + 64];
-    char line[SASLG_LINE_MAX + 1];     /* current input line */
+    struct sess_auth *ab;
+    char line[SMTP_LINE_MAX + 1];      /* current command line (AUTH ones go to ab->line) */
     /* abuse limits (penalty.h) */
     struct penalty pen;
     bool error_limit;                  /* the error limit was reached: 421 next */
     bool delaying;                     /* a harvesting delay runs; input paused */
     struct event *delay_ev;            /* its timer (made on first use) */
     char delayed[128];                 /* the reply sent when it ends */
+};
+
+/* One mail transaction, allocated at MAIL with room for max_recipients targets each. */
+struct sess_tx {
+    struct mailaddr from;
+    char first_rcpt[ADDR_PATH_MAX + 1];
+    char **local, **relay;             /* delivery targets (canonical local / relayed) */
+};
+
+/* The buffers of one AUTH exchange (SASL lines may be long). */
+struct sess_auth {
+    char out[SASLG_LINE_MAX + 64];     /* the next challenge */
+    char line[SASLG_LINE_MAX + 1];     /* the AUTH command or a response line */
 };
 
 #define AUTH_LOCKED 100                /* auth_rc: the client IP is locked out */
@@ -76,8 +88,13 @@ void sess_reply_r(struct session *s, const struct smtp_reply *r);
 /* A reply that does not count toward the error limit (penalty.h): failed logins, which
  * the lockout (lockout.h) limits instead. */
 void sess_reply_uncounted(struct session *s, int code, const char *enh, const char *text);
-/* Forget the mail transaction (spool discarded, recipients freed). */
+/* Forget the mail transaction (spool discarded, recipients and buffers freed). */
 void sess_reset_tx(struct session *s);
+/* Start a mail transaction (s->tx); -1 when out of memory. */
+int sess_begin_tx(struct session *s);
+/* The AUTH buffers (s->ab), made on first use (empty strings) and kept until the
+ * exchange ends; NULL when out of memory. */
+struct sess_auth *sess_auth_bufs(struct session *s);
 /* Run a job on the worker pool with input paused; done() runs on the loop, then input
  * processing resumes. If the connection went away meanwhile, done() sees s->c == NULL. */
 int sess_submit(struct session *s, void (*work)(struct session *s),

@@ -241,6 +241,90 @@ static void test_relay_only(void)
     CU_ASSERT_EQUAL(count_dir("spool", NULL, 0), 0);
 }
 
+static void make_dirs(const char *user, const char *subs)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/mail", data_dir);
+    mkdir(path, 0700);
+    snprintf(path, sizeof path, "%s/mail/example.test", data_dir);
+    mkdir(path, 0700);
+    snprintf(path, sizeof path, "%s/mail/example.test/%s", data_dir, user);
+    CU_ASSERT_EQUAL_FATAL(mkdir(path, 0700), 0);
+    for (const char *p = subs; *p; p += 4) {
+        char sub[600];
+        snprintf(sub, sizeof sub, "%s/%.3s", path, p);
+        CU_ASSERT_EQUAL_FATAL(mkdir(sub, 0700), 0);
+    }
+}
+
+/* One local recipient: the spool file itself is renamed into new/ (same inode, one link). */
+static void test_single_rename(void)
+{
+    char *rc[] = { "mia@example.test" };
+    char tmpf[512], newf[512];
+    struct stat st0, st1;
+    struct spool *sp = spool_open(&cfg, "ID8", "x@y.test", rc[0]);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sp);
+    CU_ASSERT_EQUAL_FATAL(count_dir("mail/example.test/mia/tmp", tmpf, sizeof tmpf), 1);
+    CU_ASSERT_EQUAL_FATAL(stat(tmpf, &st0), 0);
+    CU_ASSERT_EQUAL(spool_write(sp, body, sizeof body - 1), 0);
+    calls = 0;
+    CU_ASSERT_EQUAL(deliver_commit(sp, rc, 1, NULL, 0, fake_enqueue, NULL, 0), 0);
+    CU_ASSERT_EQUAL(count_dir("mail/example.test/mia/tmp", NULL, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(count_dir("mail/example.test/mia/new", newf, sizeof newf), 1);
+    CU_ASSERT_EQUAL_FATAL(stat(newf, &st1), 0);
+    CU_ASSERT_EQUAL(st0.st_ino, st1.st_ino);
+    CU_ASSERT_EQUAL(st1.st_nlink, 1);
+}
+
+/* An existing Maildir is used as it is (no mkdir -p per message: cur/ is not made). */
+static void test_existing_maildir_not_remade(void)
+{
+    char *rc[] = { "noah@example.test" };
+    char cur[512];
+    make_dirs("noah", "tmp new ");
+    struct spool *sp = spool_open(&cfg, "ID9", "x@y.test", rc[0]);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sp);
+    CU_ASSERT_EQUAL(spool_write(sp, body, sizeof body - 1), 0);
+    CU_ASSERT_EQUAL(deliver_commit(sp, rc, 1, NULL, 0, fake_enqueue, NULL, 0), 0);
+    CU_ASSERT_EQUAL(count_dir("mail/example.test/noah/new", NULL, 0), 1);
+    snprintf(cur, sizeof cur, "%s/mail/example.test/noah/cur", data_dir);
+    CU_ASSERT_EQUAL(access(cur, F_OK), -1);
+}
+
+/* A Maildir missing new/ (or tmp/): made when the rename/open finds it missing. */
+static void test_missing_subdirs_made(void)
+{
+    char *rc[] = { "olga@example.test", "pete@example.test" };
+    make_dirs("olga", "tmp ");
+    make_dirs("pete", "cur ");
+    struct spool *sp = spool_open(&cfg, "ID10", "x@y.test", rc[0]);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sp);
+    CU_ASSERT_EQUAL(spool_write(sp, body, sizeof body - 1), 0);
+    CU_ASSERT_EQUAL(deliver_commit(sp, rc, 2, NULL, 0, fake_enqueue, NULL, 0), 0);
+    CU_ASSERT_EQUAL(count_dir("mail/example.test/olga/new", NULL, 0), 1);
+    CU_ASSERT_EQUAL(count_dir("mail/example.test/olga/tmp", NULL, 0), 0);
+    CU_ASSERT_EQUAL(count_dir("mail/example.test/pete/new", NULL, 0), 1);
+    CU_ASSERT_EQUAL(count_dir("mail/example.test/pete/tmp", NULL, 0), 0);
+}
+
+/* Local + relayed: the queue still reads the text after the rename into new/. */
+static void test_rename_then_queue(void)
+{
+    char *rc[] = { "quin@example.test" };
+    char *rl[] = { "far@remote.test" };
+    struct spool *sp = spool_open(&cfg, "ID11", "quin@example.test", rc[0]);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sp);
+    CU_ASSERT_EQUAL(spool_write(sp, body, sizeof body - 1), 0);
+    calls = 0;
+    got_text[0] = '\0';
+    CU_ASSERT_EQUAL(deliver_commit(sp, rc, 1, rl, 1, fake_enqueue, NULL, 0), 0);
+    CU_ASSERT_EQUAL(calls, 1);
+    CU_ASSERT_STRING_EQUAL(got_text, body);
+    CU_ASSERT_EQUAL(count_dir("mail/example.test/quin/new", NULL, 0), 1);
+    CU_ASSERT_EQUAL(count_dir("mail/example.test/quin/tmp", NULL, 0), 0);
+}
+
 static void test_clean_spool(void)
 {
     char dead[512], live[512];
@@ -311,6 +395,10 @@ static CU_TestInfo tests[] = {
     { "failing second Maildir rolls back the first", test_second_maildir_fails_rolls_back },
     { "queue ENOSPC rolls back local delivery", test_queue_enospc_rolls_back },
     { "relay only: spool, queue without Return-Path", test_relay_only },
+    { "one local recipient: spool renamed into new/", test_single_rename },
+    { "an existing Maildir is not re-made", test_existing_maildir_not_remade },
+    { "missing new/ or tmp/ made on demand", test_missing_subdirs_made },
+    { "rename into new/, then the queue reads the text", test_rename_then_queue },
     { "stale spool files of dead processes removed", test_clean_spool },
     { "concurrent deliveries (grouped directory fsyncs)", test_concurrent_deliveries },
     { "dirsync reports errors", test_dirsync_error },
