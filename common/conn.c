@@ -14,7 +14,11 @@
  *  - While paused (a worker job runs for the session) the connection is never
  *    finished: on_close waits until conn_resume or conn_close.
  *  - A line over the cap (CONN_LINE_TOOLONG) is reported once, when its LF arrives;
- *    everything up to that LF is discarded as it comes in. */
+ *    everything up to that LF is discarded as it comes in.
+ *  - Timeouts: `timeout` of silence ends a connection (bufferevent read timeout); and
+ *    a line read with conn_getline must be complete within `timeout` of the moment
+ *    conn_getline first saw part of it (slow-loris). Raw input (conn_inbuf, SMTP DATA)
+ *    only has the silence rule: a big message on a slow link keeps flowing. */
 #include "conn.h"
 
 #include <arpa/inet.h>
@@ -63,6 +67,7 @@ struct conn {
     char peer_str[64];
     void *pstate;
     struct event *ev_defer;
+    struct event *ev_line;               /* a partial line must complete before this fires */
     unsigned defer_what;
     bool tls, tls_pending, closing, dead, paused, refused, skipping, accepted;
     bool eof;                            /* the peer sent FIN: no more input will come */
@@ -107,6 +112,25 @@ static void set_reason(struct conn *c, const char *reason)
         str_copy(c->end_reason, reason, sizeof c->end_reason);
 }
 
+/* No partial line is being timed any more (line complete, input discarded, paused). */
+static void line_timer_stop(struct conn *c)
+{
+    if (c->ev_line)
+        (void)event_del(c->ev_line);
+}
+
+/* conn_getline saw part of a line: start its clock unless it already runs. */
+static void line_timer_start(struct conn *c)
+{
+    unsigned t = conn_server_instance(c)->timeout;
+
+    if (!c->ev_line || t == 0 || evtimer_pending(c->ev_line, NULL))
+        return;
+    struct timeval tv = { .tv_sec = t, .tv_usec = 0 };
+    if (evtimer_add(c->ev_line, &tv) != 0)
+        log_warn("conn: id=%lu cannot start the line timer", c->id);
+}
+
 /* The socket is unusable: stop all I/O now; finish once no job is in flight. */
 static void drop(struct conn *c, const char *reason)
 {
@@ -114,6 +138,7 @@ static void drop(struct conn *c, const char *reason)
         c->dead = true;
         set_reason(c, reason);
         bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+        line_timer_stop(c);
     }
     if (!c->paused)
         defer(c, DEF_FINISH);
@@ -128,6 +153,7 @@ static void begin_close(struct conn *c, const char *reason)
     set_reason(c, reason);
     c->drained_cb = NULL;
     bufferevent_disable(c->bev, EV_READ);
+    line_timer_stop(c);
     set_write_lowmark(c);
     unsigned t = c->cref->inst[c->inst_idx].timeout;
     struct timeval tv = { .tv_sec = (t && t < CONN_LINGER_MAX) ? t : CONN_LINGER_MAX };
@@ -167,6 +193,8 @@ static void conn_finish(struct conn *c)
     log_info("disconnect: id=%lu ip=%s duration=%lds reason=%s", c->id, c->peer_str,
              (long)(time(NULL) - c->started), c->end_reason[0] ? c->end_reason : "closed");
     event_free(c->ev_defer);
+    if (c->ev_line)
+        event_free(c->ev_line);
     bool counted = !c->refused;
     server_conn_gone(c, counted);
     cfgref_release(c->cref);
@@ -307,6 +335,29 @@ static void tls_error_log(struct conn *c)
     }
 }
 
+/* The client took too long (silence, or a line that never ends): the protocol says
+ * goodbye (421 4.4.2 / -ERR), then an orderly close. */
+static void read_timeout(struct conn *c, const char *why)
+{
+    log_info("timeout: id=%lu ip=%s %s", c->id, c->peer_str, why);
+    set_reason(c, "timeout");
+    if (c->proto->on_timeout)
+        c->proto->on_timeout(c);
+    if (!c->closing && !c->dead)
+        begin_close(c, "timeout");
+}
+
+static void line_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+
+    (void)fd;
+    (void)what;
+    if (c->closing || c->dead || c->paused || c->tls_pending || !c->accepted)
+        return;
+    read_timeout(c, "line not completed in time");
+}
+
 static void event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct conn *c = arg;
@@ -320,12 +371,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
         if (c->tls && !c->tls_info[0]) {
             drop(c, "tls handshake timeout");
         } else if ((what & BEV_EVENT_READING) && !c->closing && !c->dead && c->accepted) {
-            log_info("timeout: id=%lu ip=%s", c->id, c->peer_str);
-            set_reason(c, "timeout");
-            if (c->proto->on_timeout)
-                c->proto->on_timeout(c);
-            if (!c->closing && !c->dead)
-                begin_close(c, "timeout");
+            read_timeout(c, "idle");
         } else {
             drop(c, (what & BEV_EVENT_READING) ? "timeout" : "write timeout");
         }
@@ -372,6 +418,7 @@ static void fill_addrs(struct conn *c, const struct sockaddr *peer)
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
 
+    memset(&ss, 0, sizeof ss);
     memset(&c->peer, 0, sizeof c->peer);
     memset(&c->local, 0, sizeof c->local);
     if (ipaddr_from_sockaddr(peer, &c->peer) != 0)
@@ -380,7 +427,7 @@ static void fill_addrs(struct conn *c, const struct sockaddr *peer)
         c->peer_port = ntohs(((const struct sockaddr_in6 *)(const void *)peer)->sin6_port);
     else
         c->peer_port = ntohs(((const struct sockaddr_in *)(const void *)peer)->sin_port);
-    if (getsockname(c->fd, (struct sockaddr *)&ss, &sl) == 0) {
+    if (getsockname(c->fd, (struct sockaddr *)&ss, &sl) == 0 && sl <= sizeof ss) {
         if (ipaddr_from_sockaddr((struct sockaddr *)&ss, &c->local) != 0)
             c->local.family = AF_INET;
         if (ss.ss_family == AF_INET6)
@@ -398,7 +445,8 @@ struct conn *conn_new(struct event_base *base, int fd, const struct sockaddr *pe
     struct conn *c = calloc(1, sizeof *c);
     SSL *ssl = NULL;
 
-    if (!c || !(c->ev_defer = event_new(base, -1, 0, defer_cb, c)))
+    if (!c || !(c->ev_defer = event_new(base, -1, 0, defer_cb, c)) ||
+        !(c->ev_line = evtimer_new(base, line_timer_cb, c)))
         goto fail;
     c->base = base;
     c->fd = fd;
@@ -436,6 +484,8 @@ fail:
         SSL_free(ssl);
     if (c && c->ev_defer)
         event_free(c->ev_defer);
+    if (c && c->ev_line)
+        event_free(c->ev_line);
     free(c);
     (void)close(fd);
     return NULL;
@@ -502,12 +552,17 @@ enum conn_line conn_getline(struct conn *c, char *buf, size_t max, size_t *len)
     struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
     if (p.pos < 0) {
         size_t have = evbuffer_get_length(in);
+        if (c->skipping || have > 0)
+            line_timer_start(c);                /* part of a line: its clock runs */
+        else
+            line_timer_stop(c);
         if (c->skipping || have > max + 1) {   /* +1: a CR may still be followed by LF */
             (void)evbuffer_drain(in, have);
             c->skipping = true;
         }
         return CONN_LINE_NONE;
     }
+    line_timer_stop(c);                         /* a whole line is here */
     size_t n = (size_t)p.pos;
     size_t content = n;
     if (n > 0 && !c->skipping) {
@@ -580,6 +635,7 @@ int conn_starttls(struct conn *c)
     struct evbuffer *in = bufferevent_get_input(c->bev);
     (void)evbuffer_drain(in, evbuffer_get_length(in));   /* RFC 3207, CVE-2011-0411 */
     c->skipping = false;
+    line_timer_stop(c);
     bufferevent_disable(c->bev, EV_READ);
     c->tls_pending = true;
     set_write_lowmark(c);
@@ -607,6 +663,7 @@ const char *conn_tls_info(const struct conn *c)
 void conn_pause(struct conn *c)
 {
     c->paused = true;
+    line_timer_stop(c);            /* restarts when conn_getline next sees a partial line */
     if (!c->dead && !c->closing)
         bufferevent_disable(c->bev, EV_READ);
 }

@@ -576,7 +576,8 @@ static int add_events(void)
     return 0;
 }
 
-/* After any fork: the loop, the store, SASL, the worker pool, the protocol. */
+/* After any fork: the loop, the store, SASL, the worker pool, the protocol, and
+ * only then listen(): a daemon that cannot serve (a corrupt store) never accepts. */
 static int start(void)
 {
     const struct config *cfg = S.cur->cfg;
@@ -585,9 +586,6 @@ static int start(void)
         log_err("cannot create the event loop");
         return -1;
     }
-    for (struct listener *l = S.listeners; l; l = l->next)
-        if (listener_start(l) != 0)
-            return -1;
     if (store_open(cfg->data_dir, &S.store) != STORE_OK) {
         log_err("cannot open the store under %s", cfg->data_dir);
         return -1;
@@ -607,6 +605,9 @@ static int start(void)
         log_err("cannot set up signal handling");
         return -1;
     }
+    for (struct listener *l = S.listeners; l; l = l->next)
+        if (listener_start(l) != 0)
+            return -1;
     return 0;
 }
 
@@ -618,7 +619,7 @@ static int run(const char *cfgpath, bool foreground)
     sigset_t sigs;
 
     /* SIGTERM/SIGINT/SIGHUP stay blocked until the loop handles them: a signal that
-     * arrives while starting (the port already accepts) is then acted on, not fatal.
+     * arrives while starting is then acted on, not fatal.
      * Worker threads inherit the mask, so signals always reach the loop thread. */
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);

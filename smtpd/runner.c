@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,7 +262,12 @@ int runner_pid_of(const char *data_dir)
         ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
         if (n > 0) {
             buf[n] = '\0';
-            pid = atoi(buf);
+            char *end = NULL;
+            errno = 0;
+            long v = strtol(buf, &end, 10);
+            if (errno == 0 && end != buf && (*end == '\n' || *end == '\0') && v > 0 &&
+                v <= INT_MAX)
+                pid = (int)v;
         }
     }
     close(fd);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +36,28 @@ int smtpc_parse_line(const char *line, int *code, const char **text)
         return -1;
     *text = sep ? line + 4 : line + 3;
     return 1;
+}
+
+/* Length of a domain without one trailing dot ("mx.example." names "mx.example"). */
+static size_t name_len(const char *s, size_t n)
+{
+    return (n > 1 && s[n - 1] == '.') ? n - 1 : n;
+}
+
+bool smtpc_names_host(const char *text, const char *hostname)
+{
+    if (!text || !hostname || !hostname[0])
+        return false;
+    const char *p = text;
+    if (isdigit((unsigned char)p[0]) && isdigit((unsigned char)p[1]) &&
+        isdigit((unsigned char)p[2]) && (p[3] == ' ' || p[3] == '-'))
+        p += 4;                       /* "220 " / "250-": the reply code */
+    while (*p == ' ')
+        p++;
+    size_t n = strcspn(p, " \t\r\n");
+    size_t want = name_len(hostname, strlen(hostname));
+    n = name_len(p, n);
+    return n > 0 && n == want && strncasecmp(p, hostname, n) == 0;
 }
 
 void smtpc_caps_line(struct smtpc_caps *caps, const char *line)
@@ -142,8 +165,15 @@ struct smtpc {
 static int timeout_cap(int t)
 {
     const char *e = getenv("MS_SMTPC_TIMEOUT");
-    int cap = e ? atoi(e) : 0;
-    return (cap > 0 && cap < t) ? cap : t;
+    char *end = NULL;
+    long cap = 0;
+    if (e && *e) {
+        errno = 0;
+        cap = strtol(e, &end, 10);
+        if (errno != 0 || end == e || *end != '\0')
+            cap = 0;                 /* not a number: no cap */
+    }
+    return (cap > 0 && cap < t) ? (int)cap : t;
 }
 
 static int64_t now_ms(void)
@@ -272,7 +302,7 @@ static int read_reply(struct smtpc *c, struct smtpc_reply *r, int secs, const ch
                       struct smtpc_caps *caps)
 {
     int64_t dl = deadline(secs);
-    char line[1024];
+    char line[1024] = "";          /* zero-filled: the code digits are always readable */
     size_t tl = 0;
     r->enh[0] = '\0';
     for (int first = 1;; first = 0) {
@@ -372,6 +402,22 @@ fail:
     return -1;
 }
 
+/* RFC 5321 section 5: a next hop that greets with our own name is ourselves: sending
+ * there would loop. -1 with r a permanent 5.4.6 failure (the mail bounces), else 0. */
+static int loop_check(struct smtpc *c, struct smtpc_reply *r)
+{
+    if (!smtpc_names_host(r->text, c->helo))
+        return 0;
+    char said[128];
+    str_copy(said, r->text, sizeof said);
+    log_warn("mail loop: %s greets as %s (our hostname): %s", c->host, c->helo, said);
+    r->code = 554;
+    str_copy(r->enh, "5.4.6", sizeof r->enh);
+    snprintf(r->text, sizeof r->text, "554 5.4.6 mail for %s loops back to myself (%s)",
+             c->host, c->helo);
+    return -1;
+}
+
 /* EHLO (HELO on a 5xx); 0 or -1 (r says why). */
 static int hello(struct smtpc *c, struct smtpc_reply *r)
 {
@@ -383,7 +429,7 @@ static int hello(struct smtpc *c, struct smtpc_reply *r)
         return -1;
     if (r->code == 250) {
         c->caps.esmtp = true;
-        return 0;
+        return loop_check(c, r);
     }
     memset(&c->caps, 0, sizeof c->caps);
     if (r->code / 100 != 5)
@@ -392,7 +438,7 @@ static int hello(struct smtpc *c, struct smtpc_reply *r)
     if (send_cmd(c, cmd, r, "sending HELO") < 0 ||
         read_reply(c, r, SMTPC_T_OTHER, "waiting for HELO reply", NULL) < 0)
         return -1;
-    return r->code == 250 ? 0 : -1;
+    return r->code == 250 ? loop_check(c, r) : -1;
 }
 
 /* Banner, EHLO, STARTTLS on an open socket; 0 or -1. */
@@ -400,7 +446,7 @@ static int greet(struct smtpc *c, SSL_CTX *tls, struct smtpc_reply *r)
 {
     if (read_reply(c, r, SMTPC_T_BANNER, "waiting for the greeting", NULL) < 0)
         return -1;
-    if (r->code != 220)
+    if (r->code != 220 || loop_check(c, r) < 0)
         return -1;
     if (hello(c, r) < 0)
         return -1;

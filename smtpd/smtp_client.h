@@ -45,6 +45,10 @@ void smtpc_caps_line(struct smtpc_caps *caps, const char *line);
 /* Pull an enhanced status code ("5.1.1") off the start of text into enh (size >= 16);
  * returns 1 if found. */
 int smtpc_enhanced(const char *text, char *enh);
+/* RFC 5321 section 5 loop check: does a greeting or EHLO/HELO reply text ("220 name
+ * ESMTP ...", "250 name Hello"; the code may be left off) name hostname as its first
+ * word (case-insensitive, one trailing dot ignored)? Empty or NULL names never match. */
+bool smtpc_names_host(const char *text, const char *hostname);
 /* Convert message bytes (LF line ends) to the wire: CRLF, dot-stuffed. out must hold
  * 2*len bytes; *bol is 1 at the start of a line (start with 1). Returns bytes written.
  * A CR already before an LF is kept as the CR of the CRLF. */

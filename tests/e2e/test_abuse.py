@@ -218,19 +218,44 @@ class Abuse(unittest.TestCase):
         self.assertGreater(t, 2)
         self.assertIn(b"421 4.4.2", last)
 
-    # Not implemented yet: the framework's idle timer (common/conn.c, bufferevent read
-    # timeout) restarts on every byte, so a client sending one byte a second is never cut.
-    # Expected: a command line (SMTP, POP3; not DATA content) must be complete within
-    # `timeout` of its first byte, else 421 4.4.2 / -ERR and close.
-    @unittest.expectedFailure
+    # The idle timer restarts on every byte; a command line (SMTP, POP3; not DATA
+    # content) must also be complete within `timeout` of its first byte, else
+    # 421 4.4.2 / -ERR and close.
     def test_slow_loris_smtp_cut_at_timeout(self):
-        t, _ = self.closed_after(self.env.ports["mx"], "127.0.0.32", drip=True)
+        t, last = self.closed_after(self.env.ports["mx"], "127.0.0.32", drip=True)
         self.assertLess(t, 7, "slow-loris SMTP client kept %.1f s (timeout 3s)" % t)
+        self.assertGreater(t, 2)
+        self.assertIn(b"421 4.4.2", last)
 
-    @unittest.expectedFailure   # as above
     def test_slow_loris_pop3_cut_at_timeout(self):
-        t, _ = self.closed_after(self.env.ports["pop3"], "127.0.0.33", drip=True)
+        t, last = self.closed_after(self.env.ports["pop3"], "127.0.0.33", drip=True)
         self.assertLess(t, 7, "slow-loris POP3 client kept %.1f s (timeout 3s)" % t)
+        self.assertGreater(t, 2)
+        self.assertTrue(last.startswith(b"-ERR"), last)
+
+    def test_slow_data_not_cut_while_bytes_flow(self):
+        """DATA content has only the idle rule: a message trickling in for longer than
+        `timeout` (one short line a second, each well within it) is accepted."""
+        s = raw(self.env.ports["mx"], "127.0.0.34", timeout=10)
+        try:
+            self.assertTrue(read_line(s).startswith(b"220"))
+            for cmd, want in ((b"EHLO slow.test", b"250 "), (b"MAIL FROM:<slow@remote.test>",
+                              b"250"), (b"RCPT TO:<%s>" % ALICE.encode(), b"250"),
+                              (b"DATA", b"354")):
+                s.sendall(cmd + b"\r\n")
+                line = read_line(s)
+                while line[3:4] == b"-":
+                    line = read_line(s)
+                self.assertTrue(line.startswith(want), (cmd, line))
+            s.sendall(b"Subject: slow\r\n\r\n")
+            start = time.time()
+            while time.time() - start < 5:      # longer than the 3 s timeout
+                s.sendall(b"x")
+                time.sleep(0.5)
+            s.sendall(b"\r\n.\r\n")
+            self.assertTrue(read_line(s).startswith(b"250"))
+        finally:
+            s.close()
 
     # ---- password guessing -------------------------------------------------
     def test_dictionary_attack_smtp(self):

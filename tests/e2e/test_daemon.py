@@ -588,5 +588,50 @@ timeout = 60s
         a.close()
 
 
+class StartupOrder(DaemonCase):
+    """The store (and SASL) are opened before listen(): with a users.db that cannot
+    be opened the daemon exits 1 without ever accepting (or resetting) a client."""
+    forced_ok = True
+
+    def setUp(self):
+        self.env = Env("daemon-start", sections=SMTP_BASE + """
+[pop3 p]
+listen = 127.0.0.1:{port:pop3}
+""")
+        self.env.add_user("alice@example.test", "Alice-Secret-42")
+        with open(os.path.join(self.env.data, "db", "users.db"), "r+b") as f:
+            f.truncate(100)
+
+    def never_accepts(self, daemon, port):
+        p = subprocess.Popen([os.path.join(harness.BIN, daemon), "-c", self.env.conf, "-f"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        connected = 0
+        tries = 0
+        try:
+            end = time.time() + 30
+            while p.poll() is None and time.time() < end:
+                tries += 1
+                try:
+                    s = socket.create_connection(("127.0.0.1", port), 1)
+                except OSError:
+                    continue
+                connected += 1
+                s.close()
+        finally:
+            if p.poll() is None:
+                p.kill()
+            _, err = p.communicate(timeout=30)
+        self.assertEqual(p.returncode, 1, err)
+        self.assertGreater(tries, 0)
+        self.assertEqual(connected, 0, "%s accepted %d connection(s) before it gave up"
+                         % (daemon, connected))
+
+    def test_corrupt_store_smtpd_never_accepts(self):
+        self.never_accepts("smtpd", self.env.ports["main"])
+
+    def test_corrupt_store_pop3d_never_accepts(self):
+        self.never_accepts("pop3d", self.env.ports["pop3"])
+
+
 if __name__ == "__main__":
     unittest.main()
