@@ -1,5 +1,5 @@
 /* store_bdb_env: the environment half of the Berkeley DB backend: open (with
- * DB_REGISTER|DB_RECOVER|DB_FAILCHK), reopen after DB_RUNRECOVERY, close, and the
+ * DB_REGISTER|DB_RECOVER), reopen after DB_RUNRECOVERY, close, and the
  * DB_ENV->failchk that every operation runs first (store_env_check). */
 #include "store_bdb_env.h"
 
@@ -135,11 +135,17 @@ static int open_databases(struct store *st)
     return 0;
 }
 
-/* Open the environment and the databases into st (handles NULL before). */
+/* Open the environment and the databases into st (handles NULL before).
+ * DB_REGISTER|DB_RECOVER without DB_FAILCHK: when the registry shows a process
+ * that died with the environment open, the opener panics the old regions and
+ * runs full recovery (live processes then reopen on DB_RUNRECOVERY). With
+ * DB_FAILCHK the opener would first attach the old regions to run failchk, and
+ * that blocks for ever on a region mutex the dead process held (seen with
+ * kill -9 of both daemons under load). */
 static int env_open(struct store *st)
 {
     const u_int32_t flags = DB_CREATE | DB_INIT_MPOOL | DB_INIT_LOCK | DB_INIT_LOG |
-                            DB_INIT_TXN | DB_REGISTER | DB_RECOVER | DB_FAILCHK | DB_THREAD;
+                            DB_INIT_TXN | DB_REGISTER | DB_RECOVER | DB_THREAD;
     int ret = db_env_create(&st->env, 0);
     if (ret != 0) {
         st->env = NULL;
@@ -156,7 +162,7 @@ static int env_open(struct store *st)
         log_err("store: cannot open %s: %s", st->home, db_strerror(ret));
         env_close_handles(st);
     }
-    atomic_store(&st->last_chk_ms, mono_ms());   /* DB_FAILCHK just ran */
+    atomic_store(&st->last_chk_ms, mono_ms());   /* the open just recovered if needed */
     return ret;
 }
 
@@ -237,9 +243,12 @@ void store_close(struct store *st)
 {
     if (st == NULL)
         return;
-    if (st->env != NULL)
-        (void)st->env->txn_checkpoint(st->env, 0, 0, 0);
-    env_close_handles(st);
+    /* After another process ran recovery our environment is panicked: its
+     * handles cannot be closed cleanly, so discard them as a reopen does. */
+    if (st->env != NULL && st->env->txn_checkpoint(st->env, 0, 0, 0) == DB_RUNRECOVERY)
+        env_discard(st);
+    else
+        env_close_handles(st);
     pthread_mutex_destroy(&st->chk_mu);
     pthread_rwlock_destroy(&st->rw);
     free(st);
