@@ -1,8 +1,8 @@
 /* store_bdb: the Berkeley DB 5.3 backend of store.h, operations half (the environment,
  * open/close and the background health checks are in store_bdb_env.c). Four btrees
  * (users, aliases, popauth, authfail). Every call is one transaction that never
- * waits for a lock: a conflict is retried after a short backoff and a forced
- * failchk; DB_RUNRECOVERY closes and reopens the whole environment, then retries. */
+ * waits for a lock: a conflict is retried after a short backoff (and the health
+ * check of store_env_check before each attempt); DB_RUNRECOVERY closes and reopens the whole environment, then retries. */
 #include "store.h"
 
 #include <db.h>
@@ -26,13 +26,15 @@ typedef int (*txn_fn)(struct store *st, DB_TXN *txn, void *ctx);
 
 /* ---- the transaction runner ---------------------------------------------- */
 
-/* failchk before every attempt: a process that died holding a region mutex is
- * only noticed before we block on that mutex (a rate-limited check let such an
- * operation block for ever in txn_begin; see test_store "writer killed"). */
+/* The health check before every attempt: a process that died holding a region
+ * mutex must be noticed before we block on that mutex (a check only once a
+ * second let such an operation block for ever in txn_begin; see test_store
+ * "writer killed"). store_env_check looks at the registry, which is cheap, and
+ * runs the costly failchk only when someone died (or once a second). */
 static int run_once(struct store *st, txn_fn fn, void *ctx, u_int32_t txn_flags)
 {
     DB_TXN *txn = NULL;
-    int ret = store_env_check(st, true);
+    int ret = store_env_check(st, false);
     if (ret != 0)
         return ret;
     if (txn_flags == TXN_NONE)

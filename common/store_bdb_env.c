@@ -4,6 +4,7 @@
 #include "store_bdb_env.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -19,6 +20,9 @@ static const char *const db_files[DBI_N] = { "users.db", "aliases.db", "popauth.
 
 #define LOCK_TIMEOUT_US 2000000u   /* a backstop: operations do not wait (DB_TXN_NOWAIT) */
 #define CHK_EVERY_MS 1000          /* routine failchk at most this often */
+/* Mutexes for the cache hash buckets (the default, about 500 for 4 MB, makes every
+ * failchk walk them all); a handful serve a store this small and this lightly shared. */
+#define MP_MUTEXES 16
 
 /* Handles of discarded environments, process-wide: see env_discard. */
 static pthread_mutex_t dead_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -55,12 +59,16 @@ static void bdb_msgcall(const DB_ENV *env, const char *msg)
     log_info("store: %s", msg);
 }
 
+/* Our pid, read at store_open (the store is opened after any fork): failchk asks
+ * is_alive about every thread slot and mutex, and getpid() is a system call. */
+static pid_t self_pid;
+
 static int bdb_is_alive(DB_ENV *env, pid_t pid, db_threadid_t tid, u_int32_t flags)
 {
     (void)env;
     (void)tid;
     (void)flags;
-    if (pid == getpid())
+    if (pid == self_pid)
         return 1;               /* our own threads leave the library before exiting */
     return kill(pid, 0) == 0 || errno == EPERM;
 }
@@ -112,6 +120,7 @@ static int env_configure(DB_ENV *env)
         (ret = env->set_isalive(env, bdb_is_alive)) != 0 ||
         (ret = env->set_lk_detect(env, DB_LOCK_DEFAULT)) != 0 ||
         (ret = env->set_cachesize(env, 0, 4u << 20, 1)) != 0 ||
+        (ret = env->set_mp_mtxcount(env, MP_MUTEXES)) != 0 ||
         (ret = env->set_timeout(env, LOCK_TIMEOUT_US, DB_SET_LOCK_TIMEOUT)) != 0 ||
         (ret = env->set_lg_filemode(env, 0600)) != 0 ||
         (ret = env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1)) != 0)
@@ -181,13 +190,59 @@ void store_env_reopen(struct store *st, unsigned long seen_gen)
 
 /* ---- health checks -------------------------------------------------------- */
 
+/* DB_REGISTER's registry (__db.register): fixed 25-byte slots, "X..." when empty,
+ * else the pid of a process that has the environment open and holds an fcntl
+ * lock on the slot's first byte for as long as it lives. An unlocked, non-empty
+ * slot is a process that died with the environment open. */
+#define REG_SLOT 25
+#define REG_MAX_SLOTS 64
+
+static bool dead_seen(const struct store *st, pid_t pid)
+{
+    for (unsigned i = 0; i < st->ndead_seen; i++)
+        if (st->dead_seen[i] == pid)
+            return true;
+    return false;
+}
+
+/* True if a registrant we have not handled yet has died (recorded as handled).
+ * Call with chk_mu held. */
+static bool registry_new_dead(struct store *st)
+{
+    char buf[REG_SLOT * REG_MAX_SLOTS];
+    if (st->reg_fd < 0)
+        return false;
+    ssize_t n = pread(st->reg_fd, buf, sizeof buf, 0);
+    bool found = false;
+    for (ssize_t off = 0; n > 0 && off + REG_SLOT <= n; off += REG_SLOT) {
+        if (buf[off] == 'X')
+            continue;
+        pid_t pid = (pid_t)strtol(buf + off, NULL, 10);
+        if (pid <= 0 || pid == self_pid || dead_seen(st, pid))
+            continue;
+        struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = off, .l_len = 1 };
+        if (fcntl(st->reg_fd, F_GETLK, &fl) != 0 || fl.l_type != F_UNLCK)
+            continue;               /* locked: alive (or we cannot tell) */
+        if (st->ndead_seen < sizeof st->dead_seen / sizeof st->dead_seen[0])
+            st->dead_seen[st->ndead_seen++] = pid;
+        else
+            st->ndead_seen = 0;     /* forget the oldest; at worst one more failchk */
+        log_warn("store: process %ld died with the database open; checking", (long)pid);
+        found = true;
+    }
+    return found;
+}
+
 int store_env_check(struct store *st, bool force)
 {
     int64_t now = mono_ms();
-    if (!force && now - atomic_load(&st->last_chk_ms) < CHK_EVERY_MS)
-        return 0;
     if (pthread_mutex_trylock(&st->chk_mu) != 0)
         return 0;               /* another thread is at it */
+    if (!registry_new_dead(st) && !force &&
+        now - atomic_load(&st->last_chk_ms) < CHK_EVERY_MS) {
+        (void)pthread_mutex_unlock(&st->chk_mu);
+        return 0;
+    }
     int ret = st->env->failchk(st->env, 0);
     atomic_store(&st->last_chk_ms, ret == 0 ? now : 0);   /* 0: the next call checks again */
     (void)pthread_mutex_unlock(&st->chk_mu);
@@ -207,9 +262,11 @@ static int mkdir_private(const char *path)
 int store_open(const char *data_dir, struct store **out)
 {
     *out = NULL;
+    self_pid = getpid();
     struct store *st = calloc(1, sizeof *st);
     if (st == NULL)
         return STORE_ERROR;
+    st->reg_fd = -1;
     int n = snprintf(st->home, sizeof st->home, "%s/db", data_dir);
     if (n < 0 || (size_t)n >= sizeof st->home || mkdir_private(data_dir) != 0 ||
         mkdir_private(st->home) != 0) {
@@ -235,6 +292,11 @@ int store_open(const char *data_dir, struct store **out)
         store_close(st);
         return STORE_ERROR;
     }
+    char reg[PATH_MAX + 16];
+    n = snprintf(reg, sizeof reg, "%s/__db.register", st->home);
+    st->reg_fd = n > 0 && (size_t)n < sizeof reg ? open(reg, O_RDONLY | O_CLOEXEC) : -1;
+    if (st->reg_fd < 0)
+        log_warn("store: %s: %s (dead processes noticed only once a second)", reg, strerror(errno));
     *out = st;
     return STORE_OK;
 }
@@ -249,6 +311,8 @@ void store_close(struct store *st)
         env_discard(st);
     else
         env_close_handles(st);
+    if (st->reg_fd >= 0)
+        (void)close(st->reg_fd);     /* after the environment: see struct store */
     pthread_mutex_destroy(&st->chk_mu);
     pthread_rwlock_destroy(&st->rw);
     free(st);

@@ -22,10 +22,17 @@ struct store {
     DB *db[DBI_N];
     unsigned long gen;              /* bumped by every reopen */
     _Atomic int64_t last_chk_ms;    /* monotonic time of the last failchk */
+    int reg_fd;                     /* our own read-only fd on __db.register, -1 if none;
+                                     * never closed while the environment is open: closing
+                                     * any fd of a file drops this process's fcntl locks */
+    pid_t dead_seen[16];            /* dead registrants already handled (under chk_mu) */
+    unsigned ndead_seen;
 };
 
 /* Free what dead processes left behind (locks, transactions). FORCE: now;
- * otherwise only when no check ran for a second. Returns 0 or a DB error
+ * otherwise when the registry shows a process that died since we last looked
+ * (a pread and an F_GETLK per registrant: cheap enough for every operation) or
+ * when no check ran for a second. Returns 0 or a DB error
  * (DB_RUNRECOVERY if only recovery can help).
  * Call with st->rw read-locked and st->env != NULL. */
 int store_env_check(struct store *st, bool force);
