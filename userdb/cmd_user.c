@@ -9,16 +9,33 @@
 #include "userdb.h"
 #include "util.h"
 
-/* Derive every stored secret of PW into r; wipes nothing (the caller does). */
-static int set_secrets(struct user_rec *r, const char *pw)
+/* Does any instance offer CRAM-MD5? Its stored secret is password-equivalent for
+ * CRAM-MD5, so it is kept only when some instance can use it (or when the file
+ * defines no instance at all, and we cannot tell). */
+static bool cram_offered(const struct config *cfg)
 {
+    if (cfg->nsmtp + cfg->npop3 == 0)
+        return true;
+    for (size_t i = 0; i < cfg->nsmtp; i++)
+        if (cfg->smtp[i].auth_mechs & MECH_CRAM_MD5)
+            return true;
+    for (size_t i = 0; i < cfg->npop3; i++)
+        if (cfg->pop3[i].auth_mechs & MECH_CRAM_MD5)
+            return true;
+    return false;
+}
+
+/* Derive every stored secret of PW into r; wipes nothing (the caller does). */
+static int set_secrets(const struct udb *u, struct user_rec *r, const char *pw)
+{
+    r->has_cram_md5 = cram_offered(u->cfg);
+    explicit_bzero(r->cram_md5, sizeof r->cram_md5);
     if (password_hash(pw, r->pwhash, sizeof r->pwhash) != 0 ||
-        cram_md5_precalc(pw, r->cram_md5) != 0 ||
+        (r->has_cram_md5 && cram_md5_precalc(pw, r->cram_md5) != 0) ||
         scram_sha256_secret(pw, SCRAM_ITERATIONS, r->scram_sha256, sizeof r->scram_sha256) != 0) {
         udb_err("cannot derive the password secrets");
         return UDB_ERR;
     }
-    r->has_cram_md5 = true;
     return UDB_OK;
 }
 
@@ -32,7 +49,7 @@ static int new_password(const struct udb *u, const char *addr, struct user_rec *
         rc = UDB_ERR;
     }
     if (rc == UDB_OK)
-        rc = set_secrets(r, pw);
+        rc = set_secrets(u, r, pw);
     explicit_bzero(pw, sizeof pw);
     return rc;
 }

@@ -26,6 +26,7 @@ class SinkHandler:
         self.delay = delay
         self.messages = []          # (mail_from, [rcpts], content bytes)
         self.tls = []               # per message: did it arrive over STARTTLS?
+        self.ehlos = 0              # EHLO commands seen
         self.lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -35,6 +36,12 @@ class SinkHandler:
             return "550 5.1.1 <%s>: Recipient address rejected: no such user" % address
         envelope.rcpt_tos.append(address)
         return "250 OK"
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        with self.lock:
+            self.ehlos += 1          # one per connection when there is no STARTTLS
+        session.host_name = hostname
+        return responses
 
     async def handle_DATA(self, server, session, envelope):
         if self.delay:
@@ -187,6 +194,27 @@ class Outbound(unittest.TestCase):
         got = wait_for(lambda: sink.messages, 20)
         self.assertTrue(got, "not delivered after the flush: " + self.queue())
         self.assertTrue(got[0][2].endswith(BODY))
+        self.assertTrue(wait_for(self.queue_empty, 10), self.queue())
+
+    def test_one_connection_for_several_messages(self):
+        """Three deferred messages for one next hop leave over one connection
+        (EHLO once, RSET between messages), each to its own recipient."""
+        port = free_port()
+        self.env = relay_env("out-reuse", routes="example.net = 127.0.0.1:%d" % port,
+                             server_conf="queue_retry = 1h")
+        self.env.start("smtpd")
+        rcpts = ["r%d@example.net" % i for i in range(3)]
+        for r in rcpts:
+            self.send([r])
+        self.assertTrue(wait_for(lambda: self.queue().lower().count("refused") >= 3, 20),
+                        self.queue())
+        sink = Sink(port)
+        self.sinks = [sink]
+        self.queue("flush")
+        got = wait_for(lambda: len(sink.messages) >= 3 and sink.messages, 20)
+        self.assertTrue(got, "not all delivered: " + self.queue())
+        self.assertEqual(sorted(m[1][0] for m in got), rcpts)
+        self.assertEqual(sink.handler.ehlos, 1, "one connection per message, not reused")
         self.assertTrue(wait_for(self.queue_empty, 10), self.queue())
 
     def test_5xx_bounces_to_local_sender(self):

@@ -45,6 +45,20 @@ class UserdbTest(unittest.TestCase):
         # the second user does not get postmaster
         self.assertIn("aliases: none", self.u("show", "bob").stdout)
 
+    def test_no_cram_secret_unless_offered(self):
+        """The CRAM-MD5 secret is password-equivalent: userdb stores it only when
+        some instance offers CRAM-MD5 (README, Security)."""
+        env = Env("userdb-nocram", sections=(
+            "[smtp mx]\nlisten = 127.0.0.1:{port:mx}\nauth_mechanisms = SCRAM-SHA-256 PLAIN\n"
+            "[pop3 p]\nlisten = 127.0.0.1:{port:pop3}\nauth_mechanisms = PLAIN\n"))
+        env.add_user("alice", GOOD)
+        r = env.userdb("show", "alice")
+        lines = dict(l.split(": ", 1) for l in r.stdout.splitlines())
+        self.assertEqual(lines["mechanisms"].split(), ["PLAIN", "LOGIN", "USER", "SCRAM-SHA-256"])
+        # the default configuration offers CRAM-MD5: there the secret is stored
+        self.assertEqual(self.u("add", "bob", password=GOOD).returncode, 0)
+        self.assertIn("CRAM-MD5", self.u("show", "bob").stdout)
+
     def test_postmaster_kept_when_set(self):
         self.env.add_user("alice", GOOD)
         self.u("alias", "del", "postmaster")
