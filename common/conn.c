@@ -591,43 +591,21 @@ struct evbuffer *conn_inbuf(struct conn *c)
     return bufferevent_get_input(c->bev);
 }
 
-/* A plain connection with nothing queued sends at once: a reply that fits the
- * socket buffer then costs one send() instead of a write-event registration, a
- * loop turn and its removal (two epoll_ctl). Returns what was sent; the rest is
- * queued by the caller. Errors are left to the bufferevent's own write. */
-static size_t send_now(struct conn *c, const void *data, size_t len)
-{
-    if (c->tls || c->tls_pending || c->closing || c->fd < 0 || outlen(c) != 0)
-        return 0;
-    ssize_t n = send(c->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-    return n > 0 ? (size_t)n : 0;
-}
-
 void conn_write(struct conn *c, const void *data, size_t len)
 {
     if (c->dead || len == 0)
         return;
-    size_t n = send_now(c, data, len);
-    if (n < len &&
-        evbuffer_add(bufferevent_get_output(c->bev), (const char *)data + n, len - n) != 0)
+    if (evbuffer_add(bufferevent_get_output(c->bev), data, len) != 0)
         drop(c, "out of memory");
 }
 
 void conn_printf(struct conn *c, const char *fmt, ...)
 {
-    char buf[1024];
     va_list ap;
     int r;
 
     if (c->dead)
         return;
-    va_start(ap, fmt);
-    r = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (r >= 0 && (size_t)r < sizeof buf) {
-        conn_write(c, buf, (size_t)r);
-        return;
-    }
     va_start(ap, fmt);
     r = evbuffer_add_vprintf(bufferevent_get_output(c->bev), fmt, ap);
     va_end(ap);
