@@ -2,7 +2,6 @@
  * a wrong password after a hit, a changed stored hash, TTL expiry with injected time,
  * the size bound with LRU eviction, no plaintext in the cache memory, and threads;
  * plus auth_check_password over a real store: cache hit still honours disable/passwd. */
-#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include "authcache.h"
 #include "config.h"
 #include "cu.h"
+#include "tutil.h"
 #include "password.h"
 #include "store.h"
 
@@ -196,21 +196,10 @@ static int set_enabled(const char *addr, bool enabled)
     return store_user_put(st, &u, true) == STORE_OK ? 0 : -1;
 }
 
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
 static int store_init(void)
 {
-    const char *b = getenv("B") ? getenv("B") : "build";
-    if (mkdir(b, 0700) != 0 && access(b, W_OK) != 0)
-        return -1;
-    snprintf(tmpdir, sizeof tmpdir, "%s/tmp-test_authcache-XXXXXX", b);
-    if (!mkdtemp(tmpdir) || store_open(tmpdir, &st) != STORE_OK)
+    if (tu_tmpdir(tmpdir, sizeof tmpdir, "test_authcache") != 0 ||
+        store_open(tmpdir, &st) != STORE_OK)
         return -1;
     cfg.domain = "example.com";
     cfg.hostname = "mail.example.com";
@@ -220,7 +209,7 @@ static int store_init(void)
 static int store_clean(void)
 {
     store_close(st);
-    return nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    return tu_rmtree(tmpdir);
 }
 
 static void test_auth_uses_cache(void)

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "cu.h"
+#include "tutil.h"
 #include "deliver.h"
 #include "dirsync.h"
 #include <pthread.h>
@@ -75,8 +76,7 @@ static int fake_enqueue(const struct config *c, const char *id, const char *send
 
 static int setup(void)
 {
-    snprintf(data_dir, sizeof data_dir, "/tmp/test_deliver.XXXXXX");
-    if (!mkdtemp(data_dir))
+    if (tu_tmpdir(data_dir, sizeof data_dir, "test_deliver") != 0)
         return -1;
     cfg.data_dir = data_dir;
     cfg.hostname = "mx.example.test";
@@ -85,9 +85,7 @@ static int setup(void)
 
 static int teardown(void)
 {
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", data_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_rmtree(data_dir);
 }
 
 static void test_name_format(void)

@@ -1,5 +1,7 @@
 /* test_mailbox: Maildir reading for POP3: scan order, wire sizes, UIDLs, new -> cur,
- * delete commit and its crash safety, the lock, and the RETR/TOP stream converter. */
+ * delete commit and its crash safety, the lock, the RETR/TOP stream converter, the
+ * cheap QUIT (commit moves deletions into trash/, purged after the +OK) and the
+ * scan's no-open fast path for ",W=" names. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,22 +13,20 @@
 
 #include "cu.h"
 #include "mailbox.h"
+#include "tutil.h"
 #include "maildir.h"
 
-static char tmpl[64];
+static char tmpl[128];
 
 static void mk_root(void)
 {
-    snprintf(tmpl, sizeof tmpl, "/tmp/test_mailbox.XXXXXX");
-    CU_ASSERT_FATAL(mkdtemp(tmpl) != NULL);
+    CU_ASSERT_FATAL(tu_tmpdir(tmpl, sizeof tmpl, "test_mailbox") == 0);
     CU_ASSERT_FATAL(maildir_make(tmpl) == 0);
 }
 
 static void rm_root(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpl);
-    CU_ASSERT(system(cmd) == 0);
+    CU_ASSERT(tu_rmtree(tmpl) == 0);
 }
 
 static void put(const char *sub, const char *name, const char *text)
@@ -286,6 +286,69 @@ static void test_create_missing(void)
     rm_root();
 }
 
+static void test_commit_to_trash(void)
+{
+    struct mailbox *mb;
+    mk_root();
+    CU_ASSERT_EQUAL(mailbox_trash_purge(tmpl), 0);                 /* no trash yet: fine */
+    put("new", "1700000001.M1P1.h", "one\n");
+    put("new", "1700000002.M1P1.h", "two\n");
+    put("new", "1700000003.M1P1.h", "three\n");
+    CU_ASSERT_EQUAL_FATAL(mailbox_open(tmpl, &mb), MBOX_OK);
+    CU_ASSERT_STRING_EQUAL(mailbox_path(mb), tmpl);
+    CU_ASSERT_EQUAL_FATAL(mailbox_count(mb), 3);
+    CU_ASSERT_EQUAL(mailbox_delete(mb, 1), MBOX_OK);
+    CU_ASSERT_EQUAL(mailbox_delete(mb, 3), MBOX_OK);
+    CU_ASSERT_EQUAL(count_dir("cur"), 3);                          /* marks only */
+    CU_ASSERT_EQUAL(mailbox_commit(mb), 0);
+    CU_ASSERT_EQUAL(count_dir("cur"), 1);                          /* gone from the maildrop */
+    CU_ASSERT_EQUAL(count_dir("trash"), 2);                        /* space not freed yet */
+    mailbox_close(mb);
+    CU_ASSERT_EQUAL(mailbox_trash_purge(tmpl), 0);
+    CU_ASSERT_EQUAL(count_dir("trash"), 0);
+    CU_ASSERT_EQUAL_FATAL(mailbox_open(tmpl, &mb), MBOX_OK);
+    CU_ASSERT_EQUAL_FATAL(mailbox_count(mb), 1);
+    CU_ASSERT_STRING_EQUAL(mailbox_msg(mb, 1)->uidl, "1700000002.M1P1.h");
+    mailbox_close(mb);
+    char nodir[300];
+    snprintf(nodir, sizeof nodir, "%s/no-such-maildir", tmpl);
+    CU_ASSERT_EQUAL(mailbox_trash_purge(nodir), 0);
+    rm_root();
+}
+
+static void test_wsize_fast_path(void)
+{
+    struct mailbox *mb;
+    char target[300], link[300];
+    mk_root();
+    put("cur", "1700000002.M1P1.h:2,", "two\n");
+    /* the name says 777 octets: believed without reading the file */
+    put("cur", "1700000010.M1P1.h,S=3,W=777:2,", "zzz");
+    /* a symlink with a W= name and a directory are not messages */
+    snprintf(target, sizeof target, "%s/cur/1700000010.M1P1.h,S=3,W=777:2,", tmpl);
+    snprintf(link, sizeof link, "%s/cur/1700000011.M1P1.h,S=3,W=5:2,", tmpl);
+    CU_ASSERT_EQUAL_FATAL(symlink(target, link), 0);
+    snprintf(link, sizeof link, "%s/cur/1700000012.M1P1.h,S=3,W=5:2,", tmpl);
+    CU_ASSERT_EQUAL_FATAL(mkdir(link, 0700), 0);
+    CU_ASSERT_EQUAL_FATAL(mailbox_open(tmpl, &mb), MBOX_OK);
+    CU_ASSERT_EQUAL_FATAL(mailbox_count(mb), 2);                   /* 1700000002 + the W=777 */
+    const struct mbox_msg *m = mailbox_msg(mb, 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    CU_ASSERT_EQUAL(m->size, 777);
+    CU_ASSERT_EQUAL(m->sec, 1700000010);
+    /* without W= the size is read from the file: "two\n" is 5 on the wire */
+    CU_ASSERT_EQUAL(mailbox_msg(mb, 1)->size, 5);
+    /* deleting everything: cur/ keeps only what is not a message */
+    CU_ASSERT_EQUAL(mailbox_delete(mb, 1), MBOX_OK);
+    CU_ASSERT_EQUAL(mailbox_delete(mb, 2), MBOX_OK);
+    CU_ASSERT_EQUAL(mailbox_commit(mb), 0);
+    mailbox_close(mb);
+    CU_ASSERT_EQUAL(count_dir("cur"), 2);
+    CU_ASSERT_EQUAL(mailbox_trash_purge(tmpl), 0);
+    CU_ASSERT_EQUAL(count_dir("trash"), 0);
+    rm_root();
+}
+
 static CU_TestInfo tests[] = {
     { "uidl", test_uidl },
     { "name parsing and wire size", test_name_parse },
@@ -295,6 +358,8 @@ static CU_TestInfo tests[] = {
     { "uidl stable, delete only at commit", test_uidl_stable_and_delete },
     { "lock exclusion", test_lock },
     { "missing maildir is created", test_create_missing },
+    { "commit moves to trash, purge frees", test_commit_to_trash },
+    { "W= names: no open, non-files skipped", test_wsize_fast_path },
     CU_TEST_INFO_NULL,
 };
 

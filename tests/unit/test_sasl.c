@@ -4,7 +4,6 @@
  * for SCRAM-SHA-256, CRAM-MD5, LOGIN and PLAIN. */
 #define _XOPEN_SOURCE 700
 #include <fcntl.h>
-#include <ftw.h>
 #include <sasl/sasl.h>
 #include <sasl/saslutil.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 #include "auth.h"
 #include "config.h"
 #include "cu.h"
+#include "tutil.h"
 #include "password.h"
 #include "sasl_glue.h"
 #include "store.h"
@@ -43,21 +43,9 @@ static int add_user(const char *addr, const char *pw, bool enabled)
     return store_user_put(st, &u, true) == STORE_OK ? 0 : -1;
 }
 
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
 static int suite_init(void)
 {
-    const char *b = getenv("B") ? getenv("B") : "build";
-    if (mkdir(b, 0700) != 0 && access(b, W_OK) != 0)
-        return -1;
-    snprintf(tmpdir, sizeof tmpdir, "%s/tmp-test_sasl-XXXXXX", b);
-    if (!mkdtemp(tmpdir) || store_open(tmpdir, &st) != STORE_OK)
+    if (tu_tmpdir(tmpdir, sizeof tmpdir, "test_sasl") != 0 || store_open(tmpdir, &st) != STORE_OK)
         return -1;
     cfg.domain = "example.com";
     cfg.hostname = "mail.example.com";
@@ -80,7 +68,7 @@ static int suite_clean(void)
     saslg_done();
     sasl_client_done();
     store_close(st);
-    return nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    return tu_rmtree(tmpdir);
 }
 
 /* ---------------- auth.c ---------------- */

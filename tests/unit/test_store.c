@@ -3,7 +3,6 @@
  * cache and auth-failure table, two processes writing at once, and a writer
  * killed with SIGKILL mid-transaction (others and a fresh opener carry on). */
 #include <errno.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "cu.h"
+#include "tutil.h"
 #include "log.h"
 #include "store.h"
 #include "store_rec.h"
@@ -23,23 +23,12 @@
 static char tmpdir[256];
 static int dir_seq;
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static void rm_rf(const char *path)
-{
-    (void)nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* A fresh data dir for one test. */
 static const char *new_dir(void)
 {
     (void)mkdir("build", 0755);
     snprintf(tmpdir, sizeof tmpdir, "build/tmp-test_store-%d-%d", (int)getpid(), ++dir_seq);
-    rm_rf(tmpdir);
+    (void)tu_rmtree(tmpdir);
     return tmpdir;
 }
 
@@ -54,7 +43,7 @@ static struct store *open_new(void)
 static void done(struct store *st)
 {
     store_close(st);
-    rm_rf(tmpdir);
+    (void)tu_rmtree(tmpdir);
 }
 
 static struct user_rec mkuser(const char *addr, bool relay)
