@@ -50,6 +50,7 @@ enum {                                    /* deferred work, run from the loop */
     DEF_FINISH = 2u,     /* finish the connection: on_close, free */
     DEF_DRAINED = 4u,    /* output already at or below the drain mark */
     DEF_STARTTLS = 8u,   /* plaintext reply sent: switch to TLS now */
+    DEF_FLUSH = 16u,     /* plain connection: write what this turn queued, in one go */
 };
 
 struct conn {
@@ -84,6 +85,7 @@ static unsigned long next_id = 1;
 static SSL_CTX *starttls_ctx;
 
 static void setup_bev(struct conn *c);
+static void flush_now(struct conn *c);
 
 /* ---- small helpers --------------------------------------------------------- */
 
@@ -255,6 +257,8 @@ static void defer_cb(evutil_socket_t fd, short what, void *arg)
         return;
     }
     c->defer_what = 0;
+    if ((w & DEF_FLUSH) && !(w & DEF_FINISH))
+        flush_now(c);
     if (w & DEF_FINISH) {
         if (!c->paused && (c->dead || (c->closing && outlen(c) == 0)))
             conn_finish(c);
@@ -262,7 +266,8 @@ static void defer_cb(evutil_socket_t fd, short what, void *arg)
     }
     if ((w & DEF_STARTTLS) && c->tls_pending && !c->dead)
         switch_to_tls(c);
-    if ((w & DEF_DRAINED) && c->drained_cb && !c->closing && !c->dead) {
+    if ((w & DEF_DRAINED) && c->drained_cb && !c->closing && !c->dead &&
+        outlen(c) <= c->drained_low) {
         void (*cb)(struct conn *) = c->drained_cb;
         c->drained_cb = NULL;
         set_write_lowmark(c);
@@ -284,13 +289,10 @@ static void read_cb(struct bufferevent *bev, void *arg)
     deliver_input(c);
 }
 
-static void write_cb(struct bufferevent *bev, void *arg)
+/* The output shrank to n octets (written by the bufferevent or by flush_now): finish a
+ * STARTTLS switch or a close, or ask a streaming protocol for more. */
+static void output_level(struct conn *c, size_t n)
 {
-    struct conn *c = arg;
-    size_t n = evbuffer_get_length(bufferevent_get_output(bev));
-
-    if (c->dead)
-        return;
     if (c->tls_pending && n == 0) {
         switch_to_tls(c);
         return;
@@ -306,6 +308,54 @@ static void write_cb(struct bufferevent *bev, void *arg)
         set_write_lowmark(c);
         cb(c);
     }
+}
+
+static void write_cb(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    size_t n = evbuffer_get_length(bufferevent_get_output(bev));
+
+    if (c->dead)
+        return;
+    if (!c->tls && n == 0)
+        bufferevent_disable(bev, EV_WRITE);   /* back to writing at the end of each turn */
+    output_level(c, n);
+}
+
+/* Plain connections write directly: what the protocol queued during one callback turn
+ * goes out in one writev at its end, with no write-readiness round trip through epoll.
+ * Only what the socket does not take at once is left to the bufferevent (EV_WRITE). */
+static void flush_now(struct conn *c)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+
+    if (c->dead || c->tls || (bufferevent_get_enabled(c->bev) & EV_WRITE))
+        return;
+    if (evbuffer_get_length(out) > 0) {
+        /* the bufferevent keeps the start of its output frozen: only its writer drains */
+        (void)evbuffer_unfreeze(out, 1);
+        int r = evbuffer_write(out, c->fd);
+        int e = errno;
+        (void)evbuffer_freeze(out, 1);
+        if (r < 0 && e != EAGAIN && e != EWOULDBLOCK && e != EINTR) {
+            drop(c, strerror(e));
+            return;
+        }
+    }
+    size_t n = evbuffer_get_length(out);
+    if (n > 0 && bufferevent_enable(c->bev, EV_WRITE) != 0) {
+        drop(c, "cannot wait for writing");
+        return;
+    }
+    output_level(c, n);
+}
+
+/* Output was queued: on a plain connection not already waiting for the socket, write it
+ * at the end of this turn. */
+static void queued_output(struct conn *c)
+{
+    if (!c->tls && !(bufferevent_get_enabled(c->bev) & EV_WRITE))
+        defer(c, DEF_FLUSH);
 }
 
 static void tls_connected(struct conn *c)
@@ -405,8 +455,10 @@ static void setup_bev(struct conn *c)
         bufferevent_set_timeouts(c->bev, &tv, &tv);
     if (c->tls)
         bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
-    if (bufferevent_enable(c->bev, EV_WRITE) != 0)
+    if (c->tls && bufferevent_enable(c->bev, EV_WRITE) != 0)
         log_warn("conn: id=%lu cannot enable writing", c->id);
+    if (!c->tls)
+        bufferevent_disable(c->bev, EV_WRITE);   /* flush_now writes; see there */
     if (!c->paused && !c->closing && bufferevent_enable(c->bev, EV_READ) != 0)
         log_warn("conn: id=%lu cannot enable reading", c->id);
 }
@@ -597,6 +649,8 @@ void conn_write(struct conn *c, const void *data, size_t len)
         return;
     if (evbuffer_add(bufferevent_get_output(c->bev), data, len) != 0)
         drop(c, "out of memory");
+    else
+        queued_output(c);
 }
 
 void conn_printf(struct conn *c, const char *fmt, ...)
@@ -611,6 +665,8 @@ void conn_printf(struct conn *c, const char *fmt, ...)
     va_end(ap);
     if (r < 0)
         drop(c, "out of memory");
+    else
+        queued_output(c);
 }
 
 void conn_close(struct conn *c)
