@@ -22,6 +22,7 @@
 #include "conn.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -79,10 +80,11 @@ struct conn {
     time_t started;
 };
 
-static struct conn *live_head;
-static size_t live_count;
+static __thread struct conn *live_head;   /* per loop: a connection stays in its loop */
+static __thread size_t live_count;
 static unsigned long next_id = 1;
-static SSL_CTX *starttls_ctx;
+static pthread_mutex_t tls_mu = PTHREAD_MUTEX_INITIALIZER;
+static SSL_CTX *starttls_ctx;             /* our own reference, under tls_mu */
 
 static void setup_bev(struct conn *c);
 static void flush_now(struct conn *c);
@@ -224,7 +226,9 @@ static void deliver_input(struct conn *c)
 
 static void switch_to_tls(struct conn *c)
 {
-    SSL *ssl = SSL_new(starttls_ctx);
+    pthread_mutex_lock(&tls_mu);
+    SSL *ssl = starttls_ctx ? SSL_new(starttls_ctx) : NULL;
+    pthread_mutex_unlock(&tls_mu);
     struct bufferevent *nb = NULL;
 
     if (ssl)
@@ -257,8 +261,8 @@ static void defer_cb(evutil_socket_t fd, short what, void *arg)
         return;
     }
     c->defer_what = 0;
-    if ((w & DEF_FLUSH) && !(w & DEF_FINISH))
-        flush_now(c);
+    if (w & DEF_FLUSH)
+        flush_now(c);   /* first: a reply queued after the close began still goes out */
     if (w & DEF_FINISH) {
         if (!c->paused && (c->dead || (c->closing && outlen(c) == 0)))
             conn_finish(c);
@@ -521,7 +525,7 @@ struct conn *conn_new(struct event_base *base, int fd, const struct sockaddr *pe
             goto fail;
         c->fd_owned = true;
     }
-    c->id = next_id++;
+    c->id = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED);
     cfgref_hold(cref);
     setup_bev(c);
     c->next = live_head;
@@ -582,12 +586,22 @@ size_t conn_live_count(void)
 
 void conn_set_tls_ctx(SSL_CTX *ctx)
 {
+    if (ctx && SSL_CTX_up_ref(ctx) != 1)
+        ctx = NULL;                /* cannot happen with OpenSSL 3; STARTTLS off then */
+    pthread_mutex_lock(&tls_mu);
+    SSL_CTX *old = starttls_ctx;
     starttls_ctx = ctx;
+    pthread_mutex_unlock(&tls_mu);
+    if (old)
+        SSL_CTX_free(old);
 }
 
-SSL_CTX *conn_get_tls_ctx(void)
+static bool have_tls_ctx(void)
 {
-    return starttls_ctx;
+    pthread_mutex_lock(&tls_mu);
+    bool have = starttls_ctx != NULL;
+    pthread_mutex_unlock(&tls_mu);
+    return have;
 }
 
 /* ---- the protocol interface (conn.h) ------------------------------------------- */
@@ -686,7 +700,7 @@ void conn_close(struct conn *c)
 
 int conn_starttls(struct conn *c)
 {
-    if (!starttls_ctx || c->tls || c->tls_pending || c->closing || c->dead)
+    if (c->tls || c->tls_pending || c->closing || c->dead || !have_tls_ctx())
         return -1;
     struct evbuffer *in = bufferevent_get_input(c->bev);
     (void)evbuffer_drain(in, evbuffer_get_length(in));   /* RFC 3207, CVE-2011-0411 */
@@ -708,7 +722,7 @@ bool conn_is_tls(const struct conn *c)
 bool conn_tls_available(const struct conn *c)
 {
     (void)c;
-    return starttls_ctx != NULL;
+    return have_tls_ctx();
 }
 
 const char *conn_tls_info(const struct conn *c)

@@ -41,13 +41,14 @@ bool conn_accepted(const struct conn *c);
 const struct server_instance *conn_server_instance(const struct conn *c);
 /* Force the connection down now (shutdown timeout): no flush; on_close follows. */
 void conn_abort(struct conn *c);
-/* Every live connection, for SIGTERM (on_shutdown) and forced shutdown. */
+/* Every live connection of the calling thread's loop, for SIGTERM (on_shutdown) and
+ * forced shutdown. */
 struct conn *conn_first(void);
 struct conn *conn_next(const struct conn *c);
 size_t conn_live_count(void);
-/* The TLS context used by conn_starttls (NULL: STARTTLS unavailable). */
+/* The TLS context used by conn_starttls (NULL: STARTTLS unavailable); conn.c keeps
+ * its own reference, so the caller may free its one. */
 void conn_set_tls_ctx(SSL_CTX *ctx);
-SSL_CTX *conn_get_tls_ctx(void);
 
 /* server.c: called by conn.c after a connection is gone (on_close already ran),
  * to release its limit counters and, on shutdown, end the loop when none remain. */

@@ -26,6 +26,7 @@
 #include "conn_internal.h"
 #include "connlimit.h"
 #include "log.h"
+#include "loops.h"
 #include "privdrop.h"
 #include "sasl_glue.h"
 #include "tls.h"
@@ -34,6 +35,7 @@
 #define SHUTDOWN_GRACE_SEC 9      /* then force-close what is left (SPEC: exit within 10 s) */
 #define MAINT_INTERVAL_SEC 60
 #define LISTEN_BACKLOG 1024
+#define WORKERS_PER_LOOP 4
 
 struct listener {
     struct listener *next;
@@ -58,22 +60,37 @@ static struct {
     SSL_CTX *tls_ctx;
     char tls_cert[1024], tls_key[1024];   /* where tls_ctx was loaded from */
     struct event *ev_sig[3];
-    struct event *ev_maint, *ev_grace, *ev_resume;
+    struct event *ev_maint, *ev_resume;
     bool maint_running;
     bool sasl_ok;
     struct connlimit *limits;
-} S;
+    pthread_mutex_t limits_mu;    /* the counts are shared by all loops */
+} S = { .limits_mu = PTHREAD_MUTEX_INITIALIZER };
+
+static __thread struct event *t_grace;   /* this loop's shutdown grace timer */
+
+static bool stopping(void)
+{
+    return __atomic_load_n(&S.stopping, __ATOMIC_ACQUIRE);
+}
+
+/* The loop of the calling thread: an extra loop's, or the main one. */
+static struct event_base *cur_base(void)
+{
+    struct event_base *b = loops_base();
+    return b ? b : S.base;
+}
 
 /* ---- config generations ------------------------------------------------------ */
 
 void cfgref_hold(struct cfgref *r)
 {
-    r->refs++;
+    __atomic_add_fetch(&r->refs, 1, __ATOMIC_RELAXED);
 }
 
 void cfgref_release(struct cfgref *r)
 {
-    if (r && --r->refs == 0) {
+    if (r && __atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) == 0) {
         config_free(r->cfg);
         free(r);
     }
@@ -96,34 +113,54 @@ static struct cfgref *cfgref_make(struct config *cfg, char *err, size_t errlen)
 
 void server_conn_gone(struct conn *c, bool counted)
 {
-    if (counted)
+    if (counted) {
+        pthread_mutex_lock(&S.limits_mu);
         connlimit_del(S.limits, conn_server_instance(c)->name, conn_peer(c));
-    if (S.stopping && conn_live_count() == 0)
-        event_base_loopbreak(S.base);
+        pthread_mutex_unlock(&S.limits_mu);
+    }
+    loops_conn_gone();
+    if (stopping() && conn_live_count() == 0)
+        event_base_loopbreak(cur_base());
 }
 
 /* ---- accepting ------------------------------------------------------------------ */
 
-static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
-                      int salen, void *arg)
-{
-    struct listener *l = arg;
-    struct cfgref *cr = S.cur;
-    const struct server_instance *si = &cr->inst[l->inst_idx];
-    SSL_CTX *ctx = si->tls == TLS_IMPLICIT ? S.tls_ctx : NULL;
+/* An accepted socket on its way to the loop that will serve it. */
+struct handoff {
+    int fd;
+    struct sockaddr_storage peer;
+    struct cfgref *cr;            /* held for the handoff */
+    size_t inst_idx;
+    SSL_CTX *ctx;                 /* implicit TLS: a reference held for the handoff */
+};
 
-    (void)evl;
-    (void)salen;
-    if (S.stopping || (si->tls == TLS_IMPLICIT && !ctx)) {
-        (void)close(fd);
+/* In the serving loop's thread: the connection, the limits, the greeting. */
+static void admit(void *arg)
+{
+    struct handoff *h = arg;
+    const struct server_instance *si = &h->cr->inst[h->inst_idx];
+    struct conn *c = NULL;
+
+    if (stopping())
+        (void)close(h->fd);
+    else
+        c = conn_new(cur_base(), h->fd, (struct sockaddr *)&h->peer, h->cr, h->inst_idx, h->ctx,
+                     S.proto);
+    cfgref_release(h->cr);
+    if (h->ctx)
+        SSL_CTX_free(h->ctx);
+    free(h);
+    if (!c) {
+        loops_conn_gone();
         return;
     }
-    struct conn *c = conn_new(S.base, fd, sa, cr, l->inst_idx, ctx, S.proto);
-    if (!c)
-        return;
     log_info("connect: instance=%s ip=%s port=%d id=%lu", si->name, conn_peer_str(c),
              conn_peer_port(c), conn_id(c));
+    pthread_mutex_lock(&S.limits_mu);
     int why = connlimit_admit(S.limits, si, conn_peer(c));
+    if (why < 0)
+        connlimit_add(S.limits, si->name, conn_peer(c));
+    pthread_mutex_unlock(&S.limits_mu);
     if (why >= 0) {
         static const char *const names[] = { "denied", "too many connections",
                                              "too many connections from this IP" };
@@ -134,9 +171,41 @@ static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct soc
         conn_close(c);
         return;
     }
-    connlimit_add(S.limits, si->name, conn_peer(c));
     conn_mark_accepted(c);
     S.proto->on_accept(c);
+}
+
+static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
+                      int salen, void *arg)
+{
+    struct listener *l = arg;
+    struct cfgref *cr = S.cur;
+    const struct server_instance *si = &cr->inst[l->inst_idx];
+    SSL_CTX *ctx = si->tls == TLS_IMPLICIT ? S.tls_ctx : NULL;
+    struct handoff *h = NULL;
+
+    (void)evl;
+    if (stopping() || (si->tls == TLS_IMPLICIT && !ctx) || salen <= 0 ||
+        (size_t)salen > sizeof h->peer || !(h = calloc(1, sizeof *h))) {
+        (void)close(fd);
+        return;
+    }
+    h->fd = fd;
+    memcpy(&h->peer, sa, (size_t)salen);
+    h->cr = cr;
+    cfgref_hold(cr);
+    h->inst_idx = l->inst_idx;
+    if (ctx && SSL_CTX_up_ref(ctx) == 1)
+        h->ctx = ctx;
+    else if (ctx) {
+        h->ctx = NULL;
+        cfgref_release(cr);
+        free(h);
+        (void)close(fd);
+        return;
+    }
+    if (!loops_dispatch(admit, h, conn_live_count()))
+        admit(h);
 }
 
 static void resume_accept_cb(evutil_socket_t fd, short what, void *arg)
@@ -405,32 +474,57 @@ static void grace_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    (void)arg;
     log_warn("shutdown: %zu connection(s) still open after %d s; closing them",
              conn_live_count(), SHUTDOWN_GRACE_SEC);
-    event_base_loopbreak(S.base);
+    event_base_loopbreak(arg);
 }
 
-static void begin_shutdown(void)
+/* In every loop's thread: say goodbye to its sessions; the loop ends when the last is
+ * gone (server_conn_gone) or when the grace time is over. */
+static void loop_stop(void)
 {
     struct timeval tv = { .tv_sec = SHUTDOWN_GRACE_SEC, .tv_usec = 0 };
+    struct event_base *b = cur_base();
 
-    if (S.stopping)
-        return;
-    S.stopping = true;
-    log_info("shutting down: %zu connection(s) open", conn_live_count());
-    listeners_free(S.listeners);
-    S.listeners = NULL;
     if (conn_live_count() == 0) {
-        event_base_loopbreak(S.base);
+        event_base_loopbreak(b);
         return;
     }
-    S.ev_grace = evtimer_new(S.base, grace_cb, NULL);
-    if (!S.ev_grace || evtimer_add(S.ev_grace, &tv) != 0)
+    t_grace = evtimer_new(b, grace_cb, b);
+    if (!t_grace || evtimer_add(t_grace, &tv) != 0)
         log_err("shutdown: cannot arm the grace timer");
     for (struct conn *c = conn_first(); c; c = conn_next(c))
         if (conn_accepted(c) && S.proto->on_shutdown)
             S.proto->on_shutdown(c);
+}
+
+static void loop_break(void)
+{
+    event_base_loopbreak(cur_base());
+}
+
+/* In every loop's thread once its loop has ended: force-close what is left. */
+static void loop_exit(void)
+{
+    struct conn *c;
+
+    while ((c = conn_first()) != NULL)
+        conn_abort(c);
+    if (t_grace)
+        event_free(t_grace);
+    t_grace = NULL;
+}
+
+static void begin_shutdown(void)
+{
+    if (stopping())
+        return;
+    __atomic_store_n(&S.stopping, true, __ATOMIC_RELEASE);
+    log_info("shutting down: %zu connection(s) open in the main loop", conn_live_count());
+    listeners_free(S.listeners);
+    S.listeners = NULL;
+    loops_broadcast(loop_stop);
+    loop_stop();
 }
 
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
@@ -438,7 +532,7 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
     (void)what;
     (void)arg;
     if (sig == SIGHUP) {
-        if (!S.stopping)
+        if (!stopping())
             reload();
         return;
     }
@@ -470,7 +564,7 @@ static void maint_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     (void)arg;
-    if (S.maint_running || S.stopping)
+    if (S.maint_running || stopping())
         return;
     maint_args.popauth_window = S.cur->cfg->pop_before_smtp_window;
     maint_args.authfail_window = S.cur->cfg->auth_fail_window;
@@ -483,15 +577,14 @@ static void maint_cb(evutil_socket_t fd, short what, void *arg)
 
 static void teardown(void)
 {
-    struct conn *c;
-
+    if (!stopping())
+        loops_broadcast(loop_break);   /* a failed start: nothing to wait for */
+    loops_join();                      /* stopping: each loop ends within the grace time */
     for (size_t i = 0; i < sizeof S.ev_sig / sizeof S.ev_sig[0]; i++)
         if (S.ev_sig[i])
             event_free(S.ev_sig[i]);
     if (S.ev_maint)
         event_free(S.ev_maint);
-    if (S.ev_grace)
-        event_free(S.ev_grace);
     if (S.ev_resume)
         event_free(S.ev_resume);
     listeners_free(S.listeners);
@@ -499,8 +592,7 @@ static void teardown(void)
     if (S.wq)
         workq_free(S.wq);          /* finishes running jobs and their done callbacks */
     S.wq = NULL;
-    while ((c = conn_first()) != NULL)
-        conn_abort(c);
+    loop_exit();
     if (S.sasl_ok)
         saslg_done();
     if (S.store)
@@ -593,10 +685,13 @@ static int start(void)
     if (saslg_init(S.store, cfg) != 0)
         return -1;
     S.sasl_ok = true;
-    if (!(S.wq = workq_new(S.base, 4))) {
+    if (!(S.wq = workq_new(S.base, WORKERS_PER_LOOP))) {
         log_err("cannot start worker threads");
         return -1;
     }
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    if (ncpu > 1)
+        (void)loops_start((unsigned)ncpu - 1, WORKERS_PER_LOOP, loop_exit);
     if (S.proto->on_start && S.proto->on_start(cfg) != 0) {
         log_err("%s: start failed", S.proto->ident);
         return -1;
@@ -704,7 +799,8 @@ struct store *server_store(void)
 
 struct workq *server_workq(void)
 {
-    return S.wq;
+    struct workq *w = loops_workq();
+    return w ? w : S.wq;
 }
 
 const struct config *server_config(void)
@@ -714,5 +810,5 @@ const struct config *server_config(void)
 
 bool server_stopping(void)
 {
-    return S.stopping;
+    return stopping();
 }
