@@ -33,6 +33,10 @@ void pop3_session_close(struct pop3_session *s, const char *line)
 {
     if (s->closed)
         return;
+    if (!s->busy) {                /* no job uses it: the mailbox lock goes before the */
+        mailbox_close(s->mb);      /* last reply, so the client may log in again at once */
+        s->mb = NULL;
+    }
     if (line)
         pop3_reply(s, "%s", line);
     s->closed = true;
@@ -109,7 +113,7 @@ void pop3_on_accept(struct conn *c)
 
 void pop3_on_input(struct conn *c)
 {
-    static char line[SASLG_LINE_MAX + 2];
+    static __thread char line[SASLG_LINE_MAX + 2];   /* one per event loop */
     struct pop3_session *s = conn_proto(c);
     if (!s)
         return;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@
 
 static pid_t child;
 static const struct config *cur_cfg;
+static pthread_mutex_t run_mu = PTHREAD_MUTEX_INITIALIZER;   /* kicks come from every loop */
 
 static void on_term(int sig)
 {
@@ -190,7 +192,7 @@ static void child_main(const struct config *cfg, pid_t parent)
     child_loop(&q, parent, &waitset);
 }
 
-int runner_start(const struct config *cfg)
+static int start_locked(const struct config *cfg)
 {
     cur_cfg = cfg;
     if (child > 0) {
@@ -216,26 +218,39 @@ int runner_start(const struct config *cfg)
     return 0;
 }
 
+int runner_start(const struct config *cfg)
+{
+    pthread_mutex_lock(&run_mu);
+    int r = start_locked(cfg);
+    pthread_mutex_unlock(&run_mu);
+    return r;
+}
+
 void runner_kick(void)
 {
-    if (child <= 0)
-        return;
-    int st;
-    pid_t w = waitpid(child, &st, WNOHANG);
-    if (w == child || (w < 0 && errno == ECHILD)) {
-        log_warn("runner: the runner process %ld was gone; restarting it", (long)child);
-        child = 0;
-        if (cur_cfg)
-            (void)runner_start(cur_cfg);
-        return;
+    pthread_mutex_lock(&run_mu);
+    if (child > 0) {
+        int st;
+        pid_t w = waitpid(child, &st, WNOHANG);
+        if (w == child || (w < 0 && errno == ECHILD)) {
+            log_warn("runner: the runner process %ld was gone; restarting it", (long)child);
+            child = 0;
+            if (cur_cfg)
+                (void)start_locked(cur_cfg);
+        } else {
+            kill(child, SIGUSR1);
+        }
     }
-    kill(child, SIGUSR1);
+    pthread_mutex_unlock(&run_mu);
 }
 
 void runner_stop(void)
 {
-    if (child <= 0)
+    pthread_mutex_lock(&run_mu);
+    if (child <= 0) {
+        pthread_mutex_unlock(&run_mu);
         return;
+    }
     kill(child, SIGTERM);
     for (int i = 0; i < 50; i++) {
         int st;
@@ -246,6 +261,7 @@ void runner_stop(void)
         nanosleep(&ts, NULL);
     }
     child = 0;
+    pthread_mutex_unlock(&run_mu);
 }
 
 int runner_pid_of(const char *data_dir)
