@@ -35,6 +35,7 @@ struct saslg {
     char mech_list[64];
     unsigned mechs;
     enum sg_state state;
+    const struct config *cfg;        /* the session's own config (it holds a reference) */
     bool tempfail;                   /* a store error happened during this exchange */
     char tried[STORE_ADDR_MAX];      /* login name as given (for the failure log) */
     char user[STORE_ADDR_MAX];       /* canonical address after SASLG_OK */
@@ -48,6 +49,12 @@ static __thread struct saslg *g_cur;   /* the exchange running on this thread */
 static const struct config *cur_cfg(void)
 {
     return __atomic_load_n(&g_cfg, __ATOMIC_ACQUIRE);
+}
+
+/* In a callback: the config of the session whose exchange runs on this thread. */
+static const struct config *ex_cfg(void)
+{
+    return g_cur && g_cur->cfg ? g_cur->cfg : cur_cfg();
 }
 
 /* ---- mutexes for the library (its defaults are no-ops) ---- */
@@ -162,7 +169,7 @@ static int cb_canon(sasl_conn_t *conn, void *ctx, const char *in, unsigned inlen
     } else {
         memcpy(login, in, inlen);
         login[inlen] = '\0';
-        if (auth_canon_user(cur_cfg(), login, canon, sizeof canon) != 0) {
+        if (auth_canon_user(ex_cfg(), login, canon, sizeof canon) != 0) {
             str_copy(canon, login, sizeof canon);
             str_lower(canon);
         }
@@ -188,7 +195,7 @@ static int cb_checkpass(sasl_conn_t *conn, void *ctx, const char *user, const ch
         return SASL_NOMEM;
     memcpy(pw, pass, passlen);
     pw[passlen] = '\0';
-    int rc = auth_check_password(g_store, cur_cfg(), user, pw, NULL, 0);
+    int rc = auth_check_password(g_store, ex_cfg(), user, pw, NULL, 0);
     explicit_bzero(pw, passlen);
     free(pw);
     if (rc == AUTH_OK)
@@ -222,7 +229,7 @@ static int ms_auxprop_lookup(void *glob, sasl_server_params_t *sp, unsigned flag
     memcpy(addr, user, ulen);
     addr[ulen] = '\0';
     char canon[STORE_ADDR_MAX];
-    if (auth_canon_user(cur_cfg(), addr, canon, sizeof canon) != 0 || strcmp(canon, addr) != 0)
+    if (auth_canon_user(ex_cfg(), addr, canon, sizeof canon) != 0 || strcmp(canon, addr) != 0)
         return SASL_NOUSER;   /* not a local login (see cb_canon) */
     int rc = store_user_get(g_store, addr, &u);
     if (rc == STORE_ERROR) {
@@ -320,16 +327,19 @@ static const char *ipport(const struct ipaddr *ip, int port, char *buf, size_t l
     return n > 0 && (size_t)n < len ? buf : NULL;
 }
 
-struct saslg *saslg_new(const char *service, const struct ipaddr *local, int lport,
-                        const struct ipaddr *remote, int rport, bool tls_active, unsigned mechs)
+struct saslg *saslg_new(const char *service, const struct config *cfg,
+                        const struct ipaddr *local, int lport, const struct ipaddr *remote,
+                        int rport, bool tls_active, unsigned mechs)
 {
     char lbuf[80], rbuf[80];
-    const struct config *cfg = cur_cfg();
+    if (!cfg)
+        cfg = cur_cfg();
     if (!g_inited || !service)
         return NULL;
     struct saslg *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
+    s->cfg = cfg;
     s->mechs = mechs & MECH_ALL;
     config_mech_names(s->mechs, s->mech_list, sizeof s->mech_list);
     s->cbs[0] = (sasl_callback_t){ SASL_CB_GETOPT, CB(cb_conn_getopt), s };

@@ -33,9 +33,11 @@ enum saslg_result {
 
 struct saslg;
 
-/* service: "smtp" or "pop". mechs: MECH_* bits allowed for this session. */
-struct saslg *saslg_new(const char *service, const struct ipaddr *local, int lport,
-                        const struct ipaddr *remote, int rport, bool tls_active, unsigned mechs);
+/* service: "smtp" or "pop". cfg: the session's config, which must outlive the exchange
+ * (NULL: the one set by saslg_init/saslg_set_config). mechs: MECH_* bits allowed. */
+struct saslg *saslg_new(const char *service, const struct config *cfg,
+                        const struct ipaddr *local, int lport, const struct ipaddr *remote,
+                        int rport, bool tls_active, unsigned mechs);
 /* initial: the base64 initial response as sent, "=" for empty, NULL for none.
  * out receives base64 text (no "334 " / "+ " prefix), NUL-terminated. */
 enum saslg_result saslg_start(struct saslg *s, const char *mech, const char *initial,

@@ -461,8 +461,8 @@ static void reload(void)
     str_copy(old_data_dir, old->cfg->data_dir, sizeof old_data_dir);
     str_copy(old_user, old->cfg->run_as_user, sizeof old_user);
     S.cur = nr;
+    saslg_set_config(cfg);             /* before the old one may go */
     cfgref_release(old);               /* live connections keep their own reference */
-    saslg_set_config(cfg);
     log_info("reloaded %s: %zu instance(s)", S.cfgpath, nr->ninst);
     if (strcmp(cfg->data_dir, old_data_dir) != 0 || strcmp(cfg->run_as_user, old_user) != 0)
         log_warn("reload: data_dir and run_as_user changes take effect after a restart");

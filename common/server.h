@@ -1,6 +1,7 @@
 /* server: the daemon skeleton shared by smtpd and pop3d: command line (-c FILE, -f),
  * config load, listeners for every instance, bind then privilege drop to run_as_user,
- * the store and SASL opened once per process after that, the event loop, per-instance
+ * the store and SASL opened once per process after that, the event loops (the main one
+ * accepts; each connection is served by one loop per CPU, loops.h), per-instance
  * access control (allow/deny) and connection limits (total and per IP), idle timeouts,
  * SIGTERM (stop accepting, on_shutdown for live sessions, exit 0 within 10 s) and
  * SIGHUP (reload: new/changed listeners and policies for new sessions, live sessions
@@ -57,7 +58,7 @@ int server_main(int argc, char **argv, const struct server_proto *proto);
 
 /* Process-wide handles, valid after start. */
 struct store *server_store(void);
-struct workq *server_workq(void);
+struct workq *server_workq(void);           /* the calling loop's worker pool */
 const struct config *server_config(void);   /* the config now in force */
 bool server_stopping(void);
 

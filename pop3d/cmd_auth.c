@@ -362,7 +362,7 @@ void cmd_auth(struct pop3_session *s, struct pop3_req *r)
     str_copy(s->mech, r->argv[0], sizeof s->mech);
     for (char *p = s->mech; *p; p++)
         *p = (char)toupper((unsigned char)*p);
-    s->sasl = saslg_new("pop", conn_local(s->c), conn_local_port(s->c), conn_peer(s->c),
+    s->sasl = saslg_new("pop", s->cfg, conn_local(s->c), conn_local_port(s->c), conn_peer(s->c),
                         conn_peer_port(s->c), s->pol.tls_active, pop3_offered_mechs(&s->pol));
     struct p3_job *j = s->sasl ? job_new(s, J_SASL_START, initial) : NULL;
     if (!j) {

@@ -178,7 +178,7 @@ void cmd_auth(struct session *s, const char *arg)
         return;
     }
     str_copy(s->mech, mech, sizeof s->mech);
-    s->sasl = saslg_new("smtp", conn_local(s->c), conn_local_port(s->c), conn_peer(s->c),
+    s->sasl = saslg_new("smtp", s->cfg, conn_local(s->c), conn_local_port(s->c), conn_peer(s->c),
                         conn_peer_port(s->c), conn_is_tls(s->c), sess_auth_mechs(s));
     if (!s->sasl) {
         auth_fail(s, 454, "4.7.0", "Temporary authentication failure", "sasl");

@@ -231,7 +231,7 @@ static struct run exchange(const char *mech, const char *user, const char *pass,
                               { SASL_CB_PASS, CBF(cl_pass), &cr },
                               { SASL_CB_LIST_END, NULL, NULL } };
     sasl_conn_t *cc = NULL;
-    struct saslg *s = saslg_new("smtp", &lip, 25, &rip, 40000, false, mechs);
+    struct saslg *s = saslg_new("smtp", NULL, &lip, 25, &rip, 40000, false, mechs);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     CU_ASSERT_EQUAL_FATAL(sasl_client_new("smtp", "mail.example.com", NULL, NULL, cbs, 0, &cc), SASL_OK);
     const char *cout = NULL, *chosen = NULL;
@@ -319,7 +319,7 @@ static void test_sasl_nomech(void)
     CU_ASSERT_EQUAL(r.r, SASLG_NOMECH);
     r = exchange("CRAM-MD5", "alice", PW_ALICE, IR_NONE, MECH_CRAM_MD5);
     CU_ASSERT_EQUAL(r.r, SASLG_OK);
-    struct saslg *s = saslg_new("smtp", &lip, 25, &rip, 1, false, MECH_ALL);
+    struct saslg *s = saslg_new("smtp", NULL, &lip, 25, &rip, 1, false, MECH_ALL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     CU_ASSERT_EQUAL(saslg_start(s, "DIGEST-MD5", NULL, out, sizeof out), SASLG_NOMECH);
     CU_ASSERT_EQUAL(saslg_start(s, "ANONYMOUS", NULL, out, sizeof out), SASLG_NOMECH);
@@ -328,7 +328,7 @@ static void test_sasl_nomech(void)
 
 static void test_sasl_framing(void)
 {
-    struct saslg *s = saslg_new("smtp", &lip, 25, &rip, 1, false, MECH_ALL);
+    struct saslg *s = saslg_new("smtp", NULL, &lip, 25, &rip, 1, false, MECH_ALL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     /* LOGIN without initial response: challenge "Username:", then cancel */
     CU_ASSERT_EQUAL(saslg_start(s, "LOGIN", NULL, out, sizeof out), SASLG_CONTINUE);
@@ -337,18 +337,18 @@ static void test_sasl_framing(void)
     CU_ASSERT_EQUAL(saslg_step(s, "YWxpY2U=", out, sizeof out), SASLG_BADPROT);   /* over */
     saslg_free(s);
 
-    s = saslg_new("pop", &lip, 110, &rip, 1, true, MECH_ALL);
+    s = saslg_new("pop", NULL, &lip, 110, &rip, 1, true, MECH_ALL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     CU_ASSERT_EQUAL(saslg_start(s, "LOGIN", NULL, out, sizeof out), SASLG_CONTINUE);
     CU_ASSERT_EQUAL(saslg_step(s, "!!not base64!!", out, sizeof out), SASLG_BADPROT);
     saslg_free(s);
 
-    s = saslg_new("smtp", &lip, 25, &rip, 1, false, MECH_ALL);
+    s = saslg_new("smtp", NULL, &lip, 25, &rip, 1, false, MECH_ALL);
     CU_ASSERT_EQUAL(saslg_start(s, "PLAIN", "AGFsaWNl=!", out, sizeof out), SASLG_BADPROT);
     saslg_free(s);
 
     /* a line over SASLG_LINE_MAX */
-    s = saslg_new("smtp", &lip, 25, &rip, 1, false, MECH_ALL);
+    s = saslg_new("smtp", NULL, &lip, 25, &rip, 1, false, MECH_ALL);
     memset(line, 'A', SASLG_LINE_MAX + 4);
     line[SASLG_LINE_MAX + 4] = '\0';
     CU_ASSERT_EQUAL(saslg_start(s, "PLAIN", line, out, sizeof out), SASLG_BADPROT);
@@ -356,7 +356,7 @@ static void test_sasl_framing(void)
 
     /* "=" is an empty initial response, not bad base64: LOGIN then asks for the user name
      * and the exchange goes on; PLAIN gets an empty (hence malformed) message */
-    s = saslg_new("smtp", &lip, 25, &rip, 1, false, MECH_ALL);
+    s = saslg_new("smtp", NULL, &lip, 25, &rip, 1, false, MECH_ALL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     CU_ASSERT_EQUAL(saslg_start(s, "LOGIN", "=", out, sizeof out), SASLG_CONTINUE);
     CU_ASSERT_STRING_EQUAL(out, "VXNlcm5hbWU6");
@@ -370,7 +370,7 @@ static void test_sasl_framing(void)
     CU_ASSERT_EQUAL(saslg_step(s, b64, out, sizeof out), SASLG_BADPROT);   /* no AUTH after done */
     saslg_free(s);
 
-    s = saslg_new("smtp", &lip, 25, &rip, 1, false, MECH_ALL);
+    s = saslg_new("smtp", NULL, &lip, 25, &rip, 1, false, MECH_ALL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     enum saslg_result r = saslg_start(s, "PLAIN", "=", out, sizeof out);
     CU_ASSERT_TRUE(r == SASLG_BADPROT || r == SASLG_FAIL);
