@@ -294,7 +294,8 @@ static int listener_start(struct listener *l)
         return -1;
     }
     l->listening = true;
-    l->evl = evconnlistener_new(S.base, accept_cb, l, LEV_OPT_CLOSE_ON_FREE, -1, l->fd);
+    /* backlog 0: already listening (-1 would make libevent listen() again with 128) */
+    l->evl = evconnlistener_new(S.base, accept_cb, l, LEV_OPT_CLOSE_ON_FREE, 0, l->fd);
     if (!l->evl) {
         log_err("cannot watch listener %s:%d", l->host, l->port);
         return -1;
@@ -689,9 +690,12 @@ static int start(void)
         log_err("cannot start worker threads");
         return -1;
     }
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    if (ncpu > 1)
-        (void)loops_start((unsigned)ncpu - 1, WORKERS_PER_LOOP, loop_exit);
+    long nloops = sysconf(_SC_NPROCESSORS_ONLN);
+    const char *env = getenv("MAILSERVER_LOOPS");   /* for measurements: 1 = main loop only */
+    if (env && *env)
+        nloops = strtol(env, NULL, 10);
+    if (nloops > 1)
+        (void)loops_start((unsigned)nloops - 1, WORKERS_PER_LOOP, loop_exit);
     if (S.proto->on_start && S.proto->on_start(cfg) != 0) {
         log_err("%s: start failed", S.proto->ident);
         return -1;

@@ -5,6 +5,7 @@ other's state (a shared buffer once mixed up POP3 logins)."""
 import os
 import pwd
 import smtplib
+import subprocess
 import threading
 
 from tests.e2e import harness
@@ -106,3 +107,16 @@ class TestSmtpParallel(ConcurrencyCase):
                 self.assertIn("Subject: to %d number " % i, text)
                 subjects.add(text.split("Subject: ", 1)[1].split("\r\n", 1)[0])
             self.assertEqual(len(subjects), ROUNDS, "user %d" % i)
+
+
+class TestBacklog(ConcurrencyCase):
+    def test_listen_backlog_takes_a_burst_of_connections(self):
+        """200 clients connecting at once must not overflow the accept queue (a SYN
+        dropped there costs its client a 1 s retransmit): listen() with 1024, not
+        libevent's default of 128."""
+        env = self.make_env("[smtp lan]\nlisten = 127.0.0.1:{port:smtp}\n")
+        env.start("smtpd")
+        out = subprocess.run(["ss", "-Hltn", "sport = :%d" % env.ports["smtp"]],
+                             capture_output=True, text=True, check=True).stdout.split()
+        self.assertEqual(out[0], "LISTEN")
+        self.assertEqual(int(out[2]), 1024, out)
