@@ -3,16 +3,25 @@
 # memcheck run of the real daemons through a small end-to-end scenario
 # (tests/valgrind_e2e.py, on a -O1 -g build without sanitizers in $(B)/vg/bin).
 #   make check-static | check-cppcheck | check-tidy | check-valgrind   one part only
+#   make check-tsan: the daemons built with ThreadSanitizer ($(B)/tsan/bin) through the
+#   end-to-end files that run sessions in parallel; a TSan report fails the test.
 
 TIDY_SRC  := $(wildcard common/*.c smtpd/*.c pop3d/*.c userdb/*.c)
 VG_FLAGS  := $(CFLAGS_BASE) -O1
+TSAN_FLAGS := $(CFLAGS_BASE) -O1 -fsanitize=thread -fno-omit-frame-pointer
+TSAN_E2E  := test_concurrency test_smtp_auth test_pop3 test_daemon test_smtp_proto
 
-.PHONY: check check-static check-cppcheck check-tidy check-valgrind
+.PHONY: check check-static check-cppcheck check-tidy check-valgrind check-tsan
 
 $(B)/vg/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(VG_FLAGS) -c $< -o $@
 $(eval $(call variant,vg,$(B)/vg/bin,$(VG_FLAGS)))
+
+$(B)/tsan/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(TSAN_FLAGS) -c $< -o $@
+$(eval $(call variant,tsan,$(B)/tsan/bin,$(TSAN_FLAGS)))
 
 check-cppcheck:
 	cppcheck --enable=warning,performance,portability --error-exitcode=1 --inline-suppr \
@@ -29,7 +38,16 @@ check-static: check-cppcheck check-tidy
 check-valgrind: $(B)/vg/bin/smtpd $(B)/vg/bin/pop3d $(B)/vg/bin/userdb
 	MS_BIN=$(CURDIR)/$(B)/vg/bin /usr/bin/python3 tests/valgrind_e2e.py
 
+check-tsan: $(B)/tsan/bin/smtpd $(B)/tsan/bin/pop3d $(B)/tsan/bin/userdb
+	@fail=0; for t in $(TSAN_E2E); do \
+	  echo "=== tsan: $$t"; \
+	  MS_BIN=$(CURDIR)/$(B)/tsan/bin TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp" \
+	    /usr/bin/python3 tests/e2e/runner.py $$t > $(B)/test-logs/tsan-$$t.out 2>&1 || fail=1; \
+	  tail -n 1 $(B)/test-logs/tsan-$$t.out; \
+	done; exit $$fail
+
 check: deps
 	$(MAKE) check-static
 	$(MAKE) test
 	$(MAKE) check-valgrind
+	$(MAKE) check-tsan
