@@ -686,6 +686,12 @@ static int start(void)
     if (saslg_init(S.store, cfg) != 0)
         return -1;
     S.sasl_ok = true;
+    /* before any thread exists: smtpd forks its queue runner here, and a fork while
+     * other threads run may copy a lock one of them holds (the child then hangs) */
+    if (S.proto->on_start && S.proto->on_start(cfg) != 0) {
+        log_err("%s: start failed", S.proto->ident);
+        return -1;
+    }
     if (!(S.wq = workq_new(S.base, WORKERS_PER_LOOP))) {
         log_err("cannot start worker threads");
         return -1;
@@ -696,10 +702,6 @@ static int start(void)
         nloops = strtol(env, NULL, 10);
     if (nloops > 1)
         (void)loops_start((unsigned)nloops - 1, WORKERS_PER_LOOP, loop_exit);
-    if (S.proto->on_start && S.proto->on_start(cfg) != 0) {
-        log_err("%s: start failed", S.proto->ident);
-        return -1;
-    }
     if (add_events() != 0) {
         log_err("cannot set up signal handling");
         return -1;
