@@ -11,8 +11,6 @@
 #include "log.h"
 #include "workq.h"
 
-#define LOOPS_MAX 16
-
 struct task {
     struct task *next;
     void (*fn)(void *arg);

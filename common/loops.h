@@ -11,6 +11,8 @@
 struct event_base;
 struct workq;
 
+#define LOOPS_MAX 16              /* extra loops at most */
+
 /* Start n extra loops with `workers` worker threads each; on_exit(void) runs in each
  * loop's thread after its loop ended and its workers finished (force-close what is
  * left). Returns how many started. */

@@ -1,12 +1,11 @@
 /* server: the daemon skeleton of smtpd and pop3d (server.h): command line, config,
- * listeners, privilege drop, daemonizing, the event loop, access control and
- * connection limits at accept, SIGTERM shutdown, SIGHUP reload, periodic store
- * maintenance. Connections themselves live in conn.c. */
+ * privilege drop, daemonizing, the event loops, access control and connection limits
+ * at accept, SIGTERM shutdown, SIGHUP reload, periodic store maintenance. Sockets
+ * live in listeners.c, connections in conn.c, the extra loops in loops.c. */
 #include "server.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -25,6 +24,7 @@
 
 #include "conn_internal.h"
 #include "connlimit.h"
+#include "listeners.h"
 #include "log.h"
 #include "loops.h"
 #include "privdrop.h"
@@ -34,18 +34,7 @@
 
 #define SHUTDOWN_GRACE_SEC 9      /* then force-close what is left (SPEC: exit within 10 s) */
 #define MAINT_INTERVAL_SEC 60
-#define LISTEN_BACKLOG 1024
 #define WORKERS_PER_LOOP 4
-
-struct listener {
-    struct listener *next;
-    char host[128];
-    int port;
-    int fd;                       /* until evl takes it over */
-    bool listening;
-    struct evconnlistener *evl;
-    size_t inst_idx;
-};
 
 static struct {
     const struct server_proto *proto;
@@ -60,11 +49,12 @@ static struct {
     SSL_CTX *tls_ctx;
     char tls_cert[1024], tls_key[1024];   /* where tls_ctx was loaded from */
     struct event *ev_sig[3];
-    struct event *ev_maint, *ev_resume;
+    struct event *ev_maint;
     bool maint_running;
     bool sasl_ok;
     struct connlimit *limits;
     pthread_mutex_t limits_mu;    /* the counts are shared by all loops */
+    unsigned nloops;              /* the main one included */
 } S = { .limits_mu = PTHREAD_MUTEX_INITIALIZER };
 
 static __thread struct event *t_grace;   /* this loop's shutdown grace timer */
@@ -208,174 +198,6 @@ static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct soc
         admit(h);
 }
 
-static void resume_accept_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    (void)arg;
-    for (struct listener *l = S.listeners; l; l = l->next)
-        if (l->evl && evconnlistener_enable(l->evl) != 0)
-            log_err("cannot resume accepting on %s:%d", l->host, l->port);
-}
-
-/* Out of descriptors or memory: the pending connection stays in the backlog and the
- * socket stays readable, so stop accepting for a second instead of spinning. */
-static void accept_error_cb(struct evconnlistener *evl, void *arg)
-{
-    struct listener *l = arg;
-    int e = EVUTIL_SOCKET_ERROR();
-    struct timeval tv = { .tv_sec = 1, .tv_usec = 0 };
-
-    log_err("accept on %s:%d: %s", l->host, l->port, evutil_socket_error_to_string(e));
-    if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
-        (void)evconnlistener_disable(evl);
-        if (!S.ev_resume)
-            S.ev_resume = evtimer_new(S.base, resume_accept_cb, NULL);
-        if (!S.ev_resume || evtimer_add(S.ev_resume, &tv) != 0)
-            (void)evconnlistener_enable(evl);
-    }
-}
-
-/* ---- listeners ------------------------------------------------------------------- */
-
-static int bind_addr(const char *host, int port, char *err, size_t errlen)
-{
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
-    struct addrinfo *res = NULL;
-    char pstr[16];
-    int one = 1;
-
-    snprintf(pstr, sizeof pstr, "%d", port);
-    int r = getaddrinfo(host[0] ? host : NULL, pstr, &hints, &res);
-    if (r != 0 || !res) {
-        snprintf(err, errlen, "address %s:%d: %s", host, port, gai_strerror(r));
-        return -1;
-    }
-    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        (res->ai_family == AF_INET6 &&
-         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0) ||
-        bind(fd, res->ai_addr, res->ai_addrlen) != 0) {
-        snprintf(err, errlen, "cannot listen on %s:%d: %s", host, port, strerror(errno));
-        if (fd >= 0)
-            (void)close(fd);
-        freeaddrinfo(res);
-        return -1;
-    }
-    freeaddrinfo(res);
-    return fd;
-}
-
-static void listener_free(struct listener *l)
-{
-    if (l->evl)
-        evconnlistener_free(l->evl);   /* closes the socket */
-    else if (l->fd >= 0)
-        (void)close(l->fd);
-    free(l);
-}
-
-static void listeners_free(struct listener *l)
-{
-    while (l) {
-        struct listener *next = l->next;
-        listener_free(l);
-        l = next;
-    }
-}
-
-/* listen() only now, when the loop is about to serve: until then a client is
- * refused rather than left waiting in the backlog. */
-static int listener_start(struct listener *l)
-{
-    if (!l->listening && listen(l->fd, LISTEN_BACKLOG) != 0) {
-        log_err("cannot listen on %s:%d: %s", l->host, l->port, strerror(errno));
-        return -1;
-    }
-    l->listening = true;
-    /* backlog 0: already listening (-1 would make libevent listen() again with 128) */
-    l->evl = evconnlistener_new(S.base, accept_cb, l, LEV_OPT_CLOSE_ON_FREE, 0, l->fd);
-    if (!l->evl) {
-        log_err("cannot watch listener %s:%d", l->host, l->port);
-        return -1;
-    }
-    evconnlistener_set_error_cb(l->evl, accept_error_cb);
-    return 0;
-}
-
-static struct listener *take_listener(struct listener **list, const char *host, int port)
-{
-    for (struct listener **pp = list; *pp; pp = &(*pp)->next) {
-        if ((*pp)->port == port && strcmp((*pp)->host, host) == 0) {
-            struct listener *l = *pp;
-            *pp = l->next;
-            l->next = NULL;
-            return l;
-        }
-    }
-    return NULL;
-}
-
-/* Undo listeners_for: reused listeners go back to *OLD, new ones close. */
-static void listeners_undo(struct listener *head, struct listener **old)
-{
-    while (head) {
-        struct listener *l = head;
-        head = l->next;
-        if (l->evl && old) {
-            l->next = *old;
-            *old = l;
-        } else {
-            listener_free(l);
-        }
-    }
-}
-
-/* Listeners for every address of every instance of R. Sockets already open in *OLD
- * for the same address are moved over (kept open); the rest are bound. On a bind
- * error nothing is bound and what was taken from *OLD is put back. */
-static int listeners_for(const struct cfgref *r, struct listener **old, struct listener **out,
-                         char *err, size_t errlen)
-{
-    struct listener *head = NULL, **tail = &head;
-
-    for (size_t i = 0; i < r->ninst; i++) {
-        const struct server_instance *si = &r->inst[i];
-        for (size_t j = 0; j < si->nlisten; j++) {
-            const struct listen_addr *a = &si->listen[j];
-            struct listener *l = old ? take_listener(old, a->host, a->port) : NULL;
-            if (!l) {
-                int fd = bind_addr(a->host, a->port, err, errlen);
-                if (fd >= 0 && old && listen(fd, LISTEN_BACKLOG) != 0) {   /* reload */
-                    snprintf(err, errlen, "cannot listen on %s:%d: %s", a->host, a->port,
-                             strerror(errno));
-                    (void)close(fd);
-                    fd = -1;
-                }
-                if (fd < 0) {
-                    size_t n = strlen(err);
-                    snprintf(err + n, errlen - n, " (instance %s)", si->name);
-                    goto fail;
-                }
-                l = xcalloc(1, sizeof *l);
-                l->fd = fd;
-                l->listening = old != NULL;
-                str_copy(l->host, a->host, sizeof l->host);
-                l->port = a->port;
-            }
-            l->inst_idx = i;
-            *tail = l;
-            tail = &l->next;
-        }
-    }
-    *out = head;
-    return 0;
-fail:
-    listeners_undo(head, old);
-    return -1;
-}
-
 /* ---- TLS ------------------------------------------------------------------------- */
 
 static bool needs_tls(const struct cfgref *r)
@@ -454,7 +276,7 @@ static void reload(void)
     listeners_free(S.listeners);       /* addresses no longer configured */
     S.listeners = fresh;
     for (struct listener *l = fresh; l; l = l->next)
-        if (!l->evl && listener_start(l) != 0)
+        if (!listener_started(l) && listener_start(l, S.base, accept_cb) != 0)
             log_err("reload: listener %s:%d not started", l->host, l->port);
     tls_install(cfg, ctx);
     struct cfgref *old = S.cur;
@@ -586,8 +408,6 @@ static void teardown(void)
             event_free(S.ev_sig[i]);
     if (S.ev_maint)
         event_free(S.ev_maint);
-    if (S.ev_resume)
-        event_free(S.ev_resume);
     listeners_free(S.listeners);
     S.listeners = NULL;
     if (S.wq)
@@ -669,6 +489,24 @@ static int add_events(void)
     return 0;
 }
 
+/* One event loop per online CPU; MAILSERVER_LOOPS (1-16) overrides, for measurements. */
+static unsigned loop_count(void)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned n = cpus > 1 ? (unsigned)(cpus > LOOPS_MAX + 1 ? LOOPS_MAX + 1 : cpus) : 1;
+    const char *env = getenv("MAILSERVER_LOOPS");
+    if (env && *env) {
+        char *end = NULL;
+        errno = 0;
+        long v = strtol(env, &end, 10);
+        if (errno == 0 && *end == '\0' && v >= 1 && v <= LOOPS_MAX + 1)
+            return (unsigned)v;
+        log_warn("MAILSERVER_LOOPS=%s ignored: not a number from 1 to %d; using %u",
+                 env, LOOPS_MAX + 1, n);
+    }
+    return n;
+}
+
 /* After any fork: the loop, the store, SASL, the worker pool, the protocol, and
  * only then listen(): a daemon that cannot serve (a corrupt store) never accepts. */
 static int start(void)
@@ -696,18 +534,14 @@ static int start(void)
         log_err("cannot start worker threads");
         return -1;
     }
-    long nloops = sysconf(_SC_NPROCESSORS_ONLN);
-    const char *env = getenv("MAILSERVER_LOOPS");   /* for measurements: 1 = main loop only */
-    if (env && *env)
-        nloops = strtol(env, NULL, 10);
-    if (nloops > 1)
-        (void)loops_start((unsigned)nloops - 1, WORKERS_PER_LOOP, loop_exit);
+    unsigned n = loop_count();
+    S.nloops = 1 + (n > 1 ? loops_start(n - 1, WORKERS_PER_LOOP, loop_exit) : 0);
     if (add_events() != 0) {
         log_err("cannot set up signal handling");
         return -1;
     }
     for (struct listener *l = S.listeners; l; l = l->next)
-        if (listener_start(l) != 0)
+        if (listener_start(l, S.base, accept_cb) != 0)
             return -1;
     return 0;
 }
@@ -749,7 +583,8 @@ static int run(const char *cfgpath, bool foreground)
         teardown();
         return 1;
     }
-    log_info("started: %zu instance(s), config %s, running as uid %d", S.cur->ninst,
+    log_info("started: %zu instance(s), %u event loop(s), config %s, running as uid %d",
+             S.cur->ninst, S.nloops,
              S.cfgpath, (int)getuid());
     if (pthread_sigmask(SIG_UNBLOCK, &sigs, NULL) != 0)
         log_warn("cannot unblock signals");

@@ -133,13 +133,15 @@ class Env:
         return r
 
     # ---- daemons ----------------------------------------------------------
-    def start(self, daemon, wait=None):
-        """Start bin/DAEMON -f; wait for the ports named in wait (default: all)."""
+    def start(self, daemon, wait=None, env=None):
+        """Start bin/DAEMON -f (with env added to the environment); wait for the ports
+        named in wait (default: all)."""
         log = os.path.join(self.dir, daemon + ".log")
         self.logs[daemon] = log
         f = open(log, "ab")
         p = subprocess.Popen([os.path.join(BIN, daemon), "-c", self.conf, "-f"],
-                             stdout=f, stderr=subprocess.STDOUT)
+                             stdout=f, stderr=subprocess.STDOUT,
+                             env=dict(os.environ, **env) if env else None)
         f.close()
         self.procs[daemon] = p
         for name in (wait if wait is not None else list(self.ports)):

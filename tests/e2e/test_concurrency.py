@@ -92,8 +92,7 @@ class TestSmtpParallel(ConcurrencyCase):
 
         def client(i):
             for k in range(ROUNDS):
-                with smtplib.SMTP("127.0.0.1", env.ports["smtp"], timeout=30,
-                                  source_address=(LAN_IP, 0)) as s:
+                with smtp_session(env) as s:
                     s.sendmail("sender@" + DOMAIN, [user(i)],
                                "Subject: to %d number %d\r\n\r\nbody %d/%d\r\n" % (i, k, i, k))
 
@@ -120,3 +119,34 @@ class TestBacklog(ConcurrencyCase):
                              capture_output=True, text=True, check=True).stdout.split()
         self.assertEqual(out[0], "LISTEN")
         self.assertEqual(int(out[2]), 1024, out)
+
+
+class TestLoopCount(ConcurrencyCase):
+    """One event loop per CPU; MAILSERVER_LOOPS overrides it, a bad value is named."""
+
+    def deliver_one(self, env, i):
+        with smtp_session(env) as s:
+            s.sendmail("sender@" + DOMAIN, [user(i)], "Subject: loops %d\r\n\r\nx\r\n" % i)
+        self.assertEqual(len(os.listdir(os.path.join(env.maildir(user(i)), "new"))), 1)
+
+    def test_default_override_and_bad_value(self):
+        env = self.make_env("[smtp lan]\nlisten = 127.0.0.1:{port:smtp}\n")
+        cpus = min(os.cpu_count() or 1, 17)
+        env.start("smtpd")
+        self.assertIn("instance(s), %d event loop(s)," % cpus, env.log("smtpd"))
+        self.deliver_one(env, 0)
+        env.stop("smtpd")
+        env.start("smtpd", env={"MAILSERVER_LOOPS": "1"})
+        self.assertIn("instance(s), 1 event loop(s),", env.log("smtpd").split("started:")[-1])
+        self.deliver_one(env, 1)
+        env.stop("smtpd")
+        env.start("smtpd", env={"MAILSERVER_LOOPS": "two"})
+        log = env.log("smtpd")
+        self.assertIn("MAILSERVER_LOOPS=two ignored: not a number from 1 to 17; using %d" % cpus,
+                      log)
+        self.assertIn("instance(s), %d event loop(s)," % cpus, log.split("started:")[-1])
+        self.deliver_one(env, 2)
+
+
+def smtp_session(env):
+    return smtplib.SMTP("127.0.0.1", env.ports["smtp"], timeout=30, source_address=(LAN_IP, 0))
