@@ -22,9 +22,9 @@
 #include "conn.h"
 
 #include <arpa/inet.h>
-#include <pthread.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -459,10 +459,10 @@ static void setup_bev(struct conn *c)
         bufferevent_set_timeouts(c->bev, &tv, &tv);
     if (c->tls)
         bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
-    if (c->tls && bufferevent_enable(c->bev, EV_WRITE) != 0)
-        log_warn("conn: id=%lu cannot enable writing", c->id);
     if (!c->tls)
         bufferevent_disable(c->bev, EV_WRITE);   /* flush_now writes; see there */
+    else if (bufferevent_enable(c->bev, EV_WRITE) != 0)
+        log_warn("conn: id=%lu cannot enable writing", c->id);
     if (!c->paused && !c->closing && bufferevent_enable(c->bev, EV_READ) != 0)
         log_warn("conn: id=%lu cannot enable reading", c->id);
 }
