@@ -4,12 +4,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "privdrop.h"
 #include "runner.h"
 
 static const char *const state_word[] = { "pending", "done", "bounced" };
@@ -78,6 +80,8 @@ static int do_list(const char *qdir)
     return 0;
 }
 
+/* Runs as run_as_user (queue_admin_main dropped root): a symlink or a pid planted in
+ * the queue directory can only be used with that user's own rights. */
 static int do_flush(const struct config *cfg, const char *qdir)
 {
     char path[QUEUE_DIR_MAX + 32];
@@ -87,17 +91,19 @@ static int do_flush(const struct config *cfg, const char *qdir)
         return 0;
     }
     snprintf(path, sizeof path, "%s/flush", qdir);
-    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        (void)close(fd);
+    else if (errno != EEXIST) {             /* EEXIST: a flush is already asked for */
         fprintf(stderr, "smtpd: cannot create %s: %s\n", path, strerror(errno));
         return 1;
     }
-    if (fchown(fd, st.st_uid, st.st_gid) < 0 && errno != EPERM)
-        fprintf(stderr, "smtpd: warning: chown %s: %s\n", path, strerror(errno));
-    close(fd);
     int pid = runner_pid_of(cfg->data_dir);
     if (pid > 0 && kill(pid, SIGUSR1) == 0)
         printf("flush requested; queue runner %d notified\n", pid);
+    else if (pid > 0)
+        printf("flush requested; queue runner %d not signalled (%s); it sees the flush "
+               "file within a minute\n", pid, strerror(errno));
     else
         printf("flush requested; no queue runner is running (it flushes when smtpd starts)\n");
     return 0;
@@ -109,15 +115,20 @@ int queue_admin_main(int argc, char **argv, const struct config *cfg)
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--queue") == 0 && i + 1 < argc)
             what = argv[i + 1];
-    char qdir[QUEUE_DIR_MAX];
+    bool list = what && strcmp(what, "list") == 0;
+    if (!list && !(what && strcmp(what, "flush") == 0)) {
+        fprintf(stderr, "usage: smtpd -c FILE --queue list|flush\n");
+        return 2;
+    }
+    /* as root, become run_as_user before anything under data_dir is looked at */
+    char qdir[QUEUE_DIR_MAX], err[1024];
+    if (privdrop_admin(cfg->data_dir, cfg->run_as_user, err, sizeof err) != 0) {
+        fprintf(stderr, "smtpd: %s\n", err);
+        return 1;
+    }
     if (queue_dir(cfg->data_dir, qdir, sizeof qdir) < 0) {
         fprintf(stderr, "smtpd: data_dir too long\n");
         return 1;
     }
-    if (what && strcmp(what, "list") == 0)
-        return do_list(qdir);
-    if (what && strcmp(what, "flush") == 0)
-        return do_flush(cfg, qdir);
-    fprintf(stderr, "usage: smtpd -c FILE --queue list|flush\n");
-    return 2;
+    return list ? do_list(qdir) : do_flush(cfg, qdir);
 }

@@ -1,9 +1,12 @@
 /* queue_admin: `smtpd -c FILE --queue list|flush`, the admin's view of the outbound
- * queue. list: one line per entry (id, age, size, sender, each recipient with its
- * state, the last error). flush: makes every deferred recipient due now by creating
- * DATA_DIR/queue/flush and sending SIGUSR1 to the runner whose pid is in
- * DATA_DIR/queue/runner.pid; without a running runner the flush happens at its start.
- * Read-only on the envelopes: only the runner rewrites them. */
+ * queue. Started as root it first drops to run_as_user (privdrop_admin), so nothing
+ * under data_dir is opened, created or signalled with root's rights. list: one line
+ * per entry (id, age, size, sender, each recipient with its state, the last error).
+ * flush: makes every deferred recipient due now by creating DATA_DIR/queue/flush
+ * (O_EXCL|O_NOFOLLOW; the runner watches the directory) and sending SIGUSR1 to the
+ * runner whose pid is in DATA_DIR/queue/runner.pid; without a running runner the
+ * flush happens at its start. Read-only on the envelopes: only the runner rewrites
+ * them. */
 #ifndef MS_QUEUE_ADMIN_H
 #define MS_QUEUE_ADMIN_H
 #include <stddef.h>

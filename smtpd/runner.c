@@ -43,7 +43,7 @@ static int lock_pidfile(const char *qdir)
 {
     char path[QUEUE_DIR_MAX + 32], buf[32];
     snprintf(path, sizeof path, "%s/runner.pid", qdir);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return -1;
     while (flock(fd, LOCK_EX) < 0)          /* an old runner may still be finishing */
@@ -270,7 +270,7 @@ int runner_pid_of(const char *data_dir)
     if (queue_dir(data_dir, qdir, sizeof qdir) < 0)
         return 0;
     snprintf(path, sizeof path, "%s/runner.pid", qdir);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return 0;
     int pid = 0;

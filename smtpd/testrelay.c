@@ -167,8 +167,7 @@ int testrelay_main(int argc, char **argv, const struct config *cfg)
         return 2;
     /* as root, become run_as_user first so the store keeps its owner (SPEC "Binaries") */
     char err[512];
-    if (privdrop_dirs(cfg->data_dir, cfg->run_as_user, err, sizeof err) < 0 ||
-        privdrop_to_user(cfg->run_as_user, err, sizeof err) < 0) {
+    if (privdrop_admin(cfg->data_dir, cfg->run_as_user, err, sizeof err) < 0) {
         fprintf(stderr, "smtpd: %s\n", err);
         return 2;
     }
