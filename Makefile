@@ -10,7 +10,7 @@
 CC      ?= cc
 B       ?= build
 PREFIX  ?= /usr/local
-CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -g -D_GNU_SOURCE -Icommon -Ismtpd -Ipop3d -Iuserdb
+CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -g -D_GNU_SOURCE -MMD -MP -Icommon -Ismtpd -Ipop3d -Iuserdb
 LIBS    := -levent -levent_openssl -levent_pthreads -lssl -lcrypto -ldb -lsasl2 -lcrypt -lresolv -lpthread
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
@@ -23,7 +23,6 @@ SMTPD_SRC  := $(filter-out smtpd/main.c,$(wildcard smtpd/*.c))
 POP3D_SRC  := $(filter-out pop3d/main.c,$(wildcard pop3d/*.c))
 USERDB_SRC := $(filter-out userdb/main.c,$(wildcard userdb/*.c))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
-HEADERS    := $(wildcard common/*.h smtpd/*.h pop3d/*.h userdb/*.h)
 
 # $(call objs,VARIANT,SOURCES)
 objs = $(patsubst %.c,$(B)/$(1)/%.o,$(2))
@@ -37,11 +36,11 @@ ASAN_FLAGS := $(CFLAGS_BASE) -O1 $(SANFLAGS)
 all: bin/smtpd bin/pop3d bin/userdb
 
 # ---- object rules -------------------------------------------------------
-$(B)/rel/%.o: %.c $(HEADERS)
+$(B)/rel/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_FLAGS) -c $< -o $@
 
-$(B)/asan/%.o: %.c $(HEADERS)
+$(B)/asan/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_FLAGS) -c $< -o $@
 
@@ -115,6 +114,14 @@ install: all
 
 clean:
 	rm -rf build bin
+
+# Each object's header dependencies, written by -MMD -MP beside it: a changed header
+# rebuilds what includes it and nothing else.
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
+# A build tree from before -MMD has objects without .d files: start it afresh once.
+ifeq ($(wildcard $(B)/.mmd),)
+$(shell rm -rf $(B)/rel $(B)/asan $(B)/vg $(B)/tsan $(B)/fuzz; mkdir -p $(B); touch $(B)/.mmd)
+endif
 
 # ---- more targets, each in its own fragment -------------------------------
 -include bench/bench.mk

@@ -13,12 +13,12 @@ TSAN_E2E  := test_concurrency test_smtp_auth test_pop3 test_daemon test_smtp_pro
 
 .PHONY: check check-static check-cppcheck check-tidy check-valgrind check-tsan
 
-$(B)/vg/%.o: %.c $(HEADERS)
+$(B)/vg/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(VG_FLAGS) -c $< -o $@
 $(eval $(call variant,vg,$(B)/vg/bin,$(VG_FLAGS)))
 
-$(B)/tsan/%.o: %.c $(HEADERS)
+$(B)/tsan/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(TSAN_FLAGS) -c $< -o $@
 $(eval $(call variant,tsan,$(B)/tsan/bin,$(TSAN_FLAGS)))

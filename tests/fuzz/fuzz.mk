@@ -16,7 +16,7 @@ FUZZ_ONLY    ?= $(FUZZ_NAMES)
 # The untrusted-input parsers under test (pure code: no store, no network).
 FUZZ_SRC     := common/util.c common/log.c common/addr.c common/config.c common/confval.c \
                 common/ipmatch.c smtpd/smtp_parse.c smtpd/data.c smtpd/mx.c pop3d/parse.c
-FUZZ_CFLAGS  := -std=gnu11 -g -O1 -D_GNU_SOURCE -Wall -Wextra -Werror \
+FUZZ_CFLAGS  := -std=gnu11 -g -O1 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \
                 -Icommon -Ismtpd -Ipop3d -Iuserdb -fno-omit-frame-pointer \
                 -fno-sanitize-recover=undefined
 FUZZ_OBJS    := $(patsubst %.c,$(B)/fuzz/obj/%.o,$(FUZZ_SRC))
@@ -24,7 +24,7 @@ FUZZ_BINS    := $(patsubst %,$(B)/fuzz/bin/%,$(FUZZ_NAMES))
 
 .PHONY: fuzz fuzz-build
 
-$(B)/fuzz/obj/%.o: %.c $(HEADERS) tests/fuzz/fuzz_util.h
+$(B)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
 
