@@ -643,13 +643,3 @@ struct workq *server_workq(void)
     struct workq *w = loops_workq();
     return w ? w : S.wq;
 }
-
-const struct config *server_config(void)
-{
-    return S.cur ? S.cur->cfg : NULL;
-}
-
-bool server_stopping(void)
-{
-    return stopping();
-}

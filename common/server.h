@@ -59,7 +59,5 @@ int server_main(int argc, char **argv, const struct server_proto *proto);
 /* Process-wide handles, valid after start. */
 struct store *server_store(void);
 struct workq *server_workq(void);           /* the calling loop's worker pool */
-const struct config *server_config(void);   /* the config now in force */
-bool server_stopping(void);
 
 #endif

@@ -12,8 +12,7 @@ char *str_lower(char *s);
 char *str_trim(char *s);
 /* Case-insensitive ASCII equality. */
 bool str_ieq(const char *a, const char *b);
-/* malloc/strdup that abort on out-of-memory (startup and config code only). */
-void *xmalloc(size_t n);
+/* calloc/strdup that abort on out-of-memory (startup and config code only). */
 void *xcalloc(size_t n, size_t m);
 char *xstrdup(const char *s);
 
