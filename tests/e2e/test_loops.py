@@ -131,6 +131,28 @@ class Forwarding(unittest.TestCase):
             self.assertTrue(wait_for(lambda: "queue is empty" in
                                      env.smtpd_cmd("--queue", "list").stdout, 20))
 
+    def test_queue_does_not_pass_on_over_the_limit(self):
+        """Relayed mail that arrives with max_hops (5) Received: lines is accepted, but
+        with ours it carries 6: the next hop would refuse it, so the queue bounces it
+        (5.4.6) to the sender instead of sending it; 4 go out."""
+        ps, pa = free_port(), free_port()
+        sink = Sink(ps)
+        self.sinks = [sink]
+        a = self.make_env("loops-queue", DOMAIN, pa, "remote.test = 127.0.0.1:%d" % ps)
+        self.envs = [a]
+        a.start("smtpd")
+        sender = "postmaster@" + DOMAIN
+        s = a.smtp("smtp")
+        s.sendmail(sender, ["x@remote.test"], message(5))
+        s.sendmail(sender, ["y@remote.test"], message(4))
+        s.quit()
+        dsn = wait_for(lambda: [m for m in a.messages(sender) if b"multipart/report" in m], 30)
+        self.assertTrue(dsn, "no bounce to the sender")
+        self.assertIn(b"Final-Recipient: rfc822; x@remote.test", dsn[0])
+        self.assertIn(b"Status: 5.4.6", dsn[0])
+        got = wait_for(lambda: sink.messages, 20)
+        self.assertEqual([m[1] for m in got], [["y@remote.test"]])
+
     def test_srs_forward_and_bounce_back(self):
         ps = free_port()
         sink = Sink(ps)
