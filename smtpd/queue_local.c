@@ -42,6 +42,11 @@ static int resolve(const struct config *cfg, struct store *st, const char *rcpt,
         snprintf(err, errlen, "%d %s %s", out.res.code, out.res.enh, out.res.text);
         return out.res.code / 100 == 5 ? 0 : -1;
     }
+    if (out.kind == RCPT_RELAY && strcmp(out.res.rule, RULE_SRS) == 0) {
+        *forward = 1;                   /* our bounce to one of our SRS addresses */
+        str_copy(target, out.target, tlen);
+        return 1;
+    }
     if (out.kind != RCPT_LOCAL && out.kind != RCPT_FORWARD) {
         snprintf(err, errlen, "550 5.1.1 Not a local recipient");
         return 0;

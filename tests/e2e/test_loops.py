@@ -153,6 +153,28 @@ class Forwarding(unittest.TestCase):
         got = wait_for(lambda: sink.messages, 20)
         self.assertEqual([m[1] for m in got], [["y@remote.test"]])
 
+    def test_forward_refused_bounce_reaches_original_sender(self):
+        """The outside address refuses the forwarded mail (550): our own bounce goes to
+        the SRS sender, which is ours, and on to the original sender."""
+        pbad, pok, pa = free_port(), free_port(), free_port()
+        bad, ok = Sink(pbad, mode="perm"), Sink(pok)
+        self.sinks = [bad, ok]
+        a = self.make_env("loops-refused", DOMAIN, pa, "remote.test = 127.0.0.1:%d\n"
+                          "sender.test = 127.0.0.1:%d" % (pbad, pok), max_hops=50)
+        self.envs = [a]
+        a.userdb("alias", "add", "fwd@" + DOMAIN, "gone@remote.test")
+        a.start("smtpd")
+        s = a.smtp("smtp")
+        s.sendmail("carol@sender.test", ["fwd@" + DOMAIN], message(0))
+        s.quit()
+        got = wait_for(lambda: ok.messages, 30)
+        self.assertTrue(got, "the bounce did not reach the original sender")
+        mail_from, rcpts, content = got[0]
+        self.assertIn(mail_from, ("", "<>"))
+        self.assertEqual(rcpts, ["carol@sender.test"])
+        self.assertIn(b"Final-Recipient: rfc822; gone@remote.test", content)
+        self.assertIn(b"Status: 5.1.1", content)
+
     def test_srs_forward_and_bounce_back(self):
         ps = free_port()
         sink = Sink(ps)
