@@ -68,6 +68,7 @@ static const struct keydef server_keys[] = {
     { "auth_fail_window", V_DUR_NZ, S(auth_fail_window), NOOFF, "15m" },
     { "auth_lockout", V_DUR, S(auth_lockout), NOOFF, "15m" },
     { "max_message_size", V_SIZE, S(max_message_size), NOOFF, "25M" },
+    { "max_hops", V_UINT, S(max_hops), NOOFF, "50" },
     { "relayhost", V_HOSTPORT, S(relayhost), S(relayhost_port), "" },
     { "queue_retry", V_DUR_NZ, S(queue_retry), NOOFF, "5m" },
     { "queue_lifetime", V_DUR_NZ, S(queue_lifetime), NOOFF, "5d" },

@@ -94,6 +94,7 @@ struct config {
     unsigned auth_fail_window;
     unsigned auth_lockout;
     uint64_t max_message_size;
+    unsigned max_hops;                 /* more Received: headers: 554 5.4.6 */
     char *relayhost;                   /* "" if unset */
     int relayhost_port;
     unsigned queue_retry;

@@ -78,6 +78,7 @@ void cmd_data(struct session *s, const struct smtp_cmd *c)
         return;
     }
     data_init(s->dm, s->cfg->max_message_size, data_sink, s);
+    s->dm->max_hops = s->cfg->max_hops;    /* mail loops: 554 5.4.6 at the end */
     s->state = SS_DATA;
     sess_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
 }

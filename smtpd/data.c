@@ -11,12 +11,14 @@ void data_init(struct data_machine *m, uint64_t max_size, data_sink_fn sink, voi
     m->max_size = max_size;
     m->sink = sink;
     m->ctx = ctx;
+    hopcount_init(&m->hops);
 }
 
 static void flush(struct data_machine *m)
 {
     if (m->outlen == 0)
         return;
+    hopcount_feed(&m->hops, m->out, m->outlen);
     if (!m->sink_failed && !m->too_big && !m->bad_newline && m->sink &&
         m->sink(m->ctx, m->out, m->outlen) < 0)
         m->sink_failed = true;
@@ -122,6 +124,10 @@ void data_result(const struct data_machine *m, struct smtp_reply *r)
         r->code = 552;
         r->enh = "5.3.4";
         r->text = "Message size exceeds fixed maximum message size";
+    } else if (m->max_hops && m->hops.count > m->max_hops) {
+        r->code = 554;
+        r->enh = "5.4.6";
+        r->text = "Too many hops";
     } else if (m->sink_failed) {
         r->code = 451;
         r->enh = "4.3.0";

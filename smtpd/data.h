@@ -5,7 +5,8 @@
  * the message bad (SMTP smuggling): it is read on to the real <CRLF>.<CRLF> and nothing
  * inside is ever taken as the end or as a command; the result is 550 5.6.0. Over the
  * size limit it stops storing but keeps reading; the result is 552 5.3.4. Lines longer
- * than 998 octets are kept as sent. Chunk boundaries may fall anywhere.
+ * than 998 octets are kept as sent. Chunk boundaries may fall anywhere. The Received:
+ * lines of the header section are counted (received.h) against max_hops.
  * Pure code: the only output is the sink. */
 #ifndef MS_DATA_H
 #define MS_DATA_H
@@ -13,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "received.h"
 #include "smtp_parse.h"
 
 /* Receives message bytes (LF line endings, dots unstuffed), in order. Return 0, or -1
@@ -31,6 +33,8 @@ struct data_machine {
     bool bad_newline;       /* a bare CR or LF was seen */
     bool too_big;
     bool sink_failed;
+    unsigned max_hops;      /* 0 = no limit; set after data_init */
+    struct hopcount hops;   /* Received: lines of the header section */
     data_sink_fn sink;
     void *ctx;
     size_t outlen;
@@ -46,7 +50,8 @@ size_t data_feed(struct data_machine *m, const char *buf, size_t len, bool *done
 
 /* After done: the reply to give. code 250 (enh "2.0.0", caller adds its own text) when
  * the message is good and stored; else 550 5.6.0 (bare CR/LF, takes precedence),
- * 552 5.3.4 (too big), 451 4.3.0 (sink failed). */
+ * 552 5.3.4 (too big), 554 5.4.6 (more than max_hops Received: header lines: a mail
+ * loop; SPEC "SMTP"), 451 4.3.0 (sink failed). */
 void data_result(const struct data_machine *m, struct smtp_reply *r);
 
 #endif

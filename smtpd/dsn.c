@@ -44,26 +44,34 @@ static const char *status_of(const struct dsn_info *d, const struct dsn_rcpt *r)
     return d->delayed ? "4.0.0" : "5.0.0";
 }
 
+/* The readable part, in our own words: what happened, to whom, what the other side
+ * said, and what the sender can do. */
 static void text_part(FILE *f, const struct dsn_info *d)
 {
-    fprintf(f, "This is the mail system at host %s.\n\n", d->hostname);
+    char when[64], until[64];
+    dsn_date(d->arrival, when, sizeof when);
+    dsn_date(d->retry_until, until, sizeof until);
+    fprintf(f, "This is the mail server %s, writing about a message you sent\n"
+               "on %s.\n\n", d->hostname, when);
     if (d->delayed)
-        fputs("####################################################################\n"
-              "# THIS IS A WARNING ONLY.  YOU DO NOT NEED TO RESEND YOUR MESSAGE. #\n"
-              "####################################################################\n\n"
-              "Your message could not be delivered yet to the recipients below.\n"
-              "The mail system will keep trying until it gives up.\n\n", f);
+        fprintf(f, "It has NOT reached the recipients below yet. You need not do anything:\n"
+                   "the server keeps trying until %s and writes again\n"
+                   "only if it has to give up.\n\n", until);
     else
-        fputs("I'm sorry to have to inform you that your message could not\n"
-              "be delivered to one or more recipients. It's attached below.\n\n"
-              "For further assistance, please send mail to postmaster.\n\n", f);
+        fputs("It could NOT be delivered to the recipients below, and the server has\n"
+              "stopped trying.\n\n", f);
     for (size_t i = 0; i < d->nrcpt; i++) {
         const struct dsn_rcpt *r = &d->rcpt[i];
-        fprintf(f, "<%s>:", r->addr);
-        if (r->remote && r->remote[0])
-            fprintf(f, " host %s said:", r->remote);
-        fprintf(f, " %s\n\n", r->diag && r->diag[0] ? r->diag : "delivery failed");
+        bool remote = r->remote && r->remote[0];
+        fprintf(f, "  Recipient: %s\n", r->addr);
+        fprintf(f, "  %s %s%s%s\n\n", remote ? "Answer from" : "Problem:", remote ? r->remote : "",
+                remote ? ":\n    " : "", r->diag && r->diag[0] ? r->diag : "delivery failed");
     }
+    if (!d->delayed)
+        fputs("What you can do: check each address for typing mistakes. If an address\n"
+              "is right, the problem lies with the receiving side: send again later,\n"
+              "or reach the person another way. Your mail administrator can help;\n"
+              "give them the lines above. The headers of your message are attached.\n\n", f);
 }
 
 static void status_part(FILE *f, const struct dsn_info *d)
@@ -105,17 +113,17 @@ char *dsn_build(const struct dsn_info *d, size_t *len)
     fprintf(f, "From: Mail Delivery System <MAILER-DAEMON@%s>\nTo: <%s>\nSubject: %s\n"
                "Date: %s\nMessage-ID: <%s.%lld.dsn@%s>\nAuto-Submitted: auto-replied\n"
                "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status;\n"
-               "\tboundary=\"%s\"\n\nThis is a MIME-encapsulated message.\n\n",
+               "\tboundary=\"%s\"\n\nA delivery report (RFC 3464) in MIME format.\n\n",
             d->hostname, d->sender,
-            d->delayed ? "Delayed Mail (still being retried)" : "Undelivered Mail Returned to Sender",
+            d->delayed ? "Not delivered yet (still trying)" : "Not delivered: message returned",
             date, d->queue_id, (long long)d->now, d->hostname, boundary);
-    fprintf(f, "--%s\nContent-Description: Notification\n"
+    fprintf(f, "--%s\nContent-Description: What happened\n"
                "Content-Type: text/plain; charset=us-ascii\n\n", boundary);
     text_part(f, d);
-    fprintf(f, "--%s\nContent-Description: Delivery report\n"
+    fprintf(f, "--%s\nContent-Description: Delivery status\n"
                "Content-Type: message/delivery-status\n\n", boundary);
     status_part(f, d);
-    fprintf(f, "\n--%s\nContent-Description: Undelivered Message Headers\n"
+    fprintf(f, "\n--%s\nContent-Description: Headers of your message\n"
                "Content-Type: text/rfc822-headers\n\n", boundary);
     if (d->hlen)
         fwrite(d->headers, 1, d->hlen, f);

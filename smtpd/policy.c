@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "srs.h"
 #include "util.h"
 
 /* ---- lookups over the store -------------------------------------------- */
@@ -246,6 +247,10 @@ static void rcpt_local(const struct policy_client *pc, const struct policy_looku
     }
     int rc = resolve(lk, pc->cfg, canon, NULL, &out->kind, out->target, sizeof out->target);
     if (rc == 1) {
+        if (out->kind == RCPT_FORWARD) {      /* queued to the alias itself: see policy.h */
+            str_copy(out->forward, out->target, sizeof out->forward);
+            str_copy(out->target, canon, sizeof out->target);
+        }
         set(&out->res, true, 250, "2.1.5", "OK", RULE_LOCAL);
         return;
     }
@@ -263,6 +268,39 @@ static void rcpt_local(const struct policy_client *pc, const struct policy_looku
     }
 }
 
+/* A bounce to an SRS address of ours (SPEC "The outbound queue"): undo the rewriting
+ * (an SRS1 address may unwrap to an SRS0 one of ours: again) and send it on to the
+ * original sender, whatever the relay table says; forged or expired: 550 5.1.1. */
+static void rcpt_srs(const struct policy_client *pc, const struct policy_lookup *lk,
+                     const struct mailaddr *rcpt, int64_t now, struct policy_rcpt *out)
+{
+    const unsigned char *key = srs_secret(pc->cfg->data_dir);
+    struct mailaddr cur = *rcpt;
+    char orig[STORE_ADDR_MAX];
+    if (!key) {
+        log_err("srs: no secret in %s", pc->cfg->data_dir);
+        set_lookup_error(&out->res);
+        return;
+    }
+    for (int depth = 0; depth < 4; depth++) {
+        if (srs_reverse(key, SRS_SECRET_LEN, cur.local, now, orig, sizeof orig) != SRS_OK ||
+            addr_parse_mailbox(orig, &cur) != ADDR_OK)
+            break;
+        if (addr_is_local(pc->cfg, &cur) && srs_is_srs(cur.local))
+            continue;
+        if (addr_is_local(pc->cfg, &cur)) {
+            rcpt_local(pc, lk, &cur, out);
+            return;
+        }
+        out->kind = RCPT_RELAY;
+        str_copy(out->target, orig, sizeof out->target);
+        set(&out->res, true, 250, "2.1.5", "OK", RULE_SRS);
+        return;
+    }
+    set(&out->res, false, 550, "5.1.1", "User unknown (invalid or expired SRS address)",
+        RULE_UNKNOWN_USER);
+}
+
 void policy_rcpt(const struct policy_client *pc, const struct policy_lookup *lk,
                  const struct mailaddr *from, const struct mailaddr *rcpt, int64_t now,
                  struct policy_rcpt *out)
@@ -271,6 +309,10 @@ void policy_rcpt(const struct policy_client *pc, const struct policy_lookup *lk,
     struct relay_result rr;
 
     memset(out, 0, sizeof *out);
+    if (addr_is_local(pc->cfg, rcpt) && srs_is_srs(rcpt->local)) {
+        rcpt_srs(pc, lk, rcpt, now, out);
+        return;
+    }
     if (addr_is_local(pc->cfg, rcpt)) {
         rcpt_local(pc, lk, rcpt, out);
         return;

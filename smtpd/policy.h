@@ -8,8 +8,17 @@
  * - Aliases resolve in chains up to POLICY_ALIAS_DEPTH (8) hops; deeper or looping
  *   chains are refused 550 5.4.6 (rule unknown_user).
  * - An alias whose final target is outside the local domains is accepted as the
- *   alias owner's forwarding (rule local, kind RCPT_FORWARD): the session queues the
- *   message to that outside address, without applying the relay table.
+ *   alias owner's forwarding (rule local, kind RCPT_FORWARD, target the alias itself,
+ *   forward the outside address): the session queues the message to the alias, and
+ *   the queue runner's local delivery (queue_local.h) passes it on to the outside
+ *   address with an SRS envelope sender, without applying the relay table.
+ * - A recipient at a local domain whose local part is SRS0=/SRS1= (srs.h) is a bounce
+ *   to a sender we rewrote: with a good hash and a fresh stamp it is accepted (rule
+ *   srs, kind RCPT_RELAY, target the original sender) from any sender, as
+ *   postsrsd does: the address leads to the one mailbox whose mail we forwarded,
+ *   for 21 days, so it relays nothing else; a null-sender-only rule would stop
+ *   nothing (a spammer can send from <> too) and would lose the replies of
+ *   challenge-response systems. Forged or expired: 550 5.1.1 (rule unknown_user).
  * - postmaster@<local domain> and bare postmaster are always accepted: to the
  *   postmaster user or alias if there is one, else to mailbox postmaster@domain.
  * - A lookup error is 451 4.3.0 (rule lookup_error): never a permanent refusal.
@@ -36,6 +45,7 @@
 #define RULE_LOCAL              "local"
 #define RULE_SENDER_OK          "sender_ok"      /* MAIL FROM accepted */
 #define RULE_LOOKUP_ERROR       "lookup_error"
+#define RULE_SRS                "srs"            /* a bounce to one of our SRS addresses */
 
 /* Lookups: return 1 found, 0 not found, -1 error. Addresses are canonical (addr_canon). */
 struct policy_lookup {
@@ -84,14 +94,16 @@ void policy_mail(const struct policy_client *pc, const struct policy_lookup *lk,
 enum rcpt_kind {
     RCPT_NONE = 0,        /* refused */
     RCPT_LOCAL,           /* deliver to the Maildir of target (user@primary-domain) */
-    RCPT_FORWARD,         /* a local alias pointing outside: queue to target */
+    RCPT_FORWARD,         /* a local alias pointing outside: queue to target (the alias) */
     RCPT_RELAY,           /* a relay attempt accepted by the table: queue to target */
 };
 
 struct policy_rcpt {
     struct policy_result res;
     enum rcpt_kind kind;
-    char target[STORE_ADDR_MAX];  /* LOCAL: canonical mailbox; FORWARD/RELAY: address to send to */
+    char target[STORE_ADDR_MAX];  /* LOCAL: canonical mailbox; FORWARD: the canonical alias
+                                   * (queued; the runner forwards it); RELAY: address to send to */
+    char forward[STORE_ADDR_MAX]; /* FORWARD: the outside address the alias leads to */
 };
 
 /* RCPT TO, given the accepted sender of the transaction. */

@@ -12,6 +12,8 @@
 #include "log.h"
 #include "policy.h"
 #include "queue.h"
+#include "received.h"
+#include "srs.h"
 #include "util.h"
 
 /* Where a local address ends up: 1 (target set; *forward when outside), 0 refused, -1. */
@@ -40,13 +42,38 @@ static int resolve(const struct config *cfg, struct store *st, const char *rcpt,
         snprintf(err, errlen, "%d %s %s", out.res.code, out.res.enh, out.res.text);
         return out.res.code / 100 == 5 ? 0 : -1;
     }
+    if (out.kind == RCPT_RELAY && strcmp(out.res.rule, RULE_SRS) == 0) {
+        *forward = 1;                   /* our bounce to one of our SRS addresses */
+        str_copy(target, out.target, tlen);
+        return 1;
+    }
     if (out.kind != RCPT_LOCAL && out.kind != RCPT_FORWARD) {
         snprintf(err, errlen, "550 5.1.1 Not a local recipient");
         return 0;
     }
     *forward = out.kind == RCPT_FORWARD;
-    str_copy(target, out.target, tlen);
+    str_copy(target, *forward ? out.forward : out.target, tlen);
     return 1;
+}
+
+/* The envelope sender for forwarding to an outside address: SRS (srs.h) at the primary
+ * domain, unless it is <> or in a local domain already (our own address), or the SRS
+ * address would not fit (then it is kept as it was). -1 without a secret. */
+static int forward_sender(const struct config *cfg, const char *sender, char *out, size_t len)
+{
+    const char *at = strrchr(sender, '@');
+    str_copy(out, sender, len);
+    if (!sender[0] || !at || config_is_local_domain(cfg, at + 1))
+        return 0;
+    const unsigned char *key = srs_secret(cfg->data_dir);
+    if (!key)
+        return -1;
+    if (srs_forward(key, SRS_SECRET_LEN, sender, cfg->domain, (int64_t)time(NULL), out, len) !=
+        SRS_OK) {
+        log_warn("srs: <%s> cannot be rewritten (too long?): forwarded unchanged", sender);
+        str_copy(out, sender, len);
+    }
+    return 0;
 }
 
 static int deliver(const struct config *cfg, struct store *st, const char *msgid,
@@ -58,7 +85,16 @@ static int deliver(const struct config *cfg, struct store *st, const char *msgid
     int r = resolve(cfg, st, rcpt, target, sizeof target, &forward, err, errlen);
     if (r <= 0)
         return r == 0 ? 1 : -1;
-    struct spool *sp = spool_open(cfg, msgid, sender, forward ? NULL : target);
+    char fsender[STORE_ADDR_MAX];
+    if (forward && received_count(buf, len) > cfg->max_hops) {
+        snprintf(err, errlen, "554 5.4.6 Too many hops (mail loop?) forwarding to <%s>", target);
+        return 1;
+    }
+    if (forward && forward_sender(cfg, sender, fsender, sizeof fsender) < 0) {
+        snprintf(err, errlen, "451 4.3.0 no SRS secret: %s", strerror(errno));
+        return -1;
+    }
+    struct spool *sp = spool_open(cfg, msgid, forward ? fsender : sender, forward ? NULL : target);
     if (!sp) {
         snprintf(err, errlen, "451 4.3.0 cannot open a spool file: %s", strerror(errno));
         return -1;
@@ -76,8 +112,9 @@ static int deliver(const struct config *cfg, struct store *st, const char *msgid
         snprintf(err, errlen, "451 4.3.0 local delivery failed: %s", strerror(errno));
         return -1;
     }
-    log_info("runner: %s delivered locally to <%s>%s", msgid, target,
-             forward ? " (forwarded via the queue)" : "");
+    log_info("runner: %s delivered locally to <%s>%s%s%s", msgid, target,
+             forward ? " (forwarded via the queue, sender <" : "", forward ? fsender : "",
+             forward ? ">)" : "");
     return 0;
 }
 

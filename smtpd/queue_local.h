@@ -1,8 +1,11 @@
 /* queue_local: hand a message from the queue runner to a local recipient: the
  * recipient is resolved like an SMTP RCPT (users, aliases, postmaster; policy.h) and
  * the message is stored with deliver.h (Maildir with "Return-Path:", or back into the
- * queue for an alias that points outside). Used for bounces (DSNs) to local senders
- * and for any queued recipient in a local domain. */
+ * queue for an alias that points outside, with an SRS envelope sender (srs.h) unless
+ * the sender is <> or local; a message over max_hops is refused 554 5.4.6 there instead).
+ * Used for bounces (DSNs) to local senders, for any queued recipient in a local
+ * domain, and for our own bounces to our SRS addresses (sent on to the original
+ * sender). */
 #ifndef MS_QUEUE_LOCAL_H
 #define MS_QUEUE_LOCAL_H
 #include <stddef.h>

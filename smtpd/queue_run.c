@@ -16,6 +16,7 @@
 #include "mx.h"
 #include "queue.h"
 #include "queue_local.h"
+#include "received.h"
 #include "smtp_client.h"
 #include "util.h"
 
@@ -385,15 +386,30 @@ static void deliver_local_rcpt(struct pass *p, size_t i, size_t r)
     int rc = qlocal_deliver(p->q->cfg, p->q->st, it->e.msgid, it->e.sender,
                             it->e.rcpt[r].addr, buf, len, err, sizeof err);
     free(buf);
+    char st[8] = "5.1.1";      /* or the one in err ("554 5.4.6 Too many hops") */
+    if (rc == 1)
+        (void)sscanf(err, "%*3d %7[0-9.]", st);
     if (rc == 0)
         mark(p, i, r, M_DONE, "2.0.0", "local", "delivered to Maildir");
     else
-        mark(p, i, r, rc == 1 ? M_BOUNCE : M_DEFER, rc == 1 ? "5.1.1" : "4.3.0", "local", err);
+        mark(p, i, r, rc == 1 ? M_BOUNCE : M_DEFER, rc == 1 ? st : "4.3.0", "local", err);
+}
+
+/* Mail loops (SPEC "SMTP"): a message carrying more than max_hops Received: lines (ours
+ * included) is not passed on (the next hop would refuse it): it bounces. */
+static bool too_many_hops(struct pass *p, const struct qentry *e)
+{
+    size_t len = 0;
+    char *buf = read_msg(p->q->qdir, e, 64 * 1024, &len);
+    bool over = buf && received_count(buf, len) > p->q->cfg->max_hops;
+    free(buf);
+    return over;
 }
 
 static void route_item(struct pass *p, size_t i)
 {
     struct qentry *e = &p->items[i].e;
+    int over = -1;                      /* too_many_hops, looked up once */
     for (size_t r = 0; r < e->nrcpt; r++) {
         struct qrcpt *rc = &e->rcpt[r];
         if (rc->state != QR_PENDING || (!p->q->flush && rc->next_try > p->now))
@@ -408,6 +424,12 @@ static void route_item(struct pass *p, size_t i)
             } else {
                 deliver_local_rcpt(p, i, r);
             }
+            continue;
+        }
+        if (over < 0)
+            over = too_many_hops(p, e);
+        if (over) {
+            mark(p, i, r, M_BOUNCE, "5.4.6", "", "Too many hops (mail loop?): not passed on");
             continue;
         }
         struct dom *d = domain[0] ? lookup_domain(p, domain) : NULL;

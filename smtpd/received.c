@@ -62,3 +62,58 @@ int received_format(const struct received_info *ri, char *out, size_t len)
                      forpart, date);
     return (n < 0 || (size_t)n >= len) ? -1 : n;
 }
+
+/* ------------------------------------------------------ counting Received: ---- */
+
+enum { HC_BOL, HC_NAME, HC_WSP, HC_SKIP, HC_BODY };
+
+void hopcount_init(struct hopcount *h)
+{
+    memset(h, 0, sizeof *h);
+    h->st = HC_BOL;
+}
+
+static void hop_step(struct hopcount *h, char c)
+{
+    static const char name[] = "received";
+    switch (h->st) {
+    case HC_BOL:
+        h->st = c == '\n' ? HC_BODY : (c == 'r' || c == 'R') ? HC_NAME : HC_SKIP;
+        h->pos = 1;
+        break;
+    case HC_NAME:
+        if (h->pos < sizeof name - 1) {
+            if ((c | 0x20) == name[h->pos])
+                h->pos++;
+            else
+                h->st = c == '\n' ? HC_BOL : HC_SKIP;
+            break;
+        }
+        __attribute__((fallthrough));   /* the whole name was matched */
+    case HC_WSP:
+        if (c == ':')
+            h->count++;
+        h->st = c == '\n' ? HC_BOL : (c == ' ' || c == '\t') ? HC_WSP : HC_SKIP;
+        break;
+    case HC_SKIP:
+        if (c == '\n')
+            h->st = HC_BOL;
+        break;
+    default:
+        break;
+    }
+}
+
+void hopcount_feed(struct hopcount *h, const char *buf, size_t len)
+{
+    for (size_t i = 0; i < len && h->st != HC_BODY; i++)
+        hop_step(h, buf[i]);
+}
+
+unsigned received_count(const char *msg, size_t len)
+{
+    struct hopcount h;
+    hopcount_init(&h);
+    hopcount_feed(&h, msg, len);
+    return h.count;
+}

@@ -30,4 +30,18 @@ int received_date(time_t t, char *out, size_t len);
  * spaces, parentheses, backslash, 8-bit) are replaced by '?' and it is cut at 255. */
 int received_format(const struct received_info *ri, char *out, size_t len);
 
+/* Mail loops (SPEC.md "SMTP", max_hops): counting the "Received:" lines of a message's
+ * header section (LF line ends; the name case-insensitive, blanks allowed before the
+ * colon; continuation lines and the body do not count). Incremental, so DATA can feed
+ * the text as it comes; chunk boundaries may fall anywhere. */
+struct hopcount {
+    unsigned count;
+    unsigned char st;       /* internal state */
+    unsigned char pos;      /* characters of "received" matched */
+};
+void hopcount_init(struct hopcount *h);
+void hopcount_feed(struct hopcount *h, const char *buf, size_t len);
+/* The same over a whole message (or its first part). */
+unsigned received_count(const char *msg, size_t len);
+
 #endif

@@ -117,6 +117,7 @@ static void test_server_defaults(void)
     CU_ASSERT_EQUAL(c->auth_fail_window, 900);
     CU_ASSERT_EQUAL(c->auth_lockout, 900);
     CU_ASSERT_EQUAL(c->max_message_size, 25ull * 1024 * 1024);
+    CU_ASSERT_EQUAL(c->max_hops, 50);
     CU_ASSERT_STRING_EQUAL(c->relayhost, "");
     CU_ASSERT_EQUAL(c->queue_retry, 300);
     CU_ASSERT_EQUAL(c->queue_lifetime, 5 * 86400);
@@ -269,6 +270,10 @@ static void test_counts(void)
     c = load_ok(SRV "auth_fail_limit = 3\n");
     CU_ASSERT_TRUE(c && c->auth_fail_limit == 3);
     config_free(c);
+    c = load_ok(SRV "max_hops = 5\n");
+    CU_ASSERT_TRUE(c && c->max_hops == 5);
+    config_free(c);
+    server_err("max_hops = 0", "max_hops", "expected a whole number");
 }
 
 static void test_listen(void)

@@ -97,7 +97,7 @@ static void test_sample_documents_every_key(void)
     static const char *keys[] = {
         "hostname", "domain", "domain_aliases", "lan", "secure_networks", "data_dir", "run_as_user", "tls_cert",
         "tls_key", "pop_before_smtp_window", "auth_fail_limit", "auth_fail_window", "auth_lockout",
-        "max_message_size", "relayhost", "queue_retry", "queue_lifetime", "listen", "tls", "auth_mechanisms",
+        "max_message_size", "max_hops", "relayhost", "queue_retry", "queue_lifetime", "listen", "tls", "auth_mechanisms",
         "plaintext_auth", "require_auth", "relay", "relay_pop_before_smtp", "relay_outside_lan",
         "relay_nonlocal_senders", "relay_local_senders", "always_relay_from", "always_relay_to", "allow_clients",
         "deny_clients", "reject_local_spoof", "sender_login_match", "allow_open_relay", "max_recipients",

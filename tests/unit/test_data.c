@@ -197,12 +197,58 @@ static void test_sink_error(void)
     free(r);
 }
 
+/* A message with n Received: lines (CRLF, as on the wire) and the end of data. */
+static char *with_hops(unsigned n, size_t *len)
+{
+    size_t cap = 200 + (size_t)n * 64, u = 0;
+    char *m = malloc(cap);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    for (unsigned i = 0; i < n; i++)
+        u += (size_t)snprintf(m + u, cap - u, "%s: from h%u by x; date\r\n",
+                              i % 2 ? "received" : "Received", i);
+    u += (size_t)snprintf(m + u, cap - u, "Subject: t\r\n\r\nReceived: in the body\r\n"
+                                          ".\r\n");
+    *len = u;
+    return m;
+}
+
+/* max_hops (SPEC "SMTP", mail loops): more than max_hops Received: lines -> 554 5.4.6;
+ * exactly max_hops passes; lines in the body do not count. */
+static void test_max_hops(void)
+{
+    static const size_t chunks[] = { 0, 1, 7 };
+    for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+        for (unsigned n = 49; n <= 51; n++) {
+            size_t len;
+            char *msg = with_hops(n, &len);
+            struct data_machine *m = malloc(sizeof *m);
+            struct run *r = calloc(1, sizeof *r);
+            CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+            CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+            data_init(m, 0, sink, &r->s);
+            m->max_hops = 50;
+            size_t off = 0, step = chunks[c] ? chunks[c] : len;
+            while (off < len && !r->done)
+                off += data_feed(m, msg + off, len - off < step ? len - off : step, &r->done);
+            CU_ASSERT_TRUE(r->done);
+            data_result(m, &r->r);
+            CU_ASSERT_EQUAL(m->hops.count, n);
+            CU_ASSERT_EQUAL(r->r.code, n > 50 ? 554 : 250);
+            CU_ASSERT_STRING_EQUAL(r->r.enh, n > 50 ? "5.4.6" : "2.0.0");
+            free(r);
+            free(m);
+            free(msg);
+        }
+    }
+}
+
 static CU_TestInfo tests[] = {
     { "end of data, dot-stuffing, CRLF to LF", test_simple },
     { "SMTP smuggling variants", test_smuggling },
     { "long lines kept as sent", test_long_lines },
     { "size limit", test_size },
     { "sink errors and large messages", test_sink_error },
+    { "max_hops: more Received: lines than allowed -> 554 5.4.6", test_max_hops },
     CU_TEST_INFO_NULL,
 };
 

@@ -8,7 +8,9 @@
 
 #include "cu.h"
 #include "policy.h"
+#include "srs.h"
 #include "testrelay.h"
+#include "tutil.h"
 #include "util.h"
 
 /* ---- fake store ------------------------------------------------------------ */
@@ -238,7 +240,12 @@ static void test_local_rcpt(void)
     rcpt(&pc, "<>", "<d3@example.test>", 250, "local", RCPT_LOCAL, "alice@example.test");
     rcpt(&pc, "<>", "<d1@example.test>", 550, "unknown_user", RCPT_NONE, NULL);
     rcpt(&pc, "<>", "<loop1@example.test>", 550, "unknown_user", RCPT_NONE, NULL);
-    rcpt(&pc, "<>", "<fwd@example.test>", 250, "local", RCPT_FORWARD, "Friend@remote.test");
+    rcpt(&pc, "<>", "<fwd@example.test>", 250, "local", RCPT_FORWARD, "fwd@example.test");
+    struct mailaddr ff = A("<>"), ft = A("<FWD@alias.test>");
+    struct policy_rcpt fr;
+    policy_rcpt(&pc, &lk, &ff, &ft, NOW, &fr);      /* queued to the alias, forwarded later */
+    CU_ASSERT_STRING_EQUAL(fr.target, "fwd@example.test");
+    CU_ASSERT_STRING_EQUAL(fr.forward, "Friend@remote.test");
     rcpt(&pc, "<>", "<nobody@example.test>", 550, "unknown_user", RCPT_NONE, NULL);
     rcpt(&pc, "<>", "<bad@example.test>", 451, "lookup_error", RCPT_NONE, NULL);
     rcpt(&pc, "<>", "<postmaster@example.test>", 250, "local", RCPT_LOCAL,
@@ -464,6 +471,44 @@ static void test_testrelay(void)
     CU_ASSERT_EQUAL(tr("", 6, "--test-relay", "mx", "--client", "127.0.0.1", "--to"), 2);
 }
 
+/* A bounce to one of our SRS addresses (SPEC "The outbound queue"): a good one goes to
+ * the original sender whatever the relay table says, from any client; a forged or
+ * expired one is 550 5.1.1. */
+static void test_srs_rcpt(void)
+{
+    char dir[256], a[300], b[300], path[400];
+    CU_ASSERT_FATAL(tu_tmpdir(dir, sizeof dir, "policy-srs") == 0);
+    cfg.data_dir = dir;
+    const unsigned char *key = srs_secret(dir);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(key);
+    struct policy_client pc;
+    reset();
+    client(&pc, 0, "192.0.2.7", NULL);              /* outside, relay refused to it */
+    rcpt(&pc, "<>", "<x@remote.test>", 550, "denied", RCPT_NONE, NULL);
+    CU_ASSERT_EQUAL(srs_forward(key, SRS_SECRET_LEN, "Bob@remote.test", "example.test", NOW, a,
+                                sizeof a), SRS_OK);
+    snprintf(path, sizeof path, "<%s>", a);
+    rcpt(&pc, "<>", path, 250, "srs", RCPT_RELAY, "Bob@remote.test");
+    rcpt(&pc, "<someone@else.test>", path, 250, "srs", RCPT_RELAY, "Bob@remote.test");
+    /* SRS1 made by us from an SRS0 of ours: unwrapped twice */
+    CU_ASSERT_EQUAL(srs_forward(key, SRS_SECRET_LEN, a, "other.test", NOW, b, sizeof b), SRS_OK);
+    *strrchr(b, '@') = '\0';
+    snprintf(path, sizeof path, "<%s@alias.test>", b);
+    rcpt(&pc, "<>", path, 250, "srs", RCPT_RELAY, "Bob@remote.test");
+    /* forged: one character of the hash changed */
+    str_copy(b, a, sizeof b);
+    b[5] = (b[5] == 'x' || b[5] == 'X') ? 'y' : 'x';   /* differs in any case */
+    snprintf(path, sizeof path, "<%s>", b);
+    rcpt(&pc, "<>", path, 550, "unknown_user", RCPT_NONE, NULL);
+    /* expired: made 30 days ago */
+    CU_ASSERT_EQUAL(srs_forward(key, SRS_SECRET_LEN, "Bob@remote.test", "example.test",
+                                NOW - 30 * 86400, a, sizeof a), SRS_OK);
+    snprintf(path, sizeof path, "<%s>", a);
+    rcpt(&pc, "<>", path, 550, "unknown_user", RCPT_NONE, NULL);
+    cfg.data_dir = NULL;
+    tu_rmtree(dir);
+}
+
 static CU_TestInfo tests[] = {
     { "client facts", test_client },
     { "local recipients, aliases, postmaster", test_local_rcpt },
@@ -473,6 +518,7 @@ static CU_TestInfo tests[] = {
     { "MAIL FROM: sender_login_match", test_sender_login_match },
     { "decision log line", test_log_line },
     { "--test-relay dry run", test_testrelay },
+    { "SRS bounce addresses", test_srs_rcpt },
     CU_TEST_INFO_NULL,
 };
 

@@ -89,6 +89,33 @@ static void test_too_small(void)
     CU_ASSERT_EQUAL(received_format(&ri, buf, sizeof buf), -1);
 }
 
+static void test_count_received(void)
+{
+    const char *m = "Received: from a\n\tby b; date\n"
+                    "RECEIVED : from c\n"
+                    "received:x\n"
+                    "X-Received: not a trace line\n"
+                    "Receivedx: no\n"
+                    "Receive: no\n"
+                    " Received: a continuation line\n"
+                    "Subject: Received: no\n"
+                    "\n"
+                    "Received: in the body\n";
+    CU_ASSERT_EQUAL(received_count(m, strlen(m)), 3);
+    /* no empty line: all of it is header */
+    CU_ASSERT_EQUAL(received_count("Received: x\nReceived:", 22), 2);
+    CU_ASSERT_EQUAL(received_count("", 0), 0);
+    CU_ASSERT_EQUAL(received_count("\nReceived: x\n", 14), 0);
+    /* fed in pieces of every size: the same count */
+    for (size_t step = 1; step < 12; step++) {
+        struct hopcount h;
+        hopcount_init(&h);
+        for (size_t off = 0, len = strlen(m); off < len; off += step)
+            hopcount_feed(&h, m + off, len - off < step ? len - off : step);
+        CU_ASSERT_EQUAL(h.count, 3);
+    }
+}
+
 static CU_TestInfo tests[] = {
     { "protocol names (RFC 3848)", test_proto_names },
     { "date in UTC", test_date_utc },
@@ -97,6 +124,7 @@ static CU_TestInfo tests[] = {
     { "several recipients: no for clause", test_several_rcpts_no_for },
     { "hostile HELO neutralised and cut", test_hostile_helo },
     { "buffer too small", test_too_small },
+    { "Received: lines counted in the header section only", test_count_received },
     CU_TEST_INFO_NULL,
 };
 
