@@ -14,6 +14,8 @@
 #include "smtp_client.h"
 #include "util.h"
 
+#define CONN_STACK (1024 * 1024)   /* per delivery thread (the default 8 MB is far more) */
+
 struct ref {
     struct qitem *it;
     size_t rcpt;
@@ -166,9 +168,10 @@ int qdests_add(struct qdests *d, const struct config *cfg, const char *domain,
         }
     }
     if (t) {
+        if (t->n == t->head || t->refs[t->n - 1].it != it)
+            t->waiting++;                  /* else: joins that message (same hop) */
         for (size_t k = 0; k < n; k++)
             t->refs[t->n++] = (struct ref){ it, rcpts[k] };
-        t->waiting++;
         it->refs += n;
     }
     pthread_mutex_unlock(&d->mu);
@@ -218,7 +221,7 @@ static size_t take_one_locked(struct dest *t, struct ref **out)
     t->head = j;
     t->waiting--;
     if (t->head == t->n)
-        t->head = t->n = 0;
+        t->head = t->n = t->waiting = 0;
     return n;
 }
 
@@ -446,9 +449,13 @@ static bool spawn_locked(struct qdests *d, struct dest *t, const char *helo)
     str_copy(c->helo, helo, sizeof c->helo);
     pthread_attr_t a;
     pthread_t th;
-    bool ok = pthread_attr_init(&a) == 0;
-    ok = ok && pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED) == 0 &&
-         pthread_create(&th, &a, conn_main, c) == 0;
+    bool ok = false;
+    if (pthread_attr_init(&a) == 0) {
+        ok = pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED) == 0 &&
+             pthread_attr_setstacksize(&a, CONN_STACK) == 0 &&
+             pthread_create(&th, &a, conn_main, c) == 0;    /* it waits for d->mu */
+        pthread_attr_destroy(&a);
+    }
     if (ok) {
         t->active++;
         d->active++;
@@ -456,7 +463,6 @@ static bool spawn_locked(struct qdests *d, struct dest *t, const char *helo)
         log_err("runner: cannot start a delivery thread");
         free(c);
     }
-    pthread_attr_destroy(&a);
     return ok;
 }
 
