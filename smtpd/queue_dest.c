@@ -126,7 +126,7 @@ static struct dest *get_locked(struct qdests *d, const struct nexthop *nh, bool 
         return t;
     if (d->n == d->cap) {
         size_t nc = d->cap ? d->cap * 2 : 16;
-        struct dest **v = realloc(d->v, nc * sizeof *v);
+        struct dest **v = realloc(d->v, nc * sizeof(struct dest *));
         if (!v)
             return NULL;
         d->v = v;
@@ -380,8 +380,7 @@ static void *conn_main(void *arg)
     struct conn *c = arg;
     struct qdests *d = c->d;
     struct dest *t = c->t;
-    struct smtpc *sc = NULL;
-    bool fresh = false;
+    struct smtpc *sc = NULL;            /* after the first message: RSET before each */
     for (;;) {
         struct ref *refs = NULL;
         pthread_mutex_lock(&d->mu);
@@ -395,8 +394,7 @@ static void *conn_main(void *arg)
                 hop_failed(d, t, &why);
                 break;
             }
-            fresh = true;
-        } else if (!fresh && smtpc_rset(sc) < 0) {
+        } else if (smtpc_rset(sc) < 0) {
             smtpc_close(sc);
             sc = NULL;
             continue;                       /* reconnect for the next message */
@@ -406,7 +404,6 @@ static void *conn_main(void *arg)
         pthread_mutex_unlock(&d->mu);
         if (n == 0)
             break;
-        fresh = false;
         if (send_one(d, sc, refs, n) < 0) {
             smtpc_close(sc);
             sc = NULL;

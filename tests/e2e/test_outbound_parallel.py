@@ -9,7 +9,7 @@ import time
 import unittest
 
 from tests.e2e.harness import free_port
-from tests.e2e.test_outbound import SENDER, Sink, relay_env, wait_for
+from tests.e2e.test_outbound import OutboundCase, Sink, relay_env, wait_for
 
 BODY = b"Subject: parallel\r\n\r\nbody\r\n"
 
@@ -141,45 +141,21 @@ class CountingSink:
             s.close()
 
 
-class OutboundParallel(unittest.TestCase):
-    env = None
-    servers = ()
-
-    def tearDown(self):
-        for s in self.servers:
-            try:
-                s.stop()
-            except Exception:
-                pass
-        if self.env is not None:
-            self.env.stop_all()
-
-    def send(self, rcpts, body=BODY):
-        s = self.env.smtp("smtp")
-        try:
-            s.sendmail(SENDER, rcpts, body)
-        finally:
-            s.quit()
-
-    def queue(self, what="list"):
-        r = self.env.smtpd_cmd("--queue", what)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        return r.stdout
-
+class OutboundParallel(OutboundCase):
     def test_silent_hop_delays_no_other(self):
         """The runner is busy with a next hop that never answers (its banner timeout is
         30 s here): mail for another domain still leaves within seconds."""
         silent_port, sink_port = free_port(), free_port()
         silent, sink = SilentHop(silent_port), Sink(sink_port)
-        self.servers = [silent, sink]
+        self.sinks = [silent, sink]
         self.env = relay_env("par-silent",
                              routes="slow.example = 127.0.0.1:%d\nfast.example = 127.0.0.1:%d"
                                     % (silent_port, sink_port))
         self.env.start("smtpd", env={"MS_SMTPC_TIMEOUT": "30"})
-        self.send(["someone@slow.example"])
+        self.send(["someone@slow.example"], BODY)
         self.assertTrue(wait_for(lambda: silent.records(), 15), "the silent hop was not tried")
         t0 = time.time()
-        self.send(["someone@fast.example"])
+        self.send(["someone@fast.example"], BODY)
         got = wait_for(lambda: sink.messages, 8, 0.1)
         took = time.time() - t0
         self.assertTrue(got, "mail for a healthy domain waited for the silent hop: "
@@ -198,11 +174,11 @@ class OutboundParallel(unittest.TestCase):
         self.env.start("smtpd")
         rcpts = ["r%02d@%s" % (i, d) for d in domains for i in range(n_per_domain)]
         for r in rcpts:
-            self.send([r])
+            self.send([r], BODY)
         self.assertTrue(wait_for(lambda: self.queue().lower().count("refused") >= len(rcpts), 30),
                         self.queue())
         sink = CountingSink(ports)
-        self.servers = [sink]
+        self.sinks = [sink]
         self.queue("flush")
         self.assertTrue(wait_for(lambda: sink.delivered() == sorted(rcpts), 60),
                         "not all delivered: %d of %d\n%s" % (len(sink.delivered()), len(rcpts),
@@ -229,11 +205,11 @@ class OutboundParallel(unittest.TestCase):
         before the first attempt was over, and retried at once)."""
         port = free_port()
         silent = SilentHop(port)
-        self.servers = [silent]
+        self.sinks = [silent]
         self.env = relay_env("par-retry", routes="slow.example = 127.0.0.1:%d" % port,
                              server_conf="queue_retry = 2s")
         self.env.start("smtpd", env={"MS_SMTPC_TIMEOUT": "3"})
-        self.send(["someone@slow.example"])
+        self.send(["someone@slow.example"], BODY)
         recs = wait_for(lambda: (lambda r: r if len(r) >= 2 else None)(silent.records()), 30)
         self.assertTrue(recs, "no second attempt: %s" % silent.records())
         first_end, second_start = recs[0][1], recs[1][0]
