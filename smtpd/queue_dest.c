@@ -487,3 +487,27 @@ unsigned qdests_start(struct qdests *d, const char *helo, unsigned total, unsign
     pthread_mutex_unlock(&d->mu);
     return active;
 }
+
+void qdests_free(struct qdests *d)
+{
+    if (!d)
+        return;
+    for (;;) {
+        pthread_mutex_lock(&d->mu);
+        unsigned active = d->active;
+        if (active == 0)
+            prune_locked(d);
+        pthread_mutex_unlock(&d->mu);
+        if (active == 0)
+            break;
+        struct timespec ts = { 0, 10 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    for (size_t i = 0; i < d->n; i++) {       /* hops with refs still waiting */
+        free(d->v[i]->refs);
+        free(d->v[i]);
+    }
+    free(d->v);
+    pthread_mutex_destroy(&d->mu);
+    free(d);
+}

@@ -55,6 +55,9 @@ bool qdests_release(struct qdests *d, struct qitem *it);
 /* Open the connections the limits allow (threads; HELO name copied). Forgets next hops
  * with nothing waiting and no connection. Returns how many are open. */
 unsigned qdests_start(struct qdests *d, const char *helo, unsigned total, unsigned per_dest);
+/* Wait for the open connections to end (they end when their hop has nothing waiting)
+ * and free the table. */
+void qdests_free(struct qdests *d);
 /* The entries whose recipients are all back (each once), as a fin_next list. */
 struct qitem *qdests_take_finished(struct qdests *d);
 

@@ -472,3 +472,18 @@ int64_t qrun_step(struct qrun *q, int64_t now, bool scan_now)
         wake = now + 1;
     return wake;
 }
+
+void qrun_close(struct qrun *q)
+{
+    qdests_free(q->dests);
+    q->dests = NULL;
+    while (q->loaded) {
+        struct qitem *it = q->loaded;
+        q->loaded = it->next;
+        free_item(it);
+    }
+    q->nloaded = 0;
+    if (q->efd >= 0)
+        close(q->efd);
+    q->efd = -1;
+}

@@ -52,6 +52,9 @@ int qrun_init(struct qrun *q);
  * whenever q->efd is readable. */
 int64_t qrun_step(struct qrun *q, int64_t now, bool scan);
 
+/* Wait for the delivery threads, forget what is in memory (the queue is on disk). */
+void qrun_close(struct qrun *q);
+
 /* Pure: the delay before the next attempt after ATTEMPTS temporary failures (>= 1):
  * retry * 2^(attempts-1), capped at max(retry, QRUN_MAX_BACKOFF). */
 int64_t qrun_backoff(unsigned retry, unsigned attempts);
