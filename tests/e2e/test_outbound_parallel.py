@@ -95,6 +95,7 @@ class CountingSink:
         with self.lock:
             self.open += 1
             self.max_open = max(self.max_open, self.open)
+        counted = True
         try:
             f = c.makefile("rb")
             c.sendall(b"220 sink.test ESMTP\r\n")
@@ -121,6 +122,9 @@ class CountingSink:
                         self.rcpts.append(rcpts)
                     c.sendall(b"250 2.0.0 queued\r\n")
                 elif cmd == b"QUIT":
+                    with self.lock:     # over for the client once it sent QUIT, before
+                        self.open -= 1  # the 221 lets it open the next connection
+                        counted = False
                     c.sendall(b"221 2.0.0 bye\r\n")
                     break
                 else:                    # RSET, NOOP
@@ -129,8 +133,9 @@ class CountingSink:
             pass
         finally:
             c.close()
-            with self.lock:
-                self.open -= 1
+            if counted:
+                with self.lock:
+                    self.open -= 1
 
     def delivered(self):
         with self.lock:
@@ -200,24 +205,25 @@ class OutboundParallel(OutboundCase):
         self.assertEqual(sink.max_open, 2, "simultaneous connections in all")
 
     def test_retry_from_end_of_attempt(self):
-        """An attempt that times out after 3 s with queue_retry = 2s: the next attempt
-        comes about 2 s after the first one ENDED (counted from its start it would be due
+        """An attempt that times out after 4 s with queue_retry = 3s: the next attempt
+        comes about 3 s after the first one ENDED (counted from its start it would be due
         before the first attempt was over, and retried at once)."""
         port = free_port()
         silent = SilentHop(port)
         self.sinks = [silent]
         self.env = relay_env("par-retry", routes="slow.example = 127.0.0.1:%d" % port,
-                             server_conf="queue_retry = 2s")
-        self.env.start("smtpd", env={"MS_SMTPC_TIMEOUT": "3"})
+                             server_conf="queue_retry = 3s")
+        self.env.start("smtpd", env={"MS_SMTPC_TIMEOUT": "4"})
         self.send(["someone@slow.example"], BODY)
         recs = wait_for(lambda: (lambda r: r if len(r) >= 2 else None)(silent.records()), 30)
         self.assertTrue(recs, "no second attempt: %s" % silent.records())
         first_end, second_start = recs[0][1], recs[1][0]
         self.assertIsNotNone(first_end, recs)
-        self.assertGreaterEqual(first_end - recs[0][0], 2.5, "the banner timeout is 3 s")
+        self.assertGreaterEqual(first_end - recs[0][0], 3.5, "the banner timeout is 4 s")
         gap = second_start - first_end
-        self.assertGreater(gap, 0.9, "retried %.2f s after the failed attempt ended" % gap)
-        self.assertLess(gap, 4.0, "retry much later than queue_retry after the attempt")
+        # whole seconds: the attempt's end is rounded down, so the gap is 2 to 3 s
+        self.assertGreater(gap, 1.5, "retried %.2f s after the failed attempt ended" % gap)
+        self.assertLess(gap, 8.0, "retry much later than queue_retry after the attempt")
 
 
 if __name__ == "__main__":
