@@ -2,7 +2,7 @@
  * next hops: 1,200 entries, each for its own next hop (a [routes] host that refuses
  * connections); the runner never holds more than QRUN_MAX_LOADED of them in memory,
  * leaves the rest on disk and reads them when room is made, and every entry is tried
- * once, its retry counted from the end of its attempt. */
+ * once and deferred (attempts=1, next try a queue_retry later). */
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -57,7 +57,7 @@ static void fill_queue(struct config *cfg, struct route *routes, int port)
     fclose(f);
 }
 
-/* Every entry tried once (attempts=1), next try >= its attempt's end + queue_retry. */
+/* Entries tried once (attempts=1, connection refused), next try >= start + queue_retry. */
 static int count_tried(const char *qdir, int64_t started)
 {
     char **ids;
