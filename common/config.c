@@ -72,6 +72,8 @@ static const struct keydef server_keys[] = {
     { "relayhost", V_HOSTPORT, S(relayhost), S(relayhost_port), "" },
     { "queue_retry", V_DUR_NZ, S(queue_retry), NOOFF, "5m" },
     { "queue_lifetime", V_DUR_NZ, S(queue_lifetime), NOOFF, "5d" },
+    { "queue_concurrency", V_UINT, S(queue_concurrency), NOOFF, "20" },
+    { "queue_destination_concurrency", V_UINT, S(queue_destination_concurrency), NOOFF, "5" },
     { NULL, V_STR, 0, NOOFF, NULL },
 };
 

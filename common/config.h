@@ -99,6 +99,8 @@ struct config {
     int relayhost_port;
     unsigned queue_retry;
     unsigned queue_lifetime;
+    unsigned queue_concurrency;        /* outbound connections in all */
+    unsigned queue_destination_concurrency;   /* ... and to one next hop */
     struct route *routes;
     size_t nroutes;
     struct smtp_instance *smtp;

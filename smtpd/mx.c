@@ -177,6 +177,12 @@ enum nexthop_result nexthop_lookup(const struct config *cfg, const char *domain,
 {
     if (nexthop_static(cfg, domain, out))
         return NH_OK;
+    return nexthop_dns(domain, out);
+}
+
+enum nexthop_result nexthop_dns(const char *domain, struct nexthop *out)
+{
+    memset(out, 0, sizeof *out);
     if (domain[0] == '\0' || strlen(domain) >= MX_NAME_MAX)
         return fail(out, NH_BOUNCE, "5.1.2", domain, "bad domain name");
     snprintf(out->key, sizeof out->key, "mx:%s", domain);

@@ -49,6 +49,9 @@ struct nexthop {
  * literal ("[192.0.2.1]") is its own host. */
 enum nexthop_result nexthop_lookup(const struct config *cfg, const char *domain,
                                    struct nexthop *out);
+/* The DNS part only (MX, else the domain's A/AAAA; key "mx:domain"): blocking, so the
+ * queue runner calls it on a delivery thread. */
+enum nexthop_result nexthop_dns(const char *domain, struct nexthop *out);
 /* The static part only (routes, relayhost, address literal): 1 if decided, 0 if DNS is
  * needed. Pure. */
 int nexthop_static(const struct config *cfg, const char *domain, struct nexthop *out);

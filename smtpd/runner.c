@@ -1,4 +1,5 @@
-/* runner: the queue runner child process of smtpd (see runner.h). */
+/* runner: the queue runner child process of smtpd (see runner.h): its one thread
+ * waits for signals, queue changes and news from the delivery threads (queue_run.h). */
 #include "runner.h"
 
 #include <errno.h>
@@ -121,18 +122,25 @@ static void drain(int fd)
         ;
 }
 
-/* Sleep up to secs, or until a signal (SIGHUP: reload) or a queue change. */
-static void wait_event(struct qrun *q, struct config **own, int sfd, int ifd, int64_t secs)
+/* Sleep up to secs, or until a signal (SIGHUP: reload), a queue change or news from
+ * a delivery thread. True if the queue should be read (a kick or a queue change). */
+static bool wait_event(struct qrun *q, struct config **own, int sfd, int ifd, int64_t secs)
 {
-    struct pollfd p[2] = { { .fd = sfd, .events = POLLIN }, { .fd = ifd, .events = POLLIN } };
-    int r = poll(p, ifd >= 0 ? 2 : 1, (int)(secs * 1000));
+    struct pollfd p[3] = { { .fd = sfd, .events = POLLIN }, { .fd = q->efd, .events = POLLIN },
+                           { .fd = ifd, .events = POLLIN } };
+    int r = poll(p, ifd >= 0 ? 3 : 2, (int)(secs * 1000));
     if (r <= 0)
-        return;
+        return false;
+    bool kick = false;
     struct signalfd_siginfo si;
-    while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
+    while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
         if (si.ssi_signo == SIGHUP)
             reload(q, own);
+        kick |= si.ssi_signo == SIGUSR1;
+    }
+    kick |= ifd >= 0 && (p[2].revents & POLLIN);
     drain(ifd);
+    return kick;
 }
 
 static void child_loop(struct qrun *q, pid_t parent, const sigset_t *waitset)
@@ -141,10 +149,11 @@ static void child_loop(struct qrun *q, pid_t parent, const sigset_t *waitset)
     int64_t last_clean = 0;
     int sfd = signalfd(-1, waitset, SFD_CLOEXEC | SFD_NONBLOCK);
     int ifd = watch_queue(q->qdir);
-    if (sfd < 0) {
-        log_err("runner: signalfd: %s", strerror(errno));
+    if (sfd < 0 || qrun_init(q) < 0) {
+        log_err("runner: signalfd or eventfd: %s", strerror(errno));
         _exit(1);
     }
+    bool kick = true;
     for (;;) {
         int64_t now = (int64_t)time(NULL);
         if (now - last_clean >= RUNNER_CLEAN_EVERY) {
@@ -152,16 +161,16 @@ static void child_loop(struct qrun *q, pid_t parent, const sigset_t *waitset)
             last_clean = now;
         }
         drain(ifd);
-        q->flush = take_flush(q->qdir);
-        int64_t next = qrun_pass(q, now);
+        if (take_flush(q->qdir))
+            q->flush = true;
+        int64_t next = qrun_step(q, now, kick);
         if (getppid() != parent)
             _exit(0);
         now = (int64_t)time(NULL);
         int64_t wait = next ? next - now : RUNNER_MAX_SLEEP;
         if (wait > RUNNER_MAX_SLEEP)
             wait = RUNNER_MAX_SLEEP;
-        if (wait > 0)
-            wait_event(q, &own, sfd, ifd, wait);
+        kick = wait > 0 ? wait_event(q, &own, sfd, ifd, wait) : false;
     }
 }
 

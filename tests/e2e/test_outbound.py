@@ -95,7 +95,8 @@ BODY = (b"Subject: outbound test\r\nMessage-ID: <out-1@client.test>\r\n\r\n"
         b"trailing spaces   \r\n" + b"x" * 990 + b"\r\n\r\nlast line\r\n")
 
 
-class Outbound(unittest.TestCase):
+class OutboundCase(unittest.TestCase):
+    """An env with smtpd relaying to sinks (self.sinks: anything with stop())."""
     env = None
     sinks = ()
 
@@ -127,6 +128,8 @@ class Outbound(unittest.TestCase):
     def dsns(self, addr=SENDER):
         return [m for m in self.env.messages(addr) if b"multipart/report" in m]
 
+
+class Outbound(OutboundCase):
     # ---- tests --------------------------------------------------------------
     def test_routes_byte_exact(self):
         port = free_port()

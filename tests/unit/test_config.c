@@ -121,6 +121,8 @@ static void test_server_defaults(void)
     CU_ASSERT_STRING_EQUAL(c->relayhost, "");
     CU_ASSERT_EQUAL(c->queue_retry, 300);
     CU_ASSERT_EQUAL(c->queue_lifetime, 5 * 86400);
+    CU_ASSERT_EQUAL(c->queue_concurrency, 20);
+    CU_ASSERT_EQUAL(c->queue_destination_concurrency, 5);
     CU_ASSERT_EQUAL(c->nroutes, 0);
     CU_ASSERT_EQUAL(c->nsmtp, 0);
     CU_ASSERT_EQUAL(c->npop3, 0);
@@ -229,6 +231,9 @@ static void test_durations(void)
     server_err("queue_retry =", "queue_retry", "not a duration");
     server_err("queue_retry = 0s", "queue_retry", "must not be zero");
     server_err("queue_lifetime = 99999999999d", "queue_lifetime", "not a duration");
+    server_err("queue_concurrency = 0", "queue_concurrency", "not a count");
+    server_err("queue_destination_concurrency = x", "queue_destination_concurrency",
+               "not a count");
     server_err("auth_lockout = 50000000d", "auth_lockout", "not a duration");   /* > UINT_MAX seconds */
     smtp_err("timeout = 0m", "timeout", "must not be zero");
     struct config *c = smtp_with("timeout = 1h");
