@@ -273,30 +273,18 @@ bool addr_domain_eq(const char *a, const char *b)
     return la == lb && strncasecmp(a, b, la) == 0;
 }
 
-bool addr_domain_is_local(const struct config *cfg, const char *domain)
-{
-    if (domain[0] == '\0' || domain[0] == '[')
-        return false;
-    if (cfg->domain && addr_domain_eq(domain, cfg->domain))
-        return true;
-    for (size_t i = 0; i < cfg->domain_aliases.n; i++)
-        if (addr_domain_eq(domain, cfg->domain_aliases.v[i]))
-            return true;
-    return false;
-}
-
 bool addr_is_local(const struct config *cfg, const struct mailaddr *a)
 {
     if (a->null)
         return false;
     if (a->bare_postmaster)
         return true;
-    return addr_domain_is_local(cfg, a->domain) && strpbrk(a->local, "@%!") == NULL;
+    return config_is_local_domain(cfg, a->domain) && strpbrk(a->local, "@%!") == NULL;
 }
 
 bool addr_sender_domain_local(const struct config *cfg, const struct mailaddr *a)
 {
-    return !a->null && !a->bare_postmaster && addr_domain_is_local(cfg, a->domain);
+    return !a->null && !a->bare_postmaster && config_is_local_domain(cfg, a->domain);
 }
 
 int addr_canon(const struct config *cfg, const struct mailaddr *a, char *out, size_t len)

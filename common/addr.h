@@ -11,7 +11,8 @@
  * - Case: domains compare case-insensitively, a trailing dot ignored. Local parts of
  *   LOCAL addresses are folded to lower case (users and aliases are stored lower
  *   case); remote local parts keep their case (RFC 5321 2.4).
- * - An address literal [192.0.2.1] / [IPv6:...] is a valid domain but never local. */
+ * - An address literal [192.0.2.1] / [IPv6:...] is a valid domain, local only when
+ *   listed in domain_aliases (config_is_local_domain decides, for every caller). */
 #ifndef MS_ADDR_H
 #define MS_ADDR_H
 #include <stdbool.h>
@@ -62,10 +63,8 @@ const char *addr_strerror(int err);
 /* Case-insensitive domain equality, a trailing dot ignored on either side. */
 bool addr_domain_eq(const char *a, const char *b);
 
-/* Is DOMAIN the primary domain or one of domain_aliases? Address literals never are. */
-bool addr_domain_is_local(const struct config *cfg, const char *domain);
-
-/* SPEC "Who is local": local domain AND the local part has no '@', '%' or '!'.
+/* SPEC "Who is local": local domain (config_is_local_domain) AND the local part has no
+ * '@', '%' or '!'.
  * A bare postmaster is local. The null path is not. */
 bool addr_is_local(const struct config *cfg, const struct mailaddr *a);
 

@@ -8,12 +8,14 @@
 #include "ipmatch.h"
 #include "util.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -608,15 +610,44 @@ static bool norm_lookup(const char *d, char *buf, size_t n)
     return len > 0;
 }
 
+/* The comparable form of a domain (buf of n): lower case, no trailing dot; an address
+ * literal with its address in one text form ("[IPv6:::FFFF:192.0.2.1]" and
+ * "[192.0.2.001]" are not the same text, but "[IPv6:2001:DB8::1]" and
+ * "[ipv6:2001:db8:0::1]" both become "[ipv6:2001:db8::1]", and a v4-mapped IPv6
+ * literal becomes the IPv4 one). False for an empty domain or one that does not fit. */
+static bool domain_key(const char *d, char *buf, size_t n)
+{
+    if (!norm_lookup(d, buf, n))
+        return false;
+    size_t len = strlen(buf);
+    if (buf[0] != '[' || buf[len - 1] != ']')
+        return true;
+    char ip[64];
+    bool v6 = strncmp(buf + 1, "ipv6:", 5) == 0;
+    const char *in = v6 ? buf + 6 : buf + 1;
+    size_t il = (size_t)(buf + len - 1 - in);
+    struct ipaddr a;
+    if (il >= sizeof ip)
+        return true;                     /* not an address: compared as text */
+    memcpy(ip, in, il);
+    ip[il] = '\0';
+    if ((strchr(ip, ':') != NULL) != v6 || ipaddr_parse(ip, &a) != 0)
+        return true;
+    char txt[INET6_ADDRSTRLEN];
+    ipaddr_format(&a, txt, sizeof txt);
+    int w = snprintf(buf, n, "[%s%s]", a.family == AF_INET6 ? "ipv6:" : "", txt);
+    return w > 0 && (size_t)w < n;
+}
+
 bool config_is_local_domain(const struct config *cfg, const char *domain)
 {
-    char d[300];
-    if (!cfg || !norm_lookup(domain, d, sizeof(d)))
+    char d[300], alias[300];
+    if (!cfg || !domain_key(domain, d, sizeof(d)))
         return false;
-    if (cfg->domain && strcmp(cfg->domain, d) == 0)
+    if (cfg->domain && domain_key(cfg->domain, alias, sizeof(alias)) && strcmp(alias, d) == 0)
         return true;
     for (size_t i = 0; i < cfg->domain_aliases.n; i++)
-        if (strcmp(cfg->domain_aliases.v[i], d) == 0)
+        if (domain_key(cfg->domain_aliases.v[i], alias, sizeof(alias)) && strcmp(alias, d) == 0)
             return true;
     return false;
 }

@@ -117,8 +117,11 @@ const char *config_default_path(void);
 struct config *config_load(const char *path, char *err, size_t errlen);
 void config_free(struct config *cfg);
 
-/* Is DOMAIN one of the local domains (domain or domain_aliases)? Case-insensitive,
- * a trailing dot ignored. */
+/* SPEC "Who is local": is DOMAIN one of the local domains (domain or domain_aliases)?
+ * The one predicate for "local domain" (addr.h's addr_is_local and everything else use
+ * it). Case-insensitive, a trailing dot ignored. An address literal ("[192.0.2.1]",
+ * "[IPv6:2001:db8::1]") is local only when listed in domain_aliases; literals compare
+ * by address (IPv6 text forms, and ::ffff:a.b.c.d as a.b.c.d), other text exactly. */
 bool config_is_local_domain(const struct config *cfg, const char *domain);
 /* The [routes] entry for a domain, or NULL. */
 const struct route *config_route(const struct config *cfg, const char *domain);

@@ -23,6 +23,7 @@ struct ippat {
 struct iplist {
     struct ippat *v;
     size_t n;
+    char *text;         /* the list as written (for messages) */
 };
 
 static const uint8_t v4mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
@@ -193,7 +194,7 @@ static int pat_parse_cidr(const char *tok, struct ippat *p, char *why, size_t wl
     return 0;
 }
 
-/* 192.168.1.*, 192.168.*.*, 10.*: literal leading octets, then only '*'. */
+/* 192.168.1.*, 192.168.*.*, 10.*, *.*.*.*: literal leading octets, then only '*'. */
 static int pat_parse_wild(const char *tok, struct ippat *p, char *why, size_t wl)
 {
     char buf[32];
@@ -216,7 +217,7 @@ static int pat_parse_wild(const char *tok, struct ippat *p, char *why, size_t wl
         lo[nlit] = hi[nlit] = (uint8_t)v;
         nlit++;
     }
-    if (!wild || nlit == 0 || tok[0] == '.' || tok[strlen(tok) - 1] == '.' || strstr(tok, ".."))
+    if (!wild || tok[0] == '.' || tok[strlen(tok) - 1] == '.' || strstr(tok, ".."))
         goto bad;
     memset(p, 0, sizeof(*p));
     p->family = AF_INET;
@@ -266,6 +267,12 @@ static int pat_parse(const char *tok, struct ippat *p, char *why, size_t wl)
         return pat_parse_cidr(tok, p, why, wl);
     if (strchr(tok, '-'))
         return pat_parse_range(tok, p, why, wl);
+    if (strcmp(tok, "*") == 0) {   /* every address: ::/0 also matches IPv4 clients */
+        memset(p, 0, sizeof(*p));
+        p->family = AF_INET6;
+        memset(p->hi, 0xff, sizeof(p->hi));
+        return 0;
+    }
     if (strchr(tok, '*'))
         return pat_parse_wild(tok, p, why, wl);
     struct ipaddr a;
@@ -288,6 +295,7 @@ struct iplist *iplist_parse(const char *text, char *err, size_t errlen)
     struct iplist *l = xcalloc(1, sizeof(*l));
     size_t cap = 0;
     const char *s = text ? text : "";
+    l->text = xstrdup(s);
     while (*s) {
         while (is_sep(*s))
             s++;
@@ -359,5 +367,89 @@ void iplist_free(struct iplist *list)
     if (!list)
         return;
     free(list->v);
+    free(list->text);
     free(list);
+}
+
+const char *iplist_text(const struct iplist *list)
+{
+    return list && list->text ? list->text : "";
+}
+
+/* ---- coverage ------------------------------------------------------------ */
+
+/* Ranges in one 128-bit space: IPv4 a.b.c.d is ::ffff:a.b.c.d, as iplist_match sees it. */
+struct span {
+    uint8_t lo[16], hi[16];
+};
+
+static void to_span(const struct ippat *p, struct span *s)
+{
+    if (p->family == AF_INET) {
+        memcpy(s->lo, v4mapped_prefix, 12);
+        memcpy(s->hi, v4mapped_prefix, 12);
+        memcpy(s->lo + 12, p->lo, 4);
+        memcpy(s->hi + 12, p->hi, 4);
+    } else {
+        memcpy(s->lo, p->lo, 16);
+        memcpy(s->hi, p->hi, 16);
+    }
+}
+
+static int span_cmp(const void *a, const void *b)
+{
+    return memcmp(((const struct span *)a)->lo, ((const struct span *)b)->lo, 16);
+}
+
+/* b += 1; false when it wraps past the top of the space. */
+static bool inc128(uint8_t b[16])
+{
+    for (int i = 15; i >= 0; i--)
+        if (++b[i] != 0)
+            return true;
+    return false;
+}
+
+/* Do the spans (sorted by lo) together cover [lo, hi]? */
+static bool spans_cover(const struct span *v, size_t n, const uint8_t lo[16], const uint8_t hi[16])
+{
+    uint8_t cur[16];   /* the lowest address not yet known to be covered */
+    memcpy(cur, lo, 16);
+    for (size_t i = 0; i < n; i++) {
+        if (memcmp(v[i].hi, cur, 16) < 0)
+            continue;                  /* wholly below what is covered already */
+        if (memcmp(v[i].lo, cur, 16) > 0)
+            return false;              /* a gap at cur: later spans start higher still */
+        memcpy(cur, v[i].hi, 16);
+        if (!inc128(cur) || memcmp(cur, hi, 16) > 0)
+            return true;
+    }
+    return false;
+}
+
+bool iplist_covers_all(const struct iplist *list, int family)
+{
+    if (iplist_empty(list) || (family != AF_INET && family != AF_INET6))
+        return false;
+    /* One more span: for IPv6, the ::ffff:0:0/96 block holds no IPv6 client (such an
+     * address is taken as IPv4), so it need not be covered. */
+    struct span *v = xcalloc(list->n + 1, sizeof(*v));
+    size_t n = 0;
+    for (size_t i = 0; i < list->n; i++)
+        to_span(&list->v[i], &v[n++]);
+    uint8_t lo[16] = { 0 }, hi[16];
+    memset(hi, 0xff, sizeof(hi));
+    if (family == AF_INET) {
+        memcpy(lo, v4mapped_prefix, 12);
+        memcpy(hi, v4mapped_prefix, 12);
+    } else {
+        memcpy(v[n].lo, v4mapped_prefix, 12);
+        memcpy(v[n].hi, v4mapped_prefix, 12);
+        memset(v[n].hi + 12, 0xff, 4);
+        n++;
+    }
+    qsort(v, n, sizeof(*v), span_cmp);
+    bool all = spans_cover(v, n, lo, hi);
+    free(v);
+    return all;
 }

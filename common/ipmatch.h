@@ -1,7 +1,8 @@
 /* ipmatch: IP addresses and the IP pattern lists of mailserver.conf
  * (lan, secure_networks, always_relay_from, allow_clients, deny_clients).
  * Patterns: exact IPv4/IPv6, CIDR (10.0.0.0/8, 2001:db8::/32), IPv4 wildcards
- * (192.168.1.*, 10.*.*.*), ranges (192.168.1.10-192.168.1.50, IPv6 too).
+ * (192.168.1.*, 10.*.*.*, *.*.*.* for every IPv4 address), ranges
+ * (192.168.1.10-192.168.1.50, IPv6 too), and "*" alone: every address, both families.
  * IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) are treated as the IPv4 address,
  * both in patterns and in client addresses. Pure code: no I/O. */
 #ifndef MS_IPMATCH_H
@@ -35,5 +36,13 @@ struct iplist *iplist_parse(const char *text, char *err, size_t errlen);
 bool iplist_match(const struct iplist *list, const struct ipaddr *ip);
 bool iplist_empty(const struct iplist *list);   /* NULL counts as empty */
 void iplist_free(struct iplist *list);
+/* The list as it was written ("" for NULL), for messages. */
+const char *iplist_text(const struct iplist *list);
+
+/* Does the list match every client address of FAMILY (AF_INET or AF_INET6)? The union
+ * of all its patterns counts, as iplist_match sees it: 0.0.0.0/1 with 128.0.0.0/1
+ * covers IPv4, and so does ::/0 (an IPv4 client is also matched in its ::ffff: form).
+ * For IPv6 the ::ffff:0:0/96 block need not be covered (those clients are IPv4). */
+bool iplist_covers_all(const struct iplist *list, int family);
 
 #endif

@@ -52,7 +52,7 @@ static void domain_list(const struct strlist *l, char *buf, size_t len)
     }
 }
 
-static void instance_line(const struct smtp_instance *in, FILE *out)
+static void instance_line(const struct config *cfg, const struct smtp_instance *in, FILE *out)
 {
     char listen[512], to[512], mechs[128];
     unsigned i, m = 0;
@@ -76,19 +76,20 @@ static void instance_line(const struct smtp_instance *in, FILE *out)
             yesno(in->relay), yesno(in->relay_pop_before_smtp), yesno(in->relay_outside_lan),
             yesno(in->relay_nonlocal_senders), yesno(in->relay_local_senders),
             iplist_empty(in->always_relay_from) ? "-" : "set", to, yesno(in->reject_local_spoof),
-            yesno(in->sender_login_match), yesno(in->allow_open_relay), yesno(relay_instance_is_open(in)));
+            yesno(in->sender_login_match), yesno(in->allow_open_relay), yesno(relay_instance_is_open(cfg->lan, in)));
 }
 
 /* Findings for one instance; returns the number of errors. */
 static int instance_findings(const struct config *cfg, const struct smtp_instance *in, FILE *out)
 {
     int errors = 0;
+    char why[512];
 
-    if (relay_instance_is_open(in)) {
-        fprintf(out, "%s: %s:%d: instance %s is an open relay: it listens outside loopback and "
-                "lets unauthenticated clients outside the LAN relay%s\n",
+    if (relay_instance_open(cfg->lan, in, why, sizeof why)) {
+        fprintf(out, "%s: %s:%d: instance %s is an open relay: %s, and it listens outside "
+                "loopback%s\n",
                 in->allow_open_relay ? "warning" : "error", cfg->path ? cfg->path : "-",
-                in->line, in->name,
+                in->line, in->name, why,
                 in->allow_open_relay ? " (allowed by allow_open_relay = yes)"
                                      : "; set allow_open_relay = yes if this is really wanted");
         if (!in->allow_open_relay)
@@ -111,7 +112,7 @@ int checkconf_report(const struct config *cfg, FILE *out)
     int errors = 0;
 
     for (size_t i = 0; i < cfg->nsmtp; i++)
-        instance_line(&cfg->smtp[i], out);
+        instance_line(cfg, &cfg->smtp[i], out);
     if (cfg->nsmtp == 0)
         fprintf(out, "warning: %s: no [smtp NAME] instance: smtpd will not listen anywhere\n",
                 cfg->path ? cfg->path : "-");
@@ -146,10 +147,11 @@ int checkconf_refuse_open_relay(const struct config *cfg, char *err, size_t errl
 {
     for (size_t i = 0; i < cfg->nsmtp; i++) {
         const struct smtp_instance *in = &cfg->smtp[i];
-        if (relay_instance_is_open(in) && !in->allow_open_relay) {
-            snprintf(err, errlen, "%s:%d: instance %s is an open relay (see smtpd "
+        char why[512];
+        if (!in->allow_open_relay && relay_instance_open(cfg->lan, in, why, sizeof why)) {
+            snprintf(err, errlen, "%s:%d: instance %s is an open relay: %s (see smtpd "
                      "--check-config); refusing to start. Set allow_open_relay = yes to "
-                     "override", cfg->path ? cfg->path : "-", in->line, in->name);
+                     "override", cfg->path ? cfg->path : "-", in->line, in->name, why);
             return -1;
         }
     }

@@ -98,7 +98,7 @@ void cmd_rcpt(struct session *s, const char *arg)
         return;
     }
     if (!pr.res.accept) {
-        sess_reply(s, pr.res.code, pr.res.enh, "%s", pr.res.text);
+        sess_refused_rcpt(s, &pr.res);      /* not forgiven by a delivery */
         return;
     }
     int rcode = pr.kind == RCPT_LOCAL ? add_target(s->tx->local, &s->nlocal, pr.target)

@@ -26,13 +26,27 @@ enum penalty_action penalty_unknown_rcpt(struct penalty *p, unsigned unit_ms,
     return *delay_ms ? PENALTY_DELAY : PENALTY_NONE;
 }
 
+unsigned penalty_error_count(const struct penalty *p)
+{
+    return p->errors + p->refused_rcpts;
+}
+
 bool penalty_error(struct penalty *p, int code)
 {
     if (code < 400 || code > 599 || code == 421)
         return false;
     if (p->errors < 0xFFFFu)
         p->errors++;
-    return p->errors >= PENALTY_ERROR_LIMIT;
+    return penalty_error_count(p) >= PENALTY_ERROR_LIMIT;
+}
+
+bool penalty_refused_rcpt(struct penalty *p, int code)
+{
+    if (code < 500 || code > 599)
+        return penalty_error(p, code);
+    if (p->refused_rcpts < 0xFFFFu)
+        p->refused_rcpts++;
+    return penalty_error_count(p) >= PENALTY_ERROR_LIMIT;
 }
 
 void penalty_delivered(struct penalty *p)

@@ -3,7 +3,10 @@
  * then after a growing delay (0.5 s more each time, at most 5 s), and the
  * PENALTY_HARVEST_LIMIT-th closes the session (421).
  * Error limit (Postfix's smtpd_hard_error_limit): other 4xx/5xx replies are counted and
- * the PENALTY_ERROR_LIMIT-th ends the session with 421. session.c does the timing. */
+ * the PENALTY_ERROR_LIMIT-th ends the session with 421. A delivery forgives the errors
+ * before it, but not RCPTs refused 5xx by policy (relaying denied, authentication
+ * required...): those count for the whole session, or a relay prober could send itself
+ * one local message now and then and probe forever. session.c does the timing. */
 #ifndef MS_PENALTY_H
 #define MS_PENALTY_H
 #include <stdbool.h>
@@ -23,6 +26,7 @@ enum penalty_action {
 struct penalty {
     unsigned unknown_rcpts;             /* RCPTs refused 550 5.1.1 in this session */
     unsigned errors;                    /* other error replies since the last delivery */
+    unsigned refused_rcpts;             /* RCPTs refused 5xx by policy in this session */
 };
 
 /* The delay before answering the N-th unknown recipient (N counted from 1), in ms, with
@@ -36,11 +40,22 @@ enum penalty_action penalty_unknown_rcpt(struct penalty *p, unsigned unit_ms,
                                          unsigned *delay_ms);
 
 /* Count one error reply (CODE 400-599 except 421, which ends the session anyway);
- * true when the limit is reached and the session must close. Other codes: false. */
+ * true when the limit is reached (errors plus refused RCPTs) and the session must close.
+ * Other codes: false. */
 bool penalty_error(struct penalty *p, int code);
 
-/* A message was accepted: the error count starts over (Postfix counts errors "without
- * delivering mail"); unknown recipients stay counted for the whole session. */
+/* Count a RCPT refused by policy with CODE: 5xx counts as a refused RCPT (kept for the
+ * whole session), 4xx as an ordinary error (a store hiccup is forgiven by a delivery).
+ * True when the limit is reached, as penalty_error. */
+bool penalty_refused_rcpt(struct penalty *p, int code);
+
+/* What counts toward PENALTY_ERROR_LIMIT now: errors since the last delivery plus the
+ * refused RCPTs of the session. */
+unsigned penalty_error_count(const struct penalty *p);
+
+/* A message was accepted: the ordinary error count starts over (Postfix counts errors
+ * "without delivering mail"); refused and unknown recipients stay counted for the whole
+ * session. */
 void penalty_delivered(struct penalty *p);
 
 #endif

@@ -5,6 +5,7 @@
 #ifndef MS_RELAY_H
 #define MS_RELAY_H
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "config.h"
 
@@ -62,11 +63,30 @@ bool relay_policy_is_open(bool require_auth, bool relay, bool relay_outside_lan,
                           bool relay_nonlocal_senders, bool relay_local_senders,
                           bool reject_local_spoof);
 
+/* Client address families that can reach a listener on HOST from outside loopback:
+ * RELAY_FAM_V4 and/or RELAY_FAM_V6, 0 for a loopback address (127.0.0.0/8, ::1,
+ * "localhost"). IPv6 listeners are bound IPV6_V6ONLY (listeners.c), so "::" takes IPv6
+ * clients only; a name other than "localhost" may resolve to either family. */
+#define RELAY_FAM_V4 0x1u
+#define RELAY_FAM_V6 0x2u
+unsigned relay_listen_families(const char *host);
+
 /* Does HOST (a listen address: "127.0.0.1", "::1", "0.0.0.0", "::", a name) lie outside
  * 127.0.0.0/8 and ::1? Wildcards and names other than "localhost" count as outside. */
 bool relay_listen_is_public(const char *host);
 
-/* The full SPEC definition for an instance: listens outside loopback AND the policy is open. */
-bool relay_instance_is_open(const struct smtp_instance *inst);
+/* The full SPEC definition for an instance. It is open when it listens outside loopback,
+ * relay = yes, and any client there could relay without authentication:
+ * - require_auth = no and relay_policy_is_open(), or
+ * - require_auth = no and [server] lan covers every address of a family that reaches a
+ *   listener (rule 6: a client in lan passes reject_local_spoof, so a local sender
+ *   relays even with relay_nonlocal_senders = no), or
+ * - always_relay_from covers every such address (rule 2 comes before rule 5, so
+ *   require_auth = yes does not close it).
+ * LAN is cfg->lan (NULL: empty). When open and WHY is not NULL, WHY gets the reason,
+ * naming the key: "lan = 0.0.0.0/0 covers every IPv4 address". */
+bool relay_instance_open(const struct iplist *lan, const struct smtp_instance *inst,
+                         char *why, size_t whylen);
+bool relay_instance_is_open(const struct iplist *lan, const struct smtp_instance *inst);
 
 #endif

@@ -22,9 +22,11 @@ const char *sess_hostname(const struct session *s)
     return s->cfg->hostname;
 }
 
-/* Write one reply; counted toward the error limit unless COUNT is false. */
+enum count_as { COUNT_NONE, COUNT_ERROR, COUNT_REFUSED_RCPT };
+
+/* Write one reply and count it toward the error limit as HOW says. */
 static void reply_text(struct session *s, int code, const char *enh, const char *text,
-                       bool count)
+                       enum count_as how)
 {
     if (!s->c)
         return;
@@ -32,7 +34,8 @@ static void reply_text(struct session *s, int code, const char *enh, const char 
         conn_printf(s->c, "%d %s %s\r\n", code, enh, text);
     else
         conn_printf(s->c, "%d %s\r\n", code, text);
-    if (count && penalty_error(&s->pen, code))
+    if ((how == COUNT_ERROR && penalty_error(&s->pen, code)) ||
+        (how == COUNT_REFUSED_RCPT && penalty_refused_rcpt(&s->pen, code)))
         s->error_limit = true;         /* sess_process says 421 before the next command */
 }
 
@@ -43,12 +46,17 @@ void sess_reply(struct session *s, int code, const char *enh, const char *fmt, .
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    reply_text(s, code, enh, text, true);
+    reply_text(s, code, enh, text, COUNT_ERROR);
 }
 
 void sess_reply_uncounted(struct session *s, int code, const char *enh, const char *text)
 {
-    reply_text(s, code, enh, text, false);
+    reply_text(s, code, enh, text, COUNT_NONE);
+}
+
+void sess_refused_rcpt(struct session *s, const struct policy_result *r)
+{
+    reply_text(s, r->code, r->enh, r->text, COUNT_REFUSED_RCPT);
 }
 
 void sess_reply_r(struct session *s, const struct smtp_reply *r)
@@ -196,7 +204,7 @@ void sess_unknown_rcpt(struct session *s, const struct policy_result *r)
     snprintf(s->delayed, sizeof s->delayed, "%d %s %s\r\n", r->code, r->enh, r->text);
     if (a == PENALTY_DELAY && delay_start(s, ms) == 0)
         return;
-    reply_text(s, r->code, r->enh, r->text, false);   /* not an error: counted above */
+    reply_text(s, r->code, r->enh, r->text, COUNT_NONE);   /* not an error: counted above */
 }
 
 /* ---- worker jobs ----------------------------------------------------------- */
@@ -357,8 +365,8 @@ void sess_process(struct session *s)
 {
     while (s->c && !s->busy && !s->delaying && s->state != SS_CLOSED) {
         if (s->error_limit) {
-            log_info("error_limit: ip=%s errors=%u action=disconnect", s->pc.ipstr,
-                     s->pen.errors);
+            log_info("error_limit: ip=%s errors=%u action=disconnect refused_rcpts=%u",
+                     s->pc.ipstr, penalty_error_count(&s->pen), s->pen.refused_rcpts);
             sess_close_421(s, "4.7.0", "Error: too many errors");
             break;
         }

@@ -107,6 +107,9 @@ const char *sess_hostname(const struct session *s);
 /* A RCPT was refused 550 5.1.1 (unknown user, reply R): count it (penalty.h) and answer
  * now, after a delay (input paused, the loop keeps running), or with 421 and close. */
 void sess_unknown_rcpt(struct session *s, const struct policy_result *r);
+/* A RCPT was refused by policy (relaying denied...): answer R, counted for the whole
+ * session (a delivery does not forgive it; penalty.h). */
+void sess_refused_rcpt(struct session *s, const struct policy_result *r);
 
 /* cmd_*.c: one function per command; arg is the text after the verb */
 void cmd_helo(struct session *s, const char *arg, bool esmtp);

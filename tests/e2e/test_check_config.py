@@ -83,6 +83,71 @@ class CheckConfig(EnvTestCase):
                 self.assertEqual(rc, 0, lines)
                 self.assertIn("open_relay=no", lines[0])
 
+    def test_open_by_lan_or_always_relay_from(self):
+        """SPEC: lan or always_relay_from covering every address (alone or together) on
+        a public listener with require_auth = no is an open relay; the error names the
+        key. (Before: exit 0 and open_relay=no, and the daemon relayed for the world.)"""
+        cases = [   # (server_conf, instance lines, key named, listen host)
+            ("lan = 0.0.0.0/0\n", "", "lan = 0.0.0.0/0", "0.0.0.0"),
+            ("lan = *\n", "", "lan = *", "0.0.0.0"),
+            ("lan = *.*.*.*\n", "", "lan = *.*.*.*", "0.0.0.0"),
+            ("lan = 0.0.0.0/1, 128.0.0.0/1\n", "relay_nonlocal_senders = no\n",
+             "lan = 0.0.0.0/1, 128.0.0.0/1", "0.0.0.0"),
+            ("lan = ::/0\n", "", "lan = ::/0", "::"),
+            ("", "always_relay_from = 0.0.0.0-127.255.255.255 128.0.0.0/1\n",
+             "always_relay_from = 0.0.0.0-127.255.255.255 128.0.0.0/1", "0.0.0.0"),
+            ("", "always_relay_from = 0.0.0.0/0\nrequire_auth = yes\n",   # rule 2 before 5
+             "always_relay_from = 0.0.0.0/0", "0.0.0.0"),
+        ]
+        for server, form, key, host in cases:
+            with self.subTest(server=server, form=form):
+                listen = "[%s]" % host if ":" in host else host
+                sect = "[smtp mx]\nlisten = %s:{port:mx}\n%s" % (listen, form)
+                rc, lines = self.check(sect, server_conf=server)
+                self.assertEqual(rc, 1, lines)
+                errs = self.findings(lines, "error")
+                self.assertEqual(len(errs), 1, lines)
+                self.assertIn("instance mx is an open relay", errs[0])
+                self.assertIn(key + " ", errs[0])
+                self.assertIn("covers every", errs[0])
+                self.assertIn("open_relay=yes", lines[0])
+                rc, lines = self.check(sect + "allow_open_relay = yes\n", server_conf=server)
+                self.assertEqual(rc, 0, lines)
+                self.assertEqual(self.findings(lines, "error"), [])
+                self.assertTrue(any(key in l for l in self.findings(lines, "warning")), lines)
+                self.env.stop_all()
+        closed = [   # not every address, not reachable, or relaying closed another way
+            ("lan = 0.0.0.0/1\n", "", "0.0.0.0"),
+            ("lan = 0.0.0.0-255.255.255.254\n", "", "0.0.0.0"),
+            ("lan = 0.0.0.0/0\n", "", "127.0.0.1"),
+            ("lan = 0.0.0.0/0\n", "require_auth = yes\n", "0.0.0.0"),
+            ("lan = 0.0.0.0/0\n", "relay = no\n", "0.0.0.0"),
+            ("lan = 0.0.0.0/0\n", "", "::"),          # IPv6 listeners are V6ONLY
+            ("lan = 2000::/3\n", "", "::"),
+            ("", "always_relay_from = 0.0.0.0/0\nrelay = no\n", "0.0.0.0"),
+        ]
+        for server, form, host in closed:
+            with self.subTest(server=server, form=form, host=host):
+                listen = "[%s]" % host if ":" in host else host
+                rc, lines = self.check("[smtp mx]\nlisten = %s:{port:mx}\n%s" % (listen, form),
+                                       server_conf=server)
+                self.assertEqual(self.findings(lines, "error"), [], lines)
+                self.assertEqual(rc, 0, lines)
+                self.assertIn("open_relay=no", lines[0])
+                self.env.stop_all()
+
+    def test_daemon_refuses_lan_covering_everything(self):
+        self.env = Env("openlan", server_conf="lan = 127.0.0.1, 0.0.0.0/0\n",
+                       sections="[smtp mx]\nlisten = 0.0.0.0:{port:mx}\n")
+        p = subprocess.run([os.path.join(harness.BIN, "smtpd"), "-c", self.env.conf, "-f"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("open relay", p.stderr + p.stdout)
+        self.assertIn("lan = 127.0.0.1, 0.0.0.0/0 ([server]) covers every IPv4 address",
+                      p.stderr + p.stdout)
+        for mark in harness.SANITIZER_MARKS:
+            self.assertNotIn(mark, p.stderr)
+
     def test_warnings(self):
         rc, lines = self.check("[smtp mx]\nlisten = 127.0.0.1:{port:mx}\n"
                                "always_relay_from = 192.0.2.0/24\n")

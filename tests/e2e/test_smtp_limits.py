@@ -3,7 +3,8 @@
   later ones after a growing delay on a timer (other sessions are served meanwhile), the
   10th gets 421 4.7.0 and the session is closed; a pending delay does not keep SIGTERM
   or a client hang-up from ending the session cleanly;
-- error limit: the 20th error reply in a session is followed by 421 4.7.0 and close;
+- error limit: the 20th error reply in a session is followed by 421 4.7.0 and close; a
+  delivery forgives earlier errors but not RCPTs refused by policy (a relay prober);
 - loop guard: user%remote.test@example.test (percent hack) and remote.test!user@... from
   the LAN are bounced to the local sender at once, nothing is sent anywhere.
 Real delays (0.5 s steps): the harvesting scenario takes about 10 s."""
@@ -238,6 +239,40 @@ class Limits(unittest.TestCase):
         self.assertEqual(c.cmd("QUIT")[0], 221)
         c.close()
         self.assertEqual(len(self.env.messages(ALICE)), 1)
+
+    def test_delivery_does_not_forgive_refused_rcpts(self):
+        """A relay prober from outside that slips a local delivery in between its probes
+        still reaches the error limit (before: every delivery reset the count, and it
+        could probe forever in one session)."""
+        c = self.client(REMOTE_IP)
+        codes, delivered = [], 0
+        code, last = 0, b""
+        while len(codes) < 60:                            # 3 probes, then a local message
+            code, last = c.cmd("MAIL FROM:<prober@remote.test>")
+            if code != 250:
+                break
+            for _ in range(3):
+                code, last = c.cmd("RCPT TO:<victim%d@elsewhere.test>" % len(codes))
+                codes.append(code)
+                if code != 550:
+                    break
+            if code != 550:
+                break
+            code, last = c.cmd("RCPT TO:<%s>" % ALICE)
+            if code != 250:
+                break
+            self.assertEqual(c.cmd("DATA")[0], 354)
+            code, last = c.cmd("Subject: t%d\r\n\r\nhello\r\n." % delivered)
+            if code != 250:
+                break
+            delivered += 1
+        self.assertEqual(codes, [550] * 20 + [421], last)  # the 20th refusal, then 421
+        self.assertEqual(last, b"421 4.7.0 mail.example.test Error: too many errors")
+        self.assertTrue(c.closed())
+        self.assertEqual(delivered, 6)                    # 6 messages got through
+        self.assertEqual(len(self.env.messages(ALICE)), 6)
+        self.assertIn("error_limit: ip=%s errors=20 action=disconnect refused_rcpts=20"
+                      % REMOTE_IP, self.env.log("smtpd"))
 
     # ---- relay loop guard -----------------------------------------------------------
     def wait_dsns(self, n, timeout=20):

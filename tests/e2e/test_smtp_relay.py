@@ -59,7 +59,8 @@ class SmtpRelay(unittest.TestCase):
     def setUpClass(cls):
         if not have("userdb"):
             raise unittest.SkipTest("userdb not built yet")
-        cls.env = Env("relay", server_conf="domain_aliases = alias.test\n", sections=SECTIONS)
+        cls.env = Env("relay", server_conf="domain_aliases = alias.test, [127.0.0.7], "
+                      "[IPv6:2001:db8::7]\n", sections=SECTIONS)
         env = cls.env
         env.add_user("alice@example.test", ALICE_PW, relay=True)
         env.add_user("bob@example.test", BOB_PW)
@@ -256,6 +257,31 @@ class SmtpRelay(unittest.TestCase):
         self.expect("norelay", LAN_IP, "x@remote.test", "nobody@alias.test", 550, "5.1.1")
         self.assertIn("to=<nobody@example.test> rule=unknown_user result=REJECT 550",
                       self.env.log("smtpd"))
+
+    def test_listed_address_literal_is_local(self):
+        """SPEC "Who is local": an address literal listed in domain_aliases is a local
+        domain (before: config_is_local_domain said yes, the RCPT check said no, and
+        alice@[127.0.0.7] from outside got 550 5.7.1 Relaying denied)."""
+        before = len(self.env.messages("alice@example.test"))
+        s = self.session("mx", REMOTE_IP)
+        self.assertEqual(self.mail(s, "x@remote.test")[0], 250)
+        for rcpt in ["alice@[127.0.0.7]", "Alice@[IPv6:2001:DB8:0::7]"]:
+            code, msg = s.docmd("RCPT TO:<%s>" % rcpt)
+            self.assertEqual(code, 250, "%s: %s" % (rcpt, msg))
+        code, msg = s.data(b"Subject: literal\r\n\r\nto a listed address literal\r\n")
+        self.assertEqual(code, 250, msg)
+        msgs = self.env.messages("alice@example.test")
+        self.assertEqual(len(msgs), before + 1)      # one copy: both name alice
+        self.assertIn(b"to a listed address literal", msgs[-1])
+        # unlisted literals and the host name stay relay attempts; unknown users 5.1.1
+        for rcpt in ["alice@[127.0.0.1]", "alice@[127.0.0.8]", "alice@[IPv6:2001:db8::8]",
+                     "alice@mail.example.test"]:
+            with self.subTest(rcpt=rcpt):
+                self.expect("mx", REMOTE_IP, "x@remote.test", rcpt, 550, "5.7.1")
+        self.expect("mx", REMOTE_IP, "x@remote.test", "nobody@[127.0.0.7]", 550, "5.1.1")
+        # a listed literal in MAIL FROM is a local sender: refused from outside
+        self.expect("mx", REMOTE_IP, "alice@[127.0.0.7]", "alice@example.test", 0,
+                    mail_code=550)
 
     def test_postmaster(self):
         for rcpt in ["postmaster", "Postmaster", "postmaster@example.test",

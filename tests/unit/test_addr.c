@@ -5,10 +5,10 @@
 #include "config.h"
 #include "cu.h"
 
-static char *aliases[] = { "alias.test", "Other.Test." };
+static char *aliases[] = { "alias.test", "Other.Test.", "[127.0.0.5]", "[IPv6:2001:db8::5]" };
 static struct config cfg = {
     .domain = "example.test",
-    .domain_aliases = { aliases, 2 },
+    .domain_aliases = { aliases, 4 },
 };
 
 static int parse(const char *s, unsigned flags, struct mailaddr *a)
@@ -174,11 +174,11 @@ static void test_domains(void)
     CU_ASSERT_TRUE(addr_domain_eq("example.test.", "EXAMPLE.test"));
     CU_ASSERT_FALSE(addr_domain_eq("example.test", "example.tes"));
     CU_ASSERT_FALSE(addr_domain_eq("xexample.test", "example.test"));
-    CU_ASSERT_TRUE(addr_domain_is_local(&cfg, "EXAMPLE.TEST."));
-    CU_ASSERT_TRUE(addr_domain_is_local(&cfg, "other.test"));
-    CU_ASSERT_TRUE(addr_domain_is_local(&cfg, "ALIAS.test"));
-    CU_ASSERT_FALSE(addr_domain_is_local(&cfg, "sub.example.test"));
-    CU_ASSERT_FALSE(addr_domain_is_local(&cfg, "[127.0.0.1]"));
+    CU_ASSERT_TRUE(config_is_local_domain(&cfg, "EXAMPLE.TEST."));
+    CU_ASSERT_TRUE(config_is_local_domain(&cfg, "other.test"));
+    CU_ASSERT_TRUE(config_is_local_domain(&cfg, "ALIAS.test"));
+    CU_ASSERT_FALSE(config_is_local_domain(&cfg, "sub.example.test"));
+    CU_ASSERT_FALSE(config_is_local_domain(&cfg, "[127.0.0.1]"));
     CU_ASSERT_EQUAL(parse("<User@EXAMPLE.TEST.>", 0, &a), ADDR_OK);
     CU_ASSERT_STRING_EQUAL(a.domain, "EXAMPLE.TEST");
     CU_ASSERT_TRUE(addr_is_local(&cfg, &a));
@@ -199,6 +199,37 @@ static void test_domains(void)
     CU_ASSERT_EQUAL(addr_parse_mailbox("a@b@c", &a), ADDR_ESYNTAX);
 }
 
+/* SPEC "Who is local": an address literal listed in domain_aliases is a local domain for
+ * addr_is_local (the RCPT decision), the sender check and the canonical form alike,
+ * whatever text form of the address is used; an unlisted one is not. */
+static void test_listed_literals(void)
+{
+    struct mailaddr a;
+    char c[400];
+    static const char *local[] = {
+        "<Alice@[127.0.0.5]>", "<alice@[IPv6:::ffff:127.0.0.5]>", "<alice@[IPv6:2001:db8::5]>",
+        "<alice@[ipv6:2001:DB8:0:0::5]>", "<alice@[IPV6:2001:db8:0:0:0:0:0:5]>",
+    };
+    for (size_t i = 0; i < sizeof local / sizeof local[0]; i++) {
+        CU_ASSERT_EQUAL_FATAL(parse(local[i], 0, &a), ADDR_OK);
+        CU_ASSERT_TRUE(a.domain_literal);
+        CU_ASSERT_TRUE(addr_is_local(&cfg, &a));
+        CU_ASSERT_TRUE(addr_sender_domain_local(&cfg, &a));
+        CU_ASSERT_EQUAL(addr_canon(&cfg, &a, c, sizeof c), 0);
+        CU_ASSERT_STRING_EQUAL(c, "alice@example.test");
+    }
+    static const char *remote[] = {
+        "<alice@[127.0.0.1]>", "<alice@[127.0.0.6]>", "<alice@[IPv6:2001:db8::6]>",
+        "<alice@[IPv6:::1]>", "<alice@[x-tag:127.0.0.5]>", "<alice%x@[127.0.0.5]>",
+    };
+    for (size_t i = 0; i < sizeof remote / sizeof remote[0]; i++) {
+        CU_ASSERT_EQUAL_FATAL(parse(remote[i], 0, &a), ADDR_OK);
+        CU_ASSERT_FALSE(addr_is_local(&cfg, &a));
+    }
+    CU_ASSERT_EQUAL(addr_canon_str(&cfg, "Bob@[127.0.0.5]", c, sizeof c), 0);
+    CU_ASSERT_STRING_EQUAL(c, "bob@example.test");
+}
+
 static CU_TestInfo tests[] = {
     { "simple paths", test_simple },
     { "null path and bare postmaster", test_null_and_postmaster },
@@ -207,6 +238,7 @@ static CU_TestInfo tests[] = {
     { "syntax errors", test_syntax_errors },
     { "length limits", test_limits },
     { "domains and canonical form", test_domains },
+    { "address literals listed in domain_aliases are local", test_listed_literals },
     CU_TEST_INFO_NULL,
 };
 

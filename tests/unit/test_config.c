@@ -446,6 +446,22 @@ static void test_domains(void)
     CU_ASSERT_FALSE(config_is_local_domain(c, "."));
     CU_ASSERT_FALSE(config_is_local_domain(c, NULL));
     config_free(c);
+    /* literals compare by address, whatever the text form on either side */
+    c = load_ok("[server]\ndomain = example.test\n"
+                "domain_aliases = [192.0.2.1] [IPv6:2001:DB8::1] [198.51.100.7]\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_TRUE(config_is_local_domain(c, "[192.0.2.1]"));
+    CU_ASSERT_TRUE(config_is_local_domain(c, "[IPv6:::ffff:192.0.2.1]"));
+    CU_ASSERT_TRUE(config_is_local_domain(c, "[ipv6:2001:db8:0::1]"));
+    CU_ASSERT_TRUE(config_is_local_domain(c, "[IPv6:2001:0db8:0000:0000:0000:0000:0000:0001]"));
+    CU_ASSERT_TRUE(config_is_local_domain(c, "[IPv6:::FFFF:198.51.100.7]"));
+    CU_ASSERT_FALSE(config_is_local_domain(c, "[IPv6:2001:db8::2]"));
+    CU_ASSERT_FALSE(config_is_local_domain(c, "[2001:db8::1]"));     /* no IPv6: tag */
+    CU_ASSERT_FALSE(config_is_local_domain(c, "[IPv6:192.0.2.1]"));
+    CU_ASSERT_FALSE(config_is_local_domain(c, "192.0.2.1"));         /* not a literal */
+    CU_ASSERT_FALSE(config_is_local_domain(c, "[192.0.2.1"));
+    CU_ASSERT_FALSE(config_is_local_domain(c, "example.test.."));
+    config_free(c);
     load_err("[server]\ndomain = bad_domain.test\n", 2, "domain", "not a domain");
     load_err("[server]\ndomain = a..b\n", 2, "domain", "not a domain");
     load_err("[server]\ndomain = example.test..\n", 2, "domain", "not a domain");

@@ -1,5 +1,6 @@
 /* test_ipmatch: IP address literals and pattern lists (common/ipmatch.c):
- * exact, CIDR, wildcards, ranges, v4-mapped IPv6 both ways, and bad input. */
+ * exact, CIDR, wildcards, ranges, v4-mapped IPv6 both ways, bad input, and whether
+ * a list covers every address of a family. */
 #include "cu.h"
 #include "ipmatch.h"
 
@@ -184,6 +185,70 @@ static void test_wildcards(void)
     CU_ASSERT_TRUE(m("172.16.*", "172.16.3.4"));
     CU_ASSERT_FALSE(m("172.16.*", "172.17.3.4"));
     CU_ASSERT_TRUE(m("192.168.1.*", "::ffff:192.168.1.9"));
+    /* every IPv4 address; "*" alone is every address of both families */
+    CU_ASSERT_TRUE(m("*.*.*.*", "0.0.0.0"));
+    CU_ASSERT_TRUE(m("*.*.*.*", "255.255.255.255"));
+    CU_ASSERT_FALSE(m("*.*.*.*", "2001:db8::1"));
+    CU_ASSERT_TRUE(m("*", "192.0.2.1"));
+    CU_ASSERT_TRUE(m("*", "2001:db8::1"));
+    CU_ASSERT_TRUE(m("*", "::"));
+}
+
+/* Does the list TEXT cover every address of FAMILY? The list must parse. */
+static bool cov(const char *text, int family)
+{
+    char err[256] = "";
+    struct iplist *l = iplist_parse(text, err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+    bool r = iplist_covers_all(l, family);
+    iplist_free(l);
+    return r;
+}
+
+static void test_covers_all(void)
+{
+    static const char *all4[] = {
+        "0.0.0.0/0", "*", "*.*.*.*", "*.*", "0.0.0.0-255.255.255.255", "::/0",
+        "::ffff:0.0.0.0/96", "0.0.0.0/1, 128.0.0.0/1", "128.0.0.0/1 0.0.0.0/1",
+        "0.0.0.0-127.255.255.255, 128.0.0.0-255.255.255.255",
+        "0.0.0.0-200.0.0.0, 100.0.0.0-255.255.255.255",         /* overlapping */
+        "10.0.0.0/8, 0.0.0.0/0, 10.0.0.1", "255.*, 0.0.0.0-254.255.255.255",
+        "0.0.0.0, 0.0.0.1-255.255.255.255", "::/1",             /* ::/1 holds ::ffff:0:0/96 */
+    };
+    for (size_t i = 0; i < sizeof all4 / sizeof all4[0]; i++)
+        CU_ASSERT_TRUE(cov(all4[i], AF_INET));
+    static const char *not4[] = {
+        "", "127.0.0.1, ::1", "0.0.0.0/1", "128.0.0.0/1", "1.0.0.0-255.255.255.255",
+        "0.0.0.0-255.255.255.254", "0.0.0.0/1, 128.0.0.1-255.255.255.255",
+        "0.0.0.0-9.255.255.255, 10.0.0.1-255.255.255.255", "2000::/3", "8000::/1",
+        "::ffff:0.0.0.0/97", "10.*.*.*", "0.0.0.0/1 ::ffff:128.0.0.0/98",
+    };
+    for (size_t i = 0; i < sizeof not4 / sizeof not4[0]; i++)
+        CU_ASSERT_FALSE(cov(not4[i], AF_INET));
+    static const char *all6[] = {
+        "::/0", "*", "::/1, 8000::/1",
+        "::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+        /* the IPv4-mapped block need not be covered: those clients are IPv4 */
+        "::-::fffe:ffff:ffff, ::1:0:0:0-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+    };
+    for (size_t i = 0; i < sizeof all6 / sizeof all6[0]; i++)
+        CU_ASSERT_TRUE(cov(all6[i], AF_INET6));
+    static const char *not6[] = {
+        "", "0.0.0.0/0", "*.*.*.*", "::/1", "2000::/3", "::1", "::/1, 8000::/2",
+        "::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe",
+        "::1-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+        "::-::fffe:ffff:fffe, ::1:0:0:0-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+    };
+    for (size_t i = 0; i < sizeof not6 / sizeof not6[0]; i++)
+        CU_ASSERT_FALSE(cov(not6[i], AF_INET6));
+    CU_ASSERT_FALSE(iplist_covers_all(NULL, AF_INET));
+    char err[64];
+    struct iplist *l = iplist_parse("0.0.0.0/0", err, sizeof err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+    CU_ASSERT_FALSE(iplist_covers_all(l, AF_UNIX));
+    CU_ASSERT_STRING_EQUAL(iplist_text(l), "0.0.0.0/0");
+    CU_ASSERT_STRING_EQUAL(iplist_text(NULL), "");
+    iplist_free(l);
 }
 
 static void test_ranges(void)
@@ -246,8 +311,9 @@ static void test_bad(void)
     bad("10.0.0.1-10.0.0.2-10.0.0.3", "'10.0.0.1-10.0.0.2-10.0.0.3'");
     bad("192.*.1.1", "'192.*.1.1'");
     bad("192.168.1*", "'192.168.1*'");
-    bad("*", "'*'");
-    bad("*.*.*.*", "'*.*.*.*'");
+    bad("*.10", "'*.10'");
+    bad("*.*.*.*.*", "'*.*.*.*.*'");
+    bad("**", "'**'");
     bad("10.*.*.*.*", "'10.*.*.*.*'");
     bad("10..*", "'10..*'");
     bad("300.*", "'300.*'");
@@ -297,6 +363,7 @@ static CU_TestInfo tests[] = {
     { "ranges", test_ranges },
     { "v4-mapped both ways", test_v4mapped },
     { "bad patterns", test_bad },
+    { "covers every address of a family", test_covers_all },
     { "long token, small buffer", test_long_token },
     { "many patterns", test_many },
     CU_TEST_INFO_NULL,

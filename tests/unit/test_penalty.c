@@ -68,11 +68,53 @@ static void test_delivery_resets_errors(void)
     CU_ASSERT_TRUE(penalty_error(&p, 550));
 }
 
+/* A relay prober that delivers one local message now and then must still reach the
+ * limit: RCPTs refused 5xx by policy are not forgiven by a delivery (before: they were
+ * ordinary errors, reset by every delivery, and the session could probe forever). */
+static void test_refused_rcpts_not_forgiven(void)
+{
+    struct penalty p = { 0 };
+    unsigned n = 0;
+    bool closed = false;
+    while (!closed && n < 1000) {
+        closed = penalty_refused_rcpt(&p, 550);   /* relaying denied */
+        n++;
+        penalty_delivered(&p);                    /* a local message in between */
+    }
+    CU_ASSERT_TRUE(closed);
+    CU_ASSERT_EQUAL(n, PENALTY_ERROR_LIMIT);
+    CU_ASSERT_EQUAL(p.refused_rcpts, PENALTY_ERROR_LIMIT);
+    CU_ASSERT_EQUAL(p.errors, 0);
+    /* refused RCPTs and ordinary errors share the one limit */
+    struct penalty q = { 0 };
+    for (int i = 0; i < 10; i++)
+        CU_ASSERT_FALSE(penalty_refused_rcpt(&q, 530));
+    penalty_delivered(&q);
+    for (int i = 0; i < 9; i++)
+        CU_ASSERT_FALSE(penalty_error(&q, 500));
+    CU_ASSERT_EQUAL(penalty_error_count(&q), 19);
+    penalty_delivered(&q);                        /* forgives the 9 errors, not the 10 */
+    CU_ASSERT_EQUAL(penalty_error_count(&q), 10);
+    for (int i = 0; i < 9; i++)
+        CU_ASSERT_FALSE(penalty_error(&q, 501));
+    CU_ASSERT_TRUE(penalty_error(&q, 503));
+    /* a temporary refusal (451 lookup failure) is an ordinary, forgivable error */
+    struct penalty t = { 0 };
+    CU_ASSERT_FALSE(penalty_refused_rcpt(&t, 451));
+    CU_ASSERT_EQUAL(t.refused_rcpts, 0);
+    CU_ASSERT_EQUAL(t.errors, 1);
+    penalty_delivered(&t);
+    CU_ASSERT_EQUAL(penalty_error_count(&t), 0);
+    CU_ASSERT_FALSE(penalty_refused_rcpt(&t, 421));   /* closes anyway: not counted */
+    CU_ASSERT_EQUAL(penalty_error_count(&t), 0);
+}
+
 static CU_TestInfo tests[] = {
     { "delay grows by 0.5 s from the 4th, capped at 5 s", test_delay_sequence },
     { "three free, then delays, the 10th disconnects", test_harvest_actions },
     { "the 20th error reply ends the session", test_error_limit },
     { "a delivery resets the error count", test_delivery_resets_errors },
+    { "a delivery does not forgive refused RCPTs", test_refused_rcpts_not_forgiven },
     CU_TEST_INFO_NULL,
 };
 

@@ -1,10 +1,12 @@
 /* test_relay: the relay decision table rule by rule, then every combination of its
  * 14 booleans against an independent re-statement of SPEC's table; the open-relay
  * predicate over all combinations, cross-checked by simulating an outside client;
- * always_relay_to matching and the listen-address test. */
+ * always_relay_to matching and the listen-address test; lan / always_relay_from lists
+ * that cover every address (alone or together) make an instance open. */
 #include <string.h>
 
 #include "cu.h"
+#include "ipmatch.h"
 #include "relay.h"
 
 static struct relay_facts base(void)
@@ -229,11 +231,129 @@ static void test_listen_and_instance(void)
     in.relay_outside_lan = true;
     in.relay_nonlocal_senders = true;
     in.reject_local_spoof = true;
-    CU_ASSERT_FALSE(relay_instance_is_open(&in));    /* loopback only */
+    CU_ASSERT_FALSE(relay_instance_is_open(NULL, &in));    /* loopback only */
     in.nlisten = 2;
-    CU_ASSERT_TRUE(relay_instance_is_open(&in));
+    CU_ASSERT_TRUE(relay_instance_is_open(NULL, &in));
     in.require_auth = true;
-    CU_ASSERT_FALSE(relay_instance_is_open(&in));
+    CU_ASSERT_FALSE(relay_instance_is_open(NULL, &in));
+}
+
+static struct iplist *pl(const char *text)
+{
+    char err[200];
+    struct iplist *l = iplist_parse(text, err, sizeof err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+    return l;
+}
+
+static void test_listen_families(void)
+{
+    CU_ASSERT_EQUAL(relay_listen_families("127.0.0.1"), 0);
+    CU_ASSERT_EQUAL(relay_listen_families("::1"), 0);
+    CU_ASSERT_EQUAL(relay_listen_families("::ffff:127.0.0.2"), 0);
+    CU_ASSERT_EQUAL(relay_listen_families("localhost"), 0);
+    CU_ASSERT_EQUAL(relay_listen_families("0.0.0.0"), RELAY_FAM_V4);
+    CU_ASSERT_EQUAL(relay_listen_families("192.0.2.1"), RELAY_FAM_V4);
+    CU_ASSERT_EQUAL(relay_listen_families("::ffff:192.0.2.1"), RELAY_FAM_V4);
+    CU_ASSERT_EQUAL(relay_listen_families("::"), RELAY_FAM_V6);      /* bound IPV6_V6ONLY */
+    CU_ASSERT_EQUAL(relay_listen_families("2001:db8::1"), RELAY_FAM_V6);
+    CU_ASSERT_EQUAL(relay_listen_families("mx.example.test"), RELAY_FAM_V4 | RELAY_FAM_V6);
+}
+
+/* An otherwise closed instance (SPEC defaults) is made open by a lan or always_relay_from
+ * that covers every address of a family that reaches one of its listeners. */
+static void test_open_by_lists(void)
+{
+    struct listen_addr any4 = { "0.0.0.0", 25 }, any6 = { "::", 25 }, lo = { "127.0.0.1", 25 };
+    struct iplist *empty = pl(""), *def = pl("127.0.0.1, ::1"), *lan10 = pl("10.0.0.0/8");
+    struct smtp_instance in;
+    char why[300];
+    memset(&in, 0, sizeof in);
+    in.listen = &any4;
+    in.nlisten = 1;
+    in.relay = true;
+    in.relay_nonlocal_senders = true;
+    in.reject_local_spoof = true;
+    in.always_relay_from = empty;
+    CU_ASSERT_FALSE(relay_instance_open(def, &in, why, sizeof why));
+    CU_ASSERT_FALSE(relay_instance_open(lan10, &in, why, sizeof why));
+    CU_ASSERT_FALSE(relay_instance_open(NULL, &in, why, sizeof why));
+
+    static const char *open4[] = { "0.0.0.0/0", "*", "*.*.*.*", "0.0.0.0-255.255.255.255",
+                                   "0.0.0.0/1, 128.0.0.0/1", "::/0", "::ffff:0.0.0.0/96",
+                                   "10.0.0.0/8 0.0.0.0/0", "128.0.0.0/1 0.0.0.0-127.255.255.255",
+                                   "0.0.0.0-10.0.0.0, 10.0.0.1-255.255.255.255",
+                                   "0.*, 1.0.0.0/8 2.0.0.0/7 4.0.0.0/6 8.0.0.0/5 16.0.0.0/4 "
+                                   "32.0.0.0/3 64.0.0.0/2 128.0.0.0/1" };
+    for (size_t i = 0; i < sizeof open4 / sizeof open4[0]; i++) {
+        struct iplist *l = pl(open4[i]);
+        why[0] = '\0';
+        CU_ASSERT_TRUE(relay_instance_open(l, &in, why, sizeof why));
+        CU_ASSERT_PTR_NOT_NULL(strstr(why, "lan = "));
+        CU_ASSERT_PTR_NOT_NULL(strstr(why, open4[i]));
+        CU_ASSERT_PTR_NOT_NULL(strstr(why, "every IPv4 address"));
+        in.always_relay_from = l;                      /* the other key, same verdict */
+        CU_ASSERT_TRUE(relay_instance_open(def, &in, why, sizeof why));
+        CU_ASSERT_PTR_NOT_NULL(strstr(why, "always_relay_from = "));
+        in.require_auth = true;                        /* rule 2 comes before rule 5 */
+        CU_ASSERT_TRUE(relay_instance_is_open(def, &in));
+        in.always_relay_from = empty;
+        CU_ASSERT_FALSE(relay_instance_is_open(l, &in));   /* ... but before rule 6 */
+        in.require_auth = false;
+        in.relay = false;                              /* relay = no: rule 0 */
+        CU_ASSERT_FALSE(relay_instance_is_open(l, &in));
+        in.relay = true;
+        in.relay_nonlocal_senders = false;             /* a local sender still relays */
+        CU_ASSERT_TRUE(relay_instance_is_open(l, &in));
+        in.relay_nonlocal_senders = true;
+        in.listen = &lo;                               /* loopback only */
+        CU_ASSERT_FALSE(relay_instance_is_open(l, &in));
+        in.listen = &any4;
+        iplist_free(l);
+    }
+    /* Not every address: a gap anywhere, or a family no listener takes. */
+    static const char *closed4[] = { "0.0.0.0/1", "1.0.0.0-255.255.255.255",
+                                     "0.0.0.0-255.255.255.254", "0.0.0.0/1, 128.0.0.1-255.255.255.255",
+                                     "0.0.0.0-10.0.0.0, 10.0.0.2-255.255.255.255",
+                                     "2000::/3", "8000::/1", "255.*", "0.0.0.0/1 ::1" };
+    for (size_t i = 0; i < sizeof closed4 / sizeof closed4[0]; i++) {
+        struct iplist *l = pl(closed4[i]);
+        CU_ASSERT_FALSE(relay_instance_is_open(l, &in));
+        iplist_free(l);
+    }
+    /* IPv6 listener: IPv6 coverage counts, IPv4 coverage does not (V6ONLY). */
+    in.listen = &any6;
+    struct iplist *all4 = pl("0.0.0.0/0"), *all6 = pl("::/0"), *v6only = pl("::/1, 8000::/1");
+    struct iplist *v6gap = pl("::/1, 8000::/2");
+    CU_ASSERT_FALSE(relay_instance_is_open(all4, &in));
+    CU_ASSERT_TRUE(relay_instance_open(all6, &in, why, sizeof why));
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "every IPv6 address"));
+    CU_ASSERT_TRUE(relay_instance_is_open(v6only, &in));
+    CU_ASSERT_FALSE(relay_instance_is_open(v6gap, &in));
+    struct listen_addr both[2] = { { "0.0.0.0", 25 }, { "::", 25 } };
+    in.listen = both;
+    in.nlisten = 2;
+    CU_ASSERT_TRUE(relay_instance_open(all6, &in, why, sizeof why));
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "every IPv4 and IPv6 address"));
+    CU_ASSERT_TRUE(relay_instance_open(all4, &in, why, sizeof why));
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "every IPv4 address"));
+    /* the policy reasons name their keys too */
+    in.relay_outside_lan = true;
+    CU_ASSERT_TRUE(relay_instance_open(def, &in, why, sizeof why));
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "relay_outside_lan = yes"));
+    in.relay_outside_lan = false;
+    in.relay_local_senders = true;
+    in.reject_local_spoof = false;
+    CU_ASSERT_TRUE(relay_instance_open(def, &in, why, sizeof why));
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "relay_local_senders = yes"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "reject_local_spoof = no"));
+    iplist_free(all4);
+    iplist_free(all6);
+    iplist_free(v6only);
+    iplist_free(v6gap);
+    iplist_free(empty);
+    iplist_free(def);
+    iplist_free(lan10);
 }
 
 static void test_domain_match(void)
@@ -259,6 +379,8 @@ static CU_TestInfo tests[] = {
     { "all 2^14 combinations against SPEC's table", test_exhaustive },
     { "open-relay predicate over all combinations", test_open_relay },
     { "listen addresses and instances", test_listen_and_instance },
+    { "listen address families", test_listen_families },
+    { "lan / always_relay_from covering every address make it open", test_open_by_lists },
     { "always_relay_to domain patterns", test_domain_match },
     CU_TEST_INFO_NULL,
 };
