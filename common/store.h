@@ -70,12 +70,16 @@ int store_popauth_flush(struct store *st);
 /* Delete entries with time < before. */
 int store_popauth_purge(struct store *st, int64_t before);
 
-/* ---- auth-failure table: client IP -> (failures, first failure, locked until) ---- */
+/* ---- auth-failure table: client -> (failures, first failure, locked until) ----
+ * Keyed per client (ipaddr_client_key): an IPv4 address, an IPv6 /64. Every
+ * function here takes any address of the client and works on its key. */
 struct authfail_rec {
-    struct ipaddr ip;
+    struct ipaddr ip;             /* the client key */
     unsigned failures;
     int64_t first_failure;
     int64_t locked_until;         /* 0 when not locked */
+    unsigned inflight;            /* verifications reserved and not yet finished */
+    int64_t inflight_at;          /* time of the latest reservation */
 };
 int store_authfail_get(struct store *st, const struct ipaddr *ip, struct authfail_rec *out);
 /* Atomically record one failed login at NOW and apply the lockout rule
@@ -83,6 +87,16 @@ int store_authfail_get(struct store *st, const struct ipaddr *ip, struct authfai
 int store_authfail_record(struct store *st, const struct ipaddr *ip, int64_t now,
                           unsigned limit, unsigned window, unsigned lockout,
                           struct authfail_rec *out);
+/* Atomically: unless the client is locked or its failures in the window plus the
+ * verifications under way reach LIMIT (lockout_reserve), reserve one verification.
+ * *granted tells which; STORE_OK either way. */
+int store_authfail_reserve(struct store *st, const struct ipaddr *ip, int64_t now,
+                           unsigned limit, unsigned window, unsigned lockout, bool *granted);
+/* Atomically give a reservation back; FAILED also records the failure (one
+ * transaction, lockout_release). The new state goes to *out if out != NULL. */
+int store_authfail_release(struct store *st, const struct ipaddr *ip, int64_t now, bool failed,
+                           unsigned limit, unsigned window, unsigned lockout,
+                           struct authfail_rec *out);
 int store_authfail_list(struct store *st, int (*cb)(const struct authfail_rec *r, void *ctx), void *ctx);
 int store_authfail_clear(struct store *st, const struct ipaddr *ip);
 /* Delete records whose window and lock are both over at NOW. */
