@@ -145,21 +145,47 @@ void auth_record_failure(struct store *st, const struct config *cfg, const struc
     count_failure(st, cfg, ip, false, true, service, user);
 }
 
+/* How long a verification waits for a slot when failures plus verifications under
+ * way take the limit (parallel logins from one address, e.g. an office behind NAT):
+ * verifications last milliseconds, and a lock ends the wait at once. */
+#define SLOT_WAIT_MS 5000
+#define SLOT_POLL_MS 10
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int auth_attempt_begin(struct store *st, const struct config *cfg, const struct ipaddr *ip,
                        const char *service, const char *user)
 {
     char ipb[64], ub[STORE_ADDR_MAX], sb[16];
-    bool granted = false;
+    struct authfail_rec r;
     if (!st || !cfg || !ip)
         return AUTH_TEMPFAIL;
     ipaddr_format(ip, ipb, sizeof ipb);
-    if (store_authfail_reserve(st, ip, (int64_t)time(NULL), cfg->auth_fail_limit,
-                               cfg->auth_fail_window, cfg->auth_lockout, &granted) != STORE_OK) {
-        log_warn("auth: cannot read the lockout state of %s", ipb);
-        return AUTH_TEMPFAIL;
+    int64_t start = now_ms();
+    for (;;) {
+        bool granted = false;
+        int64_t now = (int64_t)time(NULL);
+        if (store_authfail_reserve(st, ip, now, cfg->auth_fail_limit, cfg->auth_fail_window,
+                                   cfg->auth_lockout, &granted) != STORE_OK) {
+            log_warn("auth: cannot read the lockout state of %s", ipb);
+            return AUTH_TEMPFAIL;
+        }
+        if (granted)
+            return AUTH_OK;
+        if (store_authfail_get(st, ip, &r) == STORE_OK && lockout_is_locked(&r, now))
+            break;
+        if (now_ms() - start >= SLOT_WAIT_MS) {
+            log_warn("auth: no verification slot for %s within %d ms", ipb, SLOT_WAIT_MS);
+            return AUTH_TEMPFAIL;
+        }
+        struct timespec d = { 0, SLOT_POLL_MS * 1000000L };
+        (void)nanosleep(&d, NULL);   /* a worker thread: see store.h */
     }
-    if (granted)
-        return AUTH_OK;
     log_safe(user, ub, sizeof ub);
     log_safe(service, sb, sizeof sb);
     log_info("auth refused: service=%s ip=%s user=%s reason=locked", sb, ipb, ub);

@@ -28,9 +28,11 @@ bool auth_is_locked(struct store *st, const struct config *cfg, const struct ipa
  * are verified, and the check and the count are one store transaction, so an
  * exchange begun before a lock fails after it and parallel attempts from one client
  * never get more than auth_fail_limit guesses verified per window.
- *   auth_attempt_begin: AUTH_OK (one verification reserved), AUTH_REFUSED (locked,
- *     or the limit is taken by failures and verifications under way; logged as
- *     "auth refused"), AUTH_TEMPFAIL (store error; nothing reserved).
+ *   auth_attempt_begin: AUTH_OK (one verification reserved), AUTH_REFUSED (locked;
+ *     logged as "auth refused"), AUTH_TEMPFAIL (store error, or no slot within 5 s;
+ *     nothing reserved). While failures plus verifications under way take the
+ *     limit, it waits (polling the store) for one to end: it may sleep, so it runs
+ *     on a worker thread only.
  *   auth_attempt_end: after AUTH_OK only; gives the reservation back and, if FAILED,
  *     records the failure exactly as auth_record_failure does (log lines included). */
 int auth_attempt_begin(struct store *st, const struct config *cfg, const struct ipaddr *ip,
