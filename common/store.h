@@ -5,7 +5,15 @@
  * One struct store per process, opened after any fork. It is safe to use from
  * several threads of one process at once. Every call runs in its own transaction,
  * retries deadlocks, and reopens the environment after a fatal error (DB_RUNRECOVERY),
- * so callers only see STORE_OK / STORE_NOTFOUND / STORE_EXISTS / STORE_ERROR. */
+ * so callers only see STORE_OK / STORE_NOTFOUND / STORE_EXISTS / STORE_ERROR.
+ *
+ * THE RULE: any call here may block. It backs off (nanosleep) on a lock conflict,
+ * may run the failchk health check, and may close, recover and reopen the whole
+ * environment. So no store call runs on an event-loop thread: in smtpd and pop3d
+ * every store call (AUTH steps and the lockout gate, MAIL/RCPT lookups, POP3 logins,
+ * the POP-auth cache, maintenance) runs as a job on the loop's worker pool
+ * (workq.h), and the loop only sends the reply. Processes without an event loop
+ * (userdb, the queue runner, the admin commands) call the store directly. */
 #ifndef MS_STORE_H
 #define MS_STORE_H
 #include <stdbool.h>
