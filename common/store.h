@@ -33,6 +33,11 @@ enum {
 
 struct store;
 
+/* Event-loop threads mark themselves (ON while their loop runs): a store call on such
+ * a thread breaks the rule above and is logged once per process as
+ * "store: call on an event-loop thread" (the tests look for it). */
+void store_mark_loop_thread(bool on);
+
 /* Open (creating if needed) the environment under DATA_DIR/db (mode 0700, files 0600).
  * Runs recovery by itself when a previous user of the environment died. */
 int store_open(const char *data_dir, struct store **out);

@@ -67,8 +67,24 @@ static int store_map(int ret)
     }
 }
 
+static __thread bool on_loop_thread;
+
+void store_mark_loop_thread(bool on)
+{
+    on_loop_thread = on;
+}
+
+/* The rule of store.h: report a call from an event-loop thread (once per process). */
+static void check_thread(void)
+{
+    static int reported;
+    if (on_loop_thread && !__atomic_exchange_n(&reported, 1, __ATOMIC_RELAXED))
+        log_err("store: call on an event-loop thread (see store.h)");
+}
+
 static int run(struct store *st, txn_fn fn, void *ctx, u_int32_t txn_flags)
 {
+    check_thread();
     int ret = DB_RUNRECOVERY;
     unsigned reopens = 0;
     for (unsigned attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {

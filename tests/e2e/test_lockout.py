@@ -10,6 +10,7 @@ Each test uses client addresses of its own (failures count per IP)."""
 import base64
 import hmac
 import re
+import smtplib
 import socket
 import threading
 import time
@@ -277,6 +278,33 @@ class Lockout(unittest.TestCase):
         self.assertIn("auth failed: service=pop3 ip=%s user=%s" % (ip, NOBODY),
                       self.env.log("pop3d"))
         self.clear(ip)
+
+    # ---- the store rule (common/store.h) -------------------------------------------------
+    def test_no_store_call_on_an_event_loop_thread(self):
+        """Every store call (AUTH steps and the lockout gate, MAIL/RCPT lookups, POP3
+        logins) runs on a worker: the daemons report one made on a loop thread."""
+        ip = "127.0.0.28"
+        r = self.raw(ip)
+        self.assertEqual(scram_login(r, ALICE, ALICE_PW)[0], 235)
+        for mech in ("CRAM-MD5", "LOGIN", "PLAIN"):
+            s = smtplib.SMTP("127.0.0.1", self.env.ports["smtp"], timeout=15,
+                             source_address=(ip, 0))
+            self.addCleanup(s.close)
+            s.ehlo("client.test")
+            s.user, s.password = ALICE, ALICE_PW
+            fn = {"CRAM-MD5": s.auth_cram_md5, "LOGIN": s.auth_login, "PLAIN": s.auth_plain}[mech]
+            self.assertEqual(s.auth(mech, fn, initial_response_ok=(mech == "PLAIN"))[0], 235)
+            s.mail(ALICE)
+            self.assertEqual(s.rcpt(ALICE)[0], 250)
+            self.assertEqual(s.rcpt("nobody@" + DOMAIN)[0], 550)
+            self.assertEqual(s.rcpt("someone@elsewhere.example")[0], 250)
+            s.rset()
+        p = self.pop(ip)
+        self.assertTrue(p.cmd("USER " + ALICE).startswith("+OK"))
+        self.assertTrue(p.cmd("PASS " + ALICE_PW).startswith("+OK"))
+        p.cmd("QUIT")
+        for daemon in ("smtpd", "pop3d"):
+            self.assertNotIn("store: call on an event-loop thread", self.env.log(daemon))
 
 
 if __name__ == "__main__":
