@@ -17,6 +17,7 @@ import time
 import unittest
 
 from tests.e2e.harness import Env, DOMAIN
+from tests.e2e.test_concurrency import run_threads
 from tests.e2e.test_smtp_auth import scram_login, plain, b64
 from tests.e2e.test_smtp_proto import Raw
 
@@ -174,22 +175,15 @@ class Lockout(unittest.TestCase):
 
     # ---- parallel guesses ---------------------------------------------------------------
     def parallel(self, n, attempt):
+        """N clients get ready (attempt(i) returns the final step), then all go at once."""
         barrier = threading.Barrier(n)
         results = [None] * n
 
-        def run(i):
-            try:
-                ready = attempt(i)
-                barrier.wait(timeout=30)
-                results[i] = ready()
-            except Exception as e:      # noqa: BLE001 - reported below
-                results[i] = repr(e)
-                barrier.abort()
-        threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
+        def one(i):
+            ready = attempt(i)
+            barrier.wait(timeout=30)
+            results[i] = ready()
+        self.assertEqual(run_threads(one, n), [])
         return results
 
     def test_smtp_parallel_guesses_capped(self):
