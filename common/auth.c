@@ -1,5 +1,6 @@
 /* auth: the login policy shared by smtpd and pop3d (auth.h): canonical login names,
- * the mechanisms a session may use, the lockout check, failure recording with the
+ * the mechanisms a session may use, the lockout gate around every verification
+ * (auth_attempt_begin/end), failure recording with the
  * one stable fail2ban log line, and the salted-hash password check. */
 #include "auth.h"
 
@@ -95,8 +96,20 @@ static void log_safe(const char *in, char *out, size_t len)
     out[j] = '\0';
 }
 
-void auth_record_failure(struct store *st, const struct config *cfg, const struct ipaddr *ip,
-                         const char *service, const char *user)
+static void log_lockout(const char *ipb, int64_t locked_until)
+{
+    char until[32];
+    time_t t = (time_t)locked_until;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || strftime(until, sizeof until, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(until, sizeof until, "%lld", (long long)locked_until);
+    log_warn("auth lockout: ip=%s until=%s", ipb, until);
+}
+
+/* Log the failure, then count it: RESERVED gives back a reservation in the same
+ * transaction (auth_attempt_end), else a plain failure (auth_record_failure). */
+static void count_failure(struct store *st, const struct config *cfg, const struct ipaddr *ip,
+                          bool reserved, bool failed, const char *service, const char *user)
 {
     char ipb[64], ub[STORE_ADDR_MAX], sb[16];
     struct authfail_rec before, after;
@@ -104,26 +117,85 @@ void auth_record_failure(struct store *st, const struct config *cfg, const struc
     if (!ip)
         return;
     ipaddr_format(ip, ipb, sizeof ipb);
-    log_safe(user, ub, sizeof ub);
-    log_safe(service, sb, sizeof sb);
-    log_info("auth failed: service=%s ip=%s user=%s", sb, ipb, ub);
+    if (failed) {
+        log_safe(user, ub, sizeof ub);
+        log_safe(service, sb, sizeof sb);
+        log_info("auth failed: service=%s ip=%s user=%s", sb, ipb, ub);
+    }
     if (!st || !cfg)
         return;
     int64_t now = (int64_t)time(NULL);
-    bool was_locked = store_authfail_get(st, ip, &before) == STORE_OK && lockout_is_locked(&before, now);
-    if (store_authfail_record(st, ip, now, cfg->auth_fail_limit, cfg->auth_fail_window,
-                              cfg->auth_lockout, &after) != STORE_OK) {
-        log_warn("auth: cannot record the failed login from %s", ipb);
+    bool was_locked = failed && store_authfail_get(st, ip, &before) == STORE_OK &&
+                      lockout_is_locked(&before, now);
+    int rc = reserved ? store_authfail_release(st, ip, now, failed, cfg->auth_fail_limit,
+                                               cfg->auth_fail_window, cfg->auth_lockout, &after)
+                      : store_authfail_record(st, ip, now, cfg->auth_fail_limit,
+                                              cfg->auth_fail_window, cfg->auth_lockout, &after);
+    if (rc != STORE_OK) {
+        log_warn("auth: cannot record the %s login from %s", failed ? "failed" : "finished", ipb);
         return;
     }
-    if (!was_locked && lockout_is_locked(&after, now)) {
-        char until[32];
-        time_t t = (time_t)after.locked_until;
-        struct tm tm;
-        if (!gmtime_r(&t, &tm) || strftime(until, sizeof until, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-            snprintf(until, sizeof until, "%lld", (long long)after.locked_until);
-        log_warn("auth lockout: ip=%s until=%s", ipb, until);
+    if (failed && !was_locked && lockout_is_locked(&after, now))
+        log_lockout(ipb, after.locked_until);
+}
+
+void auth_record_failure(struct store *st, const struct config *cfg, const struct ipaddr *ip,
+                         const char *service, const char *user)
+{
+    count_failure(st, cfg, ip, false, true, service, user);
+}
+
+/* How long a verification waits for a slot when failures plus verifications under
+ * way take the limit (parallel logins from one address, e.g. an office behind NAT):
+ * verifications last milliseconds, and a lock ends the wait at once. */
+#define SLOT_WAIT_MS 5000
+#define SLOT_POLL_MS 10
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int auth_attempt_begin(struct store *st, const struct config *cfg, const struct ipaddr *ip,
+                       const char *service, const char *user)
+{
+    char ipb[64], ub[STORE_ADDR_MAX], sb[16];
+    struct authfail_rec r;
+    if (!st || !cfg || !ip)
+        return AUTH_TEMPFAIL;
+    ipaddr_format(ip, ipb, sizeof ipb);
+    int64_t start = now_ms();
+    for (;;) {
+        bool granted = false;
+        int64_t now = (int64_t)time(NULL);
+        if (store_authfail_reserve(st, ip, now, cfg->auth_fail_limit, cfg->auth_fail_window,
+                                   cfg->auth_lockout, &granted) != STORE_OK) {
+            log_warn("auth: cannot read the lockout state of %s", ipb);
+            return AUTH_TEMPFAIL;
+        }
+        if (granted)
+            return AUTH_OK;
+        if (store_authfail_get(st, ip, &r) == STORE_OK && lockout_is_locked(&r, now))
+            break;
+        if (now_ms() - start >= SLOT_WAIT_MS) {
+            log_warn("auth: no verification slot for %s within %d ms", ipb, SLOT_WAIT_MS);
+            return AUTH_TEMPFAIL;
+        }
+        struct timespec d = { 0, SLOT_POLL_MS * 1000000L };
+        (void)nanosleep(&d, NULL);   /* a worker thread: see store.h */
     }
+    log_safe(user, ub, sizeof ub);
+    log_safe(service, sb, sizeof sb);
+    log_info("auth refused: service=%s ip=%s user=%s reason=locked", sb, ipb, ub);
+    return AUTH_REFUSED;
+}
+
+void auth_attempt_end(struct store *st, const struct config *cfg, const struct ipaddr *ip,
+                      bool failed, const char *service, const char *user)
+{
+    count_failure(st, cfg, ip, true, failed, service, user);
 }
 
 int auth_check_password(struct store *st, const struct config *cfg, const char *login,

@@ -10,7 +10,7 @@
 #include "ipmatch.h"
 #include "store.h"
 
-enum { AUTH_OK = 0, AUTH_FAIL = -1, AUTH_TEMPFAIL = -2 };
+enum { AUTH_OK = 0, AUTH_FAIL = -1, AUTH_TEMPFAIL = -2, AUTH_REFUSED = -3 };
 
 /* Canonical user address for a login name: lower case; a bare local part gets the
  * primary domain; a domain alias becomes the primary domain. -1 if not a local login. */
@@ -20,9 +20,27 @@ int auth_canon_user(const struct config *cfg, const char *login, char *out, size
  * plaintext_auth = tls and the session is neither TLS nor from secure_networks. */
 unsigned auth_offered_mechs(unsigned configured, enum plaintext_auth pa, bool tls_or_secure);
 
+/* A cheap early look (a read) when an exchange starts; auth_attempt_begin decides. */
 bool auth_is_locked(struct store *st, const struct config *cfg, const struct ipaddr *ip);
 
-/* Count one failed login from IP and log, always in this one stable form:
+/* Every verification of credentials, by every login method of both daemons, runs
+ * between these two (SPEC "Lockout"): the lock is checked where the credentials
+ * are verified, and the check and the count are one store transaction, so an
+ * exchange begun before a lock fails after it and parallel attempts from one client
+ * never get more than auth_fail_limit guesses verified per window.
+ *   auth_attempt_begin: AUTH_OK (one verification reserved), AUTH_REFUSED (locked;
+ *     logged as "auth refused"), AUTH_TEMPFAIL (store error, or no slot within 5 s;
+ *     nothing reserved). While failures plus verifications under way take the
+ *     limit, it waits (polling the store) for one to end: it may sleep, so it runs
+ *     on a worker thread only.
+ *   auth_attempt_end: after AUTH_OK only; gives the reservation back and, if FAILED,
+ *     records the failure exactly as auth_record_failure does (log lines included). */
+int auth_attempt_begin(struct store *st, const struct config *cfg, const struct ipaddr *ip,
+                       const char *service, const char *user);
+void auth_attempt_end(struct store *st, const struct config *cfg, const struct ipaddr *ip,
+                      bool failed, const char *service, const char *user);
+
+/* Count one failed login that was not verified (e.g. a cancel after a challenge) from IP and log, always in this one stable form:
  *   "auth failed: service=SERVICE ip=IP user=USER"
  * (user "-" when unknown), plus "auth lockout: ip=IP until=..." when it locks. */
 void auth_record_failure(struct store *st, const struct config *cfg, const struct ipaddr *ip,

@@ -66,10 +66,15 @@ static unsigned hash(const char *inst, const struct ipaddr *ip)
     return h % CL_BUCKETS;
 }
 
-/* The link that points at the entry (or the NULL at the end of its chain). */
+/* The link that points at the entry (or the NULL at the end of its chain).
+ * Counted per client: IPv6 clients per /64 (ipaddr_client_key). */
 static struct ipcount **find_ip(const struct connlimit *cl, const char *inst,
-                                const struct ipaddr *ip)
+                                const struct ipaddr *addr)
 {
+    struct ipaddr key;
+    const struct ipaddr *ip = &key;
+    ipaddr_client_key(addr, &key);
+
     struct ipcount **pp = (struct ipcount **)&cl->bucket[hash(inst, ip)];
 
     for (; *pp; pp = &(*pp)->next)
@@ -96,7 +101,7 @@ void connlimit_add(struct connlimit *cl, const char *inst, const struct ipaddr *
     if (!*pi) {
         *pi = xcalloc(1, sizeof **pi);
         str_copy((*pi)->inst, inst, sizeof (*pi)->inst);
-        (*pi)->ip = *ip;
+        ipaddr_client_key(ip, &(*pi)->ip);
     }
     (*pi)->n++;
     if (!*pn) {

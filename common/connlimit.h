@@ -1,6 +1,6 @@
 /* connlimit: who may connect to an instance: deny_clients/allow_clients, and the live
  * connection counts per instance and per (instance, client IP) behind
- * max_connections and max_connections_per_ip. Counts are keyed by instance name, so
+ * max_connections and max_connections_per_ip (an IPv6 client counts per /64). Counts are keyed by instance name, so
  * they carry over a reload. Pure bookkeeping, no I/O. */
 #ifndef MS_CONNLIMIT_H
 #define MS_CONNLIMIT_H

@@ -131,6 +131,15 @@ bool ipaddr_is_loopback(const struct ipaddr *ip)
     return ip->family == AF_INET6 && memcmp(ip->b, v6lo, 16) == 0;
 }
 
+void ipaddr_client_key(const struct ipaddr *ip, struct ipaddr *key)
+{
+    *key = *ip;
+    if (key->family == AF_INET6)
+        memset(key->b + 8, 0, 8);
+    else
+        memset(key->b + 4, 0, 12);
+}
+
 /* ---- patterns ------------------------------------------------------------ */
 
 /* Set pattern to the network addr/prefix (host bits are masked, as Postfix does). */

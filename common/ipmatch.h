@@ -26,6 +26,10 @@ int ipaddr_from_sockaddr(const struct sockaddr *sa, struct ipaddr *out);
 const char *ipaddr_format(const struct ipaddr *ip, char *buf, size_t len);
 bool ipaddr_equal(const struct ipaddr *a, const struct ipaddr *b);
 bool ipaddr_is_loopback(const struct ipaddr *ip);   /* 127.0.0.0/8 or ::1 */
+/* The address that stands for one client in per-client counts (lockout,
+ * max_connections_per_ip): an IPv4 address itself, an IPv6 address's /64
+ * (one subscriber usually holds a whole /64). */
+void ipaddr_client_key(const struct ipaddr *ip, struct ipaddr *key);
 
 struct iplist;
 

@@ -14,4 +14,18 @@ bool lockout_is_locked(const struct authfail_rec *r, int64_t now);
 void lockout_apply_failure(struct authfail_rec *r, int64_t now,
                            unsigned limit, unsigned window, unsigned lockout);
 
+/* Verifications are reserved before credentials are checked, so that parallel
+ * attempts cannot overshoot the limit (a check-then-count race):
+ * lockout_reserve refuses while locked or while failures in the window plus
+ * verifications under way reach LIMIT (limit or lockout 0: the lockout is off,
+ * never refused); else it counts one verification under way. A reservation
+ * older than LOCKOUT_INFLIGHT_TTL seconds is taken for one whose process died. */
+#define LOCKOUT_INFLIGHT_TTL 300
+bool lockout_reserve(struct authfail_rec *r, int64_t now, unsigned limit, unsigned window,
+                     unsigned lockout);
+/* The verification is over: give the reservation back, and if it FAILED apply
+ * the failure (lockout_apply_failure). */
+void lockout_release(struct authfail_rec *r, int64_t now, bool failed,
+                     unsigned limit, unsigned window, unsigned lockout);
+
 #endif

@@ -9,6 +9,7 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "store.h"
 #include "workq.h"
 
 struct task {
@@ -58,8 +59,10 @@ static void *loop_main(void *arg)
 {
     struct loop *lp = arg;
     self = lp;
+    store_mark_loop_thread(true);   /* no store calls here: see store.h */
     if (event_base_loop(lp->base, EVLOOP_NO_EXIT_ON_EMPTY) < 0)
         log_err("event loop failed");
+    store_mark_loop_thread(false);
     workq_free(lp->wq);            /* running jobs end, their done callbacks run here */
     lp->wq = NULL;
     inbox_cb(-1, 0, lp);           /* handoffs that came late: they see the stop */

@@ -13,9 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 
 #include "auth.h"
 #include "log.h"
+#include "password.h"
+#include "scram_fake.h"
 #include "util.h"
 
 #define SASLG_APPNAME "mailserver-ms"
@@ -37,6 +40,11 @@ struct saslg {
     enum sg_state state;
     const struct config *cfg;        /* the session's own config (it holds a reference) */
     bool tempfail;                   /* a store error happened during this exchange */
+    struct ipaddr ip;                /* the client, for the lockout */
+    bool has_ip;
+    char service[8];                 /* "smtp" or "pop3", for the failure log */
+    unsigned nmsg;                   /* client messages so far */
+    unsigned verify_at;              /* the message that carries the credentials */
     char tried[STORE_ADDR_MAX];      /* login name as given (for the failure log) */
     char user[STORE_ADDR_MAX];       /* canonical address after SASLG_OK */
 };
@@ -44,6 +52,7 @@ struct saslg {
 static struct store *g_store;
 static const struct config *g_cfg;
 static bool g_inited;
+static unsigned char g_fake_key[SCRAM_FAKE_KEYLEN];   /* scram_fake.h */
 static __thread struct saslg *g_cur;   /* the exchange running on this thread */
 
 static const struct config *cur_cfg(void)
@@ -216,11 +225,27 @@ static void prop_put(const sasl_utils_t *u, struct propctx *pc, const struct pro
     u->prop_set(pc, pv->name, val, (int)len);
 }
 
+/* A name with no SCRAM secret of its own (unknown, disabled, not local) gets a fake
+ * one, so that it fails at the proof like a wrong password (scram_fake.h). */
+static void put_scram(const sasl_utils_t *ut, struct propctx *pc, const struct propval *pv,
+                      unsigned flags, const struct user_rec *u, const char *name)
+{
+    char fake[sizeof u->scram_sha256];
+    if (u->scram_sha256[0]) {
+        prop_put(ut, pc, pv, flags, u->scram_sha256,
+                 (unsigned)strnlen(u->scram_sha256, sizeof u->scram_sha256));
+    } else if (scram_fake_secret(g_fake_key, name, SCRAM_ITERATIONS, fake, sizeof fake) == 0) {
+        prop_put(ut, pc, pv, flags, fake, (unsigned)strlen(fake));
+        explicit_bzero(fake, sizeof fake);
+    }
+}
+
 static int ms_auxprop_lookup(void *glob, sasl_server_params_t *sp, unsigned flags,
                              const char *user, unsigned ulen)
 {
-    char addr[STORE_ADDR_MAX];
+    char addr[STORE_ADDR_MAX], canon[STORE_ADDR_MAX];
     struct user_rec u;
+    bool found = false, scram = false;
     (void)glob;
     if (flags & SASL_AUXPROP_AUTHZID)
         return SASL_OK;   /* no authzid properties here */
@@ -228,30 +253,33 @@ static int ms_auxprop_lookup(void *glob, sasl_server_params_t *sp, unsigned flag
         return SASL_NOUSER;
     memcpy(addr, user, ulen);
     addr[ulen] = '\0';
-    char canon[STORE_ADDR_MAX];
-    if (auth_canon_user(ex_cfg(), addr, canon, sizeof canon) != 0 || strcmp(canon, addr) != 0)
-        return SASL_NOUSER;   /* not a local login (see cb_canon) */
-    int rc = store_user_get(g_store, addr, &u);
-    if (rc == STORE_ERROR) {
-        if (g_cur)
-            g_cur->tempfail = true;
-        return SASL_UNAVAIL;
+    memset(&u, 0, sizeof u);
+    /* a name that is not a local login (see cb_canon) is looked up nowhere */
+    if (auth_canon_user(ex_cfg(), addr, canon, sizeof canon) == 0 && strcmp(canon, addr) == 0) {
+        int rc = store_user_get(g_store, addr, &u);
+        if (rc == STORE_ERROR) {
+            if (g_cur)
+                g_cur->tempfail = true;
+            return SASL_UNAVAIL;
+        }
+        found = rc == STORE_OK && u.enabled;
+        if (!found)
+            explicit_bzero(&u, sizeof u);
     }
-    if (rc != STORE_OK || !u.enabled)
-        return SASL_NOUSER;
     const struct propval *pv = sp->utils->prop_get(sp->propctx);
     for (; pv && pv->name; pv++) {
         if (pv->name[0] != '*')
             continue;
         const char *name = pv->name + 1;
-        if (strcmp(name, CRAM_PROP) == 0 && u.has_cram_md5)
+        if (strcmp(name, CRAM_PROP) == 0 && u.has_cram_md5) {
             prop_put(sp->utils, sp->propctx, pv, flags, (const char *)u.cram_md5, sizeof u.cram_md5);
-        else if (strcmp(name, SCRAM_PROP) == 0 && u.scram_sha256[0])
-            prop_put(sp->utils, sp->propctx, pv, flags, u.scram_sha256,
-                     (unsigned)strnlen(u.scram_sha256, sizeof u.scram_sha256));
+        } else if (strcmp(name, SCRAM_PROP) == 0) {
+            put_scram(sp->utils, sp->propctx, pv, flags, &u, addr);
+            scram = true;
+        }
     }
     explicit_bzero(&u, sizeof u);
-    return SASL_OK;
+    return found || scram ? SASL_OK : SASL_NOUSER;
 }
 
 static char ms_auxprop_name[] = SASLG_AUXPROP;
@@ -282,12 +310,30 @@ static sasl_callback_t g_callbacks[] = {
     { SASL_CB_LIST_END, NULL, NULL },
 };
 
+/* The per-installation key of the fake SCRAM secrets, in the store's directory.
+ * Without it (no data_dir, or an unwritable one) a per-process key: still stable
+ * for a name within this daemon, but not across daemons and restarts. */
+static void load_fake_key(const struct config *cfg)
+{
+    char dir[4096];
+    if (cfg && cfg->data_dir &&
+        (size_t)snprintf(dir, sizeof dir, "%s/db", cfg->data_dir) < sizeof dir &&
+        scram_fake_key_load(dir, g_fake_key) == 0)
+        return;
+    if (cfg && cfg->data_dir)
+        log_warn("sasl: cannot read or create %s/db/%s (%m); fake SCRAM salts change at restart",
+                 cfg->data_dir, SCRAM_FAKE_FILE);
+    if (getrandom(g_fake_key, sizeof g_fake_key, 0) != (ssize_t)sizeof g_fake_key)
+        log_warn("sasl: getrandom: %m");
+}
+
 int saslg_init(struct store *st, const struct config *cfg)
 {
     g_store = st;
     __atomic_store_n(&g_cfg, cfg, __ATOMIC_RELEASE);
     if (g_inited)
         return 0;
+    load_fake_key(cfg);
     sasl_set_mutex(mx_alloc, mx_lock, mx_unlock, mx_free);
     int rc = sasl_server_init(g_callbacks, SASLG_APPNAME);
     if (rc != SASL_OK) {
@@ -347,6 +393,11 @@ struct saslg *saslg_new(const char *service, const struct config *cfg,
     s->cbs[2] = (sasl_callback_t){ SASL_CB_SERVER_USERDB_CHECKPASS, CB(cb_checkpass), s };
     s->cbs[3] = (sasl_callback_t){ SASL_CB_LIST_END, NULL, NULL };
     str_copy(s->tried, "-", sizeof s->tried);
+    str_copy(s->service, strcmp(service, "pop") == 0 ? "pop3" : service, sizeof s->service);
+    if (remote) {
+        s->ip = *remote;
+        s->has_ip = true;
+    }
     int rc = sasl_server_new(service, cfg && cfg->hostname ? cfg->hostname : NULL, NULL,
                              ipport(local, lport, lbuf, sizeof lbuf),
                              ipport(remote, rport, rbuf, sizeof rbuf), s->cbs, SASL_SUCCESS_DATA,
@@ -471,6 +522,42 @@ static enum saslg_result conclude(struct saslg *s, int rc, const char *sout, uns
     return r;
 }
 
+/* The client message that carries the credentials: PLAIN's and CRAM-MD5's first,
+ * LOGIN's (user name, then password) and SCRAM's (client-first, then the proof) second. */
+static unsigned verify_at(unsigned bit)
+{
+    return bit & (MECH_LOGIN | MECH_SCRAM_SHA256) ? 2 : 1;
+}
+
+/* One SASL call on the client's message IN (none: HAS_IN false, a start without an
+ * initial response). From the message that carries the credentials on, the call
+ * runs inside the lockout gate (auth_attempt_begin/end); any failure is counted. */
+static enum saslg_result run_call(struct saslg *s, const char *mech, const char *in,
+                                  unsigned inlen, bool has_in, char *out, size_t outlen)
+{
+    const struct config *cfg = s->cfg ? s->cfg : cur_cfg();
+    bool gated = has_in && ++s->nmsg >= s->verify_at;
+    if (gated) {
+        int g = auth_attempt_begin(g_store, cfg, s->has_ip ? &s->ip : NULL, s->service, s->tried);
+        if (g != AUTH_OK) {
+            s->state = SG_FAILED;
+            return g == AUTH_REFUSED ? SASLG_LOCKED : SASLG_TEMPFAIL;
+        }
+    }
+    const char *sout = NULL;
+    unsigned soutlen = 0;
+    g_cur = s;
+    int rc = mech ? sasl_server_start(s->conn, mech, in, inlen, &sout, &soutlen)
+                  : sasl_server_step(s->conn, in, inlen, &sout, &soutlen);
+    g_cur = NULL;
+    enum saslg_result r = conclude(s, rc, sout, soutlen, out, outlen);
+    if (gated)
+        auth_attempt_end(g_store, cfg, &s->ip, r == SASLG_FAIL, s->service, saslg_user(s));
+    else if (r == SASLG_FAIL && s->has_ip)
+        auth_record_failure(g_store, cfg, &s->ip, s->service, saslg_user(s));
+    return r;
+}
+
 enum saslg_result saslg_start(struct saslg *s, const char *mech, const char *initial,
                               char *out, size_t outlen)
 {
@@ -481,6 +568,7 @@ enum saslg_result saslg_start(struct saslg *s, const char *mech, const char *ini
         return SASLG_BADPROT;
     if (!(mech_bit(mech) & s->mechs))
         return SASLG_NOMECH;
+    s->verify_at = verify_at(mech_bit(mech));
     char *in = NULL;
     unsigned inlen = 0;
     if (initial) {
@@ -490,16 +578,12 @@ enum saslg_result saslg_start(struct saslg *s, const char *mech, const char *ini
             return d;
         }
     }
-    const char *sout = NULL;
-    unsigned soutlen = 0;
-    g_cur = s;
-    int rc = sasl_server_start(s->conn, mech, in, inlen, &sout, &soutlen);
-    g_cur = NULL;
+    enum saslg_result r = run_call(s, mech, in, inlen, initial != NULL, out, outlen);
     if (in) {
         explicit_bzero(in, inlen);
         free(in);
     }
-    return conclude(s, rc, sout, soutlen, out, outlen);
+    return r;
 }
 
 /* The client's answer to final server data sent after SASLG_OK: an empty line. */
@@ -529,7 +613,12 @@ enum saslg_result saslg_step(struct saslg *s, const char *line, char *out, size_
     if (s->state != SG_STEP)
         return SASLG_BADPROT;
     if (strcmp(line, "*") == 0) {
+        /* after a challenge: a failure, or SCRAM's challenge would tell for free
+         * whether a name exists (SPEC "SMTP") */
         s->state = SG_FAILED;
+        if (s->has_ip)
+            auth_record_failure(g_store, s->cfg ? s->cfg : cur_cfg(), &s->ip, s->service,
+                                saslg_user(s));
         return SASLG_CANCELLED;
     }
     char *in = NULL;
@@ -539,14 +628,10 @@ enum saslg_result saslg_step(struct saslg *s, const char *line, char *out, size_
         s->state = SG_FAILED;
         return d;
     }
-    const char *sout = NULL;
-    unsigned soutlen = 0;
-    g_cur = s;
-    int rc = sasl_server_step(s->conn, in, inlen, &sout, &soutlen);
-    g_cur = NULL;
+    enum saslg_result r = run_call(s, NULL, in, inlen, true, out, outlen);
     explicit_bzero(in, inlen);
     free(in);
-    return conclude(s, rc, sout, soutlen, out, outlen);
+    return r;
 }
 
 const char *saslg_user(const struct saslg *s)

@@ -5,6 +5,16 @@
  * USERDB_CHECKPASS callback (auth_check_password). Base64 framing is done here,
  * so protocols pass and get the text that goes on the wire.
  *
+ * The lockout is applied here, the same for both daemons: the client message that
+ * carries the credentials (PLAIN's and CRAM-MD5's first, LOGIN's and SCRAM's
+ * second, and any after) is verified only between auth_attempt_begin and
+ * auth_attempt_end (auth.h), which check the lock and count the attempt in one
+ * store transaction; a locked client gets SASLG_LOCKED even with the right
+ * password. Failures (SASLG_FAIL) and a "*" cancel after a challenge are counted
+ * and logged here: the daemons only reply. An unknown, disabled or non-local
+ * name gets a well-formed SCRAM-SHA-256 challenge from a fake secret
+ * (scram_fake.h) and fails at the proof, like a wrong password.
+ *
  * Thread use: saslg_init once per process (after fork); a struct saslg may be used
  * from any thread but by one thread at a time (the daemons run steps on workq). */
 #ifndef MS_SASL_GLUE_H
@@ -29,11 +39,12 @@ enum saslg_result {
     SASLG_BADPROT,    /* invalid base64 or protocol error: 501 5.5.2 */
     SASLG_NOMECH,     /* mechanism not offered: 504 5.5.4 */
     SASLG_TEMPFAIL,   /* 454 4.7.0 */
+    SASLG_LOCKED,     /* the client is locked out (auth_attempt_begin): 454 4.7.0 / -ERR [AUTH] */
 };
 
 struct saslg;
 
-/* service: "smtp" or "pop". cfg: the session's config, which must outlive the exchange
+/* service: "smtp" or "pop" (logged as "pop3"). cfg: the session's config, which must outlive the exchange
  * (NULL: the one set by saslg_init/saslg_set_config). mechs: MECH_* bits allowed. */
 struct saslg *saslg_new(const char *service, const struct config *cfg,
                         const struct ipaddr *local, int lport, const struct ipaddr *remote,
@@ -42,7 +53,7 @@ struct saslg *saslg_new(const char *service, const struct config *cfg,
  * out receives base64 text (no "334 " / "+ " prefix), NUL-terminated. */
 enum saslg_result saslg_start(struct saslg *s, const char *mech, const char *initial,
                               char *out, size_t outlen);
-/* line: the client's response line as sent ("*" cancels). */
+/* line: the client's response line as sent ("*" cancels, and counts as a failure). */
 enum saslg_result saslg_step(struct saslg *s, const char *line, char *out, size_t outlen);
 /* After SASLG_OK: the canonical user address. After SASLG_FAIL: the login name tried, or "-". */
 const char *saslg_user(const struct saslg *s);

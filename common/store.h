@@ -5,7 +5,15 @@
  * One struct store per process, opened after any fork. It is safe to use from
  * several threads of one process at once. Every call runs in its own transaction,
  * retries deadlocks, and reopens the environment after a fatal error (DB_RUNRECOVERY),
- * so callers only see STORE_OK / STORE_NOTFOUND / STORE_EXISTS / STORE_ERROR. */
+ * so callers only see STORE_OK / STORE_NOTFOUND / STORE_EXISTS / STORE_ERROR.
+ *
+ * THE RULE: any call here may block. It backs off (nanosleep) on a lock conflict,
+ * may run the failchk health check, and may close, recover and reopen the whole
+ * environment. So no store call runs on an event-loop thread: in smtpd and pop3d
+ * every store call (AUTH steps and the lockout gate, MAIL/RCPT lookups, POP3 logins,
+ * the POP-auth cache, maintenance) runs as a job on the loop's worker pool
+ * (workq.h), and the loop only sends the reply. Processes without an event loop
+ * (userdb, the queue runner, the admin commands) call the store directly. */
 #ifndef MS_STORE_H
 #define MS_STORE_H
 #include <stdbool.h>
@@ -24,6 +32,11 @@ enum {
 #define STORE_ADDR_MAX 321        /* 64 + 1 + 255 + NUL */
 
 struct store;
+
+/* Event-loop threads mark themselves (ON while their loop runs): a store call on such
+ * a thread breaks the rule above and is logged once per process as
+ * "store: call on an event-loop thread" (the tests look for it). */
+void store_mark_loop_thread(bool on);
 
 /* Open (creating if needed) the environment under DATA_DIR/db (mode 0700, files 0600).
  * Runs recovery by itself when a previous user of the environment died. */
@@ -70,12 +83,16 @@ int store_popauth_flush(struct store *st);
 /* Delete entries with time < before. */
 int store_popauth_purge(struct store *st, int64_t before);
 
-/* ---- auth-failure table: client IP -> (failures, first failure, locked until) ---- */
+/* ---- auth-failure table: client -> (failures, first failure, locked until) ----
+ * Keyed per client (ipaddr_client_key): an IPv4 address, an IPv6 /64. Every
+ * function here takes any address of the client and works on its key. */
 struct authfail_rec {
-    struct ipaddr ip;
+    struct ipaddr ip;             /* the client key */
     unsigned failures;
     int64_t first_failure;
     int64_t locked_until;         /* 0 when not locked */
+    unsigned inflight;            /* verifications reserved and not yet finished */
+    int64_t inflight_at;          /* time of the latest reservation */
 };
 int store_authfail_get(struct store *st, const struct ipaddr *ip, struct authfail_rec *out);
 /* Atomically record one failed login at NOW and apply the lockout rule
@@ -83,6 +100,16 @@ int store_authfail_get(struct store *st, const struct ipaddr *ip, struct authfai
 int store_authfail_record(struct store *st, const struct ipaddr *ip, int64_t now,
                           unsigned limit, unsigned window, unsigned lockout,
                           struct authfail_rec *out);
+/* Atomically: unless the client is locked or its failures in the window plus the
+ * verifications under way reach LIMIT (lockout_reserve), reserve one verification.
+ * *granted tells which; STORE_OK either way. */
+int store_authfail_reserve(struct store *st, const struct ipaddr *ip, int64_t now,
+                           unsigned limit, unsigned window, unsigned lockout, bool *granted);
+/* Atomically give a reservation back; FAILED also records the failure (one
+ * transaction, lockout_release). The new state goes to *out if out != NULL. */
+int store_authfail_release(struct store *st, const struct ipaddr *ip, int64_t now, bool failed,
+                           unsigned limit, unsigned window, unsigned lockout,
+                           struct authfail_rec *out);
 int store_authfail_list(struct store *st, int (*cb)(const struct authfail_rec *r, void *ctx), void *ctx);
 int store_authfail_clear(struct store *st, const struct ipaddr *ip);
 /* Delete records whose window and lock are both over at NOW. */

@@ -67,8 +67,24 @@ static int store_map(int ret)
     }
 }
 
+static __thread bool on_loop_thread;
+
+void store_mark_loop_thread(bool on)
+{
+    on_loop_thread = on;
+}
+
+/* The rule of store.h: report a call from an event-loop thread (once per process). */
+static void check_thread(void)
+{
+    static int reported;
+    if (on_loop_thread && !__atomic_exchange_n(&reported, 1, __ATOMIC_RELAXED))
+        log_err("store: call on an event-loop thread (see store.h)");
+}
+
 static int run(struct store *st, txn_fn fn, void *ctx, u_int32_t txn_flags)
 {
+    check_thread();
     int ret = DB_RUNRECOVERY;
     unsigned reopens = 0;
     for (unsigned attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -456,30 +472,59 @@ int store_popauth_purge(struct store *st, int64_t before)
 
 /* ---- auth-failure table ----------------------------------------------------------- */
 
+/* The key of the client an address belongs to (IPv6: its /64). */
+static size_t authfail_key(const struct ipaddr *ip, struct ipaddr *key, uint8_t *buf, size_t len)
+{
+    ipaddr_client_key(ip, key);
+    return rec_enc_ip(key, buf, len);
+}
+
 int store_authfail_get(struct store *st, const struct ipaddr *ip, struct authfail_rec *out)
 {
     uint8_t key[IPKEY_MAX];
+    struct ipaddr k;
     struct kv kv;
-    int r = kv_fetch(st, DBI_AUTHFAIL, key, rec_enc_ip(ip, key, sizeof key), &kv);
+    int r = kv_fetch(st, DBI_AUTHFAIL, key, authfail_key(ip, &k, key, sizeof key), &kv);
     if (r == STORE_OK) {
         memset(out, 0, sizeof *out);
-        out->ip = *ip;
+        out->ip = k;
         if (rec_dec_authfail(kv.out, kv.outlen, out) != 0)
             r = store_map(ERR_BADREC);
     }
     return r;
 }
 
+enum af_op { AF_FAIL, AF_RESERVE, AF_RELEASE_OK, AF_RELEASE_FAIL };
+
 struct afrec {
     uint8_t key[IPKEY_MAX];
     size_t klen;
+    enum af_op op;
     int64_t now;
     unsigned limit, window, lockout;
+    bool granted;                   /* AF_RESERVE */
     struct authfail_rec rec;
 };
 
+static void afrec_apply(struct afrec *a)
+{
+    switch (a->op) {
+    case AF_FAIL:
+        lockout_apply_failure(&a->rec, a->now, a->limit, a->window, a->lockout);
+        break;
+    case AF_RESERVE:
+        a->granted = lockout_reserve(&a->rec, a->now, a->limit, a->window, a->lockout);
+        break;
+    case AF_RELEASE_OK:
+    case AF_RELEASE_FAIL:
+        lockout_release(&a->rec, a->now, a->op == AF_RELEASE_FAIL, a->limit, a->window,
+                        a->lockout);
+        break;
+    }
+}
+
 /* Read (write-locked), apply the rule, write back: one transaction. */
-static int fn_authfail_record(struct store *st, DB_TXN *txn, void *ctx)
+static int fn_authfail_update(struct store *st, DB_TXN *txn, void *ctx)
 {
     struct afrec *a = ctx;
     DB *db = st->db[DBI_AUTHFAIL];
@@ -496,7 +541,10 @@ static int fn_authfail_record(struct store *st, DB_TXN *txn, void *ctx)
     else if (ret != 0 && ret != DB_NOTFOUND)
         return ret;
     a->rec.ip = ip;
-    lockout_apply_failure(&a->rec, a->now, a->limit, a->window, a->lockout);
+    a->granted = false;
+    afrec_apply(a);
+    if (a->op == AF_RESERVE && !a->granted)
+        return 0;                              /* nothing changed */
     size_t vlen = rec_enc_authfail(&a->rec, vb, sizeof vb);
     if (vlen == 0)
         return ERR_BADREC;
@@ -504,16 +552,43 @@ static int fn_authfail_record(struct store *st, DB_TXN *txn, void *ctx)
     return db->put(db, txn, &k, &d, 0);
 }
 
+static int authfail_update(struct store *st, const struct ipaddr *ip, struct afrec *a)
+{
+    a->klen = authfail_key(ip, &a->rec.ip, a->key, sizeof a->key);
+    if (a->klen == 0)
+        return STORE_ERROR;
+    return run(st, fn_authfail_update, a, DB_TXN_WRITE_NOSYNC);
+}
+
 int store_authfail_record(struct store *st, const struct ipaddr *ip, int64_t now,
                           unsigned limit, unsigned window, unsigned lockout,
                           struct authfail_rec *out)
 {
-    struct afrec a = { .now = now, .limit = limit, .window = window, .lockout = lockout };
-    a.rec.ip = *ip;
-    a.klen = rec_enc_ip(ip, a.key, sizeof a.key);
-    if (a.klen == 0)
-        return STORE_ERROR;
-    int r = run(st, fn_authfail_record, &a, DB_TXN_WRITE_NOSYNC);
+    struct afrec a = { .op = AF_FAIL, .now = now, .limit = limit, .window = window,
+                       .lockout = lockout };
+    int r = authfail_update(st, ip, &a);
+    if (r == STORE_OK && out != NULL)
+        *out = a.rec;
+    return r;
+}
+
+int store_authfail_reserve(struct store *st, const struct ipaddr *ip, int64_t now,
+                           unsigned limit, unsigned window, unsigned lockout, bool *granted)
+{
+    struct afrec a = { .op = AF_RESERVE, .now = now, .limit = limit, .window = window,
+                       .lockout = lockout };
+    int r = authfail_update(st, ip, &a);
+    *granted = r == STORE_OK && a.granted;
+    return r;
+}
+
+int store_authfail_release(struct store *st, const struct ipaddr *ip, int64_t now, bool failed,
+                           unsigned limit, unsigned window, unsigned lockout,
+                           struct authfail_rec *out)
+{
+    struct afrec a = { .op = failed ? AF_RELEASE_FAIL : AF_RELEASE_OK, .now = now,
+                       .limit = limit, .window = window, .lockout = lockout };
+    int r = authfail_update(st, ip, &a);
     if (r == STORE_OK && out != NULL)
         *out = a.rec;
     return r;
@@ -542,7 +617,8 @@ int store_authfail_list(struct store *st, int (*cb)(const struct authfail_rec *r
 int store_authfail_clear(struct store *st, const struct ipaddr *ip)
 {
     uint8_t key[IPKEY_MAX];
-    size_t klen = rec_enc_ip(ip, key, sizeof key);
+    struct ipaddr k;
+    size_t klen = authfail_key(ip, &k, key, sizeof key);
     return klen == 0 ? STORE_ERROR : kv_del(st, DBI_AUTHFAIL, key, klen);
 }
 
@@ -554,7 +630,8 @@ static bool purge_authfail_over(const DBT *k, const DBT *d, const struct walk *w
         return true;
     bool window_over = a.first_failure + w->t2 <= w->t1;
     bool lock_over = a.locked_until <= w->t1;
-    return window_over && lock_over;
+    bool none_inflight = a.inflight == 0 || a.inflight_at + LOCKOUT_INFLIGHT_TTL < w->t1;
+    return window_over && lock_over && none_inflight;
 }
 
 int store_authfail_purge(struct store *st, int64_t now, unsigned window)

@@ -164,6 +164,8 @@ size_t rec_enc_authfail(const struct authfail_rec *a, uint8_t *buf, size_t len)
     w_u64(&w, a->failures, 4);
     w_u64(&w, (uint64_t)a->first_failure, 8);
     w_u64(&w, (uint64_t)a->locked_until, 8);
+    w_u64(&w, a->inflight, 4);
+    w_u64(&w, (uint64_t)a->inflight_at, 8);
     return w_done(&w);
 }
 
@@ -175,6 +177,12 @@ int rec_dec_authfail(const uint8_t *buf, size_t len, struct authfail_rec *a)
     a->failures = (unsigned)r_u64(&r, 4);
     a->first_failure = (int64_t)r_u64(&r, 8);
     a->locked_until = (int64_t)r_u64(&r, 8);
+    a->inflight = 0;
+    a->inflight_at = 0;
+    if (!r.bad && r.off < r.len) {      /* records written before reservations have none */
+        a->inflight = (unsigned)r_u64(&r, 4);
+        a->inflight_at = (int64_t)r_u64(&r, 8);
+    }
     return r_done(&r);
 }
 

@@ -128,25 +128,26 @@ static void open_mailbox(struct p3_job *j)
     j->res = R_OK;
 }
 
+/* USER/PASS: the password is verified inside the lockout gate (auth.h), the same
+ * flow as every SASL mechanism (sasl_glue.c). */
 static void pass_work(void *arg)
 {
     struct p3_job *j = arg;
-    if (auth_is_locked(j->st, j->cfg, &j->ip)) {
-        log_info("auth refused: service=pop3 ip=%s user=%s reason=locked", j->ipstr, j->login);
-        j->res = R_LOCKED;
+    int g = auth_attempt_begin(j->st, j->cfg, &j->ip, "pop3", j->login);
+    if (g != AUTH_OK) {
+        j->res = g == AUTH_REFUSED ? R_LOCKED : R_TEMP;
         return;
     }
     int rc = auth_check_password(j->st, j->cfg, j->login, j->text, j->canon, sizeof j->canon);
-    if (rc == AUTH_OK) {
+    auth_attempt_end(j->st, j->cfg, &j->ip, rc == AUTH_FAIL, "pop3", j->login);
+    if (rc == AUTH_OK)
         open_mailbox(j);
-    } else if (rc == AUTH_FAIL) {
-        auth_record_failure(j->st, j->cfg, &j->ip, "pop3", j->login);
-        j->res = R_FAIL;
-    } else {
-        j->res = R_TEMP;
-    }
+    else
+        j->res = rc == AUTH_FAIL ? R_FAIL : R_TEMP;
 }
 
+/* One SASL step; sasl_glue.c applies the lockout and counts failures. A "*" after a
+ * challenge comes here too (J_SASL_STEP): it counts as a failure. */
 static void sasl_work(void *arg)
 {
     struct p3_job *j = arg;
@@ -161,8 +162,8 @@ static void sasl_work(void *arg)
         j->sres = saslg_start(sa, j->method, j->has_text ? j->text : NULL, j->out, sizeof j->out);
     else
         j->sres = saslg_step(sa, j->text, j->out, sizeof j->out);
-    if (j->sres == SASLG_FAIL) {
-        auth_record_failure(j->st, j->cfg, &j->ip, "pop3", saslg_user(sa));
+    if (j->sres == SASLG_LOCKED) {
+        j->res = R_LOCKED;
     } else if (j->sres == SASLG_OK) {
         str_copy(j->canon, saslg_user(sa), sizeof j->canon);
         if (!j->out[0])
@@ -375,7 +376,7 @@ void cmd_auth(struct pop3_session *s, struct pop3_req *r)
 
 void pop3_sasl_line(struct pop3_session *s, char *line)
 {
-    if (strcmp(line, "*") == 0) {
+    if (strcmp(line, "*") == 0 && s->sasl_state == P3A_FINAL) {
         end_sasl(s);
         pop3_reply(s, "-ERR Authentication cancelled.");
         return;

@@ -1,7 +1,8 @@
-/* auth_cmd: the SMTP AUTH command (RFC 4954) over sasl_glue.h: sequencing, the
- * lockout check before anything else, SASL steps on the worker pool (slow hashes),
- * 334 challenges, final server data as a 334 answered by an empty line, failures
- * counted toward the lockout, and one log line per result. */
+/* auth_cmd: the SMTP AUTH command (RFC 4954) over sasl_glue.h: sequencing, an early
+ * lockout check, every SASL step on the worker pool (slow hashes, and the store
+ * calls of the lockout gate in sasl_glue.c: see common/store.h), 334 challenges,
+ * final server data as a 334 answered by an empty line, and one log line per
+ * result. Failures are counted toward the lockout by sasl_glue.c. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,9 +51,10 @@ static void auth_success(struct session *s)
     auth_abort(s);
 }
 
-/* Worker thread: the lockout check (first exchange only) and one SASL step. */
-/* One SASL step (the lockout check first), without recording a failure. */
-static void auth_step(struct session *s)
+/* Worker thread: an early lockout check (a read) when the exchange starts, then one
+ * SASL step; the step that verifies credentials checks the lock again and counts
+ * (sasl_glue.c), so an exchange begun before a lock fails after it. */
+static void auth_work(struct session *s)
 {
     if (s->state == SS_CMD && auth_is_locked(server_store(), s->cfg, &s->pc.ip)) {
         s->auth_rc = AUTH_LOCKED;
@@ -62,18 +64,6 @@ static void auth_step(struct session *s)
         s->auth_rc = saslg_start(s->sasl, s->mech, s->auth_arg, s->ab->out, sizeof s->ab->out);
     else
         s->auth_rc = saslg_step(s->sasl, s->auth_arg, s->ab->out, sizeof s->ab->out);
-}
-
-static void auth_record_work(struct session *s)
-{
-    auth_record_failure(server_store(), s->cfg, &s->pc.ip, "smtp", saslg_user(s->sasl));
-}
-
-static void auth_work(struct session *s)
-{
-    auth_step(s);
-    if (s->auth_rc == SASLG_FAIL)
-        auth_record_work(s);
 }
 
 static void auth_fail(struct session *s, int code, const char *enh, const char *text,
@@ -101,6 +91,7 @@ static void auth_done(struct session *s)
         auth_success(s);
         return;
     case AUTH_LOCKED:
+    case SASLG_LOCKED:
         auth_fail(s, 454, "4.7.0", "Temporary authentication failure", "locked");
         return;
     case SASLG_FAIL:
@@ -121,21 +112,14 @@ static void auth_done(struct session *s)
     }
 }
 
-/* Run the step on s->auth_arg. CRAM-MD5 and SCRAM-SHA-256 steps are a few HMACs
- * over a cached store read: they run right here in the event loop, which saves
- * two thread hand-offs per step. LOGIN and PLAIN verify a slow hash and go to the
- * workq; so does recording a failure (a durable write). */
+/* Run the step on s->auth_arg on the workq: LOGIN and PLAIN verify a slow hash,
+ * and every step may call the store (the lockout gate, the secrets), which may
+ * back off or recover: never in the event loop (common/store.h). */
 static void auth_run(struct session *s)
 {
     s->ab->out[0] = '\0';
-    if (!(mech_bit(s->mech) & (MECH_CRAM_MD5 | MECH_SCRAM_SHA256))) {
-        if (sess_submit(s, auth_work, auth_done) < 0)
-            auth_fail(s, 454, "4.7.0", "Temporary authentication failure", "workq");
-        return;
-    }
-    auth_step(s);
-    if (s->auth_rc != SASLG_FAIL || sess_submit(s, auth_record_work, auth_done) < 0)
-        auth_done(s);
+    if (sess_submit(s, auth_work, auth_done) < 0)
+        auth_fail(s, 454, "4.7.0", "Temporary authentication failure", "workq");
 }
 
 static bool auth_allowed(struct session *s)

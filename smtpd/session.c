@@ -238,6 +238,8 @@ static void job_done(void *arg)
         sess_close_421(s, "4.3.2", "Service shutting down, closing transmission channel");
         return;
     }
+    if (s->delaying)       /* done() began a harvesting delay: it resumes input */
+        return;
     conn_resume(s->c);
     sess_process(s);
 }

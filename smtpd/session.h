@@ -43,6 +43,7 @@ struct session {
      * tx from MAIL to its end, dm during DATA, ab during an AUTH exchange) */
     bool in_mail;
     struct sess_tx *tx;                /* non-NULL while in_mail */
+    struct sess_pol *pol;              /* a MAIL/RCPT decision running on the workq */
     char id[48];
     size_t nrcpt;                      /* accepted RCPTs */
     size_t nlocal, nrelay;             /* in tx->local, tx->relay */

@@ -10,7 +10,7 @@ TIDY_SRC  := $(wildcard common/*.c smtpd/*.c pop3d/*.c userdb/*.c)
 VG_FLAGS  := $(CFLAGS_BASE) -O1
 TSAN_FLAGS := $(CFLAGS_BASE) -O1 -fsanitize=thread -fno-omit-frame-pointer
 TSAN_E2E  := test_concurrency test_smtp_auth test_pop3 test_daemon test_smtp_proto \
-             test_outbound_parallel
+             test_outbound_parallel test_lockout
 
 .PHONY: check check-static check-cppcheck check-tidy check-valgrind check-tsan
 

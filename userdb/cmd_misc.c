@@ -3,6 +3,7 @@
  * an existing user, an existing alias or an outside address; no loops. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "lockout.h"
@@ -148,8 +149,8 @@ static int lockout_print(const struct authfail_rec *r, void *ctx)
     char ip[64], t1[64], t2[64];
     int64_t now = *(const int64_t *)ctx;
     bool locked = lockout_is_locked(r, now);
-    printf("%s failures=%u first=%s locked=%s%s%s\n", ipaddr_format(&r->ip, ip, sizeof ip),
-           r->failures, udb_time(r->first_failure, t1, sizeof t1), locked ? "yes" : "no",
+    printf("%s%s failures=%u first=%s locked=%s%s%s\n", ipaddr_format(&r->ip, ip, sizeof ip),
+           r->ip.family == AF_INET6 ? "/64" : "", r->failures, udb_time(r->first_failure, t1, sizeof t1), locked ? "yes" : "no",
            locked ? " until=" : "", locked ? udb_time(r->locked_until, t2, sizeof t2) : "");
     return 0;
 }

@@ -114,7 +114,33 @@ static void test_many_addresses(void)
     connlimit_free(cl);
 }
 
+/* One IPv6 client holds a /64: its addresses share the per-IP limit; another /64
+ * and IPv4 addresses count apart. */
+static void test_ipv6_per_64(void)
+{
+    struct connlimit *cl = connlimit_new();
+    struct server_instance si = { .name = "s", .max_connections_per_ip = 2 };
+    struct ipaddr a1 = ip("2001:db8:1:2::1"), a2 = ip("2001:db8:1:2:ffff::9");
+    struct ipaddr a3 = ip("2001:db8:1:2:1234:5678:9abc:def0"), other = ip("2001:db8:1:3::1");
+    struct ipaddr v4a = ip("192.0.2.1"), v4b = ip("192.0.2.2");
+
+    connlimit_add(cl, "s", &a1);
+    connlimit_add(cl, "s", &a2);
+    CU_ASSERT_EQUAL(connlimit_count_ip(cl, "s", &a3), 2);
+    CU_ASSERT_EQUAL(connlimit_admit(cl, &si, &a3), REFUSE_TOO_MANY_IP);
+    CU_ASSERT_EQUAL(connlimit_admit(cl, &si, &other), -1);
+    connlimit_add(cl, "s", &v4a);
+    connlimit_add(cl, "s", &v4a);
+    CU_ASSERT_EQUAL(connlimit_admit(cl, &si, &v4a), REFUSE_TOO_MANY_IP);
+    CU_ASSERT_EQUAL(connlimit_admit(cl, &si, &v4b), -1);      /* IPv4: per address */
+    connlimit_del(cl, "s", &a3);                              /* any address of the /64 */
+    CU_ASSERT_EQUAL(connlimit_count_ip(cl, "s", &a1), 1);
+    CU_ASSERT_EQUAL(connlimit_admit(cl, &si, &a2), -1);
+    connlimit_free(cl);
+}
+
 static CU_TestInfo tests[] = {
+    { "IPv6 clients per /64", test_ipv6_per_64 },
     { "allow and deny lists", test_allow_deny },
     { "total and per-IP limits", test_limits },
     { "many addresses", test_many_addresses },

@@ -1,6 +1,7 @@
 /* test_lockout: the pure lockout rule (common/lockout.c): counting within the
  * window, window restart, locking at the limit, no extension while locked,
- * a fresh count after the lock ends. */
+ * a fresh count after the lock ends; reserved verifications (no more than the
+ * limit under way plus failed, reservations of dead processes expire). */
 #include <string.h>
 
 #include "cu.h"
@@ -112,7 +113,72 @@ static void test_clock_going_back_restarts(void)
     CU_ASSERT_EQUAL(r.first_failure, 4000);
 }
 
+/* Parallel attempts: failures plus verifications under way never pass the limit. */
+static void test_reserve_caps_parallel(void)
+{
+    struct authfail_rec r;
+    memset(&r, 0, sizeof r);
+    unsigned granted = 0;
+    for (int i = 0; i < 12; i++)               /* 12 guesses arrive together */
+        granted += lockout_reserve(&r, 1000, LIMIT, WINDOW, LOCK);
+    CU_ASSERT_EQUAL(granted, LIMIT);
+    CU_ASSERT_EQUAL(r.inflight, LIMIT);
+    for (unsigned i = 0; i < LIMIT; i++)       /* all wrong */
+        lockout_release(&r, 1001, true, LIMIT, WINDOW, LOCK);
+    CU_ASSERT_EQUAL(r.inflight, 0);
+    CU_ASSERT_EQUAL(r.failures, LIMIT);
+    CU_ASSERT_TRUE(lockout_is_locked(&r, 1001));
+    CU_ASSERT_FALSE(lockout_reserve(&r, 1002, LIMIT, WINDOW, LOCK));   /* locked */
+    CU_ASSERT_EQUAL(r.locked_until, 1001 + LOCK);                     /* not extended */
+    CU_ASSERT_TRUE(lockout_reserve(&r, 1001 + LOCK, LIMIT, WINDOW, LOCK));   /* lock over */
+}
+
+/* A success gives its reservation back without counting; failures still count. */
+static void test_reserve_release(void)
+{
+    struct authfail_rec r;
+    memset(&r, 0, sizeof r);
+    fail_n(&r, 1000, LIMIT - 1);
+    CU_ASSERT_TRUE(lockout_reserve(&r, 1001, LIMIT, WINDOW, LOCK));
+    CU_ASSERT_FALSE(lockout_reserve(&r, 1001, LIMIT, WINDOW, LOCK));   /* last slot taken */
+    lockout_release(&r, 1002, false, LIMIT, WINDOW, LOCK);             /* right password */
+    CU_ASSERT_EQUAL(r.failures, LIMIT - 1);
+    CU_ASSERT_FALSE(lockout_is_locked(&r, 1002));
+    CU_ASSERT_TRUE(lockout_reserve(&r, 1003, LIMIT, WINDOW, LOCK));
+    lockout_release(&r, 1004, true, LIMIT, WINDOW, LOCK);
+    CU_ASSERT_TRUE(lockout_is_locked(&r, 1004));
+    /* failures out of the window count no more */
+    memset(&r, 0, sizeof r);
+    fail_n(&r, 1000, LIMIT - 1);
+    CU_ASSERT_TRUE(lockout_reserve(&r, 1000 + WINDOW, LIMIT, WINDOW, LOCK));
+    CU_ASSERT_TRUE(lockout_reserve(&r, 1000 + WINDOW, LIMIT, WINDOW, LOCK));
+    /* lockout off (limit 0): never refused */
+    memset(&r, 0, sizeof r);
+    for (int i = 0; i < 50; i++)
+        CU_ASSERT_TRUE(lockout_reserve(&r, 1000, 0, WINDOW, LOCK));
+    lockout_release(&r, 1000, false, 0, WINDOW, LOCK);
+    CU_ASSERT_EQUAL(r.inflight, 49);
+}
+
+/* Reservations left by a process that died mid-verification expire. */
+static void test_reserve_stale(void)
+{
+    struct authfail_rec r;
+    memset(&r, 0, sizeof r);
+    for (unsigned i = 0; i < LIMIT; i++)
+        CU_ASSERT_TRUE(lockout_reserve(&r, 1000, LIMIT, WINDOW, LOCK));
+    CU_ASSERT_FALSE(lockout_reserve(&r, 1000 + LOCKOUT_INFLIGHT_TTL, LIMIT, WINDOW, LOCK));
+    CU_ASSERT_TRUE(lockout_reserve(&r, 1001 + LOCKOUT_INFLIGHT_TTL, LIMIT, WINDOW, LOCK));
+    CU_ASSERT_EQUAL(r.inflight, 1);
+    lockout_release(&r, 1002 + LOCKOUT_INFLIGHT_TTL, false, LIMIT, WINDOW, LOCK);
+    lockout_release(&r, 1002 + LOCKOUT_INFLIGHT_TTL, false, LIMIT, WINDOW, LOCK);   /* extra */
+    CU_ASSERT_EQUAL(r.inflight, 0);
+}
+
 static CU_TestInfo tests[] = {
+    { "parallel attempts capped at the limit", test_reserve_caps_parallel },
+    { "reserve and release", test_reserve_release },
+    { "stale reservations expire", test_reserve_stale },
     { "new IP counts one", test_new_ip_counts_one },
     { "locks at the limit", test_locks_at_limit },
     { "failures spread within the window", test_failures_spread_within_window },

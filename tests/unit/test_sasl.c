@@ -18,6 +18,7 @@
 #include "tutil.h"
 #include "password.h"
 #include "sasl_glue.h"
+#include "scram_fake.h"
 #include "store.h"
 
 static char tmpdir[512];
@@ -220,6 +221,14 @@ static int enc(const char *in, unsigned inlen, char *o, size_t olen)
     return sasl_encode64(in, inlen, o, (unsigned)olen, &l) == SASL_OK ? 0 : -1;
 }
 
+static unsigned lock_at_msg;   /* lock rip just before the client sends this message (0: never) */
+
+static void lock_rip(void)
+{
+    for (unsigned i = 0; i < cfg.auth_fail_limit; i++)
+        auth_record_failure(st, &cfg, &rip, "smtp", "someone-else");
+}
+
 /* One AUTH exchange: Cyrus client <-> saslg, as SMTP would carry it. */
 static struct run exchange(const char *mech, const char *user, const char *pass, enum ir_mode ir,
                            unsigned mechs)
@@ -231,6 +240,7 @@ static struct run exchange(const char *mech, const char *user, const char *pass,
                               { SASL_CB_PASS, CBF(cl_pass), &cr },
                               { SASL_CB_LIST_END, NULL, NULL } };
     sasl_conn_t *cc = NULL;
+    (void)store_authfail_clear(st, &rip);   /* each exchange starts unlocked */
     struct saslg *s = saslg_new("smtp", NULL, &lip, 25, &rip, 40000, false, mechs);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     CU_ASSERT_EQUAL_FATAL(sasl_client_new("smtp", "mail.example.com", NULL, NULL, cbs, 0, &cc), SASL_OK);
@@ -246,6 +256,9 @@ static struct run exchange(const char *mech, const char *user, const char *pass,
     } else if (ir == IR_EMPTY) {
         initial = "=";
     }
+    unsigned msg = initial ? 1 : 0;
+    if (lock_at_msg && msg == lock_at_msg)
+        lock_rip();
     res.r = saslg_start(s, mech, initial, out, sizeof out);
     while (res.r == SASLG_CONTINUE) {
         unsigned dl = 0;
@@ -256,6 +269,8 @@ static struct run exchange(const char *mech, const char *user, const char *pass,
             break;
         }
         CU_ASSERT_EQUAL_FATAL(enc(cout, clen, line, sizeof line), 0);
+        if (++msg == lock_at_msg)
+            lock_rip();
         res.r = saslg_step(s, line, out, sizeof out);
     }
     if (res.r == SASLG_OK && out[0]) {
@@ -378,7 +393,144 @@ static void test_sasl_framing(void)
     saslg_free(s);
 }
 
+/* An exchange begun before the lock and finished after it fails, even with the right
+ * password: the lock is checked where the credentials are verified. */
+static void test_sasl_locked_midway(void)
+{
+    static const unsigned verify_msg[] = { 2, 1, 2, 1 };   /* SCRAM, CRAM, LOGIN, PLAIN */
+    for (size_t i = 0; i < 4; i++) {
+        lock_at_msg = verify_msg[i];
+        struct run r = exchange(all_mechs[i], "alice@example.com", PW_ALICE, IR_NONE, MECH_ALL);
+        CU_ASSERT_EQUAL(r.r, SASLG_LOCKED);
+        r = exchange(all_mechs[i], "alice@example.com", "wrong-password", IR_NONE, MECH_ALL);
+        CU_ASSERT_EQUAL(r.r, SASLG_LOCKED);
+        lock_at_msg = 0;
+    }
+    (void)store_authfail_clear(st, &rip);
+}
+
+static unsigned failures_of(const struct ipaddr *ip)
+{
+    struct authfail_rec a;
+    return store_authfail_get(st, ip, &a) == STORE_OK ? a.failures : 0;
+}
+
+/* SCRAM step 1 for NAME: the server-first message, decoded. */
+static enum saslg_result scram_first(const char *name, char *sfirst, size_t len)
+{
+    char cfirst[400], b64[600];
+    unsigned dl = 0;
+    snprintf(cfirst, sizeof cfirst, "n,,n=%s,r=abcdefghijklmnop", name);
+    CU_ASSERT_EQUAL_FATAL(enc(cfirst, (unsigned)strlen(cfirst), b64, sizeof b64), 0);
+    struct saslg *s = saslg_new("smtp", NULL, &lip, 25, &rip, 1, false, MECH_ALL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    enum saslg_result r = saslg_start(s, "SCRAM-SHA-256", b64, out, sizeof out);
+    sfirst[0] = '\0';
+    if (r == SASLG_CONTINUE &&
+        sasl_decode64(out, (unsigned)strlen(out), sfirst, (unsigned)len - 1, &dl) == SASL_OK)
+        sfirst[dl] = '\0';
+    if (r == SASLG_CONTINUE) {   /* a made-up proof: fails like a wrong password */
+        char cfinal[512];
+        const char *nonce = strstr(sfirst, "r="), *comma = nonce ? strchr(nonce, ',') : NULL;
+        snprintf(cfinal, sizeof cfinal, "c=biws,%.*s,p=dGhpcyBpcyBub3QgYSBwcm9vZiBhdCBhbGwgISEhISE=",
+                 comma ? (int)(comma - nonce) : 0, nonce ? nonce : "");
+        CU_ASSERT_EQUAL_FATAL(enc(cfinal, (unsigned)strlen(cfinal), b64, sizeof b64), 0);
+        CU_ASSERT_EQUAL(saslg_step(s, b64, out, sizeof out), SASLG_FAIL);
+    }
+    saslg_free(s);
+    return r;
+}
+
+/* The salt and count after the nonce: "s=...,i=..." */
+static const char *salt_part(const char *sfirst)
+{
+    const char *p = strstr(sfirst, ",s=");
+    return p ? p + 1 : "";
+}
+
+/* SCRAM-SHA-256 does not tell unknown, disabled or non-local names from users:
+ * all get a well-formed challenge (stable per name, the normal count) and fail at
+ * the proof, counted like a wrong password. */
+static void test_scram_no_enumeration(void)
+{
+    static const char *const names[] = { "alice@example.com", "nobody@example.com",
+                                         "bob@example.com", "alice@example.net" };
+    char first[4][600], again[600];
+    (void)store_authfail_clear(st, &rip);
+    cfg.auth_fail_limit = 100;
+    for (int i = 0; i < 4; i++) {
+        CU_ASSERT_EQUAL(scram_first(names[i], first[i], sizeof first[i]), SASLG_CONTINUE);
+        CU_ASSERT_PTR_NOT_NULL(strstr(first[i], ",i=4096"));
+        CU_ASSERT_EQUAL(strlen(salt_part(first[i])), strlen("s=,i=4096") + 24);   /* 16-byte salt */
+        CU_ASSERT_EQUAL(failures_of(&rip), 2 * (unsigned)i + 1);
+        CU_ASSERT_EQUAL(scram_first(names[i], again, sizeof again), SASLG_CONTINUE);
+        CU_ASSERT_STRING_EQUAL(salt_part(again), salt_part(first[i]));   /* stable */
+    }
+    CU_ASSERT_STRING_NOT_EQUAL(salt_part(first[1]), salt_part(first[3]));   /* per name */
+    cfg.auth_fail_limit = 3;
+    (void)store_authfail_clear(st, &rip);
+}
+
+/* The fake key is kept per installation: made once, then the same for every reader. */
+static void test_scram_fake_key(void)
+{
+    unsigned char k1[SCRAM_FAKE_KEYLEN], k2[SCRAM_FAKE_KEYLEN];
+    char a[256], b[256], path[600];
+    CU_ASSERT_EQUAL_FATAL(scram_fake_key_load(tmpdir, k1), 0);
+    CU_ASSERT_EQUAL_FATAL(scram_fake_key_load(tmpdir, k2), 0);
+    CU_ASSERT_EQUAL(memcmp(k1, k2, sizeof k1), 0);
+    snprintf(path, sizeof path, "%s/%s", tmpdir, SCRAM_FAKE_FILE);
+    struct stat sb;
+    CU_ASSERT_EQUAL_FATAL(lstat(path, &sb), 0);
+    CU_ASSERT_EQUAL(sb.st_mode & 0777, 0600);
+    CU_ASSERT_EQUAL(scram_fake_secret(k1, "x@example.com", 4096, a, sizeof a), 0);
+    CU_ASSERT_EQUAL(scram_fake_secret(k2, "x@example.com", 4096, b, sizeof b), 0);
+    CU_ASSERT_STRING_EQUAL(a, b);
+    CU_ASSERT_EQUAL(strncmp(a, "SCRAM-SHA-256$4096:", 19), 0);
+    CU_ASSERT_EQUAL(scram_fake_secret(k1, "x@example.com", 4096, a, 20), -1);
+    /* a symlink in its place is not followed */
+    CU_ASSERT_EQUAL(unlink(path), 0);
+    CU_ASSERT_EQUAL(symlink("/etc/passwd", path), 0);
+    CU_ASSERT_EQUAL(scram_fake_key_load(tmpdir, k1), -1);
+    CU_ASSERT_EQUAL(unlink(path), 0);
+}
+
+/* A "*" after a challenge counts as a failure (SCRAM's challenge would tell for free
+ * whether a name exists); a cancel before any challenge is not possible here. */
+static void test_cancel_counts(void)
+{
+    (void)store_authfail_clear(st, &rip);
+    struct saslg *s = saslg_new("smtp", NULL, &lip, 25, &rip, 1, false, MECH_ALL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(saslg_start(s, "CRAM-MD5", NULL, out, sizeof out), SASLG_CONTINUE);
+    CU_ASSERT_EQUAL(saslg_step(s, "*", out, sizeof out), SASLG_CANCELLED);
+    saslg_free(s);
+    CU_ASSERT_EQUAL(failures_of(&rip), 1);
+    (void)store_authfail_clear(st, &rip);
+}
+
+/* The gate and the table key an IPv6 client by its /64. */
+static void test_ipv6_per_64(void)
+{
+    struct ipaddr a, b, c;
+    CU_ASSERT_EQUAL_FATAL(ipaddr_parse("2001:db8:5:6::1", &a), 0);
+    CU_ASSERT_EQUAL_FATAL(ipaddr_parse("2001:db8:5:6:aaaa::2", &b), 0);
+    CU_ASSERT_EQUAL_FATAL(ipaddr_parse("2001:db8:5:7::1", &c), 0);
+    for (unsigned i = 0; i < cfg.auth_fail_limit; i++)
+        auth_record_failure(st, &cfg, i % 2 ? &a : &b, "smtp", "x");
+    CU_ASSERT_TRUE(auth_is_locked(st, &cfg, &a));
+    CU_ASSERT_TRUE(auth_is_locked(st, &cfg, &b));
+    CU_ASSERT_FALSE(auth_is_locked(st, &cfg, &c));
+    CU_ASSERT_EQUAL(auth_attempt_begin(st, &cfg, &b, "smtp", "x"), AUTH_REFUSED);
+    CU_ASSERT_EQUAL(auth_attempt_begin(st, &cfg, &c, "smtp", "x"), AUTH_OK);
+    auth_attempt_end(st, &cfg, &c, false, "smtp", "x");
+    CU_ASSERT_EQUAL(store_authfail_clear(st, &b), STORE_OK);   /* any address of the /64 */
+    CU_ASSERT_FALSE(auth_is_locked(st, &cfg, &a));
+    CU_ASSERT_EQUAL(store_authfail_clear(st, &c), STORE_OK);
+}
+
 static CU_TestInfo auth_tests[] = {
+    { "IPv6 clients per /64", test_ipv6_per_64 },
     { "canonical login names", test_canon },
     { "offered mechanisms", test_offered },
     { "password check", test_check_password },
@@ -391,6 +543,10 @@ static CU_TestInfo sasl_tests[] = {
     { "wrong, unknown, disabled, non-local", test_sasl_fail },
     { "mechanism not allowed", test_sasl_nomech },
     { "framing: cancel, bad base64, =, long line", test_sasl_framing },
+    { "locked while the exchange was under way", test_sasl_locked_midway },
+    { "SCRAM: unknown names look like users", test_scram_no_enumeration },
+    { "SCRAM: the fake key per installation", test_scram_fake_key },
+    { "a cancel after a challenge counts", test_cancel_counts },
     CU_TEST_INFO_NULL,
 };
 

@@ -104,13 +104,20 @@ static void test_rec_roundtrip(void)
     CU_ASSERT_EQUAL(rec_dec_user(buf, n, &v), -1);
     CU_ASSERT_EQUAL(rec_enc_user(&u, buf, 10), 0);   /* overflow is reported */
 
-    struct authfail_rec a = { .failures = 3, .first_failure = -5, .locked_until = 1LL << 40 }, b;
+    struct authfail_rec a = { .failures = 3, .first_failure = -5, .locked_until = 1LL << 40,
+                              .inflight = 2, .inflight_at = 77 }, b;
     n = rec_enc_authfail(&a, buf, sizeof buf);
-    CU_ASSERT_EQUAL(n, 21);
+    CU_ASSERT_EQUAL(n, 33);
     CU_ASSERT_EQUAL(rec_dec_authfail(buf, n, &b), 0);
     CU_ASSERT_EQUAL(b.failures, 3);
     CU_ASSERT_EQUAL(b.first_failure, -5);
     CU_ASSERT_EQUAL(b.locked_until, 1LL << 40);
+    CU_ASSERT_EQUAL(b.inflight, 2);
+    CU_ASSERT_EQUAL(b.inflight_at, 77);
+    CU_ASSERT_EQUAL(rec_dec_authfail(buf, 21, &b), 0);   /* written before reservations */
+    CU_ASSERT_EQUAL(b.locked_until, 1LL << 40);
+    CU_ASSERT_EQUAL(b.inflight, 0);
+    CU_ASSERT_EQUAL(rec_dec_authfail(buf, 25, &b), -1);
 
     struct ipaddr i4 = ip4(192, 0, 2, 1), i6 = ip6_last(9), o;
     CU_ASSERT_EQUAL(rec_enc_ip(&i4, buf, sizeof buf), 5);
