@@ -26,17 +26,31 @@ int write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
-int copy_range(int out, int in, off_t offset, size_t len)
+ssize_t pread_full(int fd, void *buf, size_t len, off_t offset)
 {
-    char buf[65536];
-    while (len > 0) {
-        size_t want = len < sizeof buf ? len : sizeof buf;
-        ssize_t r = pread(in, buf, want, offset);
+    size_t got = 0;
+    while (got < len) {
+        ssize_t r = pread(fd, (char *)buf + got, len - got, offset + (off_t)got);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
             return -1;
         if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
+}
+
+int copy_range(int out, int in, off_t offset, size_t len)
+{
+    char buf[65536];
+    while (len > 0) {
+        size_t want = len < sizeof buf ? len : sizeof buf;
+        ssize_t r = pread_full(in, buf, want, offset);
+        if (r < 0)
+            return -1;
+        if ((size_t)r < want)
             return errno = EIO, -1;     /* shorter than promised */
         if (write_all(out, buf, (size_t)r) < 0)
             return -1;

@@ -332,26 +332,6 @@ static int msg_cmp(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-/* Wire size by reading the file once. */
-static int file_wire_size(int fd, uint64_t *size)
-{
-    char buf[16384];
-    bool cr = false;
-    uint64_t n = 0;
-    for (;;) {
-        ssize_t r = read(fd, buf, sizeof buf);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -1;
-        if (r == 0)
-            break;
-        n += msgtext_wire_size(buf, (size_t)r, &cr);
-    }
-    *size = n;
-    return 0;
-}
-
 /* Size and sort key from the file itself (no ",W=" or no time in the name). */
 static int msg_from_file(struct mailbox *mb, const char *name, struct mb_entry *m, bool *skip)
 {
@@ -368,7 +348,7 @@ static int msg_from_file(struct mailbox *mb, const char *name, struct mb_entry *
         return 0;
     }
     if (rc == 0 && !maildir_name_wsize(name, &m->m.size))
-        rc = file_wire_size(fd, &m->m.size);
+        rc = msgtext_fd_wire_size(fd, (uint64_t)st.st_size, &m->m.size);
     close(fd);
     if (rc < 0)
         return -1;

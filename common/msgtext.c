@@ -2,7 +2,10 @@
  * copies whole runs up to the next LF: one memchr + memcpy per line, not a test per octet. */
 #include "msgtext.h"
 
+#include <errno.h>
 #include <string.h>
+
+#include "fsutil.h"
 
 void msgtext_enc_init(struct msgtext_enc *e, long body_lines)
 {
@@ -95,4 +98,22 @@ uint64_t msgtext_wire_size(const char *buf, size_t len, bool *prev_cr)
     if (len > 0)
         *prev_cr = buf[len - 1] == '\r';
     return n;
+}
+
+int msgtext_fd_wire_size(int fd, uint64_t len, uint64_t *wire)
+{
+    char buf[32768];
+    bool cr = false;
+    *wire = 0;
+    for (uint64_t off = 0; off < len;) {
+        size_t want = len - off < sizeof buf ? (size_t)(len - off) : sizeof buf;
+        ssize_t r = pread_full(fd, buf, want, (off_t)off);
+        if (r < 0)
+            return -1;
+        if ((size_t)r < want)
+            return errno = EIO, -1;
+        *wire += msgtext_wire_size(buf, want, &cr);
+        off += want;
+    }
+    return 0;
 }

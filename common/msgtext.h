@@ -1,7 +1,8 @@
 /* msgtext: the one home of message-text conversions (pure, no I/O). Messages are stored
  * with LF line endings; on the wire (SMTP DATA, POP3 RETR/TOP) a line ends in CRLF and a
  * line starting with '.' gets one more '.'. A CR already before an LF is kept as the CR
- * of the CRLF. Used by the SMTP client, pop3d and the delivery's ",W=" size. */
+ * of the CRLF. Used by the SMTP client, pop3d and the delivery's ",W=" size. Pure, but
+ * for msgtext_fd_wire_size. */
 #ifndef MS_MSGTEXT_H
 #define MS_MSGTEXT_H
 #include <stdbool.h>
@@ -35,5 +36,8 @@ size_t msgtext_enc_finish(const struct msgtext_enc *e, char *out);
  * no dot-stuffing, RFC 1939 and RFC 1870): len plus one per LF not preceded by CR.
  * prev_cr carries the state between chunks; start with false. */
 uint64_t msgtext_wire_size(const char *buf, size_t len, bool *prev_cr);
+/* The same for the first len octets of a file (pread, the offset is not moved).
+ * 0, or -1 with errno (EIO when the file is shorter). */
+int msgtext_fd_wire_size(int fd, uint64_t len, uint64_t *wire);
 
 #endif

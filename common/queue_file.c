@@ -292,21 +292,20 @@ static int read_file(const char *path, char **out, size_t *len)
         close(fd);
         return errno = EFBIG, -1;
     }
-    size_t n = (size_t)st.st_size, got = 0;
+    size_t n = (size_t)st.st_size;
     char *buf = malloc(n + 1);
     if (!buf) {
         close(fd);
         return -1;
     }
-    while (got < n) {
-        ssize_t r = read(fd, buf + got, n - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
+    ssize_t r = pread_full(fd, buf, n, 0);
+    int e = errno;
     close(fd);
+    if (r < 0) {
+        free(buf);
+        return errno = e, -1;
+    }
+    size_t got = (size_t)r;
     buf[got] = '\0';
     *out = buf;
     *len = got;

@@ -13,6 +13,7 @@
 
 #include "addr.h"
 #include "dsn.h"
+#include "fsutil.h"
 #include "log.h"
 #include "queue.h"
 #include "queue_dest.h"
@@ -45,15 +46,10 @@ static char *read_msg(const char *qdir, const struct qentry *e, size_t max, size
         return NULL;
     size_t want = e->size < max ? (size_t)e->size : max, got = 0;
     char *buf = malloc(want + 1);
-    while (buf && got < want) {
-        ssize_t r = pread(fd, buf + got, want - got, (off_t)got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
+    ssize_t r = buf ? pread_full(fd, buf, want, 0) : -1;
     close(fd);
+    if (r > 0)
+        got = (size_t)r;
     if (buf && got < want) {
         free(buf);
         return NULL;

@@ -527,25 +527,6 @@ static void fail_accepted(struct smtpc_reply *res, const bool *acc, size_t n,
             set_reply(&res[i], r);
 }
 
-/* SIZE value (RFC 1870: CRLF line ends, no dot-stuffing). */
-static int msg_wire_size(int fd, uint64_t size, uint64_t *wire)
-{
-    char buf[32768];
-    bool cr = false;
-    *wire = 0;
-    for (uint64_t off = 0; off < size;) {
-        size_t want = size - off < sizeof buf ? (size_t)(size - off) : sizeof buf;
-        ssize_t r = pread(fd, buf, want, (off_t)off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        *wire += msgtext_wire_size(buf, (size_t)r, &cr);
-        off += (uint64_t)r;
-    }
-    return 0;
-}
-
 /* The message, converted, then ".": 0, or -1 with r filled. */
 static int send_body(struct smtpc *c, int fd, uint64_t size, struct smtpc_reply *r)
 {
@@ -689,7 +670,7 @@ int smtpc_send(struct smtpc *c, const char *sender, char *const *rcpts, size_t n
     if (c->broken)
         return -1;
     uint64_t wire;
-    if (msg_wire_size(msgfd, size, &wire) < 0) {
+    if (msgtext_fd_wire_size(msgfd, size, &wire) < 0) {   /* RFC 1870: no stuffing */
         snprintf(r.text, sizeof r.text, "cannot read the queued message");
         for (size_t i = 0; i < n; i++)
             set_reply(&res[i], &r);
