@@ -83,6 +83,28 @@ size_t msgtext_enc_finish(const struct msgtext_enc *e, char *out)
     return o + 3;
 }
 
+size_t msgtext_header_len(const char *msg, size_t len, size_t max)
+{
+    size_t lim = len < max ? len : max;
+    for (size_t i = 0; i < lim; i++) {
+        if (msg[i] != '\n')
+            continue;
+        if (i + 1 < len && msg[i + 1] == '\n')
+            return i + 1 < lim ? i + 1 : lim;
+        if (i + 2 < len && msg[i + 1] == '\r' && msg[i + 2] == '\n')
+            return i + 1;
+    }
+    if (lim == len)
+        return len;
+    const char *lf = NULL;       /* cut: end at the last full line */
+    for (size_t i = lim; i > 0; i--)
+        if (msg[i - 1] == '\n') {
+            lf = msg + i;
+            break;
+        }
+    return lf ? (size_t)(lf - msg) : lim;
+}
+
 uint64_t msgtext_wire_size(const char *buf, size_t len, bool *prev_cr)
 {
     uint64_t n = len;

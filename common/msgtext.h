@@ -32,6 +32,10 @@ size_t msgtext_enc_run(struct msgtext_enc *e, const char *in, size_t inlen, size
  * octets written to out (at most MSGTEXT_END_MAX). */
 size_t msgtext_enc_finish(const struct msgtext_enc *e, char *out);
 
+/* Length of the header section of msg (through its last header line, without the empty
+ * line; or all of it), at most max octets, cut at a line end when possible. */
+size_t msgtext_header_len(const char *msg, size_t len, size_t max);
+
 /* Octets a stored text takes with CRLF line endings (what POP3 LIST and SMTP SIZE count:
  * no dot-stuffing, RFC 1939 and RFC 1870): len plus one per LF not preceded by CR.
  * prev_cr carries the state between chunks; start with false. */
