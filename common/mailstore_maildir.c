@@ -321,7 +321,6 @@ struct mailbox {
     size_t n, cap;
 };
 
-
 static int msg_cmp(const void *a, const void *b)
 {
     const struct mb_entry *x = a, *y = b;
