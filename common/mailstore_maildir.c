@@ -472,7 +472,8 @@ static void open_trash(struct mailbox *mb)
 {
     if (mkdirat(mb->curfd, "../" MBOX_TRASH, 0700) < 0 && errno != EEXIST)
         return;
-    mb->trashfd = openat(mb->curfd, "../" MBOX_TRASH, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    mb->trashfd = openat(mb->curfd, "../" MBOX_TRASH,
+                         O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 }
 
 int mailbox_open(const char *data_dir, const char *address, struct mailbox **out)

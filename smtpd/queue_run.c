@@ -125,7 +125,8 @@ static int send_dsn(struct qrun *q, int64_t now, const struct qitem *it, enum qm
         .hostname = q->cfg->hostname, .queue_id = e->id, .sender = e->sender,
         .arrival = e->created, .now = now, .delayed = delayed,
         .retry_until = e->created + q->cfg->queue_lifetime, .rcpt = dr, .nrcpt = n,
-        .headers = msg ? msg : "", .hlen = msg ? msgtext_header_len(msg, mlen, 64 * 1024) : 0,
+        .headers = msg ? msg : "",
+        .hlen = msg ? msgtext_header_len(msg, mlen, 64 * 1024) : 0,
     };
     char *text = n ? dsn_build(&d, &len) : NULL;
     int rc = text ? deliver_dsn(q, it, text, len, delayed ? "D" : "B") : (n ? -1 : 0);
