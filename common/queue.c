@@ -40,9 +40,9 @@
 #include "queue_file.h"
 #include "util.h"
 
-/* Pick a queue id from the session id (or a generated one) and reserve tmp/QID.msg. */
-static int reserve_id(const char *qdir, const char *id, char *qid, size_t qlen, char *tmp,
-                      size_t tlen)
+/* Pick a queue id from the session id (or a generated one) and create tmp/QID.msg. */
+static int reserve_id(const char *qdir, const char *id, char *qid, size_t qlen,
+                      struct dfile *f)
 {
     static unsigned counter;
     for (int attempt = 0; attempt < 100; attempt++) {
@@ -55,73 +55,38 @@ static int reserve_id(const char *qdir, const char *id, char *qid, size_t qlen, 
             snprintf(qid, qlen, "%lx%05lx.%lx.%x", (unsigned long)tv.tv_sec,
                      (unsigned long)tv.tv_usec, (unsigned long)getpid(), c);
         }
-        char env[4096], msg[4096];
+        char env[4096], msg[4096], tmp[4096];
         snprintf(env, sizeof env, "%s/env/%s", qdir, qid);
         snprintf(msg, sizeof msg, "%s/msg/%s", qdir, qid);
-        int n = snprintf(tmp, tlen, "%s/tmp/%s.msg", qdir, qid);
-        if (n < 0 || (size_t)n >= tlen)
+        int n = snprintf(tmp, sizeof tmp, "%s/tmp/%s.msg", qdir, qid);
+        if (n < 0 || (size_t)n >= sizeof tmp)
             return errno = ENAMETOOLONG, -1;
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0) {
+        if (dfile_open(f, tmp) < 0) {
             if (errno == EEXIST)
                 continue;
             return -1;
         }
         if (access(env, F_OK) == 0 || access(msg, F_OK) == 0) {
-            close(fd);
-            unlink(tmp);
+            dfile_abort(f);
             continue;
         }
-        return fd;
+        return 0;
     }
     return errno = EEXIST, -1;
 }
 
-static int copy_range(int out, int in, off_t offset, size_t len)
-{
-    char buf[65536];
-    while (len > 0) {
-        size_t want = len < sizeof buf ? len : sizeof buf;
-        ssize_t r = pread(in, buf, want, offset);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -1;
-        if (r == 0)
-            return errno = EIO, -1;     /* the spool is shorter than promised */
-        for (ssize_t done = 0; done < r;) {
-            ssize_t w = write(out, buf + done, (size_t)(r - done));
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w < 0)
-                return -1;
-            done += w;
-        }
-        offset += r;
-        len -= (size_t)r;
-    }
-    return 0;
-}
-
 /* Write the message into tmp/, fsync, rename into msg/, fsync msg/. */
-static int store_message(const char *qdir, const char *qid, const char *tmp, int tfd, int fd,
+static int store_message(const char *qdir, const char *qid, struct dfile *f, int fd,
                          off_t offset, size_t len)
 {
     char dst[4096], dir[4096];
     snprintf(dst, sizeof dst, "%s/msg/%s", qdir, qid);
     snprintf(dir, sizeof dir, "%s/msg", qdir);
-    if (copy_range(tfd, fd, offset, len) < 0 || fsync(tfd) < 0) {
-        int e = errno;
-        close(tfd);
-        unlink(tmp);
-        return errno = e, -1;
+    if (copy_range(f->fd, fd, offset, len) < 0) {
+        dfile_abort(f);
+        return -1;
     }
-    if (close(tfd) < 0 || rename(tmp, dst) < 0) {
-        int e = errno;
-        unlink(tmp);
-        return errno = e, -1;
-    }
-    return fsync_dir(dir);
+    return dfile_commit(f, dst, dir);
 }
 
 static int build_entry(struct qentry *e, const char *qid, const char *id, const char *sender,
@@ -148,17 +113,17 @@ static int build_entry(struct qentry *e, const char *qid, const char *id, const 
 int queue_enqueue(const struct config *cfg, const char *id, const char *sender,
                   char *const *rcpts, size_t nrcpt, int fd, off_t offset, size_t len)
 {
-    char qdir[QUEUE_DIR_MAX], qid[QUEUE_ID_MAX], tmp[4096];
+    char qdir[QUEUE_DIR_MAX], qid[QUEUE_ID_MAX];
+    struct dfile f;
     if (nrcpt == 0)
         return errno = EINVAL, -1;
     if (queue_dir(cfg->data_dir, qdir, sizeof qdir) < 0 || queue_make_dirs(qdir) < 0)
         return -1;
-    int tfd = reserve_id(qdir, id, qid, sizeof qid, tmp, sizeof tmp);
-    if (tfd < 0) {
+    if (reserve_id(qdir, id, qid, sizeof qid, &f) < 0) {
         log_err("queue: cannot create an entry in %s: %s", qdir, strerror(errno));
         return -1;
     }
-    if (store_message(qdir, qid, tmp, tfd, fd, offset, len) < 0) {
+    if (store_message(qdir, qid, &f, fd, offset, len) < 0) {
         int e = errno;
         log_err("queue: writing message %s: %s", qid, strerror(e));
         return errno = e, -1;

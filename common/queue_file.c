@@ -279,21 +279,7 @@ int queue_write_atomic(const char *qdir, const char *sub, const char *final,
     if (a < 0 || (size_t)a >= sizeof tmp || b < 0 || (size_t)b >= sizeof dst || d < 0 ||
         (size_t)d >= sizeof dir)
         return errno = ENAMETOOLONG, -1;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -1;
-    if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
-        int e = errno;
-        close(fd);
-        unlink(tmp);
-        return errno = e, -1;
-    }
-    if (close(fd) < 0 || rename(tmp, dst) < 0) {
-        int e = errno;
-        unlink(tmp);
-        return errno = e, -1;
-    }
-    return fsync_dir(dir);
+    return dfile_write(tmp, dst, dir, data, len);
 }
 
 static int read_file(const char *path, char **out, size_t *len)
@@ -306,21 +292,20 @@ static int read_file(const char *path, char **out, size_t *len)
         close(fd);
         return errno = EFBIG, -1;
     }
-    size_t n = (size_t)st.st_size, got = 0;
+    size_t n = (size_t)st.st_size;
     char *buf = malloc(n + 1);
     if (!buf) {
         close(fd);
         return -1;
     }
-    while (got < n) {
-        ssize_t r = read(fd, buf + got, n - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
+    ssize_t r = pread_full(fd, buf, n, 0);
+    int e = errno;
     close(fd);
+    if (r < 0) {
+        free(buf);
+        return errno = e, -1;
+    }
+    size_t got = (size_t)r;
     buf[got] = '\0';
     *out = buf;
     *len = got;

@@ -14,7 +14,6 @@
 #include "auth.h"
 #include "conn.h"
 #include "log.h"
-#include "maildir.h"
 #include "sasl_glue.h"
 #include "server.h"
 #include "util.h"
@@ -105,20 +104,14 @@ static void job_submit(struct p3_job *j, void (*work)(void *), void (*done)(void
 /* Authenticated as j->canon: lock the mailbox, write the POP-auth cache, log. */
 static void open_mailbox(struct p3_job *j)
 {
-    char path[4096];
-    if (maildir_path(j->cfg->data_dir, j->canon, path, sizeof path) < 0) {
-        log_err("pop3: no maildir path for %s", j->canon);
-        j->res = R_MBERR;
-        return;
-    }
-    int rc = mailbox_open(path, &j->mb);
+    int rc = mailbox_open(j->cfg->data_dir, j->canon, &j->mb);
     if (rc == MBOX_LOCKED) {
         log_info("pop3: mailbox in use: ip=%s user=%s", j->ipstr, j->canon);
         j->res = R_INUSE;
         return;
     }
     if (rc != MBOX_OK) {
-        log_err("pop3: cannot open mailbox %s: %m", path);
+        log_err("pop3: cannot open the mailbox of %s: %m", j->canon);
         j->res = R_MBERR;
         return;
     }

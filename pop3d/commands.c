@@ -130,7 +130,7 @@ static void cmd_retr_top(struct pop3_session *s, struct pop3_req *r, bool top)
         return;
     }
     s->msgfd = fd;
-    mbox_conv_init(&s->conv, top ? (long)lines : -1);
+    msgtext_enc_init(&s->conv, top ? (long)lines : -1);
     if (top) {
         pop3_reply(s, "+OK");
     } else {
@@ -192,10 +192,10 @@ bool pop3_stream_pump(struct pop3_session *s, size_t budget, bool *failed)
             close(s->msgfd);
             s->msgfd = -1;
             if (!*failed)
-                pop3_emit(s, out, mbox_conv_finish(&s->conv, out));
+                pop3_emit(s, out, msgtext_enc_finish(&s->conv, out));
             return true;
         }
-        size_t used, w = mbox_conv_run(&s->conv, in, (size_t)r, &used, out, sizeof out);
+        size_t used, w = msgtext_enc_run(&s->conv, in, (size_t)r, &used, out, sizeof out);
         pop3_emit(s, out, w);      /* out is large enough for all of in */
         sent += w;
     }

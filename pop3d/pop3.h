@@ -8,7 +8,8 @@
 #include <stddef.h>
 
 #include "config.h"
-#include "mailbox.h"
+#include "mailstore.h"
+#include "msgtext.h"
 #include "parse.h"
 #include "policy.h"
 #include "store.h"
@@ -35,7 +36,7 @@ struct pop3_session {
     struct mailbox *mb;
     /* RETR/TOP in progress */
     int msgfd;
-    struct mbox_conv conv;
+    struct msgtext_enc conv;
     /* SASL exchange */
     struct saslg *sasl;
     enum pop3_sasl_state sasl_state;

@@ -1,14 +1,11 @@
 /* deliver: durable storage of one received message (SPEC.md "SMTP": durable before
  * the 250). During DATA the message (LF line endings, "Return-Path:" then Received:
- * first) goes to a spool file: the first local recipient's Maildir tmp/, or
- * DATA_DIR/spool/ when every recipient is relayed. deliver_commit (run on a worker
- * thread) fsyncs it once, renames it into the first local recipient's new/ and
- * hard-links it into the others' under the name
- * "<sec>.M<usec>P<pid>Q<n>.<host>,S=<size>,W=<wire size>", fsyncs each new/,
- * hands relayed recipients to the queue (without the Return-Path line), and on any
- * failure removes everything it made: nothing is kept unless all of it is durable.
- * Directories (Maildir, DATA_DIR/spool) are created only when an open/link finds
- * them missing; a Maildir made so has its entries fsynced before the 250. */
+ * first) goes, buffered, to the mail store's temporary file (mailstore.h: in the first
+ * local recipient's mailbox, or DATA_DIR/spool/ when every recipient is relayed).
+ * deliver_commit (run on a worker thread) has the store deliver it to every local
+ * recipient durably, hands relayed recipients to the queue (without the Return-Path
+ * line), and on any failure takes back everything it made: nothing is kept unless all
+ * of it is durable. */
 #ifndef MS_DELIVER_H
 #define MS_DELIVER_H
 #include <stdbool.h>
@@ -40,15 +37,8 @@ void spool_discard(struct spool *sp);
 
 /* Make the message durable for its recipients (canonical local addresses, relayed
  * addresses), see above. Always consumes sp. 0, or -1 with errno set (ENOSPC when the
- * disk is full) and nothing kept. The new/ file name is written to name if not NULL. */
+ * disk is full) and nothing kept. The store's name for it is written to name if not NULL. */
 int deliver_commit(struct spool *sp, char *const *local, size_t nlocal, char *const *relay,
                    size_t nrelay, deliver_enqueue_fn enqueue, char *name, size_t namelen);
-
-/* Remove spool files left in DATA_DIR/spool by processes that no longer run. */
-void deliver_clean_spool(const char *data_dir);
-
-/* The Maildir unique name (pure). -1 if it does not fit. */
-int deliver_name(char *out, size_t len, long sec, long usec, long pid, unsigned long q,
-                 const char *hostname, size_t size, size_t wire);
 
 #endif

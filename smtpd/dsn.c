@@ -6,28 +6,6 @@
 #include <string.h>
 #include <time.h>
 
-size_t dsn_header_len(const char *msg, size_t len, size_t max)
-{
-    size_t lim = len < max ? len : max;
-    for (size_t i = 0; i < lim; i++) {
-        if (msg[i] != '\n')
-            continue;
-        if (i + 1 < len && msg[i + 1] == '\n')
-            return i + 1 < lim ? i + 1 : lim;
-        if (i + 2 < len && msg[i + 1] == '\r' && msg[i + 2] == '\n')
-            return i + 1;
-    }
-    if (lim == len)
-        return len;
-    const char *lf = NULL;       /* cut: end at the last full line */
-    for (size_t i = lim; i > 0; i--)
-        if (msg[i - 1] == '\n') {
-            lf = msg + i;
-            break;
-        }
-    return lf ? (size_t)(lf - msg) : lim;
-}
-
 void dsn_date(int64_t t, char *buf, size_t len)
 {
     time_t tt = (time_t)t;

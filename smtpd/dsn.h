@@ -30,10 +30,6 @@ struct dsn_info {
     size_t hlen;
 };
 
-/* Length of the header section of msg (through its last header line, without the empty
- * line; or all of it,
- * at most max octets, cut at a line end when possible). */
-size_t dsn_header_len(const char *msg, size_t len, size_t max);
 /* RFC 5322 date of t ("Mon, 02 Jan 2006 15:04:05 +0000"). */
 void dsn_date(int64_t t, char *buf, size_t len);
 /* The whole DSN message; malloc'd, *len set; NULL on allocation failure. */

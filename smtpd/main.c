@@ -7,8 +7,8 @@
 
 #include "checkconf.h"
 #include "config.h"
-#include "deliver.h"
 #include "log.h"
+#include "mailstore.h"
 #include "queue_admin.h"
 #include "runner.h"
 #include "server.h"
@@ -43,7 +43,7 @@ static int smtpd_on_start(const struct config *cfg)
         log_err("%s", err);
         return -1;
     }
-    deliver_clean_spool(cfg->data_dir);
+    mstore_clean_spool(cfg->data_dir);
     if (runner_start(cfg) != 0)   /* later calls (reload) make the runner reload */
         log_err("the outbound queue runner did not start; queued mail waits for it");
     return 0;

@@ -13,7 +13,9 @@
 
 #include "addr.h"
 #include "dsn.h"
+#include "fsutil.h"
 #include "log.h"
+#include "msgtext.h"
 #include "queue.h"
 #include "queue_dest.h"
 #include "queue_local.h"
@@ -45,15 +47,10 @@ static char *read_msg(const char *qdir, const struct qentry *e, size_t max, size
         return NULL;
     size_t want = e->size < max ? (size_t)e->size : max, got = 0;
     char *buf = malloc(want + 1);
-    while (buf && got < want) {
-        ssize_t r = pread(fd, buf + got, want - got, (off_t)got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
+    ssize_t r = buf ? pread_full(fd, buf, want, 0) : -1;
     close(fd);
+    if (r > 0)
+        got = (size_t)r;
     if (buf && got < want) {
         free(buf);
         return NULL;
@@ -128,7 +125,8 @@ static int send_dsn(struct qrun *q, int64_t now, const struct qitem *it, enum qm
         .hostname = q->cfg->hostname, .queue_id = e->id, .sender = e->sender,
         .arrival = e->created, .now = now, .delayed = delayed,
         .retry_until = e->created + q->cfg->queue_lifetime, .rcpt = dr, .nrcpt = n,
-        .headers = msg ? msg : "", .hlen = msg ? dsn_header_len(msg, mlen, 64 * 1024) : 0,
+        .headers = msg ? msg : "",
+        .hlen = msg ? msgtext_header_len(msg, mlen, 64 * 1024) : 0,
     };
     char *text = n ? dsn_build(&d, &len) : NULL;
     int rc = text ? deliver_dsn(q, it, text, len, delayed ? "D" : "B") : (n ? -1 : 0);

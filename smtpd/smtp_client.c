@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "msgtext.h"
 #include "util.h"
 
 /* ------------------------------------------------------------- pure part ---- */
@@ -109,44 +110,6 @@ int smtpc_enhanced(const char *text, char *enh)
     memcpy(enh, text, n);
     enh[n] = '\0';
     return 1;
-}
-
-/* *bol: 1 at the start of a line, 2 just after a CR, 0 elsewhere in a line. */
-size_t smtpc_stuff(const char *in, size_t len, int *bol, char *out)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        char ch = in[i];
-        if (*bol == 1 && ch == '.')
-            out[o++] = '.';
-        if (ch == '\n') {
-            if (*bol != 2)
-                out[o++] = '\r';
-            out[o++] = '\n';
-            *bol = 1;
-            continue;
-        }
-        out[o++] = ch;
-        *bol = ch == '\r' ? 2 : 0;
-    }
-    return o;
-}
-
-uint64_t smtpc_wire_size(const char *in, size_t len, int *bol)
-{
-    uint64_t n = len;
-    for (size_t i = 0; i < len; i++) {
-        char ch = in[i];
-        if (*bol == 1 && ch == '.')
-            n++;
-        if (ch == '\n') {
-            n += *bol != 2;
-            *bol = 1;
-            continue;
-        }
-        *bol = ch == '\r' ? 2 : 0;
-    }
-    return n;
 }
 
 /* -------------------------------------------------------------- I/O part ---- */
@@ -564,29 +527,12 @@ static void fail_accepted(struct smtpc_reply *res, const bool *acc, size_t n,
             set_reply(&res[i], r);
 }
 
-static int msg_wire_size(int fd, uint64_t size, uint64_t *wire)
-{
-    char buf[32768];
-    int bol = 1;
-    *wire = 0;
-    for (uint64_t off = 0; off < size;) {
-        size_t want = size - off < sizeof buf ? (size_t)(size - off) : sizeof buf;
-        ssize_t r = pread(fd, buf, want, (off_t)off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        *wire += smtpc_wire_size(buf, (size_t)r, &bol);
-        off += (uint64_t)r;
-    }
-    return 0;
-}
-
 /* The message, converted, then ".": 0, or -1 with r filled. */
 static int send_body(struct smtpc *c, int fd, uint64_t size, struct smtpc_reply *r)
 {
-    char in[32768], out[2 * sizeof in + 8];
-    int bol = 1;
+    char in[32768], out[2 * sizeof in + MSGTEXT_END_MAX];
+    struct msgtext_enc enc;
+    msgtext_enc_init(&enc, -1);
     for (uint64_t off = 0; off < size;) {
         size_t want = size - off < sizeof in ? (size_t)(size - off) : sizeof in;
         ssize_t n = pread(fd, in, want, (off_t)off);
@@ -599,15 +545,15 @@ static int send_body(struct smtpc *c, int fd, uint64_t size, struct smtpc_reply 
             snprintf(r->text, sizeof r->text, "cannot read the queued message");
             return -1;
         }
-        size_t o = smtpc_stuff(in, (size_t)n, &bol, out);
+        size_t used, o = msgtext_enc_run(&enc, in, (size_t)n, &used, out, sizeof out);
         if (io_write(c, out, o, deadline(SMTPC_T_BLOCK)) < 0) {
             net_error(c, r, "sending message body");
             return -1;
         }
         off += (uint64_t)n;
     }
-    const char *end = bol == 1 ? ".\r\n" : "\r\n.\r\n";
-    if (io_write(c, end, strlen(end), deadline(SMTPC_T_BLOCK)) < 0) {
+    size_t e = msgtext_enc_finish(&enc, out);
+    if (io_write(c, out, e, deadline(SMTPC_T_BLOCK)) < 0) {
         net_error(c, r, "sending end of data");
         return -1;
     }
@@ -724,7 +670,7 @@ int smtpc_send(struct smtpc *c, const char *sender, char *const *rcpts, size_t n
     if (c->broken)
         return -1;
     uint64_t wire;
-    if (msg_wire_size(msgfd, size, &wire) < 0) {
+    if (msgtext_fd_wire_size(msgfd, size, &wire) < 0) {   /* RFC 1870: no stuffing */
         snprintf(r.text, sizeof r.text, "cannot read the queued message");
         for (size_t i = 0; i < n; i++)
             set_reply(&res[i], &r);

@@ -2,7 +2,8 @@
  * non-blocking socket with poll deadlines (RFC 5321 4.5.3.2 timeouts), EHLO with HELO
  * fallback, opportunistic STARTTLS (no certificate check), PIPELINING, SIZE, per
  * recipient results, RSET between messages on a reused connection. Reply parsing,
- * EHLO keyword parsing and CRLF/dot-stuffing conversion are pure and unit-tested. */
+ * EHLO keyword parsing are pure and unit-tested; the message text goes out through
+ * msgtext.h (CRLF, dot-stuffing, the SIZE value). */
 #ifndef MS_SMTP_CLIENT_H
 #define MS_SMTP_CLIENT_H
 #include <stdbool.h>
@@ -49,12 +50,6 @@ int smtpc_enhanced(const char *text, char *enh);
  * ESMTP ...", "250 name Hello"; the code may be left off) name hostname as its first
  * word (case-insensitive, one trailing dot ignored)? Empty or NULL names never match. */
 bool smtpc_names_host(const char *text, const char *hostname);
-/* Convert message bytes (LF line ends) to the wire: CRLF, dot-stuffed. out must hold
- * 2*len bytes; *bol is 1 at the start of a line (start with 1). Returns bytes written.
- * A CR already before an LF is kept as the CR of the CRLF. */
-size_t smtpc_stuff(const char *in, size_t len, int *bol, char *out);
-/* Octets the message takes on the wire (for SIZE): len + one per LF + dot stuffing. */
-uint64_t smtpc_wire_size(const char *in, size_t len, int *bol);
 
 /* ---- connection ---- */
 struct smtpc;

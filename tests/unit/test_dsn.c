@@ -6,6 +6,7 @@
 
 #include "cu.h"
 #include "dsn.h"
+#include "msgtext.h"
 #include "queue_run.h"
 
 static const char ORIG[] = "Received: from client.test\nFrom: u@example.test\n"
@@ -22,17 +23,17 @@ static char *build(bool delayed, size_t *len)
         .hostname = "mail.example.test", .queue_id = "Q1", .sender = "u@example.test",
         .arrival = 1700000000, .now = 1700000100, .delayed = delayed,
         .retry_until = 1700432000, .rcpt = r, .nrcpt = 2, .headers = ORIG,
-        .hlen = dsn_header_len(ORIG, strlen(ORIG), 65536),
+        .hlen = msgtext_header_len(ORIG, strlen(ORIG), 65536),
     };
     return dsn_build(&d, len);
 }
 
 static void test_header_len(void)
 {
-    size_t h = dsn_header_len(ORIG, strlen(ORIG), 65536);
+    size_t h = msgtext_header_len(ORIG, strlen(ORIG), 65536);
     CU_ASSERT_EQUAL(h, strlen("Received: from client.test\nFrom: u@example.test\nSubject: hello\n"));
-    CU_ASSERT_EQUAL(dsn_header_len("A: b\nC: d\n", 10, 65536), 10);   /* no body at all */
-    CU_ASSERT_EQUAL(dsn_header_len(ORIG, strlen(ORIG), 30), strlen("Received: from client.test\n"));
+    CU_ASSERT_EQUAL(msgtext_header_len("A: b\nC: d\n", 10, 65536), 10);   /* no body at all */
+    CU_ASSERT_EQUAL(msgtext_header_len(ORIG, strlen(ORIG), 30), strlen("Received: from client.test\n"));
 }
 
 static void test_bounce(void)

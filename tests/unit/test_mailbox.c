@@ -1,7 +1,7 @@
-/* test_mailbox: Maildir reading for POP3: scan order, wire sizes, UIDLs, new -> cur,
- * delete commit and its crash safety, the lock, the RETR/TOP stream converter, the
- * cheap QUIT (commit moves deletions into trash/, purged after the +OK) and the
- * scan's no-open fast path for ",W=" names. */
+/* test_mailbox: the mail store's reading side (mailstore.h over Maildirs) for POP3:
+ * scan order, wire sizes, UIDLs, new -> cur, delete commit and its crash safety, the
+ * lock, the cheap QUIT (commit moves deletions into trash/, purged after the +OK) and
+ * the scan's no-open fast path for ",W=" names. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,21 +12,25 @@
 #include <unistd.h>
 
 #include "cu.h"
-#include "mailbox.h"
+#include "mailstore.h"
 #include "tutil.h"
 #include "maildir.h"
 
-static char tmpl[128];
+#define ADDR "user@example.test"
+
+static char data[128];   /* the data dir */
+static char tmpl[256];   /* ADDR's Maildir in it */
 
 static void mk_root(void)
 {
-    CU_ASSERT_FATAL(tu_tmpdir(tmpl, sizeof tmpl, "test_mailbox") == 0);
+    CU_ASSERT_FATAL(tu_tmpdir(data, sizeof data, "test_mailbox") == 0);
+    CU_ASSERT_FATAL(maildir_path(data, ADDR, tmpl, sizeof tmpl) == 0);
     CU_ASSERT_FATAL(maildir_make(tmpl) == 0);
 }
 
 static void rm_root(void)
 {
-    CU_ASSERT(tu_rmtree(tmpl) == 0);
+    CU_ASSERT(tu_rmtree(data) == 0);
 }
 
 static void put(const char *sub, const char *name, const char *text)
@@ -62,112 +66,6 @@ static int count_dir(const char *sub)
     return n;
 }
 
-static void test_uidl(void)
-{
-    char u[MBOX_UIDL_MAX + 1], u2[MBOX_UIDL_MAX + 1];
-    mailbox_uidl("1700000000.M1P2.host:2,S", u);
-    CU_ASSERT_STRING_EQUAL(u, "1700000000.M1P2.host");
-    mailbox_uidl("1700000000.M1P2.host", u);
-    CU_ASSERT_STRING_EQUAL(u, "1700000000.M1P2.host");
-    char longname[200];
-    memset(longname, 'a', 100);
-    memcpy(longname + 100, ":2,", 4);
-    mailbox_uidl(longname, u);
-    CU_ASSERT_EQUAL(strlen(u), 32);
-    mailbox_uidl(longname, u2);
-    CU_ASSERT_STRING_EQUAL(u, u2);              /* stable */
-    longname[0] = 'b';
-    mailbox_uidl(longname, u2);
-    CU_ASSERT_STRING_NOT_EQUAL(u, u2);
-    mailbox_uidl("has space", u);
-    CU_ASSERT_EQUAL(strlen(u), 32);
-    CU_ASSERT(strspn(u, "0123456789abcdef") == 32);
-    memset(longname, 'c', 70);
-    longname[70] = '\0';
-    mailbox_uidl(longname, u);
-    CU_ASSERT_STRING_EQUAL(u, longname);        /* exactly 70 is kept */
-}
-
-static void test_name_parse(void)
-{
-    int64_t s;
-    long us;
-    CU_ASSERT(mailbox_name_time("1700000000.123456_7.host", &s, &us));
-    CU_ASSERT_EQUAL(s, 1700000000);
-    CU_ASSERT_EQUAL(us, 123456);
-    CU_ASSERT(mailbox_name_time("1700000001.M42P9.host", &s, &us));
-    CU_ASSERT_EQUAL(s, 1700000001);
-    CU_ASSERT_EQUAL(us, 42);
-    CU_ASSERT(mailbox_name_time("17.host", &s, &us));
-    CU_ASSERT_EQUAL(us, 0);
-    CU_ASSERT_FALSE(mailbox_name_time("host.17", &s, &us));
-    uint64_t w;
-    CU_ASSERT(mailbox_name_wsize("1.M1P1.h,S=10,W=12:2,S", &w));
-    CU_ASSERT_EQUAL(w, 12);
-    CU_ASSERT(mailbox_name_wsize("1.M1P1.h,W=99", &w));
-    CU_ASSERT_EQUAL(w, 99);
-    CU_ASSERT_FALSE(mailbox_name_wsize("1.M1P1.h,S=10:2,S", &w));
-    CU_ASSERT_FALSE(mailbox_name_wsize("1.h:2,W=5", &w));   /* only in the unique part */
-    bool cr = false;
-    CU_ASSERT_EQUAL(mailbox_wire_size("a\nb\n", 4, &cr), 6);
-    cr = false;
-    CU_ASSERT_EQUAL(mailbox_wire_size("a\r\nb", 4, &cr), 4);
-    cr = false;
-    CU_ASSERT_EQUAL(mailbox_wire_size("a\r", 2, &cr), 2);   /* CR at a chunk end ... */
-    CU_ASSERT_EQUAL(mailbox_wire_size("\nx", 2, &cr), 2);   /* ... pairs with the next LF */
-}
-
-/* Run the converter over text in chunks of `chunk` input and `ocap` output octets. */
-static char *convert(const char *text, long body, size_t chunk, size_t ocap)
-{
-    static char res[4096];
-    struct mbox_conv cv;
-    mbox_conv_init(&cv, body);
-    size_t len = strlen(text), pos = 0, o = 0;
-    char out[64];
-    while (pos < len && !cv.done) {
-        size_t n = len - pos < chunk ? len - pos : chunk, used;
-        size_t w = mbox_conv_run(&cv, text + pos, n, &used, out, ocap);
-        CU_ASSERT_FATAL(w > 0 || used > 0);
-        memcpy(res + o, out, w);
-        o += w;
-        pos += used;
-    }
-    o += mbox_conv_finish(&cv, res + o);
-    res[o] = '\0';
-    return res;
-}
-
-static void test_conv_retr(void)
-{
-    const char *in = "Subject: x\n\n.hidden\nab\n..two\n.\nend\n";
-    const char *want = "Subject: x\r\n\r\n..hidden\r\nab\r\n...two\r\n..\r\nend\r\n.\r\n";
-    CU_ASSERT_STRING_EQUAL(convert(in, -1, 1000, 64), want);
-    CU_ASSERT_STRING_EQUAL(convert(in, -1, 1, 2), want);
-    CU_ASSERT_STRING_EQUAL(convert(in, -1, 3, 5), want);
-    /* no final newline: the reply still ends in CRLF.CRLF */
-    CU_ASSERT_STRING_EQUAL(convert("a: b\n\nlast", -1, 1000, 64), "a: b\r\n\r\nlast\r\n.\r\n");
-    /* CRLF kept, bare CR kept, a dot mid-line is not stuffed */
-    CU_ASSERT_STRING_EQUAL(convert("a\r\nb\rc.d\n", -1, 2, 3), "a\r\nb\rc.d\r\n.\r\n");
-    CU_ASSERT_STRING_EQUAL(convert("", -1, 1, 2), ".\r\n");
-    /* the wire size agrees with the converted length (without the terminator) */
-    bool cr = false;
-    const char *r = convert(in, -1, 1000, 64);
-    size_t dots = 3;    /* lines starting with '.' */
-    CU_ASSERT_EQUAL(mailbox_wire_size(in, strlen(in), &cr) + dots, strlen(r) - 3);
-}
-
-static void test_conv_top(void)
-{
-    const char *in = "A: 1\nB: 2\n\nl1\n.l2\nl3\n";
-    CU_ASSERT_STRING_EQUAL(convert(in, 0, 1000, 64), "A: 1\r\nB: 2\r\n\r\n.\r\n");
-    CU_ASSERT_STRING_EQUAL(convert(in, 2, 1, 2), "A: 1\r\nB: 2\r\n\r\nl1\r\n..l2\r\n.\r\n");
-    CU_ASSERT_STRING_EQUAL(convert(in, 99, 4, 7), "A: 1\r\nB: 2\r\n\r\nl1\r\n..l2\r\nl3\r\n.\r\n");
-    CU_ASSERT_STRING_EQUAL(convert("A: 1\r\n\r\nx\r\ny\r\n", 1, 1000, 64), "A: 1\r\n\r\nx\r\n.\r\n");
-    /* headers only, no blank line */
-    CU_ASSERT_STRING_EQUAL(convert("A: 1\nB: 2", 0, 1000, 64), "A: 1\r\nB: 2\r\n.\r\n");
-}
-
 static void test_scan_order_sizes(void)
 {
     mk_root();
@@ -177,7 +75,7 @@ static void test_scan_order_sizes(void)
     put("cur", "1700000000.M5P1.h,S=3,W=777:2,", "zzz");
     put("new", ".hidden", "ignored");
     struct mailbox *mb;
-    CU_ASSERT_FATAL(mailbox_open(tmpl, &mb) == MBOX_OK);
+    CU_ASSERT_FATAL(mailbox_open(data, ADDR, &mb) == MBOX_OK);
     CU_ASSERT_EQUAL(mailbox_count(mb), 4);
     CU_ASSERT_STRING_EQUAL(mailbox_msg(mb, 1)->uidl, "1700000000.M5P1.h,S=3,W=777");
     CU_ASSERT_EQUAL(mailbox_msg(mb, 1)->size, 777);          /* W= wins */
@@ -215,7 +113,7 @@ static void test_uidl_stable_and_delete(void)
     put("new", "1700000002.1_1.h", "two\n");
     put("new", "1700000003.1_1.h", "three\n");
     struct mailbox *mb;
-    CU_ASSERT_FATAL(mailbox_open(tmpl, &mb) == MBOX_OK);
+    CU_ASSERT_FATAL(mailbox_open(data, ADDR, &mb) == MBOX_OK);
     char u2[MBOX_UIDL_MAX + 1];
     snprintf(u2, sizeof u2, "%s", mailbox_msg(mb, 2)->uidl);
     CU_ASSERT(mailbox_delete(mb, 2) == MBOX_OK);
@@ -234,7 +132,7 @@ static void test_uidl_stable_and_delete(void)
     mailbox_close(mb);                  /* like a dropped connection: no commit */
     CU_ASSERT_EQUAL(count_dir("cur"), 3);
 
-    CU_ASSERT_FATAL(mailbox_open(tmpl, &mb) == MBOX_OK);
+    CU_ASSERT_FATAL(mailbox_open(data, ADDR, &mb) == MBOX_OK);
     CU_ASSERT_EQUAL(mailbox_count(mb), 3);
     CU_ASSERT_STRING_EQUAL(mailbox_msg(mb, 2)->uidl, u2);    /* stable across sessions */
     CU_ASSERT(mailbox_delete(mb, 2) == MBOX_OK);
@@ -242,7 +140,7 @@ static void test_uidl_stable_and_delete(void)
     mailbox_close(mb);
     CU_ASSERT_EQUAL(count_dir("cur"), 2);
 
-    CU_ASSERT_FATAL(mailbox_open(tmpl, &mb) == MBOX_OK);
+    CU_ASSERT_FATAL(mailbox_open(data, ADDR, &mb) == MBOX_OK);
     CU_ASSERT_EQUAL(mailbox_count(mb), 2);
     CU_ASSERT_STRING_EQUAL(mailbox_msg(mb, 1)->uidl, "1700000001.1_1.h");
     CU_ASSERT_STRING_EQUAL(mailbox_msg(mb, 2)->uidl, "1700000003.1_1.h");
@@ -254,20 +152,20 @@ static void test_lock(void)
 {
     mk_root();
     struct mailbox *a, *b;
-    CU_ASSERT_FATAL(mailbox_open(tmpl, &a) == MBOX_OK);
-    CU_ASSERT_EQUAL(mailbox_open(tmpl, &b), MBOX_LOCKED);
+    CU_ASSERT_FATAL(mailbox_open(data, ADDR, &a) == MBOX_OK);
+    CU_ASSERT_EQUAL(mailbox_open(data, ADDR, &b), MBOX_LOCKED);
     CU_ASSERT_PTR_NULL(b);
     /* another process is excluded too */
     pid_t pid = fork();
     CU_ASSERT_FATAL(pid >= 0);
     if (pid == 0) {
         struct mailbox *c;
-        _exit(mailbox_open(tmpl, &c) == MBOX_LOCKED ? 0 : 1);
+        _exit(mailbox_open(data, ADDR, &c) == MBOX_LOCKED ? 0 : 1);
     }
     int st;
     CU_ASSERT(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
     mailbox_close(a);
-    CU_ASSERT_FATAL(mailbox_open(tmpl, &b) == MBOX_OK);
+    CU_ASSERT_FATAL(mailbox_open(data, ADDR, &b) == MBOX_OK);
     mailbox_close(b);
     rm_root();
 }
@@ -276,9 +174,9 @@ static void test_create_missing(void)
 {
     mk_root();
     char p[256];
-    snprintf(p, sizeof p, "%s/sub/user", tmpl);
+    CU_ASSERT_FATAL(maildir_path(data, "other@sub.example.test", p, sizeof p) == 0);
     struct mailbox *mb;
-    CU_ASSERT_FATAL(mailbox_open(p, &mb) == MBOX_OK);
+    CU_ASSERT_FATAL(mailbox_open(data, "other@sub.example.test", &mb) == MBOX_OK);
     CU_ASSERT_EQUAL(mailbox_count(mb), 0);
     mailbox_close(mb);
     struct stat st;
@@ -294,7 +192,7 @@ static void test_commit_to_trash(void)
     put("new", "1700000001.M1P1.h", "one\n");
     put("new", "1700000002.M1P1.h", "two\n");
     put("new", "1700000003.M1P1.h", "three\n");
-    CU_ASSERT_EQUAL_FATAL(mailbox_open(tmpl, &mb), MBOX_OK);
+    CU_ASSERT_EQUAL_FATAL(mailbox_open(data, ADDR, &mb), MBOX_OK);
     CU_ASSERT_STRING_EQUAL(mailbox_path(mb), tmpl);
     CU_ASSERT_EQUAL_FATAL(mailbox_count(mb), 3);
     CU_ASSERT_EQUAL(mailbox_delete(mb, 1), MBOX_OK);
@@ -306,7 +204,7 @@ static void test_commit_to_trash(void)
     mailbox_close(mb);
     CU_ASSERT_EQUAL(mailbox_trash_purge(tmpl), 0);
     CU_ASSERT_EQUAL(count_dir("trash"), 0);
-    CU_ASSERT_EQUAL_FATAL(mailbox_open(tmpl, &mb), MBOX_OK);
+    CU_ASSERT_EQUAL_FATAL(mailbox_open(data, ADDR, &mb), MBOX_OK);
     CU_ASSERT_EQUAL_FATAL(mailbox_count(mb), 1);
     CU_ASSERT_STRING_EQUAL(mailbox_msg(mb, 1)->uidl, "1700000002.M1P1.h");
     mailbox_close(mb);
@@ -330,12 +228,12 @@ static void test_wsize_fast_path(void)
     CU_ASSERT_EQUAL_FATAL(symlink(target, link), 0);
     snprintf(link, sizeof link, "%s/cur/1700000012.M1P1.h,S=3,W=5:2,", tmpl);
     CU_ASSERT_EQUAL_FATAL(mkdir(link, 0700), 0);
-    CU_ASSERT_EQUAL_FATAL(mailbox_open(tmpl, &mb), MBOX_OK);
+    CU_ASSERT_EQUAL_FATAL(mailbox_open(data, ADDR, &mb), MBOX_OK);
     CU_ASSERT_EQUAL_FATAL(mailbox_count(mb), 2);                   /* 1700000002 + the W=777 */
     const struct mbox_msg *m = mailbox_msg(mb, 2);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
     CU_ASSERT_EQUAL(m->size, 777);
-    CU_ASSERT_EQUAL(m->sec, 1700000010);
+    CU_ASSERT_STRING_EQUAL(m->uidl, "1700000010.M1P1.h,S=3,W=777");   /* sorted last */
     /* without W= the size is read from the file: "two\n" is 5 on the wire */
     CU_ASSERT_EQUAL(mailbox_msg(mb, 1)->size, 5);
     /* deleting everything: cur/ keeps only what is not a message */
@@ -350,10 +248,6 @@ static void test_wsize_fast_path(void)
 }
 
 static CU_TestInfo tests[] = {
-    { "uidl", test_uidl },
-    { "name parsing and wire size", test_name_parse },
-    { "RETR conversion", test_conv_retr },
-    { "TOP conversion", test_conv_top },
     { "scan order and sizes", test_scan_order_sizes },
     { "uidl stable, delete only at commit", test_uidl_stable_and_delete },
     { "lock exclusion", test_lock },

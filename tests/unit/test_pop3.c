@@ -167,12 +167,13 @@ static const char *run(struct pop3_session *s, const char *line)
     return out;
 }
 
-static char root[64];
+static char root[64];     /* the data dir */
+static char mdir[256];    /* u@x.test's Maildir in it */
 
 static void put(const char *name, const char *text)
 {
-    char p[256];
-    snprintf(p, sizeof p, "%s/new/%s", root, name);
+    char p[512];
+    snprintf(p, sizeof p, "%s/new/%s", mdir, name);
     FILE *f = fopen(p, "w");
     CU_ASSERT_FATAL(f != NULL);
     CU_ASSERT(fputs(text, f) >= 0);
@@ -210,7 +211,8 @@ static void test_transaction_state(void)
 {
     snprintf(root, sizeof root, "/tmp/test_pop3.XXXXXX");
     CU_ASSERT_FATAL(mkdtemp(root) != NULL);
-    CU_ASSERT_FATAL(maildir_make(root) == 0);
+    CU_ASSERT_FATAL(maildir_path(root, "u@x.test", mdir, sizeof mdir) == 0);
+    CU_ASSERT_FATAL(maildir_make(mdir) == 0);
     put("1700000001.000001_1.h", "Subject: one\n\nline 1\n.dot line\nline 3\n");
     put("1700000002.000001_1.h", "Subject: two\n\nno final newline");
     put("1700000000.000001_1.h", "Subject: zero\n\n");
@@ -218,7 +220,7 @@ static void test_transaction_state(void)
     struct pop3_session s;
     pop3_session_init(&s);
     s.emit = cap_emit;
-    CU_ASSERT_FATAL(mailbox_open(root, &s.mb) == MBOX_OK);
+    CU_ASSERT_FATAL(mailbox_open(root, "u@x.test", &s.mb) == MBOX_OK);
     s.state = P3S_TRANSACTION;
 
     CU_ASSERT_STRING_EQUAL(run(&s, "STAT"), "+OK 3 92\r\n");     /* 17 + 43 + 32 */
@@ -254,7 +256,7 @@ static void test_transaction_state(void)
     CU_ASSERT_STRING_EQUAL(run(&s, "DELE 1"), "+OK Marked to be deleted.\r\n");
     pop3_session_free_state(&s);
     struct mailbox *mb;
-    CU_ASSERT_FATAL(mailbox_open(root, &mb) == MBOX_OK);
+    CU_ASSERT_FATAL(mailbox_open(root, "u@x.test", &mb) == MBOX_OK);
     CU_ASSERT_EQUAL(mailbox_count(mb), 3);
     mailbox_close(mb);
     char cmd[128];
