@@ -1,6 +1,7 @@
-/* cmd_mail: MAIL FROM and RCPT TO (RFC 5321 4.1.1.2-3): sequencing, parsing
- * (smtp_parse.h), the policy decisions (policy.h, logged one line each) and the
- * recipient lists the delivery uses (local Maildirs / queue). */
+/* cmd_mail: MAIL FROM and RCPT TO (RFC 5321 4.1.1.2-3): parsing (smtp_parse.h), the
+ * checks of the MAIL and RCPT stages (checks.h; each decision logged one line by
+ * policy_log) and the recipient lists the delivery uses (local Maildirs / queue). The
+ * command table of session.c has checked the sequence. */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,31 +26,27 @@ static void new_id(char *id, size_t len)
              (unsigned long)getpid(), n);
 }
 
-void cmd_mail(struct session *s, const char *arg)
+/* The MAIL checks are over (checks.h: local_spoof, sender_login_match). */
+static void mail_proceed(struct session *s)
+{
+    const struct policy_result *res = &s->chk.v.res;
+    policy_log(&s->pc, &s->tx->from, NULL, res);
+    if (!res->accept) {
+        sess_reply(s, res->code, res->enh, "%s", res->text);
+        sess_reset_tx(s);
+        return;
+    }
+    s->stage = CHECK_MAIL;
+    new_id(s->id, sizeof s->id);
+    sess_reply(s, 250, "2.1.0", "Ok");
+}
+
+void cmd_mail(struct session *s, const struct smtp_cmd *c)
 {
     struct smtp_mail m;
     struct smtp_reply r;
-    struct policy_result res;
-    if (sess_tls_required(s)) {
-        sess_reply(s, 530, "5.7.0", "Must issue a STARTTLS command first");
-        return;
-    }
-    if (!s->greeted) {
-        sess_reply(s, 503, "5.5.1", "Error: send HELO/EHLO first");
-        return;
-    }
-    if (s->in_mail) {
-        sess_reply(s, 503, "5.5.1", "Error: nested MAIL command");
-        return;
-    }
-    if (smtp_parse_mail(arg, s->cfg->max_message_size, &m, &r) < 0) {
+    if (smtp_parse_mail(c->arg, s->cfg->max_message_size, &m, &r) < 0) {
         sess_reply_r(s, &r);
-        return;
-    }
-    policy_mail(&s->pc, &s->lk, &m.addr, (int64_t)time(NULL), &res);
-    policy_log(&s->pc, &m.addr, NULL, &res);
-    if (!res.accept) {
-        sess_reply(s, res.code, res.enh, "%s", res.text);
         return;
     }
     if (sess_begin_tx(s) < 0) {
@@ -57,8 +54,7 @@ void cmd_mail(struct session *s, const char *arg)
         return;
     }
     s->tx->from = m.addr;
-    new_id(s->id, sizeof s->id);
-    sess_reply(s, 250, "2.1.0", "Ok");
+    sess_check(s, CHECK_MAIL, mail_proceed);
 }
 
 /* Add a target unless it is there already; -1 when out of memory. */
@@ -74,16 +70,42 @@ static int add_target(char **v, size_t *n, const char *target)
     return 0;
 }
 
-void cmd_rcpt(struct session *s, const char *arg)
+/* The RCPT checks are over (checks.h: srs, local, the relay table). */
+static void rcpt_proceed(struct session *s)
+{
+    const struct policy_result *res = &s->chk.v.res;
+    const struct policy_rcpt *pr = &s->tx->pr;
+    policy_log(&s->pc, &s->tx->from, &s->tx->rcpt, res);
+    if (!res->accept && res->code == 550 && strcmp(res->enh, "5.1.1") == 0) {
+        sess_unknown_rcpt(s, res);          /* directory harvesting limits */
+        return;
+    }
+    if (!res->accept) {
+        sess_refused_rcpt(s, res);          /* not forgiven by a delivery */
+        return;
+    }
+    if (pr->kind == RCPT_NONE) {            /* an accepting row without a target */
+        log_err("rcpt: id=%s rule=%s accepted without a target", s->id, res->rule);
+        sess_reply(s, 451, "4.3.0", "Error: local error in processing");
+        return;
+    }
+    int rcode = pr->kind == RCPT_LOCAL ? add_target(s->tx->local, &s->nlocal, pr->target)
+                                       : add_target(s->tx->relay, &s->nrelay, pr->target);
+    if (rcode < 0) {
+        sess_reply(s, 451, "4.3.0", "Error: out of memory");
+        return;
+    }
+    if (s->nrcpt++ == 0)
+        str_copy(s->tx->first_rcpt, s->tx->rcpt.text, sizeof s->tx->first_rcpt);
+    s->stage = CHECK_RCPT;
+    sess_reply(s, 250, "2.1.5", "Ok");
+}
+
+void cmd_rcpt(struct session *s, const struct smtp_cmd *c)
 {
     struct smtp_rcpt rc;
     struct smtp_reply r;
-    struct policy_rcpt pr;
-    if (!s->in_mail) {
-        sess_reply(s, 503, "5.5.1", "Error: need MAIL command");
-        return;
-    }
-    if (smtp_parse_rcpt(arg, &rc, &r) < 0) {
+    if (smtp_parse_rcpt(c->arg, &rc, &r) < 0) {
         sess_reply_r(s, &r);
         return;
     }
@@ -91,23 +113,7 @@ void cmd_rcpt(struct session *s, const char *arg)
         sess_reply(s, 452, "4.5.3", "Error: too many recipients");
         return;
     }
-    policy_rcpt(&s->pc, &s->lk, &s->tx->from, &rc.addr, (int64_t)time(NULL), &pr);
-    policy_log(&s->pc, &s->tx->from, &rc.addr, &pr.res);
-    if (!pr.res.accept && pr.res.code == 550 && strcmp(pr.res.enh, "5.1.1") == 0) {
-        sess_unknown_rcpt(s, &pr.res);      /* directory harvesting limits */
-        return;
-    }
-    if (!pr.res.accept) {
-        sess_refused_rcpt(s, &pr.res);      /* not forgiven by a delivery */
-        return;
-    }
-    int rcode = pr.kind == RCPT_LOCAL ? add_target(s->tx->local, &s->nlocal, pr.target)
-                                      : add_target(s->tx->relay, &s->nrelay, pr.target);
-    if (rcode < 0) {
-        sess_reply(s, 451, "4.3.0", "Error: out of memory");
-        return;
-    }
-    if (s->nrcpt++ == 0)
-        str_copy(s->tx->first_rcpt, rc.addr.text, sizeof s->tx->first_rcpt);
-    sess_reply(s, 250, "2.1.5", "Ok");
+    s->tx->rcpt = rc.addr;
+    memset(&s->tx->pr, 0, sizeof s->tx->pr);
+    sess_check(s, CHECK_RCPT, rcpt_proceed);
 }
