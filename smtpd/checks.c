@@ -85,7 +85,7 @@ static const struct check_row rcpt_rows[] = {
     { "relay", row_relay },
 };
 
-#define ROWS(a) { a, sizeof a / sizeof a[0] }
+#define ROWS(a) { (a), sizeof(a) / sizeof((a)[0]) }
 static const struct {
     const struct check_row *rows;
     size_t n;

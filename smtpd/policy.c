@@ -78,11 +78,7 @@ void policy_client_set_user(struct policy_client *pc, const char *user)
 static void set(struct policy_result *o, bool accept, int code, const char *enh,
                 const char *text, const char *rule)
 {
-    o->accept = accept;
-    o->code = code;
-    o->enh = enh;
-    o->text = text;
-    o->rule = rule;
+    *o = (struct policy_result){ accept, code, enh, text, rule };
 }
 
 static void set_lookup_error(struct policy_result *o)
