@@ -278,7 +278,7 @@ int sess_submit(struct session *s, void (*work)(struct session *s),
 static void check_done(struct check_run *run)
 {
     struct session *s = run->ctx.owner;
-    if (s->c)
+    if (s->c && s->state != SS_CLOSED)      /* not after a 421 (timeout) meanwhile */
         s->proceed(s);
     after_pause(s);
 }
@@ -477,8 +477,8 @@ static void connect_proceed(struct session *s)
 {
     const struct policy_result *r = &s->chk.v.res;
     if (!r->accept) {
-        log_info("connect: instance=%s ip=%s rule=%s result=REJECT %d", s->inst->name,
-                 s->pc.ipstr, r->rule, r->code);
+        log_info("connect: instance=%s ip=%s rule=%s result=REJECT %d",
+                 s->inst->name ? s->inst->name : "-", s->pc.ipstr, r->rule, r->code);
         conn_printf(s->c, "%d %s %s %s\r\n", r->code, r->enh, sess_hostname(s), r->text);
         s->state = SS_CLOSED;
         conn_close(s->c);
