@@ -14,7 +14,7 @@
  * default: at MAIL accept (250 2.1.0, rule sender_ok), at RCPT 451 4.3.0 (rule
  * undecided: the relay row is last there and always decides), elsewhere accept (rule
  * ok). At RCPT an ACCEPT must fill ctx.rcpt_out (kind and target, policy.h): only the
- * local and relay rows accept; a whitelist row would answer CONTINUE.
+ * srs, local and relay rows accept there; other rows refuse or answer CONTINUE.
  *
  * Where a new check goes: one function in a smtpd/check_*.c file (or here when it is a
  * thin wrapper over policy.h) and one row in the stage's table in checks.c. Rows that
