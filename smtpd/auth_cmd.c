@@ -134,7 +134,7 @@ static bool auth_allowed(struct session *s)
         err = "Error: send EHLO first";
     else if (s->authenticated)
         err = "Error: already authenticated";
-    else if (s->in_mail)
+    else if (sess_in_mail(s))
         err = "Error: MAIL transaction in progress";
     if (err)
         sess_reply(s, code, code == 530 ? "5.7.0" : "5.5.1", "%s", err);

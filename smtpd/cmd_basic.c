@@ -49,37 +49,47 @@ static void ehlo_reply(struct session *s)
     conn_write(s->c, out, o);
 }
 
-void cmd_helo(struct session *s, const char *arg, bool esmtp)
+/* The HELO checks are over. */
+static void helo_proceed(struct session *s)
 {
-    struct smtp_reply r;
-    char name[sizeof s->helo];
-    if (smtp_parse_helo(arg, name, sizeof name, &r) < 0) {
-        sess_reply_r(s, &r);
+    const struct policy_result *r = &s->chk.v.res;
+    if (!r->accept) {
+        s->stage = CHECK_CONNECT;
+        s->esmtp = false;
+        s->helo[0] = '\0';
+        sess_reply(s, r->code, r->enh, "%s", r->text);
         return;
     }
-    sess_reset_tx(s);
-    str_copy(s->helo, name, sizeof s->helo);
-    s->greeted = true;
-    s->esmtp = esmtp;
-    if (esmtp)
+    s->stage = CHECK_HELO;
+    if (s->esmtp)
         ehlo_reply(s);
     else
         sess_reply(s, 250, NULL, "%s", sess_hostname(s));
 }
 
-void cmd_noop(struct session *s, const char *arg)
+void cmd_helo(struct session *s, const struct smtp_cmd *c)
 {
-    (void)arg;
+    struct smtp_reply r;
+    char name[sizeof s->helo];
+    if (smtp_parse_helo(c->arg, name, sizeof name, &r) < 0) {
+        sess_reply_r(s, &r);
+        return;
+    }
+    sess_reset_tx(s);
+    str_copy(s->helo, name, sizeof s->helo);
+    s->esmtp = c->verb == SMTP_EHLO;
+    sess_check(s, CHECK_HELO, helo_proceed);
+}
+
+void cmd_noop(struct session *s, const struct smtp_cmd *c)
+{
+    (void)c;
     sess_reply(s, 250, "2.0.0", "Ok");
 }
 
 void cmd_rset(struct session *s, const struct smtp_cmd *c)
 {
-    struct smtp_reply r;
-    if (smtp_check_noarg(c, &r) < 0) {
-        sess_reply_r(s, &r);
-        return;
-    }
+    (void)c;
     sess_reset_tx(s);
     sess_reply(s, 250, "2.0.0", "Ok");
 }
@@ -93,29 +103,25 @@ void cmd_quit(struct session *s, const struct smtp_cmd *c)
     conn_close(s->c);
 }
 
-void cmd_vrfy(struct session *s, const char *arg)
+void cmd_vrfy(struct session *s, const struct smtp_cmd *c)
 {
-    if (!arg[0]) {
+    if (!c->arg[0]) {
         sess_reply(s, 501, "5.5.4", "Syntax: VRFY address");
         return;
     }
     sess_reply(s, 252, "2.0.0", "Cannot VRFY user, but will accept message and attempt delivery");
 }
 
-void cmd_help(struct session *s, const char *arg)
+void cmd_help(struct session *s, const struct smtp_cmd *c)
 {
-    (void)arg;
+    (void)c;
     sess_reply(s, 214, "2.0.0", "Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP%s%s",
                starttls_offered(s) ? " STARTTLS" : "", s->inst->auth_mechs ? " AUTH" : "");
 }
 
 void cmd_starttls(struct session *s, const struct smtp_cmd *c)
 {
-    struct smtp_reply r;
-    if (smtp_check_noarg(c, &r) < 0) {
-        sess_reply_r(s, &r);
-        return;
-    }
+    (void)c;
     if (conn_is_tls(s->c)) {
         sess_reply(s, 503, "5.5.1", "Error: TLS already active");
         return;
@@ -133,7 +139,8 @@ void cmd_starttls(struct session *s, const struct smtp_cmd *c)
     }
     /* RFC 3207 4.2: forget everything learned before TLS */
     sess_reset_tx(s);
-    s->greeted = s->esmtp = s->authenticated = false;
+    s->stage = CHECK_CONNECT;
+    s->esmtp = s->authenticated = false;
     s->helo[0] = '\0';
     policy_client_init(&s->pc, s->cfg, s->inst, conn_peer(s->c));
 }

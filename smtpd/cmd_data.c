@@ -1,6 +1,7 @@
-/* cmd_data: DATA (RFC 5321 4.1.1.4): the spool file with the Received: header first,
- * the message text through the data.h machine (dot-unstuffing, <CRLF>.<CRLF> only,
- * smuggling and size checks), then the durable delivery on a worker thread
+/* cmd_data: DATA (RFC 5321 4.1.1.4): the DATA checks (checks.h), the spool file with
+ * the Received: header first and the checks' headers below it, the message text
+ * through the data.h machine (dot-unstuffing, <CRLF>.<CRLF> only, smuggling and size
+ * checks), the end-of-data checks, then the durable delivery on a worker thread
  * (deliver.h) and only then "250 2.0.0 Ok: queued as ID". */
 #include <errno.h>
 #include <event2/buffer.h>
@@ -42,22 +43,27 @@ static int write_received(struct session *s)
         return errno = ENAMETOOLONG, -1;
     if (spool_write(s->sp, hdr, (size_t)n) < 0)
         return errno = spool_error(s->sp), -1;
+    size_t hlen = 0;
+    const char *h = checks_headers(&s->chk, &hlen);
+    if (hlen > 0 && spool_write(s->sp, h, hlen) < 0)
+        return errno = spool_error(s->sp), -1;
     return 0;
 }
 
-void cmd_data(struct session *s, const struct smtp_cmd *c)
+/* A DATA or end-of-data row refused: log it and answer. */
+static void refuse(struct session *s, const struct policy_result *res)
 {
-    struct smtp_reply r;
-    if (smtp_check_noarg(c, &r) < 0) {
-        sess_reply_r(s, &r);
-        return;
-    }
-    if (!s->in_mail) {
-        sess_reply(s, 503, "5.5.1", "Error: need MAIL command");
-        return;
-    }
-    if (s->nrcpt == 0) {
-        sess_reply(s, 503, "5.5.1", "Error: need RCPT command");
+    log_info("rejected: id=%s from=<%s> ip=%s reply=%d %s rule=%s", s->id, s->tx->from.text,
+             s->pc.ipstr, res->code, res->enh, res->rule);
+    sess_reply(s, res->code, res->enh, "%s", res->text);
+}
+
+/* The DATA checks are over: open the spool and ask for the text. */
+static void data_proceed(struct session *s)
+{
+    const struct policy_result *res = &s->chk.v.res;
+    if (!res->accept) {
+        refuse(s, res);
         return;
     }
     s->sp = spool_open(s->cfg, s->id, s->tx->from.text, s->nlocal ? s->tx->local[0] : NULL);
@@ -79,8 +85,14 @@ void cmd_data(struct session *s, const struct smtp_cmd *c)
     }
     data_init(s->dm, s->cfg->max_message_size, data_sink, s);
     s->dm->max_hops = s->cfg->max_hops;    /* mail loops: 554 5.4.6 at the end */
-    s->state = SS_DATA;
+    s->stage = CHECK_DATA;
     sess_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
+}
+
+void cmd_data(struct session *s, const struct smtp_cmd *c)
+{
+    (void)c;                           /* the command table checked the sequence */
+    sess_check(s, CHECK_DATA, data_proceed);
 }
 
 static void deliver_work(struct session *s)
@@ -110,6 +122,22 @@ static void deliver_done(struct session *s)
     sess_reset_tx(s);
 }
 
+/* The end-of-data checks are over: deliver, or refuse. */
+static void eod_proceed(struct session *s)
+{
+    const struct policy_result *res = &s->chk.v.res;
+    if (!res->accept) {
+        refuse(s, res);
+        sess_reset_tx(s);
+        return;
+    }
+    if (sess_submit(s, deliver_work, deliver_done) < 0) {
+        log_err("cannot queue the delivery job for %s", s->id);
+        sess_reply(s, 451, "4.3.0", "Error: local error in processing");
+        sess_reset_tx(s);
+    }
+}
+
 /* The end of the message text was read. */
 static void data_end(struct session *s)
 {
@@ -117,7 +145,7 @@ static void data_end(struct session *s)
     data_result(s->dm, &r);
     free(s->dm);
     s->dm = NULL;
-    s->state = SS_CMD;
+    s->stage = CHECK_EOD;
     if (r.code != 250) {
         int err = spool_error(s->sp);
         log_info("rejected: id=%s from=<%s> ip=%s reply=%d %s", s->id, s->tx->from.text,
@@ -130,11 +158,7 @@ static void data_end(struct session *s)
         return;
     }
     s->msg_size = spool_msg_size(s->sp);
-    if (sess_submit(s, deliver_work, deliver_done) < 0) {
-        log_err("cannot queue the delivery job for %s", s->id);
-        sess_reply(s, 451, "4.3.0", "Error: local error in processing");
-        sess_reset_tx(s);
-    }
+    sess_check(s, CHECK_EOD, eod_proceed);
 }
 
 void data_input(struct session *s)

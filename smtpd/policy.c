@@ -78,11 +78,7 @@ void policy_client_set_user(struct policy_client *pc, const char *user)
 static void set(struct policy_result *o, bool accept, int code, const char *enh,
                 const char *text, const char *rule)
 {
-    o->accept = accept;
-    o->code = code;
-    o->enh = enh;
-    o->text = text;
-    o->rule = rule;
+    *o = (struct policy_result){ accept, code, enh, text, rule };
 }
 
 static void set_lookup_error(struct policy_result *o)
@@ -167,40 +163,60 @@ static int resolve(const struct policy_lookup *lk, const struct config *cfg, con
 
 /* ---- MAIL FROM -------------------------------------------------------------- */
 
+bool policy_mail_spoof(const struct policy_client *pc, const struct policy_lookup *lk,
+                       const struct mailaddr *from, int64_t now, struct policy_result *out)
+{
+    const struct smtp_instance *inst = pc->inst;
+    if (!inst->reject_local_spoof || pc->authenticated || pc->in_lan ||
+        pc->always_relay_from || !addr_sender_domain_local(pc->cfg, from))
+        return false;
+    bool fresh = false, priv;
+    if (inst->relay_pop_before_smtp && pop_state(pc, lk, now, &fresh, &priv) < 0) {
+        set_lookup_error(out);
+        return true;
+    }
+    if (fresh)
+        return false;
+    set(out, false, 550, "5.7.1", "Sender address rejected: local sender from outside, "
+        "log in first", RULE_LOCAL_SPOOF);
+    return true;
+}
+
+bool policy_mail_login_match(const struct policy_client *pc, const struct policy_lookup *lk,
+                             const struct mailaddr *from, struct policy_result *out)
+{
+    char canon[STORE_ADDR_MAX], target[STORE_ADDR_MAX];
+    enum rcpt_kind kind;
+    int rc = 0;
+    if (!pc->inst->sender_login_match || !pc->authenticated || from->null)
+        return false;
+    if (addr_canon(pc->cfg, from, canon, sizeof canon) == 0) {
+        if (strcmp(canon, pc->user) == 0)
+            rc = 1;
+        else if (addr_is_local(pc->cfg, from))
+            rc = resolve(lk, pc->cfg, canon, pc->user, &kind, target, sizeof target);
+    }
+    if (rc == 1)
+        return false;
+    if (rc == -1)
+        set_lookup_error(out);
+    else
+        set(out, false, 553, "5.7.1", "Sender address not owned by the authenticated user",
+            RULE_SENDER_LOGIN_MATCH);
+    return true;
+}
+
+void policy_mail_accept(struct policy_result *out)
+{
+    set(out, true, 250, "2.1.0", "OK", RULE_SENDER_OK);
+}
+
 void policy_mail(const struct policy_client *pc, const struct policy_lookup *lk,
                  const struct mailaddr *from, int64_t now, struct policy_result *out)
 {
-    const struct smtp_instance *inst = pc->inst;
-
-    set(out, true, 250, "2.1.0", "OK", RULE_SENDER_OK);
-    if (inst->reject_local_spoof && !pc->authenticated && !pc->in_lan &&
-        !pc->always_relay_from && addr_sender_domain_local(pc->cfg, from)) {
-        bool fresh = false, priv;
-        if (inst->relay_pop_before_smtp && pop_state(pc, lk, now, &fresh, &priv) < 0) {
-            set_lookup_error(out);
-            return;
-        }
-        if (!fresh)
-            set(out, false, 550, "5.7.1", "Sender address rejected: local sender from outside, "
-                "log in first", RULE_LOCAL_SPOOF);
-        return;
-    }
-    if (inst->sender_login_match && pc->authenticated && !from->null) {
-        char canon[STORE_ADDR_MAX], target[STORE_ADDR_MAX];
-        enum rcpt_kind kind;
-        int rc = 0;
-        if (addr_canon(pc->cfg, from, canon, sizeof canon) == 0) {
-            if (strcmp(canon, pc->user) == 0)
-                rc = 1;
-            else if (addr_is_local(pc->cfg, from))
-                rc = resolve(lk, pc->cfg, canon, pc->user, &kind, target, sizeof target);
-        }
-        if (rc == -1)
-            set_lookup_error(out);
-        else if (rc != 1)
-            set(out, false, 553, "5.7.1", "Sender address not owned by the authenticated user",
-                RULE_SENDER_LOGIN_MATCH);
-    }
+    if (!policy_mail_spoof(pc, lk, from, now, out) &&
+        !policy_mail_login_match(pc, lk, from, out))
+        policy_mail_accept(out);
 }
 
 /* ---- RCPT TO ---------------------------------------------------------------- */
@@ -301,22 +317,31 @@ static void rcpt_srs(const struct policy_client *pc, const struct policy_lookup 
         RULE_UNKNOWN_USER);
 }
 
-void policy_rcpt(const struct policy_client *pc, const struct policy_lookup *lk,
-                 const struct mailaddr *from, const struct mailaddr *rcpt, int64_t now,
-                 struct policy_rcpt *out)
+bool policy_rcpt_srs(const struct policy_client *pc, const struct policy_lookup *lk,
+                     const struct mailaddr *rcpt, int64_t now, struct policy_rcpt *out)
+{
+    if (!addr_is_local(pc->cfg, rcpt) || !srs_is_srs(rcpt->local))
+        return false;
+    rcpt_srs(pc, lk, rcpt, now, out);
+    return true;
+}
+
+bool policy_rcpt_local(const struct policy_client *pc, const struct policy_lookup *lk,
+                       const struct mailaddr *rcpt, struct policy_rcpt *out)
+{
+    if (!addr_is_local(pc->cfg, rcpt))
+        return false;
+    rcpt_local(pc, lk, rcpt, out);
+    return true;
+}
+
+void policy_rcpt_relay(const struct policy_client *pc, const struct policy_lookup *lk,
+                       const struct mailaddr *from, const struct mailaddr *rcpt, int64_t now,
+                       struct policy_rcpt *out)
 {
     struct relay_facts f;
     struct relay_result rr;
 
-    memset(out, 0, sizeof *out);
-    if (addr_is_local(pc->cfg, rcpt) && srs_is_srs(rcpt->local)) {
-        rcpt_srs(pc, lk, rcpt, now, out);
-        return;
-    }
-    if (addr_is_local(pc->cfg, rcpt)) {
-        rcpt_local(pc, lk, rcpt, out);
-        return;
-    }
     if (policy_relay_facts(pc, lk, from, rcpt, now, &f) < 0) {
         set_lookup_error(&out->res);
         return;
@@ -328,6 +353,21 @@ void policy_rcpt(const struct policy_client *pc, const struct policy_lookup *lk,
         if (addr_canon(pc->cfg, rcpt, out->target, sizeof out->target) < 0)
             str_copy(out->target, rcpt->text, sizeof out->target);
     }
+}
+
+void policy_rcpt(const struct policy_client *pc, const struct policy_lookup *lk,
+                 const struct mailaddr *from, const struct mailaddr *rcpt, int64_t now,
+                 struct policy_rcpt *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!policy_rcpt_srs(pc, lk, rcpt, now, out) && !policy_rcpt_local(pc, lk, rcpt, out))
+        policy_rcpt_relay(pc, lk, from, rcpt, now, out);
+}
+
+bool policy_client_admitted(const struct smtp_instance *inst, const struct ipaddr *ip)
+{
+    return !iplist_match(inst->deny_clients, ip) &&
+           (iplist_empty(inst->allow_clients) || iplist_match(inst->allow_clients, ip));
 }
 
 /* ---- logging -------------------------------------------------------------- */

@@ -46,6 +46,7 @@
 #define RULE_SENDER_OK          "sender_ok"      /* MAIL FROM accepted */
 #define RULE_LOOKUP_ERROR       "lookup_error"
 #define RULE_SRS                "srs"            /* a bounce to one of our SRS addresses */
+#define RULE_CLIENT_DENIED      "client_denied"  /* deny_clients / allow_clients */
 
 /* Lookups: return 1 found, 0 not found, -1 error. Addresses are canonical (addr_canon). */
 struct policy_lookup {
@@ -90,6 +91,14 @@ struct policy_result {
  * NOW is the current unix time (for the POP-auth window). */
 void policy_mail(const struct policy_client *pc, const struct policy_lookup *lk,
                  const struct mailaddr *from, int64_t now, struct policy_result *out);
+/* Its steps, the MAIL rows of the session's checks (checks.h): each returns true when
+ * it decided (OUT set: a refusal, or 451 4.3.0 lookup_error), false for no opinion.
+ * policy_mail_accept sets the accept (250 2.1.0, rule sender_ok). */
+bool policy_mail_spoof(const struct policy_client *pc, const struct policy_lookup *lk,
+                       const struct mailaddr *from, int64_t now, struct policy_result *out);
+bool policy_mail_login_match(const struct policy_client *pc, const struct policy_lookup *lk,
+                             const struct mailaddr *from, struct policy_result *out);
+void policy_mail_accept(struct policy_result *out);
 
 enum rcpt_kind {
     RCPT_NONE = 0,        /* refused */
@@ -106,10 +115,28 @@ struct policy_rcpt {
     char forward[STORE_ADDR_MAX]; /* FORWARD: the outside address the alias leads to */
 };
 
-/* RCPT TO, given the accepted sender of the transaction. */
+/* RCPT TO, given the accepted sender of the transaction (the three steps below in
+ * order; the session runs them as the RCPT rows of checks.h, queue_local.c calls this). */
 void policy_rcpt(const struct policy_client *pc, const struct policy_lookup *lk,
                  const struct mailaddr *from, const struct mailaddr *rcpt, int64_t now,
                  struct policy_rcpt *out);
+/* The steps, on a zeroed OUT: a recipient at a local domain with an SRS local part
+ * (rule srs or unknown_user), any other at a local domain (local, unknown_user), the
+ * relay table for the rest (relay.h rules; always decides). The first two return true
+ * when the recipient was theirs (OUT set), false when not. A lookup error is 451 4.3.0
+ * rule lookup_error everywhere. */
+bool policy_rcpt_srs(const struct policy_client *pc, const struct policy_lookup *lk,
+                     const struct mailaddr *rcpt, int64_t now, struct policy_rcpt *out);
+bool policy_rcpt_local(const struct policy_client *pc, const struct policy_lookup *lk,
+                       const struct mailaddr *rcpt, struct policy_rcpt *out);
+void policy_rcpt_relay(const struct policy_client *pc, const struct policy_lookup *lk,
+                       const struct mailaddr *from, const struct mailaddr *rcpt, int64_t now,
+                       struct policy_rcpt *out);
+
+/* deny_clients / allow_clients (deny wins; an empty allow list allows all): may IP
+ * talk to INST? (The daemon's listener refuses earlier, connlimit.h; this is the
+ * connect row of checks.h, which --test-relay shows as rule client_denied.) */
+bool policy_client_admitted(const struct smtp_instance *inst, const struct ipaddr *ip);
 
 /* The facts the relay table sees for this client, sender and recipient (exposed for
  * tests and --test-relay). Returns 0, or -1 on a lookup error. */

@@ -1,6 +1,7 @@
 /* session: the smtpd side of the framework (server.h callbacks): greeting, the input
- * loop over commands / message text / SASL responses, replies, worker jobs, the
- * dispatch of each command to its cmd_* function (session.h), and the abuse limits
+ * loop over commands / message text / SASL responses, replies, worker jobs and pending
+ * checks (checks.h) with input paused, the command table (which stages allow each
+ * command) dispatching to the cmd_* functions (session.h), and the abuse limits
  * (penalty.h): harvesting delays on a loop timer, 421 at the limits. */
 #include "session.h"
 
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -79,10 +81,10 @@ void sess_reset_tx(struct session *s)
         s->tx = NULL;
     }
     s->nlocal = s->nrelay = s->nrcpt = 0;
-    s->in_mail = false;
     s->id[0] = '\0';
-    if (s->state == SS_DATA)
-        s->state = SS_CMD;
+    if (s->stage > CHECK_HELO)
+        s->stage = CHECK_HELO;
+    checks_headers_reset(&s->chk, false);
 }
 
 int sess_begin_tx(struct session *s)
@@ -96,7 +98,6 @@ int sess_begin_tx(struct session *s)
     tx->local = (char **)(tx + 1);
     tx->relay = tx->local + max;
     s->tx = tx;
-    s->in_mail = true;
     return 0;
 }
 
@@ -143,7 +144,8 @@ void sess_close_421(struct session *s, const char *enh, const char *text)
     delay_cancel(s);                   /* the delayed reply is superseded by the 421 */
     if (s->state == SS_AUTH || s->state == SS_AUTH_FINAL)
         auth_abort(s);
-    sess_reset_tx(s);
+    if (!s->chk.pending)               /* a pending row still looks at it: sess_free */
+        sess_reset_tx(s);
     sess_reply(s, 421, enh, "%s %s", sess_hostname(s), text);
     s->state = SS_CLOSED;
     if (s->c)
@@ -220,6 +222,25 @@ static void job_work(void *arg)
     j->work(j->s);
 }
 
+/* After a job or pending checks: free the session if the client went away meanwhile,
+ * else say 421 if shutting down, else read on (unless another pause began). */
+static void after_pause(struct session *s)
+{
+    if (!s->c) {
+        if (!s->busy && !s->chk.pending)
+            sess_free(s);
+        return;
+    }
+    if (s->state == SS_CLOSED || s->busy || s->chk.pending || s->delaying)
+        return;
+    if (s->stopping) {
+        sess_close_421(s, "4.3.2", "Service shutting down, closing transmission channel");
+        return;
+    }
+    conn_resume(s->c);
+    sess_process(s);
+}
+
 static void job_done(void *arg)
 {
     struct sess_job *j = arg;
@@ -228,20 +249,7 @@ static void job_done(void *arg)
     free(j);
     s->busy = false;
     done(s);
-    if (!s->c) {           /* the client went away while the job ran */
-        sess_free(s);
-        return;
-    }
-    if (s->state == SS_CLOSED)
-        return;
-    if (s->stopping) {
-        sess_close_421(s, "4.3.2", "Service shutting down, closing transmission channel");
-        return;
-    }
-    if (s->delaying)       /* done() began a harvesting delay: it resumes input */
-        return;
-    conn_resume(s->c);
-    sess_process(s);
+    after_pause(s);
 }
 
 int sess_submit(struct session *s, void (*work)(struct session *s),
@@ -264,31 +272,133 @@ int sess_submit(struct session *s, void (*work)(struct session *s),
     return 0;
 }
 
+/* ---- checks ---------------------------------------------------------------- */
+
+/* A pending row answered and the stage is over. */
+static void check_done(struct check_run *run)
+{
+    struct session *s = run->ctx.owner;
+    if (s->c && s->state != SS_CLOSED)      /* not after a 421 (timeout) meanwhile */
+        s->proceed(s);
+    after_pause(s);
+}
+
+/* Blocking rows (checks.h) on the worker pool. */
+static void check_work(struct session *s)
+{
+    checks_work(&s->chk);
+}
+
+/* Back on the loop: the rest of the rows; proceed here when the stage is over (not
+ * through check_done: job_done resumes input itself, and may free the session). */
+static void check_worked(struct session *s)
+{
+    s->chk.done = NULL;
+    checks_worked(&s->chk);
+    s->chk.done = check_done;
+    if (!s->chk.pending && s->c && s->state != SS_CLOSED)
+        s->proceed(s);
+}
+
+static int check_offload(struct check_run *run)
+{
+    return sess_submit(run->ctx.owner, check_work, check_worked);
+}
+
+void sess_check(struct session *s, enum check_stage stage, void (*proceed)(struct session *s))
+{
+    size_t n = 0;
+    const struct check_row *rows = checks_rows(stage, &n);
+    struct check_ctx *x = &s->chk.ctx;
+    x->pc = &s->pc;
+    x->lk = &s->lk;
+    x->now = (int64_t)time(NULL);
+    x->offline = false;
+    x->loop = conn_base(s->c);
+    x->helo = s->helo;
+    x->from = s->tx ? &s->tx->from : NULL;
+    x->rcpt = s->tx ? &s->tx->rcpt : NULL;
+    x->rcpt_out = s->tx ? &s->tx->pr : NULL;
+    x->owner = s;
+    x->offload = check_offload;
+    s->chk.done = check_done;
+    s->proceed = proceed;
+    if (checks_start(&s->chk, stage, rows, n) == CHECK_DONE)
+        proceed(s);
+    else
+        conn_pause(s->c);
+}
+
 /* ---- commands -------------------------------------------------------------- */
+
+#define CMD_NOARG 0x1u          /* 501 5.5.4 for an argument, before anything else */
+#define CMD_TLS   0x2u          /* 530 5.7.0 before STARTTLS where TLS is required */
+
+#define NEED_HELO   "Error: send HELO/EHLO first"
+#define NEED_MAIL   "Error: need MAIL command"
+#define NEED_RCPT   "Error: need RCPT command"
+#define NESTED_MAIL "Error: nested MAIL command"
+
+/* One command: its function, flags, and per stage NULL (allowed) or the 503 5.5.1 text.
+ * (DATA and EOD never see commands: the text is read, or input is paused.) */
+struct cmd_row {
+    void (*fn)(struct session *s, const struct smtp_cmd *c);
+    unsigned flags;
+    const char *refuse[CHECK_NSTAGES];
+};
+
+static void cmd_auth_row(struct session *s, const struct smtp_cmd *c)
+{
+    cmd_auth(s, c->arg);        /* AUTH checks its own sequence (auth_cmd.c) */
+}
+
+static void cmd_not_implemented(struct session *s, const struct smtp_cmd *c)
+{
+    (void)c;
+    sess_reply(s, 502, "5.5.1", "Error: command not implemented");
+}
+
+static void cmd_unknown(struct session *s, const struct smtp_cmd *c)
+{
+    (void)c;
+    sess_reply(s, 500, "5.5.2", "Error: command not recognized");
+}
+
+static const struct cmd_row commands[] = {
+    [SMTP_UNKNOWN] = { cmd_unknown, 0, { NULL } },
+    [SMTP_HELO] = { cmd_helo, 0, { NULL } },
+    [SMTP_EHLO] = { cmd_helo, 0, { NULL } },
+    [SMTP_MAIL] = { cmd_mail, CMD_TLS, { [CHECK_CONNECT] = NEED_HELO,
+                                         [CHECK_MAIL] = NESTED_MAIL,
+                                         [CHECK_RCPT] = NESTED_MAIL } },
+    [SMTP_RCPT] = { cmd_rcpt, 0, { [CHECK_CONNECT] = NEED_MAIL, [CHECK_HELO] = NEED_MAIL } },
+    [SMTP_DATA] = { cmd_data, CMD_NOARG, { [CHECK_CONNECT] = NEED_MAIL,
+                                           [CHECK_HELO] = NEED_MAIL,
+                                           [CHECK_MAIL] = NEED_RCPT } },
+    [SMTP_RSET] = { cmd_rset, CMD_NOARG, { NULL } },
+    [SMTP_NOOP] = { cmd_noop, 0, { NULL } },
+    [SMTP_QUIT] = { cmd_quit, 0, { NULL } },
+    [SMTP_VRFY] = { cmd_vrfy, 0, { NULL } },
+    [SMTP_EXPN] = { cmd_not_implemented, 0, { NULL } },
+    [SMTP_HELP] = { cmd_help, 0, { NULL } },
+    [SMTP_STARTTLS] = { cmd_starttls, CMD_NOARG, { NULL } },
+    [SMTP_AUTH] = { cmd_auth_row, 0, { NULL } },
+    [SMTP_BDAT] = { cmd_not_implemented, 0, { NULL } },
+};
+
 static void dispatch(struct session *s, const struct smtp_cmd *c)
 {
-    switch (c->verb) {
-    case SMTP_HELO: cmd_helo(s, c->arg, false); break;
-    case SMTP_EHLO: cmd_helo(s, c->arg, true); break;
-    case SMTP_MAIL: cmd_mail(s, c->arg); break;
-    case SMTP_RCPT: cmd_rcpt(s, c->arg); break;
-    case SMTP_DATA: cmd_data(s, c); break;
-    case SMTP_RSET: cmd_rset(s, c); break;
-    case SMTP_NOOP: cmd_noop(s, c->arg); break;
-    case SMTP_QUIT: cmd_quit(s, c); break;
-    case SMTP_VRFY: cmd_vrfy(s, c->arg); break;
-    case SMTP_HELP: cmd_help(s, c->arg); break;
-    case SMTP_STARTTLS: cmd_starttls(s, c); break;
-    case SMTP_AUTH: cmd_auth(s, c->arg); break;
-    case SMTP_EXPN:
-    case SMTP_BDAT:
-        sess_reply(s, 502, "5.5.1", "Error: command not implemented");
-        break;
-    case SMTP_UNKNOWN:
-    default:
-        sess_reply(s, 500, "5.5.2", "Error: command not recognized");
-        break;
-    }
+    size_t v = (size_t)c->verb < sizeof commands / sizeof commands[0] ? (size_t)c->verb : 0;
+    const struct cmd_row *row = &commands[v];
+    struct smtp_reply r;
+    if ((row->flags & CMD_NOARG) && smtp_check_noarg(c, &r) < 0)
+        sess_reply_r(s, &r);
+    else if ((row->flags & CMD_TLS) && sess_tls_required(s))
+        sess_reply(s, 530, "5.7.0", "Must issue a STARTTLS command first");
+    else if (row->refuse[s->stage])
+        sess_reply(s, 503, "5.5.1", "%s", row->refuse[s->stage]);
+    else
+        row->fn(s, c);
 }
 
 static void command_line(struct session *s, const char *line, size_t len)
@@ -365,16 +475,16 @@ static bool one_line(struct session *s)
 
 void sess_process(struct session *s)
 {
-    while (s->c && !s->busy && !s->delaying && s->state != SS_CLOSED) {
+    while (s->c && !s->busy && !s->chk.pending && !s->delaying && s->state != SS_CLOSED) {
         if (s->error_limit) {
             log_info("error_limit: ip=%s errors=%u action=disconnect refused_rcpts=%u",
                      s->pc.ipstr, penalty_error_count(&s->pen), s->pen.refused_rcpts);
             sess_close_421(s, "4.7.0", "Error: too many errors");
             break;
         }
-        if (s->state == SS_DATA) {
+        if (s->stage == CHECK_DATA) {
             data_input(s);
-            if (s->state == SS_DATA && !s->busy)
+            if (s->stage == CHECK_DATA && !s->busy)
                 break;   /* wants more input */
             continue;
         }
@@ -384,6 +494,22 @@ void sess_process(struct session *s)
 }
 
 /* ---- framework callbacks --------------------------------------------------- */
+
+/* The connect checks are over: greet, or refuse as the listener does (sess_on_refuse). */
+static void connect_proceed(struct session *s)
+{
+    const struct policy_result *r = &s->chk.v.res;
+    if (!r->accept) {
+        log_info("connect: instance=%s ip=%s rule=%s result=REJECT %d",
+                 s->inst->name ? s->inst->name : "-", s->pc.ipstr, r->rule, r->code);
+        conn_printf(s->c, "%d %s %s %s\r\n", r->code, r->enh, sess_hostname(s), r->text);
+        s->state = SS_CLOSED;
+        conn_close(s->c);
+        return;
+    }
+    conn_printf(s->c, "220 %s ESMTP mailserver\r\n", sess_hostname(s));
+}
+
 void sess_on_accept(struct conn *c)
 {
     struct session *s = calloc(1, sizeof *s);
@@ -400,7 +526,7 @@ void sess_on_accept(struct conn *c)
     policy_client_init(&s->pc, s->cfg, inst, conn_peer(c));
     policy_lookup_store(&s->lk, server_store());
     conn_set_proto(c, s);
-    conn_printf(c, "220 %s ESMTP mailserver\r\n", sess_hostname(s));
+    sess_check(s, CHECK_CONNECT, connect_proceed);
 }
 
 void sess_on_refuse(struct conn *c, enum server_refusal why)
@@ -440,7 +566,7 @@ void sess_on_shutdown(struct conn *c)
         conn_close(c);
         return;
     }
-    if (s->busy) {          /* finish the job (a delivery is answered), then 421 */
+    if (s->busy || s->chk.pending) {  /* finish (a delivery is answered), then 421 */
         s->stopping = true;
         return;
     }
@@ -455,6 +581,6 @@ void sess_on_close(struct conn *c)
         return;
     conn_set_proto(c, NULL);
     s->c = NULL;
-    if (!s->busy)
+    if (!s->busy && !s->chk.pending)
         sess_free(s);
 }

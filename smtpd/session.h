@@ -1,12 +1,19 @@
-/* session: the smtpd SMTP session state machine (RFC 5321, SPEC.md "SMTP"), shared
- * by session.c (input loop, replies, framework callbacks) and the per-command files
+/* session: the smtpd SMTP session (RFC 5321, SPEC.md "SMTP"), shared by session.c
+ * (input loop, the command table with the stages each command is allowed in, replies,
+ * framework callbacks, running the checks of checks.h) and the per-command files
  * cmd_basic.c (HELO/EHLO/NOOP/RSET/QUIT/VRFY/HELP/STARTTLS), cmd_mail.c (MAIL, RCPT),
- * cmd_data.c (DATA and delivery) and auth_cmd.c (AUTH), one function per command. */
+ * cmd_data.c (DATA and delivery) and auth_cmd.c (AUTH), one function per command.
+ *
+ * The session's stage (enum check_stage) is where the mail dialogue stands: CONNECT
+ * (no HELO yet), HELO, MAIL (a sender accepted), RCPT (a recipient accepted), DATA
+ * (reading the text), EOD (the text is in: end-of-data checks and the delivery job).
+ * Each stage has its check rows (checks.h); a command runs them with sess_check(). */
 #ifndef MS_SESSION_H
 #define MS_SESSION_H
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "checks.h"
 #include "conn.h"
 #include "data.h"
 #include "penalty.h"
@@ -18,9 +25,9 @@
 struct spool;
 struct event;
 
+/* What the next input line is (the message text: stage CHECK_DATA). */
 enum sess_state {
     SS_CMD,         /* reading commands */
-    SS_DATA,        /* reading message text */
     SS_AUTH,        /* reading SASL responses */
     SS_AUTH_FINAL,  /* sent final server data, waiting for the empty line */
     SS_CLOSED,      /* QUIT/421 sent or connection gone */
@@ -31,19 +38,22 @@ struct session {
     const struct config *cfg;
     const struct smtp_instance *inst;
     enum sess_state state;
+    enum check_stage stage;
     bool busy;                         /* a worker job runs; input paused */
     bool stopping;                     /* SIGTERM seen: say 421 when the job ends */
     struct policy_client pc;
     struct policy_lookup lk;
+    /* the checks of the current stage (chk.pending: a row answers later, input paused);
+     * proceed(s) goes on with the command when they are over */
+    struct check_run chk;
+    void (*proceed)(struct session *s);
     /* greeting and authentication */
-    bool greeted, esmtp;
+    bool esmtp;
     char helo[256];
     bool authenticated;
     /* the mail transaction (what is allocated lives only as long as it needs to:
      * tx from MAIL to its end, dm during DATA, ab during an AUTH exchange) */
-    bool in_mail;
-    struct sess_tx *tx;                /* non-NULL while in_mail */
-    struct sess_pol *pol;              /* a MAIL/RCPT decision running on the workq */
+    struct sess_tx *tx;                /* non-NULL from MAIL (its checks) to the end */
     char id[48];
     size_t nrcpt;                      /* accepted RCPTs */
     size_t nlocal, nrelay;             /* in tx->local, tx->relay */
@@ -70,6 +80,8 @@ struct session {
 /* One mail transaction, allocated at MAIL with room for max_recipients targets each. */
 struct sess_tx {
     struct mailaddr from;
+    struct mailaddr rcpt;              /* the RCPT being checked */
+    struct policy_rcpt pr;             /* ... and where it goes (the checks' rcpt_out) */
     char first_rcpt[ADDR_PATH_MAX + 1];
     char **local, **relay;             /* delivery targets (canonical local / relayed) */
 };
@@ -93,6 +105,15 @@ void sess_reply_uncounted(struct session *s, int code, const char *enh, const ch
 void sess_reset_tx(struct session *s);
 /* Start a mail transaction (s->tx); -1 when out of memory. */
 int sess_begin_tx(struct session *s);
+/* Is a mail transaction open (MAIL accepted)? */
+static inline bool sess_in_mail(const struct session *s)
+{
+    return s->stage >= CHECK_MAIL;
+}
+/* Run the check rows of STAGE (checks.h) on the session's facts; then PROCEED(s) looks
+ * at s->chk.v, at once or, when a row answers later, with input paused meanwhile (not
+ * called if the connection went away). */
+void sess_check(struct session *s, enum check_stage stage, void (*proceed)(struct session *s));
 /* The AUTH buffers (s->ab), made on first use (empty strings) and kept until the
  * exchange ends; NULL when out of memory. */
 struct sess_auth *sess_auth_bufs(struct session *s);
@@ -112,19 +133,21 @@ void sess_unknown_rcpt(struct session *s, const struct policy_result *r);
  * session (a delivery does not forgive it; penalty.h). */
 void sess_refused_rcpt(struct session *s, const struct policy_result *r);
 
-/* cmd_*.c: one function per command; arg is the text after the verb */
-void cmd_helo(struct session *s, const char *arg, bool esmtp);
-void cmd_noop(struct session *s, const char *arg);
+/* cmd_*.c: one function per command, called by session.c's command table once the
+ * stage allows it (and, for those the table marks, without argument and after STARTTLS
+ * where TLS is required); c->arg is the text after the verb. */
+void cmd_helo(struct session *s, const struct smtp_cmd *c);   /* HELO and EHLO */
+void cmd_noop(struct session *s, const struct smtp_cmd *c);
 void cmd_rset(struct session *s, const struct smtp_cmd *c);
 void cmd_quit(struct session *s, const struct smtp_cmd *c);
-void cmd_vrfy(struct session *s, const char *arg);
-void cmd_help(struct session *s, const char *arg);
+void cmd_vrfy(struct session *s, const struct smtp_cmd *c);
+void cmd_help(struct session *s, const struct smtp_cmd *c);
 void cmd_starttls(struct session *s, const struct smtp_cmd *c);
-void cmd_mail(struct session *s, const char *arg);
-void cmd_rcpt(struct session *s, const char *arg);
+void cmd_mail(struct session *s, const struct smtp_cmd *c);
+void cmd_rcpt(struct session *s, const struct smtp_cmd *c);
 void cmd_data(struct session *s, const struct smtp_cmd *c);
-void cmd_auth(struct session *s, const char *arg);
-/* cmd_data.c: feed buffered input in SS_DATA */
+void cmd_auth(struct session *s, const char *arg);  /* its own sequencing (auth_cmd.c) */
+/* cmd_data.c: feed buffered input in stage CHECK_DATA */
 void data_input(struct session *s);
 /* auth_cmd.c: one response line in SS_AUTH / SS_AUTH_FINAL */
 void auth_input(struct session *s, const char *line, size_t len);

@@ -1,6 +1,7 @@
 /* testrelay: `smtpd -c FILE --test-relay INSTANCE --client IP [--auth USER]
- * [--from ADDR] --to ADDR`: a dry run of MAIL FROM and RCPT TO against the live store
- * (POP-auth cache included). Prints one line, "ACCEPT rule=NAME" or
+ * [--from ADDR] --to ADDR`: a dry run of the daemon's own connect, MAIL FROM and
+ * RCPT TO check rows (checks.h, offline) against the live store (POP-auth cache
+ * included). Prints one line, "ACCEPT rule=NAME" or
  * "REJECT CODE ENHANCED rule=NAME TEXT"; exit 0 on ACCEPT, 1 on REJECT, 2 on a usage
  * error. --from '' or '<>' or no --from is the null sender. Nothing is sent. */
 #ifndef MS_TESTRELAY_H

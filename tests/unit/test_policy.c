@@ -1,11 +1,13 @@
 /* test_policy: MAIL FROM (local_spoof, sender_login_match) and RCPT TO (users, aliases,
  * postmaster, relay table) decisions over fake lookups, the log line, and the
- * --test-relay dry run (testrelay_run) with the same fakes. */
+ * --test-relay dry run (testrelay_run) with the same fakes. Every MAIL and RCPT case is
+ * also run through the session's check rows (checks.h), which must decide the same. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "checks.h"
 #include "cu.h"
 #include "policy.h"
 #include "srs.h"
@@ -179,6 +181,21 @@ static struct mailaddr A(const char *s)
     return a;
 }
 
+/* The daemon's rows of STAGE on PC, FROM, TO: the outcome in *RES and (RCPT) *OUT. */
+static void rows(enum check_stage stage, const struct policy_client *pc,
+                 const struct mailaddr *f, const struct mailaddr *t, struct policy_rcpt *out,
+                 struct policy_result *res)
+{
+    static struct check_run run;
+    size_t n = 0;
+    const struct check_row *r = checks_rows(stage, &n);
+    memset(out, 0, sizeof *out);
+    run.ctx = (struct check_ctx){ .pc = pc, .lk = &lk, .now = NOW, .offline = true,
+                                  .helo = "", .from = f, .rcpt = t, .rcpt_out = out };
+    CU_ASSERT_EQUAL(checks_start(&run, stage, r, n), CHECK_DONE);
+    *res = run.v.res;
+}
+
 static void rcpt(struct policy_client *pc, const char *from, const char *to, int code,
                  const char *rule, enum rcpt_kind kind, const char *target)
 {
@@ -194,6 +211,15 @@ static void rcpt(struct policy_client *pc, const char *from, const char *to, int
     CU_ASSERT_EQUAL(r.kind, kind);
     if (target)
         CU_ASSERT_STRING_EQUAL(r.target, target);
+    struct policy_rcpt o;
+    struct policy_result res;
+    rows(CHECK_RCPT, pc, &f, &t, &o, &res);
+    CU_ASSERT_EQUAL(res.code, code);
+    CU_ASSERT_STRING_EQUAL(res.rule, rule);
+    CU_ASSERT_EQUAL(res.accept, code == 250);
+    CU_ASSERT_EQUAL(o.kind, kind);
+    CU_ASSERT_STRING_EQUAL(o.target, r.target);
+    CU_ASSERT_STRING_EQUAL(o.forward, r.forward);
 }
 
 static void mail(struct policy_client *pc, const char *from, int code, const char *rule)
@@ -205,6 +231,12 @@ static void mail(struct policy_client *pc, const char *from, int code, const cha
         fprintf(stderr, "\n  mail %s: got %d %s, want %d %s\n", from, r.code, r.rule, code, rule);
     CU_ASSERT_EQUAL(r.code, code);
     CU_ASSERT_STRING_EQUAL(r.rule, rule);
+    struct policy_rcpt o;
+    struct policy_result res;
+    rows(CHECK_MAIL, pc, &f, NULL, &o, &res);
+    CU_ASSERT_EQUAL(res.code, code);
+    CU_ASSERT_STRING_EQUAL(res.rule, rule);
+    CU_ASSERT_EQUAL(res.accept, r.accept);
 }
 
 /* ---- tests ------------------------------------------------------------------- */

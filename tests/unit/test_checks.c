@@ -1,0 +1,385 @@
+/* test_checks: the session's checks pipeline (smtpd/checks.c): the runner over test
+ * rows (order, first decision wins, rule names, stage defaults, headers), a row that
+ * answers later from a libevent timer (as a DNS or scanner row will), and the daemon's
+ * tables. The rows' decisions themselves are policy.h's (test_policy.c, which also runs
+ * --test-relay over these tables). */
+#include <event2/event.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "checks.h"
+#include "cu.h"
+
+static int calls[8];
+
+static enum check_status r_continue(struct check_run *run, struct check_verdict *v)
+{
+    (void)run;
+    (void)v;
+    calls[0]++;
+    return CHECK_DONE;
+}
+
+static enum check_status r_header(struct check_run *run, struct check_verdict *v)
+{
+    (void)run;
+    calls[1]++;
+    v->answer = CHECK_ADD_HEADER;
+    v->header = "X-Checked: yes";
+    return CHECK_DONE;
+}
+
+static enum check_status r_reject(struct check_run *run, struct check_verdict *v)
+{
+    (void)run;
+    calls[2]++;
+    v->answer = CHECK_REJECT;
+    v->res = (struct policy_result){ false, 554, "5.7.1", "Go away", NULL };
+    return CHECK_DONE;
+}
+
+static enum check_status r_accept_named(struct check_run *run, struct check_verdict *v)
+{
+    (void)run;
+    calls[3]++;
+    v->answer = CHECK_ACCEPT;
+    v->res = (struct policy_result){ true, 250, "2.1.5", "OK", "finer_rule" };
+    return CHECK_DONE;
+}
+
+static void start(struct check_run *run, enum check_stage st, const struct check_row *rows,
+                  size_t n, enum check_status want)
+{
+    memset(calls, 0, sizeof calls);
+    CU_ASSERT_EQUAL(checks_start(run, st, rows, n), want);
+}
+
+static void test_first_decision_wins(void)
+{
+    static const struct check_row rows[] = {
+        { "a", r_continue, false }, { "hdr", r_header, false }, { "block", r_reject, false }, { "late", r_accept_named, false },
+    };
+    static struct check_run run;
+    memset(&run, 0, sizeof run);
+    start(&run, CHECK_RCPT, rows, 4, CHECK_DONE);
+    CU_ASSERT_EQUAL(run.v.answer, CHECK_REJECT);
+    CU_ASSERT_FALSE(run.v.res.accept);
+    CU_ASSERT_EQUAL(run.v.res.code, 554);
+    CU_ASSERT_STRING_EQUAL(run.v.res.rule, "block");        /* named by its row */
+    CU_ASSERT_EQUAL(calls[0] + calls[1] + calls[2], 3);
+    CU_ASSERT_EQUAL(calls[3], 0);                            /* after the decision */
+    /* a verdict's own rule name wins over the row's */
+    start(&run, CHECK_RCPT, rows + 3, 1, CHECK_DONE);
+    CU_ASSERT_TRUE(run.v.res.accept);
+    CU_ASSERT_STRING_EQUAL(run.v.res.rule, "finer_rule");
+}
+
+static void test_stage_defaults(void)
+{
+    static const struct check_row rows[] = { { "a", r_continue, false } };
+    static struct check_run run;
+    memset(&run, 0, sizeof run);
+    start(&run, CHECK_MAIL, rows, 1, CHECK_DONE);
+    CU_ASSERT_TRUE(run.v.res.accept);
+    CU_ASSERT_STRING_EQUAL(run.v.res.rule, RULE_SENDER_OK);
+    CU_ASSERT_EQUAL(run.v.res.code, 250);
+    start(&run, CHECK_RCPT, rows, 1, CHECK_DONE);           /* nobody decided */
+    CU_ASSERT_FALSE(run.v.res.accept);
+    CU_ASSERT_EQUAL(run.v.answer, CHECK_TEMPFAIL);
+    CU_ASSERT_EQUAL(run.v.res.code, 451);
+    start(&run, CHECK_HELO, NULL, 0, CHECK_DONE);            /* no rows at all */
+    CU_ASSERT_TRUE(run.v.res.accept);
+    CU_ASSERT_EQUAL(calls[0], 0);
+}
+
+static void test_headers(void)
+{
+    static const struct check_row hrow[] = { { "hdr", r_header, false } };
+    static struct check_run run;
+    size_t len = 0;
+    memset(&run, 0, sizeof run);
+    start(&run, CHECK_CONNECT, hrow, 1, CHECK_DONE);
+    start(&run, CHECK_HELO, NULL, 0, CHECK_DONE);
+    start(&run, CHECK_RCPT, hrow, 1, CHECK_DONE);
+    const char *h = checks_headers(&run, &len);
+    CU_ASSERT_EQUAL(len, 2 * strlen("X-Checked: yes\n"));
+    CU_ASSERT_NSTRING_EQUAL(h, "X-Checked: yes\nX-Checked: yes\n", len);
+    checks_headers_reset(&run, false);       /* the transaction ends: the connect one stays */
+    (void)checks_headers(&run, &len);
+    CU_ASSERT_EQUAL(len, strlen("X-Checked: yes\n"));
+    start(&run, CHECK_EOD, hrow, 1, CHECK_DONE);            /* too late: dropped */
+    (void)checks_headers(&run, &len);
+    CU_ASSERT_EQUAL(len, strlen("X-Checked: yes\n"));
+    start(&run, CHECK_HELO, NULL, 0, CHECK_DONE);           /* a new HELO keeps connect's */
+    (void)checks_headers(&run, &len);
+    CU_ASSERT_EQUAL(len, strlen("X-Checked: yes\n"));
+    checks_headers_reset(&run, true);
+    (void)checks_headers(&run, &len);
+    CU_ASSERT_EQUAL(len, 0);
+}
+
+/* ---- a row that answers later, from a timer on the event loop ----------------- */
+
+struct later {
+    struct event *ev;
+    struct check_run *run;
+    struct check_verdict v;
+    int done_calls;
+};
+static struct later later;
+
+static void later_fire(evutil_socket_t fd, short what, void *arg)
+{
+    struct later *l = arg;
+    (void)fd;
+    (void)what;
+    checks_resume(l->run, &l->v);
+}
+
+/* Like a DNSBL lookup: asks, says PENDING, answers when the "reply" comes. */
+static enum check_status r_later(struct check_run *run, struct check_verdict *v)
+{
+    struct timeval tv = { 0, 20000 };
+    (void)v;
+    calls[4]++;
+    later.run = run;
+    later.ev = evtimer_new(run->ctx.loop, later_fire, &later);
+    if (!later.ev || evtimer_add(later.ev, &tv) != 0)
+        return CHECK_DONE;                 /* no opinion when it cannot ask */
+    return CHECK_PENDING;
+}
+
+static void later_done(struct check_run *run)
+{
+    (void)run;
+    later.done_calls++;
+}
+
+static void run_later(const struct check_row *rows, size_t n, const struct check_verdict *v,
+                      struct check_run *run)
+{
+    struct event_base *base = event_base_new();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(base);
+    memset(run, 0, sizeof *run);
+    memset(&later, 0, sizeof later);
+    later.v = *v;
+    run->ctx.loop = base;
+    run->done = later_done;
+    start(run, CHECK_RCPT, rows, n, CHECK_PENDING);
+    CU_ASSERT_TRUE(run->pending);
+    CU_ASSERT_EQUAL(calls[4], 1);
+    CU_ASSERT_EQUAL(calls[2] + calls[3], 0);                 /* waiting: nothing after it */
+    CU_ASSERT_EQUAL(later.done_calls, 0);
+    CU_ASSERT(event_base_dispatch(base) >= 0);              /* the timer fires, then idle */
+    CU_ASSERT_FALSE(run->pending);
+    CU_ASSERT_EQUAL(later.done_calls, 1);
+    if (later.ev)
+        event_free(later.ev);
+    event_base_free(base);
+}
+
+static void test_async_reject(void)
+{
+    static const struct check_row rows[] = {
+        { "a", r_continue, false }, { "dnsbl", r_later, false }, { "late", r_accept_named, false },
+    };
+    static struct check_run run;
+    struct check_verdict v = { .answer = CHECK_REJECT,
+                               .res = { false, 554, "5.7.1", "Listed", NULL } };
+    run_later(rows, 3, &v, &run);
+    CU_ASSERT_EQUAL(calls[3], 0);
+    CU_ASSERT_EQUAL(run.v.answer, CHECK_REJECT);
+    CU_ASSERT_EQUAL(run.v.res.code, 554);
+    CU_ASSERT_STRING_EQUAL(run.v.res.rule, "dnsbl");
+}
+
+static void test_async_continue(void)
+{
+    static const struct check_row rows[] = {
+        { "scan", r_later, false }, { "hdr", r_header, false }, { "late", r_accept_named, false },
+    };
+    static struct check_run run;
+    struct check_verdict v = { .answer = CHECK_CONTINUE };
+    run_later(rows, 3, &v, &run);             /* no opinion: the next rows run */
+    CU_ASSERT_EQUAL(calls[1], 1);
+    CU_ASSERT_EQUAL(calls[3], 1);
+    CU_ASSERT_TRUE(run.v.res.accept);
+    CU_ASSERT_STRING_EQUAL(run.v.res.rule, "finer_rule");
+    size_t len = 0;
+    (void)checks_headers(&run, &len);
+    CU_ASSERT_EQUAL(len, strlen("X-Checked: yes\n"));
+    checks_resume(&run, &v);                  /* a second answer is ignored */
+    CU_ASSERT_EQUAL(later.done_calls, 1);
+}
+
+/* ---- blocking rows on a worker ---------------------------------------------- */
+
+static struct {
+    int offloads;
+    bool on_worker_seen;
+    pthread_t loop;
+} off;
+
+static enum check_status r_block_continue(struct check_run *run, struct check_verdict *v)
+{
+    (void)run;
+    (void)v;
+    calls[5]++;
+    if (!pthread_equal(pthread_self(), off.loop))
+        off.on_worker_seen = true;
+    return CHECK_DONE;
+}
+
+static void *worker(void *arg)
+{
+    checks_work(arg);
+    return NULL;
+}
+
+/* The session's hook does this through the worker pool: checks_work on another
+ * thread, then checks_worked back on the loop. Here: a thread, joined, then go on. */
+static int offload_now(struct check_run *run)
+{
+    pthread_t t;
+    off.offloads++;
+    return pthread_create(&t, NULL, worker, run) == 0 && pthread_join(t, NULL) == 0 ? 0 : -1;
+}
+
+static void test_blocking_rows_offloaded(void)
+{
+    static const struct check_row rows[] = {
+        { "store1", r_block_continue, true }, { "store2", r_block_continue, true },
+        { "hdr", r_header, false }, { "store3", r_block_continue, true },
+        { "late", r_accept_named, false },
+    };
+    static struct check_run run;
+    memset(&run, 0, sizeof run);
+    memset(&off, 0, sizeof off);
+    off.loop = pthread_self();
+    run.ctx.offload = offload_now;
+    run.done = later_done;
+    later.done_calls = 0;
+    /* the first blocking row hands the stage to the worker, which runs both blocking
+     * rows in a row and stops before the next non-blocking one */
+    start(&run, CHECK_RCPT, rows, 5, CHECK_PENDING);
+    CU_ASSERT_EQUAL(off.offloads, 1);
+    CU_ASSERT_EQUAL(calls[5], 2);
+    CU_ASSERT_TRUE(off.on_worker_seen);
+    CU_ASSERT_EQUAL(calls[1] + calls[3], 0);
+    CU_ASSERT_TRUE(run.pending);
+    /* back on the loop: the header row, then a second hand-off for store3 */
+    checks_worked(&run);
+    CU_ASSERT_EQUAL(calls[1], 1);
+    CU_ASSERT_EQUAL(off.offloads, 2);
+    CU_ASSERT_EQUAL(calls[5], 3);
+    CU_ASSERT_EQUAL(later.done_calls, 0);
+    checks_worked(&run);
+    CU_ASSERT_FALSE(run.pending);
+    CU_ASSERT_EQUAL(calls[3], 1);
+    CU_ASSERT_EQUAL(later.done_calls, 1);
+    CU_ASSERT_STRING_EQUAL(run.v.res.rule, "finer_rule");
+    /* without a hook (--test-relay) blocking rows run in place */
+    run.ctx.offload = NULL;
+    start(&run, CHECK_RCPT, rows, 5, CHECK_DONE);
+    CU_ASSERT_EQUAL(calls[5], 3);
+    CU_ASSERT_TRUE(run.v.res.accept);
+}
+
+static enum check_status r_block_reject(struct check_run *run, struct check_verdict *v)
+{
+    (void)run;
+    calls[6]++;
+    v->answer = CHECK_REJECT;
+    v->res = (struct policy_result){ false, 550, "5.1.1", "No such user", NULL };
+    return CHECK_DONE;
+}
+
+static int offload_fails(struct check_run *run)
+{
+    (void)run;
+    off.offloads++;
+    return -1;
+}
+
+static void test_blocking_row_decides_on_worker(void)
+{
+    static const struct check_row rows[] = {
+        { "unknown", r_block_reject, true }, { "late", r_accept_named, false },
+    };
+    static struct check_run run;
+    memset(&run, 0, sizeof run);
+    memset(&off, 0, sizeof off);
+    off.loop = pthread_self();
+    run.ctx.offload = offload_now;
+    run.done = later_done;
+    later.done_calls = 0;
+    start(&run, CHECK_RCPT, rows, 2, CHECK_PENDING);
+    checks_worked(&run);
+    CU_ASSERT_EQUAL(later.done_calls, 1);
+    CU_ASSERT_EQUAL(calls[3], 0);                     /* the worker's row decided */
+    CU_ASSERT_EQUAL(run.v.res.code, 550);
+    CU_ASSERT_STRING_EQUAL(run.v.res.rule, "unknown");
+    /* no worker to be had: 451, named after the row that could not run */
+    run.ctx.offload = offload_fails;
+    start(&run, CHECK_RCPT, rows, 2, CHECK_DONE);
+    CU_ASSERT_EQUAL(calls[6], 0);
+    CU_ASSERT_EQUAL(run.v.answer, CHECK_TEMPFAIL);
+    CU_ASSERT_EQUAL(run.v.res.code, 451);
+    CU_ASSERT_STRING_EQUAL(run.v.res.rule, "unknown");
+    CU_ASSERT_FALSE(run.pending);
+}
+
+/* ---- the daemon's tables ------------------------------------------------------ */
+
+static void test_daemon_tables(void)
+{
+    size_t n = 0;
+    const struct check_row *r = checks_rows(CHECK_MAIL, &n);
+    CU_ASSERT_EQUAL_FATAL(n, 2);
+    CU_ASSERT_STRING_EQUAL(r[0].rule, RULE_LOCAL_SPOOF);
+    CU_ASSERT_STRING_EQUAL(r[1].rule, RULE_SENDER_LOGIN_MATCH);
+    r = checks_rows(CHECK_RCPT, &n);
+    CU_ASSERT_EQUAL_FATAL(n, 3);
+    CU_ASSERT_STRING_EQUAL(r[0].rule, RULE_SRS);
+    CU_ASSERT_STRING_EQUAL(r[1].rule, RULE_LOCAL);
+    for (size_t i = 0; i < n; i++)
+        CU_ASSERT_TRUE(r[i].blocking);                  /* they read the store */
+    r = checks_rows(CHECK_CONNECT, &n);
+    CU_ASSERT_EQUAL_FATAL(n, 1);
+    CU_ASSERT_STRING_EQUAL(r[0].rule, RULE_CLIENT_DENIED);
+    CU_ASSERT_FALSE(r[0].blocking);                     /* a pattern match */
+    CU_ASSERT_PTR_NULL(checks_rows(CHECK_HELO, &n));
+    CU_ASSERT_EQUAL(n, 0);
+    CU_ASSERT_PTR_NULL(checks_rows(CHECK_EOD, &n));
+    CU_ASSERT_PTR_NULL(checks_rows(CHECK_NSTAGES, &n));
+}
+
+static void test_from_policy(void)
+{
+    struct check_verdict v;
+    struct policy_result a = { true, 250, "2.1.5", "OK", "local" },
+                         t = { false, 451, "4.3.0", "x", "lookup_error" },
+                         r = { false, 550, "5.7.1", "x", "denied" };
+    checks_from_policy(&a, &v);
+    CU_ASSERT_EQUAL(v.answer, CHECK_ACCEPT);
+    checks_from_policy(&t, &v);
+    CU_ASSERT_EQUAL(v.answer, CHECK_TEMPFAIL);
+    checks_from_policy(&r, &v);
+    CU_ASSERT_EQUAL(v.answer, CHECK_REJECT);
+    CU_ASSERT_STRING_EQUAL(v.res.rule, "denied");
+}
+
+static CU_TestInfo tests[] = {
+    { "rows in order, the first decision wins, rule names", test_first_decision_wins },
+    { "stage defaults when no row decides", test_stage_defaults },
+    { "headers: session, transaction, end of data", test_headers },
+    { "a row answering later (timer) rejects", test_async_reject },
+    { "a row answering later with no opinion: the next rows run", test_async_continue },
+    { "blocking rows run on a worker, one hand-off per run of them", test_blocking_rows_offloaded },
+    { "a blocking row decides on the worker; no worker: 451", test_blocking_row_decides_on_worker },
+    { "the daemon's tables", test_daemon_tables },
+    { "verdicts from policy results", test_from_policy },
+    CU_TEST_INFO_NULL,
+};
+
+CU_MAIN("checks", tests)
