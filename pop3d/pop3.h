@@ -14,7 +14,7 @@
 #include "store.h"
 
 struct conn;
-struct saslg;
+struct auth_flow;
 
 enum pop3_sasl_state {
     P3A_NONE,
@@ -37,7 +37,7 @@ struct pop3_session {
     int msgfd;
     struct mbox_conv conv;
     /* SASL exchange */
-    struct saslg *sasl;
+    struct auth_flow *sasl;              /* common/auth_flow.h */
     enum pop3_sasl_state sasl_state;
     char mech[24];
     /* flow */
@@ -69,6 +69,8 @@ void cmd_stls(struct pop3_session *s);
 void cmd_quit(struct pop3_session *s);
 /* A line while a SASL exchange is waiting for the client. */
 void pop3_sasl_line(struct pop3_session *s, char *line);
+/* End the SASL exchange, if any (its flow freed, no reply). */
+void pop3_auth_end(struct pop3_session *s);
 
 /* ---- session.c ---- */
 /* A worker job starts: stop reading input. */
