@@ -1,7 +1,8 @@
 /* pop3: the POP3 session shared by the command modules (commands.c: transaction
  * commands, cmd_auth.c: login, STLS, QUIT) and the connection glue (session.c).
  * Replies go through s->emit, so the transaction commands run in unit tests with
- * no connection (s->c == NULL). */
+ * no connection (s->c == NULL). A login whose credentials are verified writes the
+ * POP-auth record even when the mailbox is then refused as in use (cmd_auth.c). */
 #ifndef MS_POP3_H
 #define MS_POP3_H
 #include <stdbool.h>
