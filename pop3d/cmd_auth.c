@@ -395,6 +395,19 @@ void cmd_auth(struct pop3_session *s, struct pop3_req *r)
     job_submit(j, sasl_work, sasl_done);
 }
 
+/* The next job of a SASL exchange; out of memory ends the exchange. */
+static void sasl_job(struct pop3_session *s, enum job_kind kind, const char *text,
+                     void (*work)(void *), void (*done)(void *))
+{
+    struct p3_job *j = job_new(s, kind, text);
+    if (!j) {
+        pop3_auth_end(s);
+        pop3_reply(s, "-ERR [SYS/TEMP] Out of memory.");
+        return;
+    }
+    job_submit(j, work, done);
+}
+
 /* The client's answer to final server data: no store call, so on the loop; the
  * login (POP-auth record, mailbox) then runs on a worker. */
 static void final_answer(struct pop3_session *s, const char *line)
@@ -405,13 +418,7 @@ static void final_answer(struct pop3_session *s, const char *line)
         reply_refusal(s, r == AUTHF_BADPROT ? AUTHF_FAIL : r);
         return;
     }
-    struct p3_job *j = job_new(s, J_LOGIN, NULL);
-    if (!j) {
-        pop3_auth_end(s);
-        pop3_reply(s, "-ERR [SYS/TEMP] Out of memory.");
-        return;
-    }
-    job_submit(j, login_work, login_done);
+    sasl_job(s, J_LOGIN, NULL, login_work, login_done);
 }
 
 void pop3_sasl_line(struct pop3_session *s, char *line)
@@ -420,13 +427,7 @@ void pop3_sasl_line(struct pop3_session *s, char *line)
         final_answer(s, line);
         return;
     }
-    struct p3_job *j = job_new(s, J_SASL_STEP, line);
-    if (!j) {
-        pop3_auth_end(s);
-        pop3_reply(s, "-ERR [SYS/TEMP] Out of memory.");
-        return;
-    }
-    job_submit(j, sasl_work, sasl_done);
+    sasl_job(s, J_SASL_STEP, line, sasl_work, sasl_done);
 }
 
 void cmd_stls(struct pop3_session *s)

@@ -4,13 +4,11 @@
  * sequencing errors, and that failures are counted. SCRAM runs against Cyrus's own
  * client side, in-process. */
 #define _XOPEN_SOURCE 700
-#include <fcntl.h>
 #include <sasl/sasl.h>
 #include <sasl/saslutil.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "auth.h"
 #include "auth_flow.h"
@@ -127,24 +125,6 @@ static void test_password(void)
     (void)store_authfail_clear(st, &rip);
 }
 
-/* Run fn with stderr captured into buf. */
-static void capture_stderr(void (*fn)(void), char *buf, size_t len)
-{
-    char path[600];
-    snprintf(path, sizeof path, "%s/stderr.txt", tmpdir);
-    fflush(stderr);
-    int saved = dup(2), fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-    CU_ASSERT_FATAL(saved >= 0 && fd >= 0);
-    dup2(fd, 2);
-    fn();
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    ssize_t n = pread(fd, buf, len - 1, 0);
-    buf[n > 0 ? n : 0] = '\0';
-    close(fd);
-}
-
 static enum authf_result locked_start_result;
 static void locked_start(void)
 {
@@ -174,7 +154,7 @@ static void test_plain_and_early_look(void)
     CU_ASSERT_EQUAL(auth_flow_start(f, "PLAIN", "=", out, sizeof out), AUTHF_NOMECH);
     auth_flow_free(f);
 
-    capture_stderr(locked_start, log, sizeof log);
+    CU_ASSERT_EQUAL_FATAL(tu_capture_stderr(tmpdir, locked_start, log, sizeof log), 0);
     CU_ASSERT_EQUAL(locked_start_result, AUTHF_LOCKED);
     CU_ASSERT_PTR_NOT_NULL(strstr(log, "auth refused: service=smtp ip=192.0.2.8 user=- reason=locked\n"));
     (void)store_authfail_clear(st, &rip);
