@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth.h"
 #include "auth_flow.h"
 #include "log.h"
 #include "session.h"
