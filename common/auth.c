@@ -63,7 +63,7 @@ unsigned auth_offered_mechs(unsigned configured, enum plaintext_auth pa, bool tl
 {
     unsigned m = configured & MECH_ALL;
     if (pa == PLAINTEXT_TLS && !tls_or_secure)
-        m &= ~(MECH_LOGIN | MECH_PLAIN);
+        m &= ~mech_plaintext_bits();
     return m;
 }
 
@@ -94,6 +94,16 @@ static void log_safe(const char *in, char *out, size_t len)
         out[j++] = (c <= ' ' || c >= 0x7f) ? '?' : (char)c;
     }
     out[j] = '\0';
+}
+
+void auth_log_refused(const struct ipaddr *ip, const char *service, const char *user)
+{
+    char ipb[64], ub[STORE_ADDR_MAX], sb[16];
+    if (!ip || !ipaddr_format(ip, ipb, sizeof ipb))
+        str_copy(ipb, "-", sizeof ipb);
+    log_safe(user, ub, sizeof ub);
+    log_safe(service, sb, sizeof sb);
+    log_info("auth refused: service=%s ip=%s user=%s reason=locked", sb, ipb, ub);
 }
 
 static void log_lockout(const char *ipb, int64_t locked_until)
@@ -161,7 +171,7 @@ static int64_t now_ms(void)
 int auth_attempt_begin(struct store *st, const struct config *cfg, const struct ipaddr *ip,
                        const char *service, const char *user)
 {
-    char ipb[64], ub[STORE_ADDR_MAX], sb[16];
+    char ipb[64];
     struct authfail_rec r;
     if (!st || !cfg || !ip)
         return AUTH_TEMPFAIL;
@@ -186,9 +196,7 @@ int auth_attempt_begin(struct store *st, const struct config *cfg, const struct 
         struct timespec d = { 0, SLOT_POLL_MS * 1000000L };
         (void)nanosleep(&d, NULL);   /* a worker thread: see store.h */
     }
-    log_safe(user, ub, sizeof ub);
-    log_safe(service, sb, sizeof sb);
-    log_info("auth refused: service=%s ip=%s user=%s reason=locked", sb, ipb, ub);
+    auth_log_refused(ip, service, user);
     return AUTH_REFUSED;
 }
 

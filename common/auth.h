@@ -40,6 +40,11 @@ int auth_attempt_begin(struct store *st, const struct config *cfg, const struct 
 void auth_attempt_end(struct store *st, const struct config *cfg, const struct ipaddr *ip,
                       bool failed, const char *service, const char *user);
 
+/* Log a login refused because IP is locked out, in the one form
+ *   "auth refused: service=SERVICE ip=IP user=USER reason=locked"
+ * (auth_attempt_begin does; so does the early look of auth_flow.h). */
+void auth_log_refused(const struct ipaddr *ip, const char *service, const char *user);
+
 /* Count one failed login that was not verified (e.g. a cancel after a challenge) from IP and log, always in this one stable form:
  *   "auth failed: service=SERVICE ip=IP user=USER"
  * (user "-" when unknown), plus "auth lockout: ip=IP until=..." when it locks. */

@@ -7,17 +7,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mechs.h"   /* MECH_* bits of auth_mechanisms */
+
 struct iplist;
 
 enum tls_mode { TLS_OFF, TLS_STARTTLS, TLS_REQUIRED, TLS_IMPLICIT };  /* pop3 "stls" = TLS_STARTTLS */
 enum plaintext_auth { PLAINTEXT_TLS, PLAINTEXT_ALWAYS };
-
-/* SASL mechanism bits for auth_mechanisms */
-#define MECH_SCRAM_SHA256 0x01u
-#define MECH_CRAM_MD5     0x02u
-#define MECH_LOGIN        0x04u
-#define MECH_PLAIN        0x08u
-#define MECH_ALL          0x0fu
 
 struct strlist {
     char **v;
@@ -125,7 +120,5 @@ void config_free(struct config *cfg);
 bool config_is_local_domain(const struct config *cfg, const char *domain);
 /* The [routes] entry for a domain, or NULL. */
 const struct route *config_route(const struct config *cfg, const char *domain);
-/* Mechanism name list for a MECH_* mask, space separated, in canonical order. */
-const char *config_mech_names(unsigned mechs, char *buf, size_t len);
 
 #endif

@@ -312,46 +312,22 @@ int cv_listen(const char *v, struct listen_addr **out, size_t *nout, char *why, 
     return 0;
 }
 
-static const struct { const char *name; unsigned bit; } mechs[] = {
-    { "SCRAM-SHA-256", MECH_SCRAM_SHA256 }, { "CRAM-MD5", MECH_CRAM_MD5 },
-    { "LOGIN", MECH_LOGIN }, { "PLAIN", MECH_PLAIN },
-};
-
 int cv_mechs(const char *v, unsigned *out, char *why, size_t wl)
 {
     unsigned m = 0;
-    char tok[64];
+    char tok[64], all[64];
     int r;
     while ((r = cv_next_tok(&v, tok, sizeof(tok))) != 0) {
-        size_t i = 0;
-        while (r > 0 && i < sizeof(mechs) / sizeof(mechs[0]) && !str_ieq(tok, mechs[i].name))
-            i++;
-        if (r < 0 || i == sizeof(mechs) / sizeof(mechs[0])) {
-            snprintf(why, wl, "unknown mechanism '%s' (expected any of SCRAM-SHA-256 CRAM-MD5 "
-                     "LOGIN PLAIN, or nothing to disable AUTH)", r < 0 ? "(too long)" : tok);
+        const struct mech_info *mi = r > 0 ? mech_by_name(tok) : NULL;
+        if (!mi) {
+            snprintf(why, wl, "unknown mechanism '%s' (expected any of %s, or nothing to disable "
+                     "AUTH)", r < 0 ? "(too long)" : tok, mech_names(MECH_ALL, ' ', all, sizeof all));
             return -1;
         }
-        m |= mechs[i].bit;
+        m |= mi->bit;
     }
     *out = m;
     return 0;
-}
-
-const char *config_mech_names(unsigned m, char *buf, size_t len)
-{
-    size_t used = 0;
-    if (len == 0)
-        return buf;
-    buf[0] = '\0';
-    for (size_t i = 0; i < sizeof(mechs) / sizeof(mechs[0]); i++) {
-        if (!(m & mechs[i].bit) || used >= len)
-            continue;
-        int w = snprintf(buf + used, len - used, "%s%s", used ? " " : "", mechs[i].name);
-        if (w < 0)
-            break;
-        used += (size_t)w;
-    }
-    return buf;
 }
 
 /* tls: off|starttls|required|implicit for smtp, off|stls|required|implicit for pop3. */

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/random.h>
 
 #include "auth.h"
@@ -23,7 +22,6 @@
 
 #define SASLG_APPNAME "mailserver-ms"
 #define SASLG_AUXPROP "mailserver-store"
-#define SASLG_ALL_MECHS "SCRAM-SHA-256 CRAM-MD5 LOGIN PLAIN"
 #define CRAM_PROP "cmusaslsecretCRAM-MD5"
 #define SCRAM_PROP "authPassword"
 
@@ -52,6 +50,7 @@ struct saslg {
 static struct store *g_store;
 static const struct config *g_cfg;
 static bool g_inited;
+static char g_all_mechs[64];          /* every row of mechs.h, for the library */
 static unsigned char g_fake_key[SCRAM_FAKE_KEYLEN];   /* scram_fake.h */
 static __thread struct saslg *g_cur;   /* the exchange running on this thread */
 
@@ -93,7 +92,7 @@ static int cb_getopt(void *ctx, const char *plugin, const char *opt, const char 
     (void)plugin;
     const char *v = NULL;
     if (strcmp(opt, "mech_list") == 0)
-        v = SASLG_ALL_MECHS;
+        v = g_all_mechs;
     else if (strcmp(opt, "auxprop_plugin") == 0)
         v = SASLG_AUXPROP;
     else if (strcmp(opt, "pwcheck_method") == 0)
@@ -334,6 +333,7 @@ int saslg_init(struct store *st, const struct config *cfg)
     if (g_inited)
         return 0;
     load_fake_key(cfg);
+    mech_names(MECH_ALL, ' ', g_all_mechs, sizeof g_all_mechs);
     sasl_set_mutex(mx_alloc, mx_lock, mx_unlock, mx_free);
     int rc = sasl_server_init(g_callbacks, SASLG_APPNAME);
     if (rc != SASL_OK) {
@@ -387,7 +387,7 @@ struct saslg *saslg_new(const char *service, const struct config *cfg,
         return NULL;
     s->cfg = cfg;
     s->mechs = mechs & MECH_ALL;
-    config_mech_names(s->mechs, s->mech_list, sizeof s->mech_list);
+    mech_names(s->mechs, ' ', s->mech_list, sizeof s->mech_list);
     s->cbs[0] = (sasl_callback_t){ SASL_CB_GETOPT, CB(cb_conn_getopt), s };
     s->cbs[1] = (sasl_callback_t){ SASL_CB_CANON_USER, CB(cb_canon), s };
     s->cbs[2] = (sasl_callback_t){ SASL_CB_SERVER_USERDB_CHECKPASS, CB(cb_checkpass), s };
@@ -417,18 +417,6 @@ struct saslg *saslg_new(const char *service, const struct config *cfg,
         return NULL;
     }
     return s;
-}
-
-static unsigned mech_bit(const char *mech)
-{
-    static const struct { const char *name; unsigned bit; } tab[] = {
-        { "SCRAM-SHA-256", MECH_SCRAM_SHA256 }, { "CRAM-MD5", MECH_CRAM_MD5 },
-        { "LOGIN", MECH_LOGIN }, { "PLAIN", MECH_PLAIN },
-    };
-    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
-        if (strcasecmp(mech, tab[i].name) == 0)
-            return tab[i].bit;
-    return 0;
 }
 
 /* Decode a client line into *buf (malloc'ed, caller frees). "=" is empty (RFC 4954 §4). */
@@ -522,13 +510,6 @@ static enum saslg_result conclude(struct saslg *s, int rc, const char *sout, uns
     return r;
 }
 
-/* The client message that carries the credentials: PLAIN's and CRAM-MD5's first,
- * LOGIN's (user name, then password) and SCRAM's (client-first, then the proof) second. */
-static unsigned verify_at(unsigned bit)
-{
-    return bit & (MECH_LOGIN | MECH_SCRAM_SHA256) ? 2 : 1;
-}
-
 /* One SASL call on the client's message IN (none: HAS_IN false, a start without an
  * initial response). From the message that carries the credentials on, the call
  * runs inside the lockout gate (auth_attempt_begin/end); any failure is counted. */
@@ -566,9 +547,10 @@ enum saslg_result saslg_start(struct saslg *s, const char *mech, const char *ini
     out[0] = '\0';
     if (s->state != SG_NEW)
         return SASLG_BADPROT;
-    if (!(mech_bit(mech) & s->mechs))
+    const struct mech_info *mi = mech_by_name(mech);
+    if (!mi || !(mi->bit & s->mechs))
         return SASLG_NOMECH;
-    s->verify_at = verify_at(mech_bit(mech));
+    s->verify_at = mi->verify_msg;   /* the lockout gate runs from there on (mechs.h) */
     char *in = NULL;
     unsigned inlen = 0;
     if (initial) {

@@ -11,9 +11,10 @@
  * auth_attempt_end (auth.h), which check the lock and count the attempt in one
  * store transaction; a locked client gets SASLG_LOCKED even with the right
  * password. Failures (SASLG_FAIL) and a "*" cancel after a challenge are counted
- * and logged here: the daemons only reply. An unknown, disabled or non-local
- * name gets a well-formed SCRAM-SHA-256 challenge from a fake secret
- * (scram_fake.h) and fails at the proof, like a wrong password.
+ * and logged here. An unknown, disabled or non-local name gets a well-formed
+ * SCRAM-SHA-256 challenge from a fake secret (scram_fake.h) and fails at the
+ * proof, like a wrong password. The daemons do not call this directly: they run
+ * a login through auth_flow.h (the early lockout look, the result they word).
  *
  * Thread use: saslg_init once per process (after fork); a struct saslg may be used
  * from any thread but by one thread at a time (the daemons run steps on workq). */
@@ -45,7 +46,7 @@ enum saslg_result {
 struct saslg;
 
 /* service: "smtp" or "pop" (logged as "pop3"). cfg: the session's config, which must outlive the exchange
- * (NULL: the one set by saslg_init/saslg_set_config). mechs: MECH_* bits allowed. */
+ * (NULL: the one set by saslg_init/saslg_set_config). mechs: MECH_* bits allowed (mechs.h). */
 struct saslg *saslg_new(const char *service, const struct config *cfg,
                         const struct ipaddr *local, int lport, const struct ipaddr *remote,
                         int rport, bool tls_active, unsigned mechs);

@@ -1,8 +1,17 @@
 /* cmd_auth: the AUTHORIZATION-state commands that need the connection and the store:
- * USER, PASS, AUTH (RFC 5034 over sasl_glue), STLS (RFC 2595) and QUIT (UPDATE state).
- * The slow parts (lockout check, password hashing, SASL steps, opening and locking the
- * mailbox, the POP-auth cache write, the commit at QUIT) run on the worker queue
- * while the connection is paused. */
+ * USER, PASS, AUTH (RFC 5034), STLS (RFC 2595) and QUIT (UPDATE state). Logins go
+ * through the shared flow (common/auth_flow.h: lockout, SASL, failure counting);
+ * this file words its results for POP3 and does what follows a login. The slow
+ * parts (flow steps, opening and locking the mailbox, the POP-auth write, the commit
+ * at QUIT) run on the worker queue while the connection is paused.
+ *
+ * A login whose credentials are verified (any method) is, in SPEC's terms, a
+ * successful login: it writes IP -> (user, time) to the POP-auth cache first, as
+ * its own step, and only then opens the mailbox. So a correct password on a mailbox
+ * in use by another session (-ERR [IN-USE]) or one that cannot be opened still
+ * records the IP for POP-before-SMTP: the client proved the password from there,
+ * which is what the record vouches for. A client refused by the lockout, even with
+ * the right password, proved nothing and is not recorded. */
 #include "pop3.h"
 
 #include <ctype.h>
@@ -11,16 +20,26 @@
 #include <string.h>
 #include <time.h>
 
-#include "auth.h"
+#include "auth_flow.h"
 #include "conn.h"
 #include "log.h"
-#include "sasl_glue.h"
 #include "server.h"
 #include "util.h"
 #include "workq.h"
 
 enum job_kind { J_PASS, J_SASL_START, J_SASL_STEP, J_LOGIN, J_QUIT };
-enum job_res { R_OK, R_FAIL, R_LOCKED, R_TEMP, R_INUSE, R_MBERR, R_SASL };
+/* What followed a successful login: the mailbox opened, in use, or an error. */
+enum job_res { R_OK, R_INUSE, R_MBERR };
+
+/* POP3's words for the flow's failures (AUTH and USER/PASS alike). */
+static const char *const refusal[AUTHF_NRESULTS] = {
+    [AUTHF_FAIL] = "-ERR [AUTH] Authentication failed.",
+    [AUTHF_LOCKED] = "-ERR [AUTH] Too many failed logins from your address; try again later.",
+    [AUTHF_TEMPFAIL] = "-ERR [SYS/TEMP] Authentication temporarily unavailable.",
+    [AUTHF_CANCELLED] = "-ERR Authentication cancelled.",
+    [AUTHF_BADPROT] = "-ERR Invalid authentication data.",
+    [AUTHF_NOMECH] = "-ERR Unsupported authentication mechanism.",
+};
 
 struct p3_job {
     struct pop3_session *s;
@@ -34,7 +53,9 @@ struct p3_job {
     size_t textlen;
     bool has_text;
     char method[24];
-    enum saslg_result sres;
+    struct auth_flow *flow;      /* J_PASS: its own; SASL jobs: the session's */
+    bool own_flow;
+    enum authf_result ar;
     char out[4096];
     enum job_res res;
     char canon[STORE_ADDR_MAX];
@@ -48,6 +69,8 @@ static void job_free(struct p3_job *j)
         explicit_bzero(j->text, j->textlen);
         free(j->text);
     }
+    if (j->own_flow)
+        auth_flow_free(j->flow);
     mailbox_close(j->mb);
     explicit_bzero(j, sizeof *j);
     free(j);
@@ -63,6 +86,7 @@ static struct p3_job *job_new(struct pop3_session *s, enum job_kind kind, const 
     j->st = server_store();
     j->cfg = s->cfg;
     j->ip = *conn_peer(s->c);
+    j->flow = s->sasl;
     str_copy(j->ipstr, conn_peer_str(s->c), sizeof j->ipstr);
     str_copy(j->login, s->login, sizeof j->login);
     str_copy(j->method, s->mech, sizeof j->method);
@@ -79,6 +103,26 @@ static struct p3_job *job_new(struct pop3_session *s, enum job_kind kind, const 
     return j;
 }
 
+/* The flow of a login by this session: SASL with the mechanisms offered now, or
+ * (mechs 0) USER/PASS. */
+static struct auth_flow *flow_new(struct pop3_session *s, unsigned mechs)
+{
+    struct authf_client cl = {
+        .service = "pop3", .st = server_store(), .cfg = s->cfg,
+        .local = conn_local(s->c), .local_port = conn_local_port(s->c),
+        .remote = conn_peer(s->c), .remote_port = conn_peer_port(s->c),
+        .tls = s->pol.tls_active, .mechs = mechs,
+    };
+    return auth_flow_new(&cl);
+}
+
+void pop3_auth_end(struct pop3_session *s)
+{
+    auth_flow_free(s->sasl);
+    s->sasl = NULL;
+    s->sasl_state = P3A_NONE;
+}
+
 static void job_submit(struct p3_job *j, void (*work)(void *), void (*done)(void *))
 {
     struct pop3_session *s = j->s;
@@ -90,10 +134,7 @@ static void job_submit(struct p3_job *j, void (*work)(void *), void (*done)(void
             pop3_session_close(s, "-ERR [SYS/TEMP] Server busy; nothing was deleted.");
             return;
         }
-        if (s->sasl)
-            saslg_free(s->sasl);
-        s->sasl = NULL;
-        s->sasl_state = P3A_NONE;
+        pop3_auth_end(s);
         pop3_reply(s, "-ERR [SYS/TEMP] Server busy, try again later.");
         pop3_session_continue(s);
     }
@@ -101,7 +142,7 @@ static void job_submit(struct p3_job *j, void (*work)(void *), void (*done)(void
 
 /* ---- worker side ---------------------------------------------------------------- */
 
-/* Authenticated as j->canon: lock the mailbox, write the POP-auth cache, log. */
+/* Authenticated as j->canon: lock the mailbox, log. */
 static void open_mailbox(struct p3_job *j)
 {
     int rc = mailbox_open(j->cfg->data_dir, j->canon, &j->mb);
@@ -115,58 +156,54 @@ static void open_mailbox(struct p3_job *j)
         j->res = R_MBERR;
         return;
     }
-    if (store_popauth_put(j->st, &j->ip, j->canon, (int64_t)time(NULL)) != STORE_OK)
-        log_warn("pop3: cannot record POP-auth entry for ip=%s", j->ipstr);
     log_info("login: service=pop3 ip=%s user=%s method=%s", j->ipstr, j->canon, j->method);
     j->res = R_OK;
 }
 
-/* USER/PASS: the password is verified inside the lockout gate (auth.h), the same
- * flow as every SASL mechanism (sasl_glue.c). */
+/* POP-before-SMTP (SPEC "POP3"): the verified login writes IP -> (user, time). */
+static void record_popauth(struct p3_job *j)
+{
+    if (store_popauth_put(j->st, &j->ip, j->canon, (int64_t)time(NULL)) != STORE_OK)
+        log_warn("pop3: cannot record POP-auth entry for ip=%s", j->ipstr);
+}
+
+/* The credentials of j->flow's user are verified: what follows, in this order. */
+static void logged_in(struct p3_job *j)
+{
+    j->ar = AUTHF_OK;
+    str_copy(j->canon, auth_flow_user(j->flow), sizeof j->canon);
+    record_popauth(j);
+    open_mailbox(j);
+}
+
+/* USER/PASS: the password is verified inside the lockout gate, like every SASL
+ * mechanism (auth_flow.h). */
 static void pass_work(void *arg)
 {
     struct p3_job *j = arg;
-    int g = auth_attempt_begin(j->st, j->cfg, &j->ip, "pop3", j->login);
-    if (g != AUTH_OK) {
-        j->res = g == AUTH_REFUSED ? R_LOCKED : R_TEMP;
-        return;
-    }
-    int rc = auth_check_password(j->st, j->cfg, j->login, j->text, j->canon, sizeof j->canon);
-    auth_attempt_end(j->st, j->cfg, &j->ip, rc == AUTH_FAIL, "pop3", j->login);
-    if (rc == AUTH_OK)
-        open_mailbox(j);
-    else
-        j->res = rc == AUTH_FAIL ? R_FAIL : R_TEMP;
+    j->ar = auth_flow_password(j->flow, j->login, j->text);
+    if (j->ar == AUTHF_OK)
+        logged_in(j);
 }
 
-/* One SASL step; sasl_glue.c applies the lockout and counts failures. A "*" after a
- * challenge comes here too (J_SASL_STEP): it counts as a failure. */
+/* One SASL step of the flow. A "*" after a challenge comes here too (J_SASL_STEP):
+ * it counts as a failure. */
 static void sasl_work(void *arg)
 {
     struct p3_job *j = arg;
-    struct saslg *sa = j->s->sasl;
-    if (j->kind == J_SASL_START && auth_is_locked(j->st, j->cfg, &j->ip)) {
-        log_info("auth refused: service=pop3 ip=%s reason=locked", j->ipstr);
-        j->res = R_LOCKED;
-        return;
-    }
-    j->res = R_SASL;
     if (j->kind == J_SASL_START)
-        j->sres = saslg_start(sa, j->method, j->has_text ? j->text : NULL, j->out, sizeof j->out);
+        j->ar = auth_flow_start(j->flow, j->method, j->has_text ? j->text : NULL, j->out,
+                                sizeof j->out);
     else
-        j->sres = saslg_step(sa, j->text, j->out, sizeof j->out);
-    if (j->sres == SASLG_LOCKED) {
-        j->res = R_LOCKED;
-    } else if (j->sres == SASLG_OK) {
-        str_copy(j->canon, saslg_user(sa), sizeof j->canon);
-        if (!j->out[0])
-            open_mailbox(j);
-    }
+        j->ar = auth_flow_step(j->flow, j->text, j->out, sizeof j->out);
+    if (j->ar == AUTHF_OK)
+        logged_in(j);
 }
 
+/* After final server data and the client's empty answer. */
 static void login_work(void *arg)
 {
-    open_mailbox(arg);
+    logged_in(arg);
 }
 
 static void quit_work(void *arg)
@@ -177,19 +214,22 @@ static void quit_work(void *arg)
 
 /* ---- event loop side ------------------------------------------------------------- */
 
-static void end_sasl(struct pop3_session *s)
+static void reply_refusal(struct pop3_session *s, enum authf_result r)
 {
-    if (s->sasl)
-        saslg_free(s->sasl);
-    s->sasl = NULL;
-    s->sasl_state = P3A_NONE;
+    if ((unsigned)r >= AUTHF_NRESULTS || !refusal[r])
+        r = AUTHF_TEMPFAIL;
+    pop3_reply(s, "%s", refusal[r]);
 }
 
 /* Report a finished login attempt (any method). */
 static void login_result(struct pop3_session *s, struct p3_job *j)
 {
-    end_sasl(s);
+    pop3_auth_end(s);
     s->have_user = false;
+    if (j->ar != AUTHF_OK) {
+        reply_refusal(s, j->ar);
+        return;
+    }
     switch (j->res) {
     case R_OK: {
         size_t n;
@@ -202,20 +242,11 @@ static void login_result(struct pop3_session *s, struct p3_job *j)
         pop3_reply(s, "+OK Logged in: %zu messages (%" PRIu64 " octets).", n, oct);
         break;
     }
-    case R_LOCKED:
-        pop3_reply(s, "-ERR [AUTH] Too many failed logins from your address; try again later.");
-        break;
     case R_INUSE:
         pop3_reply(s, "-ERR [IN-USE] mailbox locked by another session");
         break;
-    case R_MBERR:
-        pop3_reply(s, "-ERR [SYS/TEMP] Cannot open the mailbox.");
-        break;
-    case R_TEMP:
-        pop3_reply(s, "-ERR [SYS/TEMP] Authentication temporarily unavailable.");
-        break;
     default:
-        pop3_reply(s, "-ERR [AUTH] Authentication failed.");
+        pop3_reply(s, "-ERR [SYS/TEMP] Cannot open the mailbox.");
         break;
     }
 }
@@ -233,26 +264,11 @@ static void sasl_done(void *arg)
 {
     struct p3_job *j = arg;
     struct pop3_session *s = j->s;
-    if (j->res != R_SASL) {
-        login_result(s, j);
-    } else if (j->sres == SASLG_CONTINUE) {
-        s->sasl_state = P3A_STEP;
-        pop3_reply(s, "+ %s", j->out);
-    } else if (j->sres == SASLG_OK) {
-        s->sasl_state = P3A_FINAL;
-        str_copy(s->user, j->canon, sizeof s->user);
+    if (j->ar == AUTHF_CHALLENGE || j->ar == AUTHF_FINAL) {
+        s->sasl_state = j->ar == AUTHF_FINAL ? P3A_FINAL : P3A_STEP;
         pop3_reply(s, "+ %s", j->out);
     } else {
-        end_sasl(s);
-        switch (j->sres) {
-        case SASLG_CANCELLED: pop3_reply(s, "-ERR Authentication cancelled."); break;
-        case SASLG_BADPROT: pop3_reply(s, "-ERR Invalid authentication data."); break;
-        case SASLG_NOMECH: pop3_reply(s, "-ERR Unsupported authentication mechanism."); break;
-        case SASLG_TEMPFAIL:
-            pop3_reply(s, "-ERR [SYS/TEMP] Authentication temporarily unavailable.");
-            break;
-        default: pop3_reply(s, "-ERR [AUTH] Authentication failed."); break;
-        }
+        login_result(s, j);
     }
     job_free(j);
     pop3_session_continue(s);
@@ -298,7 +314,7 @@ static bool refused(struct pop3_session *s, enum pop3_verdict v)
     else if (v == P3V_PLAINTEXT_DENIED)
         pop3_reply(s, POP3_MSG_PLAINTEXT);
     else if (v == P3V_NOMECH)
-        pop3_reply(s, "-ERR Unsupported authentication mechanism.");
+        reply_refusal(s, AUTHF_NOMECH);
     return v != P3V_OK;
 }
 
@@ -322,7 +338,13 @@ void cmd_pass(struct pop3_session *s, struct pop3_req *r)
     str_copy(s->mech, "USER", sizeof s->mech);
     struct p3_job *j = job_new(s, J_PASS, r->rest);
     s->have_user = false;
-    if (!j) {
+    if (j) {
+        j->flow = flow_new(s, 0);
+        j->own_flow = true;
+    }
+    if (!j || !j->flow) {
+        if (j)
+            job_free(j);
         pop3_reply(s, "-ERR [SYS/TEMP] Out of memory.");
         return;
     }
@@ -332,7 +354,7 @@ void cmd_pass(struct pop3_session *s, struct pop3_req *r)
 static void list_mechs(struct pop3_session *s)
 {
     char names[64];
-    config_mech_names(pop3_offered_mechs(&s->pol), names, sizeof names);
+    mech_names(pop3_offered_mechs(&s->pol), ' ', names, sizeof names);
     pop3_reply(s, "+OK");
     for (char *p = names, *t; (t = strsep(&p, " ")) != NULL;)
         if (*t)
@@ -350,54 +372,55 @@ void cmd_auth(struct pop3_session *s, struct pop3_req *r)
         return;
     const char *initial = r->argc == 2 ? r->argv[1] : NULL;
     if (initial && strcmp(initial, "*") == 0) {
-        pop3_reply(s, "-ERR Authentication cancelled.");
+        reply_refusal(s, AUTHF_CANCELLED);
         return;
     }
     str_copy(s->mech, r->argv[0], sizeof s->mech);
     for (char *p = s->mech; *p; p++)
         *p = (char)toupper((unsigned char)*p);
-    s->sasl = saslg_new("pop", s->cfg, conn_local(s->c), conn_local_port(s->c), conn_peer(s->c),
-                        conn_peer_port(s->c), s->pol.tls_active, pop3_offered_mechs(&s->pol));
+    s->sasl = flow_new(s, pop3_offered_mechs(&s->pol));
     struct p3_job *j = s->sasl ? job_new(s, J_SASL_START, initial) : NULL;
     if (!j) {
-        end_sasl(s);
-        pop3_reply(s, "-ERR [SYS/TEMP] Authentication temporarily unavailable.");
+        pop3_auth_end(s);
+        reply_refusal(s, AUTHF_TEMPFAIL);
         return;
     }
     job_submit(j, sasl_work, sasl_done);
 }
 
-void pop3_sasl_line(struct pop3_session *s, char *line)
+/* The next job of a SASL exchange; out of memory ends the exchange. */
+static void sasl_job(struct pop3_session *s, enum job_kind kind, const char *text,
+                     void (*work)(void *), void (*done)(void *))
 {
-    if (strcmp(line, "*") == 0 && s->sasl_state == P3A_FINAL) {
-        end_sasl(s);
-        pop3_reply(s, "-ERR Authentication cancelled.");
-        return;
-    }
-    if (s->sasl_state == P3A_FINAL) {
-        if (line[0] != '\0') {
-            end_sasl(s);
-            pop3_reply(s, "-ERR [AUTH] Authentication failed.");
-            return;
-        }
-        struct p3_job *j = job_new(s, J_LOGIN, NULL);
-        if (!j) {
-            end_sasl(s);
-            pop3_reply(s, "-ERR [SYS/TEMP] Out of memory.");
-            return;
-        }
-        str_copy(j->canon, s->user, sizeof j->canon);
-        s->user[0] = '\0';
-        job_submit(j, login_work, login_done);
-        return;
-    }
-    struct p3_job *j = job_new(s, J_SASL_STEP, line);
+    struct p3_job *j = job_new(s, kind, text);
     if (!j) {
-        end_sasl(s);
+        pop3_auth_end(s);
         pop3_reply(s, "-ERR [SYS/TEMP] Out of memory.");
         return;
     }
-    job_submit(j, sasl_work, sasl_done);
+    job_submit(j, work, done);
+}
+
+/* The client's answer to final server data: no store call, so on the loop; the
+ * login (POP-auth record, mailbox) then runs on a worker. */
+static void final_answer(struct pop3_session *s, const char *line)
+{
+    enum authf_result r = auth_flow_answer(s->sasl, line);
+    if (r != AUTHF_OK) {
+        pop3_auth_end(s);
+        reply_refusal(s, r == AUTHF_BADPROT ? AUTHF_FAIL : r);
+        return;
+    }
+    sasl_job(s, J_LOGIN, NULL, login_work, login_done);
+}
+
+void pop3_sasl_line(struct pop3_session *s, char *line)
+{
+    if (s->sasl_state == P3A_FINAL) {
+        final_answer(s, line);
+        return;
+    }
+    sasl_job(s, J_SASL_STEP, line, sasl_work, sasl_done);
 }
 
 void cmd_stls(struct pop3_session *s)

@@ -26,10 +26,7 @@ void pop3_session_free_state(struct pop3_session *s)
     s->msgfd = -1;
     mailbox_close(s->mb);
     s->mb = NULL;
-    if (s->sasl)
-        saslg_free(s->sasl);
-    s->sasl = NULL;
-    s->sasl_state = P3A_NONE;
+    pop3_auth_end(s);
 }
 
 void pop3_emit(struct pop3_session *s, const void *data, size_t len)

@@ -6,18 +6,6 @@
 #include "auth.h"
 #include "util.h"
 
-unsigned pop3_mech_bit(const char *name)
-{
-    static const struct { const char *name; unsigned bit; } m[] = {
-        { "SCRAM-SHA-256", MECH_SCRAM_SHA256 }, { "CRAM-MD5", MECH_CRAM_MD5 },
-        { "LOGIN", MECH_LOGIN }, { "PLAIN", MECH_PLAIN },
-    };
-    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
-        if (str_ieq(name, m[i].name))
-            return m[i].bit;
-    return 0;
-}
-
 static bool tls_missing(const struct pop3_policy *p)
 {
     return p->tls == TLS_REQUIRED && !p->tls_active;
@@ -41,7 +29,7 @@ enum pop3_verdict pop3_user_allowed(const struct pop3_policy *p)
 
 enum pop3_verdict pop3_mech_allowed(const struct pop3_policy *p, const char *mech)
 {
-    unsigned bit = pop3_mech_bit(mech);
+    unsigned bit = mech_bit(mech);
     if (!bit || !(p->mechs & bit))
         return P3V_NOMECH;
     if (tls_missing(p))
@@ -78,7 +66,7 @@ size_t pop3_capa(const struct pop3_policy *p, enum pop3_state st, char *buf, siz
         if (pop3_user_allowed(p) == P3V_OK)
             ok = add(buf, len, &used, "USER\r\n", "");
         if (ok && offered) {
-            config_mech_names(offered, mechs, sizeof mechs);
+            mech_names(offered, ' ', mechs, sizeof mechs);
             ok = add(buf, len, &used, "SASL ", mechs) && add(buf, len, &used, "\r\n", "");
         }
         if (ok && pop3_stls_offered(p))

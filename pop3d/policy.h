@@ -29,8 +29,6 @@ enum pop3_verdict {
 #define POP3_MSG_PLAINTEXT \
     "-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections"
 
-/* MECH_* bit for a SASL mechanism name (case-insensitive), 0 if unknown. */
-unsigned pop3_mech_bit(const char *name);
 /* Mechanisms to advertise and accept now. */
 unsigned pop3_offered_mechs(const struct pop3_policy *p);
 enum pop3_verdict pop3_user_allowed(const struct pop3_policy *p);

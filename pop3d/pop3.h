@@ -1,7 +1,8 @@
 /* pop3: the POP3 session shared by the command modules (commands.c: transaction
  * commands, cmd_auth.c: login, STLS, QUIT) and the connection glue (session.c).
  * Replies go through s->emit, so the transaction commands run in unit tests with
- * no connection (s->c == NULL). */
+ * no connection (s->c == NULL). A login whose credentials are verified writes the
+ * POP-auth record even when the mailbox is then refused as in use (cmd_auth.c). */
 #ifndef MS_POP3_H
 #define MS_POP3_H
 #include <stdbool.h>
@@ -15,7 +16,7 @@
 #include "store.h"
 
 struct conn;
-struct saslg;
+struct auth_flow;
 
 enum pop3_sasl_state {
     P3A_NONE,
@@ -38,7 +39,7 @@ struct pop3_session {
     int msgfd;
     struct msgtext_enc conv;
     /* SASL exchange */
-    struct saslg *sasl;
+    struct auth_flow *sasl;              /* common/auth_flow.h */
     enum pop3_sasl_state sasl_state;
     char mech[24];
     /* flow */
@@ -70,6 +71,8 @@ void cmd_stls(struct pop3_session *s);
 void cmd_quit(struct pop3_session *s);
 /* A line while a SASL exchange is waiting for the client. */
 void pop3_sasl_line(struct pop3_session *s, char *line);
+/* End the SASL exchange, if any (its flow freed, no reply). */
+void pop3_auth_end(struct pop3_session *s);
 
 /* ---- session.c ---- */
 /* A worker job starts: stop reading input. */

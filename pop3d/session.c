@@ -124,11 +124,8 @@ void pop3_on_input(struct conn *c)
         if (r == CONN_LINE_NONE)
             break;
         if (r == CONN_LINE_TOOLONG || strlen(line) != len) {
-            if (sasl) {
-                saslg_free(s->sasl);
-                s->sasl = NULL;
-                s->sasl_state = P3A_NONE;
-            }
+            if (sasl)
+                pop3_auth_end(s);
             pop3_reply(s, "-ERR %s.", r == CONN_LINE_TOOLONG ? "Line too long" : "Invalid line");
             continue;
         }

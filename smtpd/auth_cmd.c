@@ -1,27 +1,29 @@
-/* auth_cmd: the SMTP AUTH command (RFC 4954) over sasl_glue.h: sequencing, an early
- * lockout check, every SASL step on the worker pool (slow hashes, and the store
- * calls of the lockout gate in sasl_glue.c: see common/store.h), 334 challenges,
- * final server data as a 334 answered by an empty line, and one log line per
- * result. Failures are counted toward the lockout by sasl_glue.c. */
+/* auth_cmd: the SMTP AUTH command (RFC 4954) over the shared login flow
+ * (common/auth_flow.h): sequencing, every flow step on the worker pool (slow hashes
+ * and the lockout gate's store calls: see common/store.h), SMTP's wording of the
+ * flow's results (334 challenges, final server data as a 334 answered by an empty
+ * line, 235, 535, 454, 501, 504), and one log line per result. Failures are counted
+ * toward the lockout by the flow. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth.h"
+#include "auth_flow.h"
 #include "log.h"
 #include "session.h"
 #include "util.h"
 
-static unsigned mech_bit(const char *mech)
-{
-    static const struct { const char *name; unsigned bit; } m[] = {
-        { "SCRAM-SHA-256", MECH_SCRAM_SHA256 }, { "CRAM-MD5", MECH_CRAM_MD5 },
-        { "LOGIN", MECH_LOGIN }, { "PLAIN", MECH_PLAIN },
-    };
-    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
-        if (str_ieq(mech, m[i].name))
-            return m[i].bit;
-    return 0;
-}
+/* SMTP's words for the flow's failures; why: the reason= of the log line. */
+static const struct {
+    int code;
+    const char *enh, *text, *why;
+} refusal[AUTHF_NRESULTS] = {
+    [AUTHF_FAIL] = { 535, "5.7.8", "Error: authentication failed", NULL },
+    [AUTHF_LOCKED] = { 454, "4.7.0", "Temporary authentication failure", "locked" },
+    [AUTHF_TEMPFAIL] = { 454, "4.7.0", "Temporary authentication failure", "tempfail" },
+    [AUTHF_CANCELLED] = { 501, "5.7.0", "Authentication aborted", "cancelled" },
+    [AUTHF_BADPROT] = { 501, "5.5.2", "Error: invalid authentication data", "protocol" },
+    [AUTHF_NOMECH] = { 504, "5.5.4", "Unrecognized authentication type", "mechanism" },
+};
 
 static void auth_log(struct session *s, const char *user, const char *result, const char *why)
 {
@@ -31,8 +33,7 @@ static void auth_log(struct session *s, const char *user, const char *result, co
 
 void auth_abort(struct session *s)
 {
-    if (s->sasl)
-        saslg_free(s->sasl);
+    auth_flow_free(s->sasl);
     s->sasl = NULL;
     s->state = SS_CMD;
     if (!s->busy) {                    /* the buffers live as long as the exchange */
@@ -43,7 +44,7 @@ void auth_abort(struct session *s)
 
 static void auth_success(struct session *s)
 {
-    const char *user = saslg_user(s->sasl);
+    const char *user = auth_flow_user(s->sasl);
     s->authenticated = true;
     policy_client_set_user(&s->pc, user);
     auth_log(s, user, "ok", NULL);
@@ -51,65 +52,48 @@ static void auth_success(struct session *s)
     auth_abort(s);
 }
 
-/* Worker thread: an early lockout check (a read) when the exchange starts, then one
- * SASL step; the step that verifies credentials checks the lock again and counts
- * (sasl_glue.c), so an exchange begun before a lock fails after it. */
+/* Worker thread: one step of the flow (the early lockout look at the start, the
+ * lockout gate at the credentials, failure counting: auth_flow.h). */
 static void auth_work(struct session *s)
 {
-    if (s->state == SS_CMD && auth_is_locked(server_store(), s->cfg, &s->pc.ip)) {
-        s->auth_rc = AUTH_LOCKED;
-        return;
-    }
     if (s->state == SS_CMD)
-        s->auth_rc = saslg_start(s->sasl, s->mech, s->auth_arg, s->ab->out, sizeof s->ab->out);
+        s->auth_rc = auth_flow_start(s->sasl, s->mech, s->auth_arg, s->ab->out, sizeof s->ab->out);
     else
-        s->auth_rc = saslg_step(s->sasl, s->auth_arg, s->ab->out, sizeof s->ab->out);
+        s->auth_rc = auth_flow_step(s->sasl, s->auth_arg, s->ab->out, sizeof s->ab->out);
 }
 
 static void auth_fail(struct session *s, int code, const char *enh, const char *text,
                       const char *why)
 {
-    auth_log(s, s->sasl ? saslg_user(s->sasl) : "-", "fail", why);
+    auth_log(s, s->sasl ? auth_flow_user(s->sasl) : "-", "fail", why);
     sess_reply_uncounted(s, code, enh, text);   /* the lockout limits guessing */
     auth_abort(s);
 }
 
-static void auth_done(struct session *s)
+/* Reply to one result of the flow. */
+static void auth_reply(struct session *s, enum authf_result r)
 {
-    switch (s->auth_rc) {
-    case SASLG_CONTINUE:
-        s->state = SS_AUTH;
+    switch (r) {
+    case AUTHF_CHALLENGE:
+    case AUTHF_FINAL:              /* e.g. SCRAM's server signature, then an empty line */
+        s->state = r == AUTHF_FINAL ? SS_AUTH_FINAL : SS_AUTH;
         if (s->c)
             conn_printf(s->c, "334 %s\r\n", s->ab->out);
         return;
-    case SASLG_OK:
-        if (s->ab->out[0] && s->c) {
-            s->state = SS_AUTH_FINAL;   /* e.g. SCRAM's server signature */
-            conn_printf(s->c, "334 %s\r\n", s->ab->out);
-            return;
-        }
+    case AUTHF_OK:
         auth_success(s);
         return;
-    case AUTH_LOCKED:
-    case SASLG_LOCKED:
-        auth_fail(s, 454, "4.7.0", "Temporary authentication failure", "locked");
-        return;
-    case SASLG_FAIL:
-        auth_fail(s, 535, "5.7.8", "Error: authentication failed", NULL);
-        return;
-    case SASLG_CANCELLED:
-        auth_fail(s, 501, "5.7.0", "Authentication aborted", "cancelled");
-        return;
-    case SASLG_BADPROT:
-        auth_fail(s, 501, "5.5.2", "Error: invalid authentication data", "protocol");
-        return;
-    case SASLG_NOMECH:
-        auth_fail(s, 504, "5.5.4", "Unrecognized authentication type", "mechanism");
-        return;
     default:
-        auth_fail(s, 454, "4.7.0", "Temporary authentication failure", "tempfail");
+        if ((unsigned)r >= AUTHF_NRESULTS || !refusal[r].code)
+            r = AUTHF_TEMPFAIL;
+        auth_fail(s, refusal[r].code, refusal[r].enh, refusal[r].text, refusal[r].why);
         return;
     }
+}
+
+static void auth_done(struct session *s)
+{
+    auth_reply(s, (enum authf_result)s->auth_rc);
 }
 
 /* Run the step on s->auth_arg on the workq: LOGIN and PLAIN verify a slow hash,
@@ -162,8 +146,13 @@ void cmd_auth(struct session *s, const char *arg)
         return;
     }
     str_copy(s->mech, mech, sizeof s->mech);
-    s->sasl = saslg_new("smtp", s->cfg, conn_local(s->c), conn_local_port(s->c), conn_peer(s->c),
-                        conn_peer_port(s->c), conn_is_tls(s->c), sess_auth_mechs(s));
+    struct authf_client cl = {
+        .service = "smtp", .st = server_store(), .cfg = s->cfg,
+        .local = conn_local(s->c), .local_port = conn_local_port(s->c),
+        .remote = conn_peer(s->c), .remote_port = conn_peer_port(s->c),
+        .tls = conn_is_tls(s->c), .mechs = sess_auth_mechs(s),
+    };
+    s->sasl = auth_flow_new(&cl);
     if (!s->sasl) {
         auth_fail(s, 454, "4.7.0", "Temporary authentication failure", "sasl");
         return;
@@ -179,12 +168,8 @@ void cmd_auth(struct session *s, const char *arg)
 void auth_input(struct session *s, const char *line, size_t len)
 {
     if (s->state == SS_AUTH_FINAL) {
-        if (len == 0)
-            auth_success(s);
-        else if (strcmp(line, "*") == 0)
-            auth_fail(s, 501, "5.7.0", "Authentication aborted", "cancelled");
-        else
-            auth_fail(s, 501, "5.5.2", "Error: invalid authentication data", "protocol");
+        /* the answer to final server data: no store call, so no worker */
+        auth_reply(s, strlen(line) == len ? auth_flow_answer(s->sasl, line) : AUTHF_BADPROT);
         return;
     }
     s->auth_arg = line;

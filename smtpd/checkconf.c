@@ -55,23 +55,15 @@ static void domain_list(const struct strlist *l, char *buf, size_t len)
 static void instance_line(const struct config *cfg, const struct smtp_instance *in, FILE *out)
 {
     char listen[512], to[512], mechs[128];
-    unsigned i, m = 0;
-    static const char *names[] = { "SCRAM-SHA-256", "CRAM-MD5", "LOGIN", "PLAIN" };
 
     listen_list(in, listen, sizeof listen);
     domain_list(&in->always_relay_to, to, sizeof to);
-    mechs[0] = '\0';
-    for (i = 0; i < 4; i++) {
-        if (in->auth_mechs & (1u << i)) {
-            size_t l = strlen(mechs);
-            snprintf(mechs + l, sizeof mechs - l, "%s%s", m++ ? "," : "", names[i]);
-        }
-    }
+    mech_names(in->auth_mechs, ',', mechs, sizeof mechs);
     fprintf(out, "smtp %s: listen=%s tls=%s auth=%s plaintext_auth=%s require_auth=%s relay=%s "
             "relay_pop_before_smtp=%s relay_outside_lan=%s relay_nonlocal_senders=%s "
             "relay_local_senders=%s always_relay_from=%s always_relay_to=%s "
             "reject_local_spoof=%s sender_login_match=%s allow_open_relay=%s open_relay=%s\n",
-            in->name, listen, tls_name(in->tls), m ? mechs : "-",
+            in->name, listen, tls_name(in->tls), mechs[0] ? mechs : "-",
             in->plaintext_auth == PLAINTEXT_ALWAYS ? "always" : "tls", yesno(in->require_auth),
             yesno(in->relay), yesno(in->relay_pop_before_smtp), yesno(in->relay_outside_lan),
             yesno(in->relay_nonlocal_senders), yesno(in->relay_local_senders),

@@ -39,7 +39,7 @@ static void ehlo_reply(struct session *s)
         snprintf(ext[n++], sizeof ext[0], "STARTTLS");
     unsigned m = sess_auth_mechs(s);
     if (m && !sess_tls_required(s))
-        snprintf(ext[n++], sizeof ext[0], "AUTH %s", config_mech_names(m, mechs, sizeof mechs));
+        snprintf(ext[n++], sizeof ext[0], "AUTH %s", mech_names(m, ' ', mechs, sizeof mechs));
     for (size_t i = 0; i < n; i++) {
         int k = snprintf(out + o, sizeof out - o, "250%c%s\r\n", i + 1 < n ? '-' : ' ', ext[i]);
         if (k < 0 || (size_t)k >= sizeof out - o)

@@ -133,8 +133,7 @@ static void sess_free(struct session *s)
     if (s->delay_ev)
         event_free(s->delay_ev);
     sess_reset_tx(s);
-    if (s->sasl)
-        saslg_free(s->sasl);
+    auth_flow_free(s->sasl);
     free(s->ab);
     free(s);
 }

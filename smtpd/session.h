@@ -13,12 +13,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "auth_flow.h"
 #include "checks.h"
 #include "conn.h"
 #include "data.h"
 #include "penalty.h"
 #include "policy.h"
-#include "sasl_glue.h"
 #include "server.h"
 #include "smtp_parse.h"
 
@@ -63,10 +63,10 @@ struct session {
     size_t msg_size;                   /* stored size, for the log */
     int deliver_rc, deliver_errno;     /* delivery job result */
     /* AUTH */
-    struct saslg *sasl;
+    struct auth_flow *sasl;            /* the exchange (common/auth_flow.h) */
     char mech[32];
     const char *auth_arg;              /* initial response / response line (in ab->line) */
-    int auth_rc;                       /* job result (enum saslg_result or AUTH_LOCKED) */
+    int auth_rc;                       /* job result (enum authf_result) */
     struct sess_auth *ab;
     char line[SMTP_LINE_MAX + 1];      /* current command line (AUTH ones go to ab->line) */
     /* abuse limits (penalty.h) */
@@ -91,8 +91,6 @@ struct sess_auth {
     char out[SASLG_LINE_MAX + 64];     /* the next challenge */
     char line[SASLG_LINE_MAX + 1];     /* the AUTH command or a response line */
 };
-
-#define AUTH_LOCKED 100                /* auth_rc: the client IP is locked out */
 
 /* session.c */
 void sess_reply(struct session *s, int code, const char *enh, const char *fmt, ...)

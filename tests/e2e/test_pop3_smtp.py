@@ -74,6 +74,36 @@ class Pop3Smtp(EnvTestCase):
         self.env.start("pop3d", wait=["pop"])
         self.assertEqual(self.rcpt(REMOTE_IP), 250)
 
+    def test_pop_before_smtp_in_use(self):
+        """A correct password on a mailbox in use by another session gets -ERR [IN-USE],
+        but the login is verified: the IP is recorded and may relay (any method). A wrong
+        password on that mailbox records nothing."""
+        p = self.pop_login(ALICE, ALICE_PW, LAN_IP)             # holds the mailbox
+        q = self.env.pop3("pop", OTHER_IP)
+        q.user(ALICE)
+        with self.assertRaises(poplib.error_proto) as e:
+            q.pass_("wrong-password-here")
+        self.assertTrue(e.exception.args[0].startswith(b"-ERR [AUTH]"))
+        q.quit()
+        self.assertEqual(self.rcpt(OTHER_IP), 550)
+        self.assertEqual(self.rcpt(REMOTE_IP), 550)
+        q = self.env.pop3("pop", REMOTE_IP)
+        q.user(ALICE)
+        with self.assertRaises(poplib.error_proto) as e:
+            q.pass_(ALICE_PW)
+        self.assertTrue(e.exception.args[0].startswith(b"-ERR [IN-USE]"))
+        q.quit()
+        self.assertEqual(self.rcpt(REMOTE_IP), 250)
+        q = self.env.pop3("pop", OTHER_IP)
+        plain = base64.b64encode(("\0%s\0%s" % (ALICE, ALICE_PW)).encode()).decode()
+        with self.assertRaises(poplib.error_proto) as e:
+            q._shortcmd("AUTH PLAIN " + plain)
+        self.assertTrue(e.exception.args[0].startswith(b"-ERR [IN-USE]"))
+        q.quit()
+        self.assertEqual(self.rcpt(OTHER_IP), 250)
+        p.quit()
+        self.assertIn(REMOTE_IP, self.env.userdb("popauth", "list").stdout)
+
     def test_lockout_shared_with_smtp_auth(self):
         for i in range(2):
             s = self.env.smtp("smtp", REMOTE_IP)

@@ -357,22 +357,6 @@ static void test_mechs_and_plaintext(void)
     smtp_err("plaintext_auth = never", "plaintext_auth", "expected tls or always");
 }
 
-static void test_mech_names(void)
-{
-    char buf[80];
-    CU_ASSERT_STRING_EQUAL(config_mech_names(MECH_ALL, buf, sizeof(buf)), "SCRAM-SHA-256 CRAM-MD5 LOGIN PLAIN");
-    CU_ASSERT_STRING_EQUAL(config_mech_names(0, buf, sizeof(buf)), "");
-    CU_ASSERT_STRING_EQUAL(config_mech_names(MECH_PLAIN | MECH_SCRAM_SHA256, buf, sizeof(buf)),
-                           "SCRAM-SHA-256 PLAIN");
-    CU_ASSERT_STRING_EQUAL(config_mech_names(MECH_LOGIN, buf, sizeof(buf)), "LOGIN");
-    CU_ASSERT_STRING_EQUAL(config_mech_names(MECH_CRAM_MD5 | MECH_LOGIN, buf, sizeof(buf)), "CRAM-MD5 LOGIN");
-    char small[10];
-    memset(small, 'x', sizeof(small));
-    CU_ASSERT_PTR_EQUAL(config_mech_names(MECH_ALL, small, sizeof(small)), small);
-    CU_ASSERT_EQUAL(strlen(small), sizeof(small) - 1);
-    CU_ASSERT_EQUAL(strncmp(small, "SCRAM-SHA", 9), 0);
-}
-
 static void test_relayhost(void)
 {
     static const struct { const char *v, *host; int port; } ok[] = {
@@ -671,7 +655,6 @@ static CU_TestInfo tests[] = {
     { "listen", test_listen },
     { "tls modes", test_tls_modes },
     { "mechanisms, plaintext_auth", test_mechs_and_plaintext },
-    { "config_mech_names", test_mech_names },
     { "relayhost", test_relayhost },
     { "routes", test_routes },
     { "domains, config_is_local_domain", test_domains },

@@ -135,8 +135,8 @@ static void test_policy(void)
     /* no mechanisms configured: no SASL line */
     o.mechs = 0;
     CU_ASSERT_PTR_NULL(strstr(capa(&o, P3S_AUTHORIZATION), "SASL"));
-    CU_ASSERT_EQUAL(pop3_mech_bit("scram-sha-256"), MECH_SCRAM_SHA256);
-    CU_ASSERT_EQUAL(pop3_mech_bit("XOAUTH2"), 0);
+    CU_ASSERT_EQUAL(mech_bit("scram-sha-256"), MECH_SCRAM_SHA256);
+    CU_ASSERT_EQUAL(mech_bit("XOAUTH2"), 0);
 }
 
 /* ---- the state machine with captured output ---- */

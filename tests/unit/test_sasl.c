@@ -3,7 +3,6 @@
  * client side (sasl_client_*) talks to saslg_* in-process, base64 lines in between,
  * for SCRAM-SHA-256, CRAM-MD5, LOGIN and PLAIN. */
 #define _XOPEN_SOURCE 700
-#include <fcntl.h>
 #include <sasl/sasl.h>
 #include <sasl/saslutil.h>
 #include <stdio.h>
@@ -114,24 +113,6 @@ static void test_check_password(void)
     CU_ASSERT_EQUAL(auth_check_password(st, &cfg, "bob", PW_BOB, NULL, 0), AUTH_FAIL);   /* disabled */
 }
 
-/* Run fn with stderr captured into buf. */
-static void capture_stderr(void (*fn)(void), char *buf, size_t len)
-{
-    char path[600];
-    snprintf(path, sizeof path, "%s/stderr.txt", tmpdir);
-    fflush(stderr);
-    int saved = dup(2), fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-    CU_ASSERT_FATAL(saved >= 0 && fd >= 0);
-    dup2(fd, 2);
-    fn();
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    ssize_t n = pread(fd, buf, len - 1, 0);
-    buf[n > 0 ? n : 0] = '\0';
-    close(fd);
-}
-
 static struct ipaddr lock_ip;
 static void three_failures(void)
 {
@@ -148,7 +129,7 @@ static void test_failures_and_lockout(void)
     CU_ASSERT_EQUAL_FATAL(ipaddr_parse("198.51.100.9", &lock_ip), 0);
     CU_ASSERT_EQUAL_FATAL(ipaddr_parse("198.51.100.10", &other), 0);
     CU_ASSERT_FALSE(auth_is_locked(st, &cfg, &lock_ip));
-    capture_stderr(three_failures, log, sizeof log);
+    CU_ASSERT_EQUAL_FATAL(tu_capture_stderr(tmpdir, three_failures, log, sizeof log), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(log, "auth failed: service=smtp ip=198.51.100.9 user=alice@example.com\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(log, "auth failed: service=pop3 ip=198.51.100.9 user=evil?user?auth?failed\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(log, "auth failed: service=smtp ip=198.51.100.9 user=-\n"));
