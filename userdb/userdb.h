@@ -1,6 +1,7 @@
 /* userdb: the admin tool's shared pieces (SPEC.md "Users: userdb"): the command
  * context, address handling, password input and the command groups
- * (cmd_user.c: users; cmd_misc.c: aliases, POP-auth cache, lockouts). */
+ * (cmd_user.c: users; cmd_misc.c: aliases, POP-auth cache, lockouts;
+ * cmd_backup.c: backup and restore). */
 #ifndef MS_USERDB_H
 #define MS_USERDB_H
 #include <stdbool.h>
@@ -39,6 +40,11 @@ int cmd_list(struct udb *u);
 int cmd_alias(struct udb *u);
 int cmd_popauth(struct udb *u);
 int cmd_lockout(struct udb *u);
+/* cmd_backup.c: backup_prepare runs as root before the drop (creates a missing DIR
+ * for run_as_user); restore runs without the store open and opens it itself. */
+int backup_prepare(struct udb *u);
+int cmd_backup(struct udb *u);
+int cmd_restore(struct udb *u);
 
 /* Time as "YYYY-MM-DDTHH:MM:SSZ". */
 const char *udb_time(long long t, char *buf, size_t len);
