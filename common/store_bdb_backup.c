@@ -174,14 +174,24 @@ static int move_aside(const char *home, char *moved, size_t movedlen, char *err,
     char stamp[32];
     time_t now = time(NULL);
     struct tm tm;
-    if (gmtime_r(&now, &tm) == NULL || strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm) == 0 ||
-        (size_t)snprintf(moved, movedlen, "%s.before-restore-%s", home, stamp) >= movedlen ||
-        rename(home, moved) != 0) {
-        snprintf(err, errlen, "cannot move %s aside: %s", home, strerror(errno));
-        moved[0] = '\0';
+    if (gmtime_r(&now, &tm) == NULL || strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm) == 0) {
+        snprintf(err, errlen, "cannot format the time");
         return -1;
     }
-    return 0;
+    /* never onto an existing name (a second restore within the same second) */
+    for (int i = 1; i < 100; i++) {
+        int n = i == 1 ? snprintf(moved, movedlen, "%s.before-restore-%s", home, stamp)
+                       : snprintf(moved, movedlen, "%s.before-restore-%s-%d", home, stamp, i);
+        if (n < 0 || (size_t)n >= movedlen)
+            break;
+        if (renameat2(AT_FDCWD, home, AT_FDCWD, moved, RENAME_NOREPLACE) == 0)
+            return 0;
+        if (errno != EEXIST)
+            break;
+    }
+    snprintf(err, errlen, "cannot move %s aside: %s", home, strerror(errno));
+    moved[0] = '\0';
+    return -1;
 }
 
 int store_restore(const char *src, const char *data_dir, char *moved, size_t movedlen,
