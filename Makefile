@@ -29,7 +29,7 @@ DEB_PKGS := build-essential libdb-dev libsasl2-dev libsasl2-modules libssl-dev l
             libevent-dev libcrypt-dev python3 python3-aiosmtpd swaks curl openssl fetchmail \
             man-db groff-base systemd
 # ... and for the package checks only (make deb, make check-package)
-DEB_PKG_PKGS := debhelper devscripts lintian fakeroot adduser
+DEB_PKG_PKGS := debhelper lintian adduser
 
 COMMON_SRC := $(wildcard common/*.c)
 SMTPD_SRC  := $(filter-out smtpd/main.c,$(wildcard smtpd/*.c))
@@ -40,7 +40,8 @@ UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 # $(call objs,VARIANT,SOURCES)
 objs = $(patsubst %.c,$(B)/$(1)/%.o,$(2))
 
-REL_FLAGS  := $(CFLAGS_BASE) -O2
+# REL_EXTRA: the distribution's hardening flags (debian/rules passes dpkg-buildflags)
+REL_FLAGS  := $(CFLAGS_BASE) -O2 $(REL_EXTRA)
 ASAN_FLAGS := $(CFLAGS_BASE) -O1 $(SANFLAGS)
 
 .PHONY: all deps run stop test unit e2e clean install asan check-deps dist-files deb deps-package
@@ -176,10 +177,14 @@ install: all dist-files
 	  { ! [ -d /run/systemd/system ] || systemctl daemon-reload; }; \
 	fi
 
-# The Debian package (debian/): ../mailserver_VERSION_ARCH.deb, copied to $(B)/deb/.
+# The Debian package (debian/), built in a copy of the tree under $(B)/deb so that
+# dpkg-buildpackage writes nothing beside the source: $(B)/deb/mailserver_*.deb.
 deb: deps-package
-	dpkg-buildpackage -us -uc -b
-	@mkdir -p $(B)/deb && cp ../mailserver_*.deb $(B)/deb/ && ls -l $(B)/deb/
+	rm -rf $(B)/deb && mkdir -p $(B)/deb/mailserver
+	tar --exclude=./build --exclude=./bin --exclude=./var --exclude=./.git \
+	  --exclude=./mailserver.conf -cf - . | tar -C $(B)/deb/mailserver -xf -
+	cd $(B)/deb/mailserver && dpkg-buildpackage -us -uc -b
+	@ls -l $(B)/deb/*.deb
 
 clean:
 	rm -rf build bin
