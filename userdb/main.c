@@ -35,7 +35,8 @@ int udb_usage(void)
           "       userdb [-c FILE] alias add ALIAS TARGET | alias del ALIAS | alias list\n"
           "       userdb [-c FILE] popauth list | popauth flush\n"
           "       userdb [-c FILE] lockout list | lockout clear IP\n"
-          "       userdb [-c FILE] backup DIR | restore DIR\n", stderr);
+          "       userdb [-c FILE] backup DIR | restore DIR\n"
+          "       userdb [-c FILE] clientconfig thunderbird|outlook|srv\n", stderr);
     return UDB_USAGE;
 }
 
@@ -91,6 +92,7 @@ static const struct command commands[] = {
     { "lockout", cmd_lockout, 1, 2, 0, NULL, false },
     { "backup", cmd_backup, 1, 1, 0, backup_prepare, false },
     { "restore", cmd_restore, 1, 1, 0, NULL, true },
+    { "clientconfig", cmd_clientconfig, 1, 1, 0, NULL, true },
 };
 
 /* Split argv after the command into flags and positional arguments. */

@@ -6,6 +6,7 @@
 #define MS_USERDB_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "config.h"
 #include "store.h"
@@ -45,6 +46,10 @@ int cmd_lockout(struct udb *u);
 int backup_prepare(struct udb *u);
 int cmd_backup(struct udb *u);
 int cmd_restore(struct udb *u);
+/* cmd_clientcfg.c: client set-up files on stdout; clientcfg_srv prints the SRV
+ * records (zone-file lines) for any command that prints DNS records. */
+int cmd_clientconfig(struct udb *u);
+void clientcfg_srv(FILE *f, const struct config *cfg);
 
 /* Time as "YYYY-MM-DDTHH:MM:SSZ". */
 const char *udb_time(long long t, char *buf, size_t len);
