@@ -203,6 +203,10 @@ int store_restore(const char *src, const char *data_dir, char *moved, size_t mov
         snprintf(err, errlen, "data_dir too long");
         return STORE_ERROR;
     }
+    if (mkdir(data_dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create %s: %s", data_dir, strerror(errno));
+        return STORE_ERROR;
+    }
     long pid = live_registrant(home);
     if (pid != 0) {
         snprintf(err, errlen, "the store in %s is in use (process %ld): stop smtpd and pop3d "
