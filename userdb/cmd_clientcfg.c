@@ -109,7 +109,7 @@ static void tb_server(FILE *f, const char *tag, const char *type, const char *ho
 
 static void thunderbird(FILE *f, const struct config *cfg)
 {
-    struct endpoint in[EP_MAX], out[EP_MAX];
+    struct endpoint in[EP_MAX] = { 0 }, out[EP_MAX] = { 0 };
     size_t nin = pop3_endpoints(cfg, in), nout = smtp_endpoints(cfg, out);
     fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<clientConfig version=\"1.1\">\n"
           "  <emailProvider id=\"", f);
@@ -152,7 +152,7 @@ static void ol_protocol(FILE *f, const char *type, const char *host, const struc
 /* Outlook's POX Autodiscover response: the first (best) endpoint of each kind. */
 static void outlook(FILE *f, const struct config *cfg)
 {
-    struct endpoint in[EP_MAX], out[EP_MAX];
+    struct endpoint in[EP_MAX] = { 0 }, out[EP_MAX] = { 0 };
     size_t nin = pop3_endpoints(cfg, in), nout = smtp_endpoints(cfg, out);
     fputs("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
           "<Autodiscover xmlns=\"http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006\">\n"
@@ -174,7 +174,7 @@ static void srv_line(FILE *f, const char *service, const char *domain, int port,
 
 static void srv_domain(FILE *f, const struct config *cfg, const char *domain)
 {
-    struct endpoint in[EP_MAX], out[EP_MAX];
+    struct endpoint in[EP_MAX] = { 0 }, out[EP_MAX] = { 0 };
     size_t nin = pop3_endpoints(cfg, in), nout = smtp_endpoints(cfg, out);
     bool sub = false, subs = false, pop = false, pops = false;
     for (size_t i = 0; i < nout; i++) {

@@ -77,22 +77,22 @@ enum { F_RELAY = 1, F_STDIN = 2, F_FORCE = 4 };
 struct command {
     const char *name;
     int (*fn)(struct udb *u);
+    int (*prep)(struct udb *u);   /* as root, before the drop (or NULL) */
     int min, max;            /* positional arguments */
     unsigned flags;          /* the options it takes */
-    int (*prep)(struct udb *u);   /* as root, before the drop (or NULL) */
     bool no_store;           /* fn opens the store itself */
 };
 
 static const struct command commands[] = {
-    { "add", cmd_add, 1, 1, F_RELAY | F_STDIN | F_FORCE, NULL, false },
-    { "passwd", cmd_passwd, 1, 1, F_STDIN | F_FORCE, NULL, false },
-    { "del", cmd_del, 1, 1, 0, NULL, false },         { "set", cmd_set, 2, 3, 0, NULL, false },
-    { "show", cmd_show, 1, 1, 0, NULL, false },       { "list", cmd_list, 0, 0, 0, NULL, false },
-    { "alias", cmd_alias, 1, 3, 0, NULL, false },     { "popauth", cmd_popauth, 1, 1, 0, NULL, false },
-    { "lockout", cmd_lockout, 1, 2, 0, NULL, false },
-    { "backup", cmd_backup, 1, 1, 0, backup_prepare, false },
-    { "restore", cmd_restore, 1, 1, 0, NULL, true },
-    { "clientconfig", cmd_clientconfig, 1, 1, 0, NULL, true },
+    { "add", cmd_add, NULL, 1, 1, F_RELAY | F_STDIN | F_FORCE, false },
+    { "passwd", cmd_passwd, NULL, 1, 1, F_STDIN | F_FORCE, false },
+    { "del", cmd_del, NULL, 1, 1, 0, false },         { "set", cmd_set, NULL, 2, 3, 0, false },
+    { "show", cmd_show, NULL, 1, 1, 0, false },       { "list", cmd_list, NULL, 0, 0, 0, false },
+    { "alias", cmd_alias, NULL, 1, 3, 0, false },     { "popauth", cmd_popauth, NULL, 1, 1, 0, false },
+    { "lockout", cmd_lockout, NULL, 1, 2, 0, false },
+    { "backup", cmd_backup, backup_prepare, 1, 1, 0, false },
+    { "restore", cmd_restore, NULL, 1, 1, 0, true },
+    { "clientconfig", cmd_clientconfig, NULL, 1, 1, 0, true },
 };
 
 /* Split argv after the command into flags and positional arguments. */
