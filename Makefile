@@ -5,18 +5,31 @@
 #   make stop       stop what `make run` started
 #   make test       the whole suite (CUnit + end to end), under ASan and UBSan
 #   make deps       install the Debian packages we need (prints the apt-get line if not root)
-#   make install PREFIX=/usr/local
+#   make install    PREFIX (/usr/local), DESTDIR: binaries, man pages, units, config
+#   make deb        the Debian package (../mailserver_*.deb; needs DEB_PKG_PKGS)
 
 CC      ?= cc
 B       ?= build
 PREFIX  ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR  ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/mailserver
+DOCDIR  ?= $(PREFIX)/share/doc/mailserver
+SYSCONFDIR    ?= /etc
+LOCALSTATEDIR ?= /var
+# systemd units: the local admin's place for a /usr/local install; the package uses
+# /lib/systemd/system (debian/rules)
+UNITDIR ?= /etc/systemd/system
 CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -g -D_GNU_SOURCE -MMD -MP -Icommon -Ismtpd -Ipop3d -Iuserdb
 LIBS    := -levent -levent_openssl -levent_pthreads -lssl -lcrypto -ldb -lsasl2 -lcrypt -lresolv -lpthread
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 # Debian packages: build dependencies and what the tests talk to the daemons with.
 DEB_PKGS := build-essential libdb-dev libsasl2-dev libsasl2-modules libssl-dev libcunit1-dev \
-            libevent-dev libcrypt-dev python3 python3-aiosmtpd swaks curl openssl fetchmail
+            libevent-dev libcrypt-dev python3 python3-aiosmtpd swaks curl openssl fetchmail \
+            man-db groff-base systemd
+# ... and for the package checks only (make deb, make check-package)
+DEB_PKG_PKGS := debhelper lintian adduser
 
 COMMON_SRC := $(wildcard common/*.c)
 SMTPD_SRC  := $(filter-out smtpd/main.c,$(wildcard smtpd/*.c))
@@ -27,10 +40,11 @@ UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 # $(call objs,VARIANT,SOURCES)
 objs = $(patsubst %.c,$(B)/$(1)/%.o,$(2))
 
-REL_FLAGS  := $(CFLAGS_BASE) -O2
+# REL_EXTRA: the distribution's hardening flags (debian/rules passes dpkg-buildflags)
+REL_FLAGS  := $(CFLAGS_BASE) -O2 $(REL_EXTRA)
 ASAN_FLAGS := $(CFLAGS_BASE) -O1 $(SANFLAGS)
 
-.PHONY: all deps run stop test unit e2e clean install asan check-deps
+.PHONY: all deps run stop test unit e2e clean install asan check-deps dist-files deb deps-package
 .SECONDARY:
 
 all: bin/smtpd bin/pop3d bin/userdb
@@ -76,8 +90,10 @@ $(B)/asan/tests/%: $(B)/asan/tests/unit/%.o $(B)/asan/libsmtpd.a $(B)/asan/libpo
 asan: $(B)/asan/bin/smtpd $(B)/asan/bin/pop3d $(B)/asan/bin/userdb $(UNIT_BINS)
 
 # ---- dependencies --------------------------------------------------------
-check-deps deps:
-	@missing=""; for p in $(DEB_PKGS); do \
+deps-package: PKGS = $(DEB_PKGS) $(DEB_PKG_PKGS)
+check-deps deps: PKGS = $(DEB_PKGS)
+check-deps deps deps-package:
+	@missing=""; for p in $(PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
@@ -108,9 +124,67 @@ e2e: deps
 	$(MAKE) asan all
 	@sh tests/run-all.sh e2e
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin
-	install -m 0755 bin/smtpd bin/pop3d bin/userdb $(DESTDIR)$(PREFIX)/sbin/
+# ---- installing ------------------------------------------------------------
+# Installed names carry a mailserver- prefix: OpenSMTPD ships /usr/sbin/smtpd and
+# courier-authlib-userdb /usr/sbin/userdb (the build tree keeps bin/smtpd etc.).
+# The config, its man page and the units are made from one source each
+# (dist/installed-conf.sh, man/conf2man.awk, dist/*.service.in).
+DIST := $(B)/dist
+UNITS := $(DIST)/mailserver-smtpd.service $(DIST)/mailserver-pop3d.service
+MAN8 := $(wildcard man/*.8)
+# man page date: SOURCE_DATE_EPOCH (reproducible builds), else the sample's mtime
+MANDATE = $(shell date -u -d @$${SOURCE_DATE_EPOCH:-$$(stat -c %Y mailserver.conf.sample)} +%F)
+
+$(DIST)/mailserver.conf: mailserver.conf.sample dist/installed-conf.sh
+	@mkdir -p $(dir $@)
+	sh dist/installed-conf.sh $< $(SYSCONFDIR) $(LOCALSTATEDIR) > $@.tmp && mv $@.tmp $@
+$(DIST)/mailserver.conf.5: $(DIST)/mailserver.conf man/conf2man.awk
+	awk -v date=$(MANDATE) -f man/conf2man.awk $< > $@.tmp && mv $@.tmp $@
+$(DIST)/%.service: dist/%.service.in
+	@mkdir -p $(dir $@)
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    -e 's|@LOCALSTATEDIR@|$(LOCALSTATEDIR)|g' $< > $@.tmp && mv $@.tmp $@
+# the paths are baked in: rebuild when they change
+$(DIST)/.paths: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(SBINDIR) $(SYSCONFDIR) $(LOCALSTATEDIR)' | cmp -s - $@ || \
+	  echo '$(SBINDIR) $(SYSCONFDIR) $(LOCALSTATEDIR)' > $@
+$(DIST)/mailserver.conf $(UNITS): $(DIST)/.paths
+FORCE:
+
+dist-files: $(DIST)/mailserver.conf $(DIST)/mailserver.conf.5 $(UNITS)
+
+install: all dist-files
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(DATADIR) \
+	  $(DESTDIR)$(SYSCONFDIR)/mailserver
+	install -m 0755 bin/smtpd $(DESTDIR)$(SBINDIR)/mailserver-smtpd
+	install -m 0755 bin/pop3d $(DESTDIR)$(SBINDIR)/mailserver-pop3d
+	install -m 0755 bin/userdb $(DESTDIR)$(SBINDIR)/mailserver-userdb
+	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(DIST)/mailserver.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 $(UNITS) $(DESTDIR)$(UNITDIR)/
+	install -m 0644 mailserver.conf.sample $(DESTDIR)$(DOCDIR)/
+	install -m 0755 dist/mailserver-setup.sh $(DESTDIR)$(DATADIR)/mailserver-setup
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/mailserver/mailserver.conf ]; then \
+	  echo "keeping $(DESTDIR)$(SYSCONFDIR)/mailserver/mailserver.conf (the new one: $(DIST)/mailserver.conf)"; \
+	else \
+	  install -m 0644 $(DIST)/mailserver.conf $(DESTDIR)$(SYSCONFDIR)/mailserver/mailserver.conf; \
+	fi
+	install -d -m 0700 $(DESTDIR)$(LOCALSTATEDIR)/lib/mailserver
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
+	  sh dist/mailserver-setup.sh $(SYSCONFDIR) $(LOCALSTATEDIR) && \
+	  { ! [ -d /run/systemd/system ] || systemctl daemon-reload; }; \
+	fi
+
+# The Debian package (debian/), built in a copy of the tree under $(B)/deb so that
+# dpkg-buildpackage writes nothing beside the source: $(B)/deb/mailserver_*.deb.
+deb: deps-package
+	rm -rf $(B)/deb && mkdir -p $(B)/deb/mailserver
+	tar --exclude=./build --exclude=./bin --exclude=./var --exclude=./.git \
+	  --exclude=./mailserver.conf -cf - . | tar -C $(B)/deb/mailserver -xf -
+	cd $(B)/deb/mailserver && dpkg-buildpackage -us -uc -b
+	@ls -l $(B)/deb/*.deb
 
 clean:
 	rm -rf build bin

@@ -45,6 +45,19 @@ void store_close(struct store *st);
 /* Checkpoint and remove logs no longer needed; call every minute or so from one daemon. */
 void store_maintain(struct store *st);
 
+/* Hot backup (store_bdb_backup.c): a consistent copy of the databases and their logs
+ * into DIR (created if missing) while the daemons keep running. CLEAN: empty DIR
+ * first (only for a DIR that holds an earlier backup). STORE_OK, or STORE_ERROR with
+ * a message in err. */
+int store_backup(struct store *st, const char *dir, bool clean, char *err, size_t errlen);
+/* Restore the backup in SRC as DATA_DIR/db of a stopped server: refused while any
+ * process has the store open; a non-empty DATA_DIR/db is first renamed to
+ * DATA_DIR/db.before-restore-TIME (that name in moved, else ""); the files are copied
+ * and recovered (catastrophic recovery replays the copied logs). Called without the
+ * store open. STORE_OK, or STORE_ERROR with a message in err. */
+int store_restore(const char *src, const char *data_dir, char *moved, size_t movedlen,
+                  char *err, size_t errlen);
+
 /* ---- users: key is the lower-case full address at the primary domain ---- */
 struct user_rec {
     char address[STORE_ADDR_MAX];

@@ -5,6 +5,8 @@
 #   make check-static | check-cppcheck | check-tidy | check-valgrind   one part only
 #   make check-tsan: the daemons built with ThreadSanitizer ($(B)/tsan/bin) through the
 #   end-to-end files that run sessions in parallel; a TSan report fails the test.
+#   make check-package: build the Debian package (make deb), lintian, and install,
+#   upgrade, remove and purge it on this machine (tests/e2e/pkg_deb.py; as root).
 
 TIDY_SRC  := $(wildcard common/*.c smtpd/*.c pop3d/*.c userdb/*.c)
 VG_FLAGS  := $(CFLAGS_BASE) -O1
@@ -12,7 +14,7 @@ TSAN_FLAGS := $(CFLAGS_BASE) -O1 -fsanitize=thread -fno-omit-frame-pointer
 TSAN_E2E  := test_concurrency test_smtp_auth test_pop3 test_daemon test_smtp_proto \
              test_outbound_parallel test_lockout
 
-.PHONY: check check-static check-cppcheck check-tidy check-valgrind check-tsan
+.PHONY: check check-static check-cppcheck check-tidy check-valgrind check-tsan check-package
 
 $(B)/vg/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -47,8 +49,14 @@ check-tsan: $(B)/tsan/bin/smtpd $(B)/tsan/bin/pop3d $(B)/tsan/bin/userdb
 	  tail -n 1 $(B)/test-logs/tsan-$$t.out; \
 	done; exit $$fail
 
+check-package: deb
+	@mkdir -p $(B)/test-logs
+	/usr/bin/python3 tests/e2e/runner.py pkg_deb 2>&1 | tee $(B)/test-logs/pkg_deb.out; \
+	  grep -q '^E2E_RESULT [0-9]* 0$$' $(B)/test-logs/pkg_deb.out
+
 check: deps
 	$(MAKE) check-static
 	$(MAKE) test
 	$(MAKE) check-valgrind
 	$(MAKE) check-tsan
+	$(MAKE) check-package

@@ -34,7 +34,9 @@ int udb_usage(void)
           "       userdb [-c FILE] show ADDRESS | list\n"
           "       userdb [-c FILE] alias add ALIAS TARGET | alias del ALIAS | alias list\n"
           "       userdb [-c FILE] popauth list | popauth flush\n"
-          "       userdb [-c FILE] lockout list | lockout clear IP\n", stderr);
+          "       userdb [-c FILE] lockout list | lockout clear IP\n"
+          "       userdb [-c FILE] backup DIR | restore DIR\n"
+          "       userdb [-c FILE] clientconfig thunderbird|outlook|srv\n", stderr);
     return UDB_USAGE;
 }
 
@@ -72,18 +74,25 @@ int udb_local_address(const struct udb *u, const char *addr, char *out, size_t l
 
 enum { F_RELAY = 1, F_STDIN = 2, F_FORCE = 4 };
 
-static const struct {
+struct command {
     const char *name;
     int (*fn)(struct udb *u);
+    int (*prep)(struct udb *u);   /* as root, before the drop (or NULL) */
     int min, max;            /* positional arguments */
     unsigned flags;          /* the options it takes */
-} commands[] = {
-    { "add", cmd_add, 1, 1, F_RELAY | F_STDIN | F_FORCE },
-    { "passwd", cmd_passwd, 1, 1, F_STDIN | F_FORCE },
-    { "del", cmd_del, 1, 1, 0 },         { "set", cmd_set, 2, 3, 0 },
-    { "show", cmd_show, 1, 1, 0 },       { "list", cmd_list, 0, 0, 0 },
-    { "alias", cmd_alias, 1, 3, 0 },     { "popauth", cmd_popauth, 1, 1, 0 },
-    { "lockout", cmd_lockout, 1, 2, 0 },
+    bool no_store;           /* fn opens the store itself */
+};
+
+static const struct command commands[] = {
+    { "add", cmd_add, NULL, 1, 1, F_RELAY | F_STDIN | F_FORCE, false },
+    { "passwd", cmd_passwd, NULL, 1, 1, F_STDIN | F_FORCE, false },
+    { "del", cmd_del, NULL, 1, 1, 0, false },         { "set", cmd_set, NULL, 2, 3, 0, false },
+    { "show", cmd_show, NULL, 1, 1, 0, false },       { "list", cmd_list, NULL, 0, 0, 0, false },
+    { "alias", cmd_alias, NULL, 1, 3, 0, false },     { "popauth", cmd_popauth, NULL, 1, 1, 0, false },
+    { "lockout", cmd_lockout, NULL, 1, 2, 0, false },
+    { "backup", cmd_backup, backup_prepare, 1, 1, 0, false },
+    { "restore", cmd_restore, NULL, 1, 1, 0, true },
+    { "clientconfig", cmd_clientconfig, NULL, 1, 1, 0, true },
 };
 
 /* Split argv after the command into flags and positional arguments. */
@@ -107,7 +116,7 @@ static int parse_args(struct udb *u, int argc, char **argv, int first, unsigned 
     return 0;
 }
 
-static int setup(struct udb *u, const char *cfgpath)
+static int setup(struct udb *u, const char *cfgpath, const struct command *cmd)
 {
     char err[512];
     u->cfg = config_load(cfgpath, err, sizeof err);
@@ -115,13 +124,15 @@ static int setup(struct udb *u, const char *cfgpath)
         udb_err("%s", err);
         return UDB_ERR;
     }
+    if (cmd->prep != NULL && cmd->prep(u) != UDB_OK)
+        return UDB_ERR;
     /* as root: nothing under data_dir is opened before the drop (SPEC "Admin commands
      * run as root") */
     if (privdrop_admin(u->cfg->data_dir, u->cfg->run_as_user, err, sizeof err) != 0) {
         udb_err("%s", err);
         return UDB_ERR;
     }
-    if (store_open(u->cfg->data_dir, &u->st) != STORE_OK) {
+    if (!cmd->no_store && store_open(u->cfg->data_dir, &u->st) != STORE_OK) {
         udb_err("cannot open the user store in %s/db", u->cfg->data_dir);
         return UDB_ERR;
     }
@@ -153,7 +164,7 @@ int main(int argc, char **argv)
         return udb_usage();
     if (cfgpath == NULL)
         cfgpath = config_default_path();
-    int rc = setup(&u, cfgpath);
+    int rc = setup(&u, cfgpath, &commands[c]);
     if (rc == UDB_OK)
         rc = commands[c].fn(&u);
     store_close(u.st);

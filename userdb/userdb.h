@@ -1,10 +1,12 @@
 /* userdb: the admin tool's shared pieces (SPEC.md "Users: userdb"): the command
  * context, address handling, password input and the command groups
- * (cmd_user.c: users; cmd_misc.c: aliases, POP-auth cache, lockouts). */
+ * (cmd_user.c: users; cmd_misc.c: aliases, POP-auth cache, lockouts;
+ * cmd_backup.c: backup and restore). */
 #ifndef MS_USERDB_H
 #define MS_USERDB_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "config.h"
 #include "store.h"
@@ -39,6 +41,15 @@ int cmd_list(struct udb *u);
 int cmd_alias(struct udb *u);
 int cmd_popauth(struct udb *u);
 int cmd_lockout(struct udb *u);
+/* cmd_backup.c: backup_prepare runs as root before the drop (creates a missing DIR
+ * for run_as_user); restore runs without the store open and opens it itself. */
+int backup_prepare(struct udb *u);
+int cmd_backup(struct udb *u);
+int cmd_restore(struct udb *u);
+/* cmd_clientcfg.c: client set-up files on stdout; clientcfg_srv prints the SRV
+ * records (zone-file lines) for any command that prints DNS records. */
+int cmd_clientconfig(struct udb *u);
+void clientcfg_srv(FILE *f, const struct config *cfg);
 
 /* Time as "YYYY-MM-DDTHH:MM:SSZ". */
 const char *udb_time(long long t, char *buf, size_t len);
