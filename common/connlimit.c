@@ -140,7 +140,7 @@ unsigned connlimit_count_ip(const struct connlimit *cl, const char *inst, const 
     return *pi ? (*pi)->n : 0;
 }
 
-int connlimit_admit(const struct connlimit *cl, const struct server_instance *si,
+int connlimit_admit(const struct connlimit *cl, const struct instance_common *si,
                     const struct ipaddr *ip)
 {
     if (iplist_match(si->deny_clients, ip))

@@ -15,7 +15,7 @@ void connlimit_free(struct connlimit *cl);
 
 /* -1 when the client may connect, else the refusal (enum server_refusal). Deny wins;
  * a non-empty allow list must match; a limit of 0 means no limit. */
-int connlimit_admit(const struct connlimit *cl, const struct server_instance *si,
+int connlimit_admit(const struct connlimit *cl, const struct instance_common *si,
                     const struct ipaddr *ip);
 /* Count one admitted connection in, and out again when it is gone. */
 void connlimit_add(struct connlimit *cl, const char *inst, const struct ipaddr *ip);
