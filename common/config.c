@@ -201,6 +201,7 @@ struct pstate {
     struct inst_lines *lines[KIND_COUNT];   /* per instance of each kind */
 };
 
+__attribute__((format(printf, 3, 4)))
 static int fail_at(struct pstate *st, int line, const char *fmt, ...)
 {
     char msg[512];
@@ -362,7 +363,8 @@ static int key_line(struct pstate *st, char *key, char *val)
         return route_line(st, key, val);
     char sect[200], why[400];
     if (st->sec == SEC_INSTANCE)
-        snprintf(sect, sizeof(sect), "[%s %s]", st->kd->name, inst_common(st->cfg, st->kd, st->idx)->name);
+        snprintf(sect, sizeof(sect), "[%s %s]", st->kd->name,
+                 inst_common(st->cfg, st->kd, st->idx)->name);
     else
         str_copy(sect, "[server]", sizeof(sect));
     void *base = NULL;
@@ -415,65 +417,70 @@ static int parse_line(struct pstate *st, char *raw)
 
 /* ---- whole-file checks ------------------------------------------------------ */
 
-/* Instance number k of the whole file, counting kind by kind in table order: its
- * common part, its name as "[smtp NAME]" in what, and its inst_lines in *il. */
-static const struct instance_common *nth_instance(const struct pstate *st, size_t k, char *what,
-                                                  size_t wl, const struct inst_lines **il)
+/* Every instance of the file, kind by kind in table order. */
+struct inst_ref {
+    const struct config_kind *kd;
+    const struct instance_common *ic;
+    const struct inst_lines *il;
+};
+
+static struct inst_ref *all_instances(const struct pstate *st, size_t *n)
 {
-    for (size_t kind = 0; kind < KIND_COUNT; kind++) {
-        const struct config_kind *kd = &config_kinds[kind];
-        size_t n = config_kind_n(st->cfg, kd);
-        if (k < n) {
-            const struct instance_common *ic = inst_common(st->cfg, kd, k);
-            snprintf(what, wl, "[%s %s]", kd->name, ic->name);
-            *il = &st->lines[kind][k];
-            return ic;
-        }
-        k -= n;
-    }
-    return NULL;
+    size_t total = 0, j = 0;
+    for (size_t k = 0; k < KIND_COUNT; k++)
+        total += config_kind_n(st->cfg, &config_kinds[k]);
+    struct inst_ref *r = xcalloc(total, sizeof *r);
+    for (size_t k = 0; k < KIND_COUNT; k++)
+        for (size_t i = 0; i < config_kind_n(st->cfg, &config_kinds[k]); i++)
+            r[j++] = (struct inst_ref){ &config_kinds[k], inst_common(st->cfg, &config_kinds[k], i),
+                                        &st->lines[k][i] };
+    *n = total;
+    return r;
 }
 
-static size_t total_instances(const struct config *c)
+/* "[smtp NAME]" */
+static const char *inst_label(const struct inst_ref *r, char *buf, size_t n)
 {
-    size_t n = 0;
-    for (size_t kind = 0; kind < KIND_COUNT; kind++)
-        n += config_kind_n(c, &config_kinds[kind]);
-    return n;
+    snprintf(buf, n, "[%s %s]", r->kd->name, r->ic->name);
+    return buf;
+}
+
+static bool same_listen(const struct listen_addr *a, const struct listen_addr *b)
+{
+    return a->port == b->port && strcmp(a->host, b->host) == 0;
 }
 
 /* An address:port given twice, in one instance or two, could never be bound. */
-static int check_listen_clash(struct pstate *st)
+static int check_listen_clash(struct pstate *st, const struct inst_ref *r, size_t total)
 {
-    size_t total = total_instances(st->cfg);
+    char wk[200], wj[200];
     for (size_t k = 0; k < total; k++) {
-        char wk[200], wj[200];
-        const struct inst_lines *lk, *lj;
-        const struct instance_common *a = nth_instance(st, k, wk, sizeof(wk), &lk);
+        const struct instance_common *a = r[k].ic;
         for (size_t x = 0; x < a->nlisten; x++) {
             for (size_t j = 0; j <= k; j++) {
-                const struct instance_common *b = nth_instance(st, j, wj, sizeof(wj), &lj);
+                const struct instance_common *b = r[j].ic;
                 size_t lim = j == k ? x : b->nlisten;
                 for (size_t y = 0; y < lim; y++)
-                    if (a->listen[x].port == b->listen[y].port && strcmp(a->listen[x].host, b->listen[y].host) == 0)
-                        return fail_at(st, lk->listen, "key 'listen': %s:%d is used twice (in %s and %s)",
-                                       a->listen[x].host, a->listen[x].port, wj, wk);
+                    if (same_listen(&a->listen[x], &b->listen[y]))
+                        return fail_at(st, r[k].il->listen, "key 'listen': %s:%d is used twice (in %s and %s)",
+                                       a->listen[x].host, a->listen[x].port, inst_label(&r[j], wj, sizeof wj),
+                                       inst_label(&r[k], wk, sizeof wk));
             }
         }
     }
     return 0;
 }
 
-static int check_instance(struct pstate *st, size_t k)
+static int check_instance(struct pstate *st, const struct inst_ref *r)
 {
     const struct config *c = st->cfg;
-    const struct inst_lines *il;
     char what[200];
-    const struct instance_common *ic = nth_instance(st, k, what, sizeof(what), &il);
-    if (ic->nlisten == 0)
-        return fail_at(st, ic->line, "key 'listen': missing in %s (required: ADDRESS:PORT like 0.0.0.0:25)", what);
-    if (ic->tls != TLS_OFF && (!c->tls_cert[0] || !c->tls_key[0]))
-        return fail_at(st, il->tls, "key 'tls': %s uses TLS but tls_cert or tls_key is not set "
+    inst_label(r, what, sizeof what);
+    if (r->ic->nlisten == 0)
+        return fail_at(st, r->ic->line, "key 'listen': missing in %s (required: ADDRESS:PORT like 0.0.0.0:25)",
+                       what);
+    if (r->ic->tls != TLS_OFF && (!c->tls_cert[0] || !c->tls_key[0]))
+        return fail_at(st, r->il->tls, "key 'tls': %s uses TLS but tls_cert or tls_key is not set " // NOLINT(clang-analyzer-core.NullDereference): lines[k] grows with the kind's instances
                        "(expected both PEM files in [server])", what);
     return 0;
 }
@@ -483,11 +490,15 @@ static int check_all(struct pstate *st)
     if (!st->cfg->domain)
         return fail_at(st, st->server_line, "key 'domain': missing in [server] (required: the "
                        "primary local domain, like example.com)");
-    size_t total = total_instances(st->cfg);
-    for (size_t k = 0; k < total; k++)
-        if (check_instance(st, k) < 0)
-            return -1;
-    return check_listen_clash(st);
+    size_t total;
+    struct inst_ref *r = all_instances(st, &total);
+    int rc = 0;
+    for (size_t k = 0; k < total && rc == 0; k++)
+        rc = check_instance(st, &r[k]);
+    if (rc == 0)
+        rc = check_listen_clash(st, r, total);
+    free(r);
+    return rc;
 }
 
 /* ---- public API -------------------------------------------------------------- */

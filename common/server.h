@@ -19,8 +19,9 @@ enum server_refusal { REFUSE_DENIED, REFUSE_TOO_MANY, REFUSE_TOO_MANY_IP };
 
 struct server_proto {
     const char *ident;            /* "smtpd", "pop3d": log ident */
-    /* This daemon's instances: every [KIND NAME] of the config; the framework reads
-     * their struct instance_common (listen, tls, access lists, limits, timeout). */
+    /* The kind it serves (KIND_SMTP: every [smtp NAME] of the config is one instance);
+     * the framework reads their struct instance_common (listen, tls, access lists,
+     * limits, timeout), the protocol its kind's struct through conn_instance. */
     enum inst_kind kind;
     /* A new accepted connection: send the greeting, set up protocol state. */
     void (*on_accept)(struct conn *c);

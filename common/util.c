@@ -58,7 +58,9 @@ void *xrealloc_n(void *p, size_t n, size_t size)
 {
     if (n == 0)
         n = 1;
-    if (size && n > SIZE_MAX / size)
+    if (size == 0)
+        size = 1;
+    if (n > SIZE_MAX / size)
         oom();
     void *q = realloc(p, n * size);
     if (!q)
