@@ -130,6 +130,26 @@ static void test_server_defaults(void)
     config_free(c);
 }
 
+/* The defaults every kind shares (struct instance_common), with its own timeout. */
+static void check_common_defaults(const struct instance_common *ic, const char *name, int line,
+                                  const char *host, int port, unsigned timeout)
+{
+    CU_ASSERT_STRING_EQUAL(ic->name, name);
+    CU_ASSERT_EQUAL(ic->line, line);
+    CU_ASSERT_EQUAL_FATAL(ic->nlisten, 1);
+    CU_ASSERT_STRING_EQUAL(ic->listen[0].host, host);
+    CU_ASSERT_EQUAL(ic->listen[0].port, port);
+    CU_ASSERT_EQUAL(ic->tls, TLS_OFF);
+    CU_ASSERT_EQUAL(ic->auth_mechs, MECH_ALL);
+    CU_ASSERT_EQUAL(ic->plaintext_auth, PLAINTEXT_TLS);
+    CU_ASSERT_TRUE(iplist_empty(ic->allow_clients) && ic->allow_clients);
+    CU_ASSERT_TRUE(iplist_empty(ic->deny_clients) && ic->deny_clients);
+    CU_ASSERT_EQUAL(ic->max_connections, 500);
+    CU_ASSERT_EQUAL(ic->max_connections_per_ip, 20);
+    CU_ASSERT_EQUAL(ic->timeout, timeout);
+    CU_ASSERT_FALSE(ic->allow_clients_set);
+}
+
 static void test_instance_defaults(void)
 {
     struct config *c = load_ok(SRV "[smtp a]\nlisten = 0.0.0.0:25\n[pop3 b]\nlisten = [::]:110\n");
@@ -137,14 +157,7 @@ static void test_instance_defaults(void)
     CU_ASSERT_EQUAL_FATAL(c->nsmtp, 1);
     CU_ASSERT_EQUAL_FATAL(c->npop3, 1);
     const struct smtp_instance *s = &c->smtp[0];
-    CU_ASSERT_STRING_EQUAL(s->common.name, "a");
-    CU_ASSERT_EQUAL(s->common.line, 3);
-    CU_ASSERT_EQUAL_FATAL(s->common.nlisten, 1);
-    CU_ASSERT_STRING_EQUAL(s->common.listen[0].host, "0.0.0.0");
-    CU_ASSERT_EQUAL(s->common.listen[0].port, 25);
-    CU_ASSERT_EQUAL(s->common.tls, TLS_OFF);
-    CU_ASSERT_EQUAL(s->common.auth_mechs, MECH_ALL);
-    CU_ASSERT_EQUAL(s->common.plaintext_auth, PLAINTEXT_TLS);
+    check_common_defaults(&s->common, "a", 3, "0.0.0.0", 25, 300);
     CU_ASSERT_FALSE(s->require_auth);
     CU_ASSERT_TRUE(s->relay);
     CU_ASSERT_FALSE(s->relay_pop_before_smtp);
@@ -154,33 +167,12 @@ static void test_instance_defaults(void)
     CU_ASSERT_PTR_NOT_NULL(s->always_relay_from);
     CU_ASSERT_TRUE(iplist_empty(s->always_relay_from));
     CU_ASSERT_EQUAL(s->always_relay_to.n, 0);
-    CU_ASSERT_PTR_NOT_NULL(s->common.allow_clients);
-    CU_ASSERT_TRUE(iplist_empty(s->common.allow_clients));
-    CU_ASSERT_PTR_NOT_NULL(s->common.deny_clients);
-    CU_ASSERT_TRUE(iplist_empty(s->common.deny_clients));
     CU_ASSERT_TRUE(s->reject_local_spoof);
     CU_ASSERT_FALSE(s->sender_login_match);
     CU_ASSERT_FALSE(s->allow_open_relay);
     CU_ASSERT_EQUAL(s->max_recipients, 100);
-    CU_ASSERT_EQUAL(s->common.max_connections, 500);
-    CU_ASSERT_EQUAL(s->common.max_connections_per_ip, 20);
-    CU_ASSERT_EQUAL(s->common.timeout, 300);
     CU_ASSERT_FALSE(s->always_relay_from_set);
-    CU_ASSERT_FALSE(s->common.allow_clients_set);
-    const struct pop3_instance *p = &c->pop3[0];
-    CU_ASSERT_STRING_EQUAL(p->common.name, "b");
-    CU_ASSERT_EQUAL(p->common.line, 5);
-    CU_ASSERT_EQUAL_FATAL(p->common.nlisten, 1);
-    CU_ASSERT_STRING_EQUAL(p->common.listen[0].host, "::");
-    CU_ASSERT_EQUAL(p->common.listen[0].port, 110);
-    CU_ASSERT_EQUAL(p->common.tls, TLS_OFF);
-    CU_ASSERT_EQUAL(p->common.auth_mechs, MECH_ALL);
-    CU_ASSERT_EQUAL(p->common.plaintext_auth, PLAINTEXT_TLS);
-    CU_ASSERT_TRUE(iplist_empty(p->common.allow_clients) && p->common.allow_clients);
-    CU_ASSERT_TRUE(iplist_empty(p->common.deny_clients) && p->common.deny_clients);
-    CU_ASSERT_EQUAL(p->common.max_connections, 500);
-    CU_ASSERT_EQUAL(p->common.max_connections_per_ip, 20);
-    CU_ASSERT_EQUAL(p->common.timeout, 600);
+    check_common_defaults(&c->pop3[0].common, "b", 5, "::", 110, 600);
     config_free(c);
 }
 
