@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "connlimit.h"
 #include "log.h"
 #include "srs.h"
 #include "util.h"
@@ -366,8 +367,7 @@ void policy_rcpt(const struct policy_client *pc, const struct policy_lookup *lk,
 
 bool policy_client_admitted(const struct smtp_instance *inst, const struct ipaddr *ip)
 {
-    return !iplist_match(inst->common.deny_clients, ip) &&
-           (iplist_empty(inst->common.allow_clients) || iplist_match(inst->common.allow_clients, ip));
+    return connlimit_allowed(&inst->common, ip);
 }
 
 /* ---- logging -------------------------------------------------------------- */
