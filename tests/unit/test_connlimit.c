@@ -37,6 +37,8 @@ static void test_allow_deny(void)
     CU_ASSERT_EQUAL(connlimit_admit(cl, &si, &out), REFUSE_DENIED);     /* not allowed */
     CU_ASSERT_EQUAL(connlimit_admit(cl, &si, &v6), REFUSE_DENIED);
     CU_ASSERT_EQUAL(connlimit_admit(cl, &si, &mapped), -1);             /* v4-mapped = v4 */
+    CU_ASSERT_TRUE(connlimit_allowed(&si, &lan) && connlimit_allowed(&si, &mapped));
+    CU_ASSERT_FALSE(connlimit_allowed(&si, &bad) || connlimit_allowed(&si, &out));
     si.allow_clients = none;                                           /* empty allow = all */
     CU_ASSERT_EQUAL(connlimit_admit(cl, &si, &out), -1);
     CU_ASSERT_EQUAL(connlimit_admit(cl, &si, &bad), REFUSE_DENIED);
