@@ -1,9 +1,12 @@
 /* config: mailserver.conf loader (SPEC.md "mailserver.conf").
- * A line-by-line INI parser driven by one key table per section kind: each key
- * names its value type and the struct field it fills. Values are checked as they
- * are read; what needs the whole file (required keys, TLS files, listen clashes)
- * is checked at the end. Every error is one line naming file, line and key. */
+ * A line-by-line INI parser driven by the tables of config_kinds.c: the [server]
+ * keys, the keys every instance has, and one row per protocol kind with its own
+ * keys; each key names its value type and the struct field it fills. Values are
+ * checked as they are read; what needs the whole file (required keys, TLS files,
+ * listen clashes) is checked at the end. Every error is one line naming file, line
+ * and key. */
 #include "config.h"
+#include "config_kinds.h"
 #include "confval.h"
 #include "ipmatch.h"
 #include "util.h"
@@ -20,102 +23,11 @@
 
 /* ---- small helpers ------------------------------------------------------- */
 
-static void *xrealloc_n(void *p, size_t n, size_t size)
-{
-    void *q = realloc(p, (n ? n : 1) * size);
-    if (!q)
-        abort();
-    return q;
-}
-
 static void set_str(char **field, const char *val)
 {
     free(*field);
     *field = xstrdup(val);
 }
-
-/* ---- key tables ------------------------------------------------------------ */
-
-enum vtype {
-    V_STR, V_NESTR, V_HOST, V_DOMAIN, V_DOMLIST, V_RELAYTO, V_IPLIST, V_BOOL, V_DUR, V_DUR_NZ,
-    V_SIZE, V_UINT, V_LISTEN, V_TLS_SMTP, V_TLS_POP3, V_MECHS, V_PLAIN, V_HOSTPORT
-};
-
-struct keydef {
-    const char *name;
-    enum vtype type;
-    size_t off;
-    size_t off2;       /* second field: count, port or "_set" flag; NOOFF if none */
-    const char *def;   /* the default, parsed like a value; NULL: none (or special) */
-};
-
-#define NOOFF ((size_t)-1)
-#define S(f) offsetof(struct config, f)
-#define I(f) offsetof(struct smtp_instance, f)
-#define P(f) offsetof(struct pop3_instance, f)
-#define ALLMECHS "SCRAM-SHA-256 CRAM-MD5 LOGIN PLAIN"
-
-static const struct keydef server_keys[] = {
-    { "hostname", V_HOST, S(hostname), NOOFF, NULL },   /* default: gethostname() */
-    { "domain", V_DOMAIN, S(domain), NOOFF, NULL },     /* required */
-    { "domain_aliases", V_DOMLIST, S(domain_aliases), NOOFF, "" },
-    { "lan", V_IPLIST, S(lan), NOOFF, "127.0.0.1, ::1" },
-    { "secure_networks", V_IPLIST, S(secure_networks), NOOFF, "127.0.0.0/8, ::1" },
-    { "data_dir", V_NESTR, S(data_dir), NOOFF, "/var/lib/mailserver" },
-    { "run_as_user", V_NESTR, S(run_as_user), NOOFF, "mail" },
-    { "tls_cert", V_STR, S(tls_cert), NOOFF, "" },
-    { "tls_key", V_STR, S(tls_key), NOOFF, "" },
-    { "pop_before_smtp_window", V_DUR, S(pop_before_smtp_window), NOOFF, "5m" },
-    { "auth_fail_limit", V_UINT, S(auth_fail_limit), NOOFF, "5" },
-    { "auth_fail_window", V_DUR_NZ, S(auth_fail_window), NOOFF, "15m" },
-    { "auth_lockout", V_DUR, S(auth_lockout), NOOFF, "15m" },
-    { "max_message_size", V_SIZE, S(max_message_size), NOOFF, "25M" },
-    { "max_hops", V_UINT, S(max_hops), NOOFF, "50" },
-    { "relayhost", V_HOSTPORT, S(relayhost), S(relayhost_port), "" },
-    { "queue_retry", V_DUR_NZ, S(queue_retry), NOOFF, "5m" },
-    { "queue_lifetime", V_DUR_NZ, S(queue_lifetime), NOOFF, "5d" },
-    { "queue_concurrency", V_UINT, S(queue_concurrency), NOOFF, "20" },
-    { "queue_destination_concurrency", V_UINT, S(queue_destination_concurrency), NOOFF, "5" },
-    { NULL, V_STR, 0, NOOFF, NULL },
-};
-
-static const struct keydef smtp_keys[] = {
-    { "listen", V_LISTEN, I(listen), I(nlisten), NULL },   /* required */
-    { "tls", V_TLS_SMTP, I(tls), NOOFF, "off" },
-    { "auth_mechanisms", V_MECHS, I(auth_mechs), NOOFF, ALLMECHS },
-    { "plaintext_auth", V_PLAIN, I(plaintext_auth), NOOFF, "tls" },
-    { "require_auth", V_BOOL, I(require_auth), NOOFF, "no" },
-    { "relay", V_BOOL, I(relay), NOOFF, "yes" },
-    { "relay_pop_before_smtp", V_BOOL, I(relay_pop_before_smtp), NOOFF, "no" },
-    { "relay_outside_lan", V_BOOL, I(relay_outside_lan), NOOFF, "no" },
-    { "relay_nonlocal_senders", V_BOOL, I(relay_nonlocal_senders), NOOFF, "yes" },
-    { "relay_local_senders", V_BOOL, I(relay_local_senders), NOOFF, "no" },
-    { "always_relay_from", V_IPLIST, I(always_relay_from), I(always_relay_from_set), "" },
-    { "always_relay_to", V_RELAYTO, I(always_relay_to), NOOFF, "" },
-    { "allow_clients", V_IPLIST, I(allow_clients), I(allow_clients_set), "" },
-    { "deny_clients", V_IPLIST, I(deny_clients), NOOFF, "" },
-    { "reject_local_spoof", V_BOOL, I(reject_local_spoof), NOOFF, "yes" },
-    { "sender_login_match", V_BOOL, I(sender_login_match), NOOFF, "no" },
-    { "allow_open_relay", V_BOOL, I(allow_open_relay), NOOFF, "no" },
-    { "max_recipients", V_UINT, I(max_recipients), NOOFF, "100" },
-    { "max_connections", V_UINT, I(max_connections), NOOFF, "500" },
-    { "max_connections_per_ip", V_UINT, I(max_connections_per_ip), NOOFF, "20" },
-    { "timeout", V_DUR_NZ, I(timeout), NOOFF, "5m" },
-    { NULL, V_STR, 0, NOOFF, NULL },
-};
-
-static const struct keydef pop3_keys[] = {
-    { "listen", V_LISTEN, P(listen), P(nlisten), NULL },   /* required */
-    { "tls", V_TLS_POP3, P(tls), NOOFF, "off" },
-    { "auth_mechanisms", V_MECHS, P(auth_mechs), NOOFF, ALLMECHS },
-    { "plaintext_auth", V_PLAIN, P(plaintext_auth), NOOFF, "tls" },
-    { "allow_clients", V_IPLIST, P(allow_clients), NOOFF, "" },
-    { "deny_clients", V_IPLIST, P(deny_clients), NOOFF, "" },
-    { "max_connections", V_UINT, P(max_connections), NOOFF, "500" },
-    { "max_connections_per_ip", V_UINT, P(max_connections_per_ip), NOOFF, "20" },
-    { "timeout", V_DUR_NZ, P(timeout), NOOFF, "10m" },
-    { NULL, V_STR, 0, NOOFF, NULL },
-};
 
 #define FIELD(base, off, type) ((type *)(void *)((char *)(base) + (off)))
 
@@ -129,8 +41,9 @@ static int set_iplist(const struct keydef *k, void *base, const char *v, char *w
     return 0;
 }
 
-/* Parse value v for key k into the struct at base. */
-static int set_value(const struct keydef *k, void *base, const char *v, char *why, size_t wl)
+/* Parse value v for key k into the struct at base (of kind kd; NULL for [server]). */
+static int set_value(const struct keydef *k, void *base, const struct config_kind *kd, const char *v,
+                     char *why, size_t wl)
 {
     char dom[300];
     switch (k->type) {
@@ -172,9 +85,10 @@ static int set_value(const struct keydef *k, void *base, const char *v, char *wh
     case V_LISTEN:
         return cv_listen(v, FIELD(base, k->off, struct listen_addr *),
                             FIELD(base, k->off2, size_t), why, wl);
-    case V_TLS_SMTP:
-    case V_TLS_POP3:
-        return cv_tls(v, k->type == V_TLS_POP3, FIELD(base, k->off, enum tls_mode), why, wl);
+    case V_TLS:
+        return cv_tls(v, kd ? kd->starttls : "starttls", FIELD(base, k->off, enum tls_mode), why, wl);
+    case V_TIMEOUT:
+        return cv_duration(v, true, FIELD(base, k->off, unsigned), why, wl);
     case V_MECHS:
         return cv_mechs(v, FIELD(base, k->off, unsigned), why, wl);
     case V_PLAIN:
@@ -204,12 +118,26 @@ static int set_value(const struct keydef *k, void *base, const char *v, char *wh
 
 /* ---- defaults -------------------------------------------------------------- */
 
-/* Fill every key that has a default; a built-in default that does not parse is a bug. */
-static void apply_defaults(const struct keydef *keys, void *base)
+/* A key's default as text (made in buf if need be), or NULL when it has none:
+ * auth_mechanisms has every mechanism of mechs.h, timeout the kind's. */
+static const char *key_default(const struct keydef *k, const struct config_kind *kd, char *buf, size_t n)
 {
-    char why[300];
+    if (k->def)
+        return k->def;
+    if (k->type == V_MECHS)
+        return mech_names(MECH_ALL, ' ', buf, n);
+    if (k->type == V_TIMEOUT && kd)
+        return kd->timeout;
+    return NULL;
+}
+
+/* Fill every key that has a default; a built-in default that does not parse is a bug. */
+static void apply_defaults(const struct keydef *keys, void *base, const struct config_kind *kd)
+{
+    char why[300], buf[128];
     for (const struct keydef *k = keys; k->name; k++) {
-        if (k->def && set_value(k, base, k->def, why, sizeof(why)) < 0) {
+        const char *def = key_default(k, kd, buf, sizeof buf);
+        if (def && set_value(k, base, kd, def, why, sizeof(why)) < 0) {
             fprintf(stderr, "config: bad built-in default for %s: %s\n", k->name, why);
             abort();
         }
@@ -242,7 +170,7 @@ static void free_fields(const struct keydef *keys, void *base)
 static void server_defaults(struct config *c)
 {
     char host[256];
-    apply_defaults(server_keys, c);
+    apply_defaults(config_server_keys, c, NULL);
     if (gethostname(host, sizeof(host)) < 0 || !host[0])
         str_copy(host, "localhost", sizeof(host));
     host[sizeof(host) - 1] = '\0';
@@ -251,7 +179,9 @@ static void server_defaults(struct config *c)
 
 /* ---- the parser ------------------------------------------------------------ */
 
-enum { SEC_NONE, SEC_SERVER, SEC_ROUTES, SEC_SMTP, SEC_POP3 };
+enum { SEC_NONE, SEC_SERVER, SEC_ROUTES, SEC_INSTANCE };
+
+#define SEEN_MAX 64        /* keys of a section: the common ones plus the kind's */
 
 struct inst_lines {
     int tls, listen;   /* where tls and listen were set */
@@ -263,11 +193,12 @@ struct pstate {
     int line;
     char *err;
     size_t errlen;
-    int kind;                      /* SEC_* of the current section */
-    size_t idx;                    /* its instance index */
-    int seen[32];                  /* line where each key of the section was set */
+    int sec;                       /* SEC_* of the current section */
+    const struct config_kind *kd;  /* SEC_INSTANCE: its kind ... */
+    size_t idx;                    /* ... and its index among that kind's instances */
+    int seen[SEEN_MAX];            /* line where each key of the section was set */
     int server_line, routes_line;
-    struct inst_lines *sl, *pl;    /* per smtp / pop3 instance */
+    struct inst_lines *lines[KIND_COUNT];   /* per instance of each kind */
 };
 
 __attribute__((format(printf, 3, 4)))
@@ -295,44 +226,59 @@ static bool valid_name(const char *s)
     return true;
 }
 
-static int instance_header(struct pstate *st, bool pop3, const char *name)
+static size_t kind_index(const struct config_kind *kd)
+{
+    return (size_t)(kd - config_kinds);
+}
+
+static struct instance_common *inst_common(const struct config *c, const struct config_kind *kd, size_t i)
+{
+    return config_kind_common(kd, config_kind_get(c, kd, i));
+}
+
+static int instance_header(struct pstate *st, const struct config_kind *kd, const char *name)
 {
     struct config *c = st->cfg;
-    const char *kind = pop3 ? "pop3" : "smtp";
-    size_t n = pop3 ? c->npop3 : c->nsmtp;
+    size_t n = config_kind_n(c, kd), k = kind_index(kd);
     for (size_t i = 0; i < n; i++) {
-        const char *other = pop3 ? c->pop3[i].name : c->smtp[i].name;
-        if (strcmp(other, name) == 0)
-            return fail_at(st, st->line, "duplicate instance name '[%s %s]' (first at line %d)", kind,
-                           name, pop3 ? c->pop3[i].line : c->smtp[i].line);
+        const struct instance_common *other = inst_common(c, kd, i);
+        if (strcmp(other->name, name) == 0)
+            return fail_at(st, st->line, "duplicate instance name '[%s %s]' (first at line %d)", kd->name,
+                           name, other->line);
     }
-    if (pop3) {
-        c->pop3 = xrealloc_n(c->pop3, n + 1, sizeof(*c->pop3));
-        st->pl = xrealloc_n(st->pl, n + 1, sizeof(*st->pl));
-        memset(&c->pop3[n], 0, sizeof(c->pop3[n]));
-        apply_defaults(pop3_keys, &c->pop3[n]);
-        c->pop3[n].name = xstrdup(name);
-        c->pop3[n].line = st->line;
-        st->pl[n] = (struct inst_lines){ 0, 0 };
-        c->npop3++;
-    } else {
-        c->smtp = xrealloc_n(c->smtp, n + 1, sizeof(*c->smtp));
-        st->sl = xrealloc_n(st->sl, n + 1, sizeof(*st->sl));
-        memset(&c->smtp[n], 0, sizeof(c->smtp[n]));
-        apply_defaults(smtp_keys, &c->smtp[n]);
-        c->smtp[n].name = xstrdup(name);
-        c->smtp[n].line = st->line;
-        st->sl[n] = (struct inst_lines){ 0, 0 };
-        c->nsmtp++;
-    }
-    st->kind = pop3 ? SEC_POP3 : SEC_SMTP;
+    void *inst = config_kind_add(c, kd);
+    struct instance_common *ic = config_kind_common(kd, inst);
+    apply_defaults(config_common_keys, ic, kd);
+    apply_defaults(kd->keys, inst, kd);
+    ic->name = xstrdup(name);
+    ic->line = st->line;
+    st->lines[k] = xrealloc_n(st->lines[k], n + 1, sizeof(*st->lines[k]));
+    st->lines[k][n] = (struct inst_lines){ 0, 0 };
+    st->sec = SEC_INSTANCE;
+    st->kd = kd;
     st->idx = n;
     return 0;
+}
+
+/* "[smtp NAME] or [pop3 NAME]": every kind, for the unknown-section error. */
+static const char *kinds_list(char *buf, size_t n)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    for (size_t k = 0; k < KIND_COUNT && off < n; k++) {
+        const char *sep = k == 0 ? "" : k + 1 == KIND_COUNT ? " or " : ", ";
+        int w = snprintf(buf + off, n - off, "%s[%s NAME]", sep, config_kinds[k].name);
+        if (w < 0)
+            break;
+        off += (size_t)w;
+    }
+    return buf;
 }
 
 static int section_header(struct pstate *st, char *line)
 {
     size_t len = strlen(line);
+    char kinds[200];
     if (line[len - 1] != ']')
         return fail_at(st, st->line, "bad section header '%s' (expected [section] or [kind NAME])", line);
     line[len - 1] = '\0';
@@ -343,7 +289,7 @@ static int section_header(struct pstate *st, char *line)
         *name++ = '\0';
     name = str_trim(name);
     memset(st->seen, 0, sizeof(st->seen));
-    bool is_inst = strcmp(inner, "smtp") == 0 || strcmp(inner, "pop3") == 0;
+    const struct config_kind *kd = config_kind_by_name(inner);
     if (strcmp(inner, "server") == 0 || strcmp(inner, "routes") == 0) {
         int *first = inner[0] == 's' ? &st->server_line : &st->routes_line;
         if (*name)
@@ -351,16 +297,16 @@ static int section_header(struct pstate *st, char *line)
         if (*first)
             return fail_at(st, st->line, "duplicate section '[%s]' (first at line %d)", inner, *first);
         *first = st->line;
-        st->kind = inner[0] == 's' ? SEC_SERVER : SEC_ROUTES;
+        st->sec = inner[0] == 's' ? SEC_SERVER : SEC_ROUTES;
         return 0;
     }
-    if (!is_inst)
-        return fail_at(st, st->line, "unknown section '[%s%s%s]' (expected [server], [routes], "
-                       "[smtp NAME] or [pop3 NAME])", inner, *name ? " " : "", name);
+    if (!kd)
+        return fail_at(st, st->line, "unknown section '[%s%s%s]' (expected [server], [routes], %s)",
+                       inner, *name ? " " : "", name, kinds_list(kinds, sizeof kinds));
     if (!valid_name(name))
         return fail_at(st, st->line, "section '[%s%s%s]' needs a name of letters, digits, '_', '.' "
                        "or '-' (expected [%s NAME])", inner, *name ? " " : "", name, inner);
-    return instance_header(st, strcmp(inner, "pop3") == 0, name);
+    return instance_header(st, kd, name);
 }
 
 static int route_line(struct pstate *st, const char *key, const char *val)
@@ -383,43 +329,63 @@ static int route_line(struct pstate *st, const char *key, const char *val)
     return 0;
 }
 
+/* The key named KEY in the current section: its row, the struct it fills (*base) and
+ * its slot in seen[] (*slot); NULL if the section has no such key. */
+static const struct keydef *find_key(struct pstate *st, const char *key, void **base, size_t *slot)
+{
+    const struct keydef *tables[2] = { config_server_keys, NULL };
+    void *bases[2] = { st->cfg, NULL };
+    if (st->sec == SEC_INSTANCE) {
+        void *inst = config_kind_get(st->cfg, st->kd, st->idx);
+        tables[0] = config_common_keys;
+        bases[0] = config_kind_common(st->kd, inst);
+        tables[1] = st->kd->keys;
+        bases[1] = inst;
+    }
+    size_t n = 0;
+    for (size_t t = 0; t < 2 && tables[t]; t++) {
+        for (const struct keydef *k = tables[t]; k->name; k++, n++) {
+            if (strcmp(k->name, key) == 0 && n < SEEN_MAX) {
+                *base = bases[t];
+                *slot = n;
+                return k;
+            }
+        }
+    }
+    return NULL;
+}
+
 static int key_line(struct pstate *st, char *key, char *val)
 {
-    static const char *kinds[] = { "", "server", "routes", "smtp", "pop3" };
-    if (st->kind == SEC_NONE)
+    if (st->sec == SEC_NONE)
         return fail_at(st, st->line, "key '%s': outside any section (expected a [section] header first)", key);
-    if (st->kind == SEC_ROUTES)
+    if (st->sec == SEC_ROUTES)
         return route_line(st, key, val);
-    const struct keydef *keys = st->kind == SEC_SERVER ? server_keys
-                              : st->kind == SEC_SMTP ? smtp_keys : pop3_keys;
-    void *base = st->kind == SEC_SERVER ? (void *)st->cfg
-               : st->kind == SEC_SMTP ? (void *)&st->cfg->smtp[st->idx] : (void *)&st->cfg->pop3[st->idx];
-    const char *iname = st->kind == SEC_SMTP ? st->cfg->smtp[st->idx].name
-                      : st->kind == SEC_POP3 ? st->cfg->pop3[st->idx].name : NULL;
     char sect[200], why[400];
-    snprintf(sect, sizeof(sect), "[%s%s%s]", kinds[st->kind], iname ? " " : "", iname ? iname : "");
+    if (st->sec == SEC_INSTANCE)
+        snprintf(sect, sizeof(sect), "[%s %s]", st->kd->name,
+                 inst_common(st->cfg, st->kd, st->idx)->name);
+    else
+        str_copy(sect, "[server]", sizeof(sect));
+    void *base = NULL;
     size_t i = 0;
-    while (keys[i].name && strcmp(keys[i].name, key) != 0)
-        i++;
-    if (!keys[i].name)
+    const struct keydef *k = find_key(st, key, &base, &i);
+    if (!k)
         return fail_at(st, st->line, "key '%s': unknown in %s", key, sect);
     if (st->seen[i])
         return fail_at(st, st->line, "key '%s': given twice in %s (first at line %d)", key, sect, st->seen[i]);
     st->seen[i] = st->line;
-    if (set_value(&keys[i], base, val, why, sizeof(why)) < 0)
+    if (set_value(k, base, st->sec == SEC_INSTANCE ? st->kd : NULL, val, why, sizeof(why)) < 0)
         return fail_at(st, st->line, "key '%s': %s", key, why);
-    if (keys[i].type == V_IPLIST && keys[i].off2 != NOOFF)
-        *FIELD(base, keys[i].off2, bool) = true;
-    struct inst_lines *il = st->kind == SEC_SMTP ? &st->sl[st->idx]
-                          : st->kind == SEC_POP3 ? &st->pl[st->idx] : NULL;
-    if (il && strcmp(key, "tls") == 0)
-        il->tls = st->line;
-    if (il && strcmp(key, "listen") == 0)
-        il->listen = st->line;
+    if (k->type == V_IPLIST && k->off2 != NOOFF)
+        *FIELD(base, k->off2, bool) = true;
+    if (st->sec == SEC_INSTANCE && k->type == V_TLS)
+        st->lines[kind_index(st->kd)][st->idx].tls = st->line;
+    if (st->sec == SEC_INSTANCE && k->type == V_LISTEN)
+        st->lines[kind_index(st->kd)][st->idx].listen = st->line;
     return 0;
 }
 
-/* Cut a comment: '#' at the start or after whitespace. */
 static void strip_comment(char *s)
 {
     for (char *p = s; *p; p++) {
@@ -451,54 +417,70 @@ static int parse_line(struct pstate *st, char *raw)
 
 /* ---- whole-file checks ------------------------------------------------------ */
 
-/* The listen addresses of instance k (smtp first, then pop3) and its name. */
-static const struct listen_addr *inst_listen(const struct config *c, size_t k, size_t *n,
-                                             char *what, size_t wl)
+/* Every instance of the file, kind by kind in table order. */
+struct inst_ref {
+    const struct config_kind *kd;
+    const struct instance_common *ic;
+    const struct inst_lines *il;
+};
+
+static struct inst_ref *all_instances(const struct pstate *st, size_t *n)
 {
-    bool pop3 = k >= c->nsmtp;
-    size_t i = pop3 ? k - c->nsmtp : k;
-    snprintf(what, wl, "[%s %s]", pop3 ? "pop3" : "smtp", pop3 ? c->pop3[i].name : c->smtp[i].name);
-    *n = pop3 ? c->pop3[i].nlisten : c->smtp[i].nlisten;
-    return pop3 ? c->pop3[i].listen : c->smtp[i].listen;
+    size_t total = 0, j = 0;
+    for (size_t k = 0; k < KIND_COUNT; k++)
+        total += config_kind_n(st->cfg, &config_kinds[k]);
+    struct inst_ref *r = xcalloc(total, sizeof *r);
+    for (size_t k = 0; k < KIND_COUNT; k++)
+        for (size_t i = 0; i < config_kind_n(st->cfg, &config_kinds[k]); i++)
+            r[j++] = (struct inst_ref){ &config_kinds[k], inst_common(st->cfg, &config_kinds[k], i),
+                                        &st->lines[k][i] };
+    *n = total;
+    return r;
+}
+
+/* "[smtp NAME]" */
+static const char *inst_label(const struct inst_ref *r, char *buf, size_t n)
+{
+    snprintf(buf, n, "[%s %s]", r->kd->name, r->ic->name);
+    return buf;
+}
+
+static bool same_listen(const struct listen_addr *a, const struct listen_addr *b)
+{
+    return a->port == b->port && strcmp(a->host, b->host) == 0;
 }
 
 /* An address:port given twice, in one instance or two, could never be bound. */
-static int check_listen_clash(struct pstate *st)
+static int check_listen_clash(struct pstate *st, const struct inst_ref *r, size_t total)
 {
-    const struct config *c = st->cfg;
-    size_t total = c->nsmtp + c->npop3;
+    char wk[200], wj[200];
     for (size_t k = 0; k < total; k++) {
-        char wk[200], wj[200];
-        size_t nk, nj;
-        const struct listen_addr *a = inst_listen(c, k, &nk, wk, sizeof(wk));
-        int line = k < c->nsmtp ? st->sl[k].listen : st->pl[k - c->nsmtp].listen; // NOLINT(clang-analyzer-core.NullDereference): sl/pl grow with smtp/pop3
-        for (size_t x = 0; x < nk; x++) {
+        const struct instance_common *a = r[k].ic;
+        for (size_t x = 0; x < a->nlisten; x++) {
             for (size_t j = 0; j <= k; j++) {
-                const struct listen_addr *b = inst_listen(c, j, &nj, wj, sizeof(wj));
-                size_t lim = j == k ? x : nj;
+                const struct instance_common *b = r[j].ic;
+                size_t lim = j == k ? x : b->nlisten;
                 for (size_t y = 0; y < lim; y++)
-                    if (a[x].port == b[y].port && strcmp(a[x].host, b[y].host) == 0)
-                        return fail_at(st, line, "key 'listen': %s:%d is used twice (in %s and %s)",
-                                       a[x].host, a[x].port, wj, wk);
+                    if (same_listen(&a->listen[x], &b->listen[y]))
+                        return fail_at(st, r[k].il->listen, "key 'listen': %s:%d is used twice (in %s and %s)",
+                                       a->listen[x].host, a->listen[x].port, inst_label(&r[j], wj, sizeof wj),
+                                       inst_label(&r[k], wk, sizeof wk));
             }
         }
     }
     return 0;
 }
 
-static int check_instance(struct pstate *st, bool pop3, size_t i)
+static int check_instance(struct pstate *st, const struct inst_ref *r)
 {
     const struct config *c = st->cfg;
-    const char *name = pop3 ? c->pop3[i].name : c->smtp[i].name;
-    int line = pop3 ? c->pop3[i].line : c->smtp[i].line;
-    const struct inst_lines *il = pop3 ? &st->pl[i] : &st->sl[i];
-    enum tls_mode tls = pop3 ? c->pop3[i].tls : c->smtp[i].tls;
     char what[200];
-    snprintf(what, sizeof(what), "[%s %s]", pop3 ? "pop3" : "smtp", name);
-    if ((pop3 ? c->pop3[i].nlisten : c->smtp[i].nlisten) == 0)
-        return fail_at(st, line, "key 'listen': missing in %s (required: ADDRESS:PORT like 0.0.0.0:25)", what);
-    if (tls != TLS_OFF && (!c->tls_cert[0] || !c->tls_key[0]))
-        return fail_at(st, il->tls, "key 'tls': %s uses TLS but tls_cert or tls_key is not set " // NOLINT(clang-analyzer-core.NullDereference): as above
+    inst_label(r, what, sizeof what);
+    if (r->ic->nlisten == 0)
+        return fail_at(st, r->ic->line, "key 'listen': missing in %s (required: ADDRESS:PORT like 0.0.0.0:25)",
+                       what);
+    if (r->ic->tls != TLS_OFF && (!c->tls_cert[0] || !c->tls_key[0]))
+        return fail_at(st, r->il->tls, "key 'tls': %s uses TLS but tls_cert or tls_key is not set " // NOLINT(clang-analyzer-core.NullDereference): lines[k] grows with the kind's instances
                        "(expected both PEM files in [server])", what);
     return 0;
 }
@@ -508,13 +490,15 @@ static int check_all(struct pstate *st)
     if (!st->cfg->domain)
         return fail_at(st, st->server_line, "key 'domain': missing in [server] (required: the "
                        "primary local domain, like example.com)");
-    for (size_t i = 0; i < st->cfg->nsmtp; i++)
-        if (check_instance(st, false, i) < 0)
-            return -1;
-    for (size_t i = 0; i < st->cfg->npop3; i++)
-        if (check_instance(st, true, i) < 0)
-            return -1;
-    return check_listen_clash(st);
+    size_t total;
+    struct inst_ref *r = all_instances(st, &total);
+    int rc = 0;
+    for (size_t k = 0; k < total && rc == 0; k++)
+        rc = check_instance(st, &r[k]);
+    if (rc == 0)
+        rc = check_listen_clash(st, r, total);
+    free(r);
+    return rc;
 }
 
 /* ---- public API -------------------------------------------------------------- */
@@ -565,8 +549,8 @@ struct config *config_load(const char *path, char *err, size_t errlen)
     fclose(f);
     if (rc == 0)
         rc = check_all(&st);
-    free(st.sl);
-    free(st.pl);
+    for (size_t k = 0; k < KIND_COUNT; k++)
+        free(st.lines[k]);
     if (rc < 0) {
         config_free(st.cfg);
         return NULL;
@@ -578,23 +562,24 @@ void config_free(struct config *c)
 {
     if (!c)
         return;
-    for (size_t i = 0; i < c->nsmtp; i++) {
-        free(c->smtp[i].name);
-        free_fields(smtp_keys, &c->smtp[i]);
-    }
-    for (size_t i = 0; i < c->npop3; i++) {
-        free(c->pop3[i].name);
-        free_fields(pop3_keys, &c->pop3[i]);
+    for (size_t kind = 0; kind < KIND_COUNT; kind++) {
+        const struct config_kind *kd = &config_kinds[kind];
+        for (size_t i = 0; i < config_kind_n(c, kd); i++) {
+            void *inst = config_kind_get(c, kd, i);
+            struct instance_common *ic = config_kind_common(kd, inst);
+            free(ic->name);
+            free_fields(config_common_keys, ic);
+            free_fields(kd->keys, inst);
+        }
+        config_kind_drop(c, kd);
     }
     for (size_t i = 0; i < c->nroutes; i++) {
         free(c->routes[i].domain);
         free(c->routes[i].host);
     }
-    free(c->smtp);
-    free(c->pop3);
     free(c->routes);
     free(c->path);
-    free_fields(server_keys, c);
+    free_fields(config_server_keys, c);
     free(c);
 }
 

@@ -1,6 +1,7 @@
 /* config: mailserver.conf loader (SPEC.md "mailserver.conf").
- * INI style: [server], [routes], [smtp NAME], [pop3 NAME]; typed values;
- * every error names file, line and key. All durations are in seconds. */
+ * INI style: [server], [routes], one [KIND NAME] per listener instance ([smtp NAME],
+ * [pop3 NAME]); typed values; every error names file, line and key. All durations
+ * are in seconds. */
 #ifndef MS_CONFIG_H
 #define MS_CONFIG_H
 #include <stdbool.h>
@@ -24,14 +25,32 @@ struct listen_addr {
     int port;
 };
 
-struct smtp_instance {
+/* The protocol kinds of listener instance, one [KIND NAME] section each. The table
+ * that drives their sections and keys is config_kinds.c: a new kind (IMAP) is one
+ * row there, its struct below (common first) and its array in struct config. */
+enum inst_kind { KIND_SMTP, KIND_POP3, KIND_COUNT };
+
+/* What every listener instance has, whatever its protocol: the keys the server
+ * framework reads (listen, tls, access lists, connection limits, timeout) and the
+ * login keys. Embedded as `common` in each kind's struct. */
+struct instance_common {
     char *name;
-    int line;                          /* line of the [smtp NAME] header */
+    int line;                          /* line of the [KIND NAME] header */
     struct listen_addr *listen;
     size_t nlisten;
     enum tls_mode tls;
     unsigned auth_mechs;               /* MECH_* bits, in the order SCRAM, CRAM, LOGIN, PLAIN */
     enum plaintext_auth plaintext_auth;
+    struct iplist *allow_clients;      /* never NULL after load (may be empty) */
+    struct iplist *deny_clients;       /* never NULL after load (may be empty) */
+    unsigned max_connections;
+    unsigned max_connections_per_ip;
+    unsigned timeout;
+    bool allow_clients_set;            /* for --check-config warnings */
+};
+
+struct smtp_instance {
+    struct instance_common common;
     bool require_auth;
     bool relay;
     bool relay_pop_before_smtp;
@@ -40,31 +59,15 @@ struct smtp_instance {
     bool relay_local_senders;
     struct iplist *always_relay_from;  /* never NULL after load */
     struct strlist always_relay_to;    /* "example.net" or "*.example.net", lower case */
-    struct iplist *allow_clients;      /* never NULL after load (may be empty) */
-    struct iplist *deny_clients;       /* never NULL after load (may be empty) */
     bool reject_local_spoof;
     bool sender_login_match;
     bool allow_open_relay;
     unsigned max_recipients;
-    unsigned max_connections;
-    unsigned max_connections_per_ip;
-    unsigned timeout;
-    bool always_relay_from_set, allow_clients_set;  /* for --check-config warnings */
+    bool always_relay_from_set;        /* for --check-config warnings */
 };
 
 struct pop3_instance {
-    char *name;
-    int line;
-    struct listen_addr *listen;
-    size_t nlisten;
-    enum tls_mode tls;
-    unsigned auth_mechs;
-    enum plaintext_auth plaintext_auth;
-    struct iplist *allow_clients;
-    struct iplist *deny_clients;
-    unsigned max_connections;
-    unsigned max_connections_per_ip;
-    unsigned timeout;
+    struct instance_common common;     /* POP3 has no keys of its own */
 };
 
 struct route {
@@ -103,6 +106,13 @@ struct config {
     struct pop3_instance *pop3;
     size_t npop3;
 };
+
+/* The instances of one kind, whatever it is (the server framework, userdb): how
+ * many, and the i-th one's common part or its whole struct (struct smtp_instance
+ * for KIND_SMTP, struct pop3_instance for KIND_POP3), in the order of the file. */
+size_t config_count(const struct config *cfg, enum inst_kind kind);
+const struct instance_common *config_common(const struct config *cfg, enum inst_kind kind, size_t i);
+const void *config_instance(const struct config *cfg, enum inst_kind kind, size_t i);
 
 /* The default path: ./mailserver.conf if present, else /etc/mailserver/mailserver.conf. */
 const char *config_default_path(void);

@@ -13,14 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void *xrealloc_n(void *p, size_t n, size_t size)
-{
-    void *q = realloc(p, (n ? n : 1) * size);
-    if (!q)
-        abort();
-    return q;
-}
-
 static void cv_strlist_add(struct strlist *l, const char *s)
 {
     l->v = xrealloc_n(l->v, l->n + 1, sizeof(*l->v));
@@ -330,10 +322,9 @@ int cv_mechs(const char *v, unsigned *out, char *why, size_t wl)
     return 0;
 }
 
-/* tls: off|starttls|required|implicit for smtp, off|stls|required|implicit for pop3. */
-int cv_tls(const char *v, bool pop3, enum tls_mode *out, char *why, size_t wl)
+/* tls: off|STARTTLS|required|implicit, where the kind names STARTTLS ("stls" for pop3). */
+int cv_tls(const char *v, const char *starttls, enum tls_mode *out, char *why, size_t wl)
 {
-    const char *starttls = pop3 ? "stls" : "starttls";
     if (str_ieq(v, "off"))
         *out = TLS_OFF;
     else if (str_ieq(v, starttls))

@@ -13,7 +13,8 @@ int cv_bool(const char *v, bool *out, char *why, size_t wl);            /* yes/n
 int cv_duration(const char *v, bool nonzero, unsigned *out, char *why, size_t wl);  /* 30s 5m 2h 5d */
 int cv_size(const char *v, uint64_t *out, char *why, size_t wl);        /* 1000, 64K, 25M, 1G */
 int cv_count(const char *v, unsigned *out, char *why, size_t wl);       /* 1 .. 100000000 */
-int cv_tls(const char *v, bool pop3, enum tls_mode *out, char *why, size_t wl);
+/* off, required, implicit, or the protocol's word for STARTTLS ("starttls", POP3's "stls"). */
+int cv_tls(const char *v, const char *starttls, enum tls_mode *out, char *why, size_t wl);
 int cv_mechs(const char *v, unsigned *out, char *why, size_t wl);       /* MECH_* bits; "" = 0 */
 bool cv_hostname(const char *s);
 /* Lower case, one trailing dot dropped, into out (size n); [IP] literals pass too. */

@@ -159,7 +159,7 @@ static void begin_close(struct conn *c, const char *reason)
     bufferevent_disable(c->bev, EV_READ);
     line_timer_stop(c);
     set_write_lowmark(c);
-    unsigned t = c->cref->inst[c->inst_idx].timeout;
+    unsigned t = conn_server_instance(c)->timeout;
     struct timeval tv = { .tv_sec = (t && t < CONN_LINGER_MAX) ? t : CONN_LINGER_MAX };
     if (event_add(c->ev_defer, &tv) != 0)
         log_warn("conn: id=%lu no linger limit", c->id);
@@ -449,7 +449,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 
 static void setup_bev(struct conn *c)
 {
-    const struct server_instance *si = conn_server_instance(c);
+    const struct instance_common *si = conn_server_instance(c);
     struct timeval tv = { .tv_sec = si->timeout, .tv_usec = 0 };
 
     bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
@@ -564,9 +564,9 @@ bool conn_accepted(const struct conn *c)
     return c->accepted;
 }
 
-const struct server_instance *conn_server_instance(const struct conn *c)
+const struct instance_common *conn_server_instance(const struct conn *c)
 {
-    return &c->cref->inst[c->inst_idx];
+    return c->cref->inst[c->inst_idx];
 }
 
 struct conn *conn_first(void)
@@ -779,6 +779,9 @@ int conn_local_port(const struct conn *c) { return c->local_port; }
 unsigned long conn_id(const struct conn *c) { return c->id; }
 void conn_set_proto(struct conn *c, void *proto) { c->pstate = proto; }
 void *conn_proto(const struct conn *c) { return c->pstate; }
-const void *conn_instance(const struct conn *c) { return conn_server_instance(c)->instance; }
+const void *conn_instance(const struct conn *c)
+{
+    return config_instance(c->cref->cfg, c->cref->kind, c->inst_idx);
+}
 const struct config *conn_config(const struct conn *c) { return c->cref->cfg; }
 struct event_base *conn_base(const struct conn *c) { return c->base; }

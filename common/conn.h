@@ -56,9 +56,9 @@ unsigned long conn_id(const struct conn *c);        /* unique per process, for l
 
 void conn_set_proto(struct conn *c, void *proto);
 void *conn_proto(const struct conn *c);
-/* The instance this connection arrived on (struct smtp_instance or pop3_instance of the
- * config that was in force at accept; stays valid until the connection closes) and that
- * config. */
+/* The instance this connection arrived on, as its kind's struct (struct smtp_instance
+ * for smtpd, struct pop3_instance for pop3d: server_proto.kind) of the config that was
+ * in force at accept (stays valid until the connection closes), and that config. */
 const void *conn_instance(const struct conn *c);
 const struct config *conn_config(const struct conn *c);
 struct event_base *conn_base(const struct conn *c);

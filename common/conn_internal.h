@@ -20,7 +20,8 @@ struct sockaddr;
 struct cfgref {
     struct config *cfg;
     unsigned refs;
-    struct server_instance inst[SRV_MAX_INSTANCES];
+    enum inst_kind kind;          /* the daemon's (server_proto.kind) */
+    const struct instance_common *inst[SRV_MAX_INSTANCES];   /* its instances, in config order */
     size_t ninst;
 };
 
@@ -37,8 +38,8 @@ void conn_mark_refused(struct conn *c);
 /* Accepted: on_accept is about to run; from here on_input/on_close apply. */
 void conn_mark_accepted(struct conn *c);
 bool conn_accepted(const struct conn *c);
-/* The instance record (framework view) and its index in the config generation. */
-const struct server_instance *conn_server_instance(const struct conn *c);
+/* The instance the connection arrived on, as the framework sees it. */
+const struct instance_common *conn_server_instance(const struct conn *c);
 /* Force the connection down now (shutdown timeout): no flush; on_close follows. */
 void conn_abort(struct conn *c);
 /* Every live connection of the calling thread's loop, for SIGTERM (on_shutdown) and

@@ -140,12 +140,16 @@ unsigned connlimit_count_ip(const struct connlimit *cl, const char *inst, const 
     return *pi ? (*pi)->n : 0;
 }
 
-int connlimit_admit(const struct connlimit *cl, const struct server_instance *si,
+bool connlimit_allowed(const struct instance_common *si, const struct ipaddr *ip)
+{
+    return !iplist_match(si->deny_clients, ip) &&
+           (iplist_empty(si->allow_clients) || iplist_match(si->allow_clients, ip));
+}
+
+int connlimit_admit(const struct connlimit *cl, const struct instance_common *si,
                     const struct ipaddr *ip)
 {
-    if (iplist_match(si->deny_clients, ip))
-        return REFUSE_DENIED;
-    if (!iplist_empty(si->allow_clients) && !iplist_match(si->allow_clients, ip))
+    if (!connlimit_allowed(si, ip))
         return REFUSE_DENIED;
     if (si->max_connections && connlimit_count(cl, si->name) >= si->max_connections)
         return REFUSE_TOO_MANY;

@@ -13,9 +13,12 @@ struct connlimit;
 struct connlimit *connlimit_new(void);
 void connlimit_free(struct connlimit *cl);
 
-/* -1 when the client may connect, else the refusal (enum server_refusal). Deny wins;
- * a non-empty allow list must match; a limit of 0 means no limit. */
-int connlimit_admit(const struct connlimit *cl, const struct server_instance *si,
+/* deny_clients/allow_clients of an instance: deny wins; a non-empty allow list must
+ * match. The one access rule (the framework at connect, smtpd's connect check). */
+bool connlimit_allowed(const struct instance_common *si, const struct ipaddr *ip);
+/* -1 when the client may connect, else the refusal (enum server_refusal): access as
+ * connlimit_allowed, then the limits; a limit of 0 means no limit. */
+int connlimit_admit(const struct connlimit *cl, const struct instance_common *si,
                     const struct ipaddr *ip);
 /* Count one admitted connection in, and out again when it is gone. */
 void connlimit_add(struct connlimit *cl, const char *inst, const struct ipaddr *ip);

@@ -146,7 +146,7 @@ int listeners_for(const struct cfgref *r, struct listener **old, struct listener
     struct listener *head = NULL, **tail = &head;
 
     for (size_t i = 0; i < r->ninst; i++) {
-        const struct server_instance *si = &r->inst[i];
+        const struct instance_common *si = r->inst[i];
         for (size_t j = 0; j < si->nlisten; j++) {
             const struct listen_addr *a = &si->listen[j];
             struct listener *l = old ? take_listener(old, a->host, a->port) : NULL;

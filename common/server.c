@@ -92,12 +92,15 @@ static struct cfgref *cfgref_make(struct config *cfg, char *err, size_t errlen)
 
     r->cfg = cfg;
     r->refs = 1;
-    r->ninst = S.proto->instances(cfg, r->inst, SRV_MAX_INSTANCES);
+    r->kind = S.proto->kind;
+    r->ninst = config_count(cfg, r->kind);
     if (r->ninst > SRV_MAX_INSTANCES) {
         snprintf(err, errlen, "%s: more than %d instances", cfg->path, SRV_MAX_INSTANCES);
         cfgref_release(r);
         return NULL;
     }
+    for (size_t i = 0; i < r->ninst; i++)
+        r->inst[i] = config_common(cfg, r->kind, i);
     return r;
 }
 
@@ -128,7 +131,7 @@ struct handoff {
 static void admit(void *arg)
 {
     struct handoff *h = arg;
-    const struct server_instance *si = &h->cr->inst[h->inst_idx];
+    const struct instance_common *si = h->cr->inst[h->inst_idx];
     struct conn *c = NULL;
 
     if (stopping())
@@ -170,7 +173,7 @@ static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct soc
 {
     struct listener *l = arg;
     struct cfgref *cr = S.cur;
-    const struct server_instance *si = &cr->inst[l->inst_idx];
+    const struct instance_common *si = cr->inst[l->inst_idx];
     SSL_CTX *ctx = si->tls == TLS_IMPLICIT ? S.tls_ctx : NULL;
     struct handoff *h = NULL;
 
@@ -203,7 +206,7 @@ static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct soc
 static bool needs_tls(const struct cfgref *r)
 {
     for (size_t i = 0; i < r->ninst; i++)
-        if (r->inst[i].tls != TLS_OFF)
+        if (r->inst[i]->tls != TLS_OFF)
             return true;
     return false;
 }

@@ -15,25 +15,14 @@
 #include "store.h"
 #include "workq.h"
 
-struct server_instance {          /* one listener instance, as the framework sees it */
-    const char *name;
-    const struct listen_addr *listen;
-    size_t nlisten;
-    enum tls_mode tls;
-    const struct iplist *allow_clients;
-    const struct iplist *deny_clients;
-    unsigned max_connections;
-    unsigned max_connections_per_ip;
-    unsigned timeout;
-    const void *instance;         /* struct smtp_instance * or struct pop3_instance * */
-};
-
 enum server_refusal { REFUSE_DENIED, REFUSE_TOO_MANY, REFUSE_TOO_MANY_IP };
 
 struct server_proto {
     const char *ident;            /* "smtpd", "pop3d": log ident */
-    /* Fill out[] with this daemon's instances from cfg; returns the count. */
-    size_t (*instances)(const struct config *cfg, struct server_instance *out, size_t max);
+    /* The kind it serves (KIND_SMTP: every [smtp NAME] of the config is one instance);
+     * the framework reads their struct instance_common (listen, tls, access lists,
+     * limits, timeout), the protocol its kind's struct through conn_instance. */
+    enum inst_kind kind;
     /* A new accepted connection: send the greeting, set up protocol state. */
     void (*on_accept)(struct conn *c);
     /* A connection refused at connect: write the one reply line (the framework closes). */

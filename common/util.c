@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,20 @@ void *xcalloc(size_t n, size_t m)
     if (!p)
         oom();
     return p;
+}
+
+void *xrealloc_n(void *p, size_t n, size_t size)
+{
+    if (n == 0)
+        n = 1;
+    if (size == 0)
+        size = 1;
+    if (n > SIZE_MAX / size)
+        oom();
+    void *q = realloc(p, n * size);
+    if (!q)
+        oom();
+    return q;
 }
 
 char *xstrdup(const char *s)

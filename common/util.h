@@ -15,5 +15,7 @@ bool str_ieq(const char *a, const char *b);
 /* calloc/strdup that abort on out-of-memory (startup and config code only). */
 void *xcalloc(size_t n, size_t m);
 char *xstrdup(const char *s);
+/* realloc to n elements of size bytes (at least one), aborting on out-of-memory or overflow. */
+void *xrealloc_n(void *p, size_t n, size_t size);
 
 #endif

@@ -101,9 +101,9 @@ void pop3_on_accept(struct conn *c)
     s->c = c;
     s->emit = conn_emit;
     s->cfg = conn_config(c);
-    s->pol.tls = in->tls;
-    s->pol.mechs = in->auth_mechs;
-    s->pol.plaintext = in->plaintext_auth;
+    s->pol.tls = in->common.tls;
+    s->pol.mechs = in->common.auth_mechs;
+    s->pol.plaintext = in->common.plaintext_auth;
     s->pol.tls_active = conn_is_tls(c);
     s->pol.tls_available = conn_tls_available(c);
     s->pol.secure_net = iplist_match(s->cfg->secure_networks, conn_peer(c));

@@ -110,7 +110,7 @@ static bool auth_allowed(struct session *s)
 {
     const char *err = NULL;
     int code = 503;
-    if (!s->inst->auth_mechs)
+    if (!s->inst->common.auth_mechs)
         err = "Error: authentication not enabled";
     else if (sess_tls_required(s))
         code = 530, err = "Must issue a STARTTLS command first";
@@ -137,7 +137,7 @@ void cmd_auth(struct session *s, const char *arg)
         return;
     }
     unsigned bit = mech_bit(mech);
-    if (!bit || !(s->inst->auth_mechs & bit)) {
+    if (!bit || !(s->inst->common.auth_mechs & bit)) {
         sess_reply(s, 504, "5.5.4", "Unrecognized authentication type");
         return;
     }

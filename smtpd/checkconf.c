@@ -29,11 +29,11 @@ static void listen_list(const struct smtp_instance *in, char *buf, size_t len)
 {
     size_t off = 0;
     buf[0] = '\0';
-    for (size_t i = 0; i < in->nlisten && off < len; i++) {
-        const char *h = in->listen[i].host;
+    for (size_t i = 0; i < in->common.nlisten && off < len; i++) {
+        const char *h = in->common.listen[i].host;
         int v6 = strchr(h, ':') != NULL;
         int n = snprintf(buf + off, len - off, "%s%s%s%s:%d", i ? "," : "", v6 ? "[" : "", h,
-                         v6 ? "]" : "", in->listen[i].port);
+                         v6 ? "]" : "", in->common.listen[i].port);
         if (n < 0)
             break;
         off += (size_t)n;
@@ -58,13 +58,13 @@ static void instance_line(const struct config *cfg, const struct smtp_instance *
 
     listen_list(in, listen, sizeof listen);
     domain_list(&in->always_relay_to, to, sizeof to);
-    mech_names(in->auth_mechs, ',', mechs, sizeof mechs);
+    mech_names(in->common.auth_mechs, ',', mechs, sizeof mechs);
     fprintf(out, "smtp %s: listen=%s tls=%s auth=%s plaintext_auth=%s require_auth=%s relay=%s "
             "relay_pop_before_smtp=%s relay_outside_lan=%s relay_nonlocal_senders=%s "
             "relay_local_senders=%s always_relay_from=%s always_relay_to=%s "
             "reject_local_spoof=%s sender_login_match=%s allow_open_relay=%s open_relay=%s\n",
-            in->name, listen, tls_name(in->tls), mechs[0] ? mechs : "-",
-            in->plaintext_auth == PLAINTEXT_ALWAYS ? "always" : "tls", yesno(in->require_auth),
+            in->common.name, listen, tls_name(in->common.tls), mechs[0] ? mechs : "-",
+            in->common.plaintext_auth == PLAINTEXT_ALWAYS ? "always" : "tls", yesno(in->require_auth),
             yesno(in->relay), yesno(in->relay_pop_before_smtp), yesno(in->relay_outside_lan),
             yesno(in->relay_nonlocal_senders), yesno(in->relay_local_senders),
             iplist_empty(in->always_relay_from) ? "-" : "set", to, yesno(in->reject_local_spoof),
@@ -81,21 +81,21 @@ static int instance_findings(const struct config *cfg, const struct smtp_instanc
         fprintf(out, "%s: %s:%d: instance %s is an open relay: %s, and it listens outside "
                 "loopback%s\n",
                 in->allow_open_relay ? "warning" : "error", cfg->path ? cfg->path : "-",
-                in->line, in->name, why,
+                in->common.line, in->common.name, why,
                 in->allow_open_relay ? " (allowed by allow_open_relay = yes)"
                                      : "; set allow_open_relay = yes if this is really wanted");
         if (!in->allow_open_relay)
             errors++;
     }
-    if (!iplist_empty(in->always_relay_from) && iplist_empty(in->allow_clients))
+    if (!iplist_empty(in->always_relay_from) && iplist_empty(in->common.allow_clients))
         fprintf(out, "warning: %s:%d: instance %s sets always_relay_from without allow_clients: "
                 "any client may connect; consider restricting allow_clients\n",
-                cfg->path ? cfg->path : "-", in->line, in->name);
+                cfg->path ? cfg->path : "-", in->common.line, in->common.name);
     if (in->relay_local_senders && in->reject_local_spoof)
         fprintf(out, "warning: %s:%d: instance %s: relay_local_senders = yes contradicts "
                 "reject_local_spoof = yes (local senders from outside the LAN are refused at "
                 "MAIL FROM, so local_sender never applies to them)\n",
-                cfg->path ? cfg->path : "-", in->line, in->name);
+                cfg->path ? cfg->path : "-", in->common.line, in->common.name);
     return errors;
 }
 
@@ -143,7 +143,7 @@ int checkconf_refuse_open_relay(const struct config *cfg, char *err, size_t errl
         if (!in->allow_open_relay && relay_instance_open(cfg->lan, in, why, sizeof why)) {
             snprintf(err, errlen, "%s:%d: instance %s is an open relay: %s (see smtpd "
                      "--check-config); refusing to start. Set allow_open_relay = yes to "
-                     "override", cfg->path ? cfg->path : "-", in->line, in->name, why);
+                     "override", cfg->path ? cfg->path : "-", in->common.line, in->common.name, why);
             return -1;
         }
     }

@@ -11,18 +11,18 @@
 
 bool sess_tls_required(const struct session *s)
 {
-    return s->inst->tls == TLS_REQUIRED && !conn_is_tls(s->c);
+    return s->inst->common.tls == TLS_REQUIRED && !conn_is_tls(s->c);
 }
 
 unsigned sess_auth_mechs(const struct session *s)
 {
     bool secure = conn_is_tls(s->c) || iplist_match(s->cfg->secure_networks, &s->pc.ip);
-    return auth_offered_mechs(s->inst->auth_mechs, s->inst->plaintext_auth, secure);
+    return auth_offered_mechs(s->inst->common.auth_mechs, s->inst->common.plaintext_auth, secure);
 }
 
 static bool starttls_offered(const struct session *s)
 {
-    return s->inst->tls != TLS_OFF && !conn_is_tls(s->c) && conn_tls_available(s->c);
+    return s->inst->common.tls != TLS_OFF && !conn_is_tls(s->c) && conn_tls_available(s->c);
 }
 
 /* The EHLO reply: built whole and written at once (one segment). */
@@ -116,7 +116,7 @@ void cmd_help(struct session *s, const struct smtp_cmd *c)
 {
     (void)c;
     sess_reply(s, 214, "2.0.0", "Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP%s%s",
-               starttls_offered(s) ? " STARTTLS" : "", s->inst->auth_mechs ? " AUTH" : "");
+               starttls_offered(s) ? " STARTTLS" : "", s->inst->common.auth_mechs ? " AUTH" : "");
 }
 
 void cmd_starttls(struct session *s, const struct smtp_cmd *c)

@@ -15,27 +15,6 @@
 #include "session.h"
 #include "testrelay.h"
 
-static size_t smtpd_instances(const struct config *cfg, struct server_instance *out, size_t max)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < cfg->nsmtp && n < max; i++, n++) {
-        const struct smtp_instance *si = &cfg->smtp[i];
-        out[n] = (struct server_instance){
-            .name = si->name,
-            .listen = si->listen,
-            .nlisten = si->nlisten,
-            .tls = si->tls,
-            .allow_clients = si->allow_clients,
-            .deny_clients = si->deny_clients,
-            .max_connections = si->max_connections,
-            .max_connections_per_ip = si->max_connections_per_ip,
-            .timeout = si->timeout,
-            .instance = si,
-        };
-    }
-    return n;
-}
-
 static int smtpd_on_start(const struct config *cfg)
 {
     char err[1024];
@@ -79,7 +58,7 @@ static int smtpd_on_option(int argc, char **argv, const char *cfgpath)
 
 static const struct server_proto smtp_proto = {
     .ident = "smtpd",
-    .instances = smtpd_instances,
+    .kind = KIND_SMTP,
     .on_accept = sess_on_accept,
     .on_refuse = sess_on_refuse,
     .on_input = sess_on_input,

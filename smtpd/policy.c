@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "connlimit.h"
 #include "log.h"
 #include "srs.h"
 #include "util.h"
@@ -366,8 +367,7 @@ void policy_rcpt(const struct policy_client *pc, const struct policy_lookup *lk,
 
 bool policy_client_admitted(const struct smtp_instance *inst, const struct ipaddr *ip)
 {
-    return !iplist_match(inst->deny_clients, ip) &&
-           (iplist_empty(inst->allow_clients) || iplist_match(inst->allow_clients, ip));
+    return connlimit_allowed(&inst->common, ip);
 }
 
 /* ---- logging -------------------------------------------------------------- */
@@ -387,7 +387,7 @@ void policy_log_format(char *buf, size_t len, const struct policy_client *pc,
     else
         snprintf(result, sizeof result, "REJECT %d", res->code);
     snprintf(buf, len, "relay: instance=%s ip=%s user=%s from=<%s> to=%s rule=%s result=%s",
-             pc->inst->name ? pc->inst->name : "-", pc->ipstr,
+             pc->inst->common.name ? pc->inst->common.name : "-", pc->ipstr,
              pc->authenticated ? pc->user : "-", from ? from->text : "", to, res->rule, result);
 }
 

@@ -134,8 +134,9 @@ void policy_rcpt_relay(const struct policy_client *pc, const struct policy_looku
                        struct policy_rcpt *out);
 
 /* deny_clients / allow_clients (deny wins; an empty allow list allows all): may IP
- * talk to INST? (The daemon's listener refuses earlier, connlimit.h; this is the
- * connect row of checks.h, which --test-relay shows as rule client_denied.) */
+ * talk to INST? The same rule as the daemon's listener, which refuses earlier
+ * (connlimit_allowed); this is the connect row of checks.h, which --test-relay shows
+ * as rule client_denied. */
 bool policy_client_admitted(const struct smtp_instance *inst, const struct ipaddr *ip);
 
 /* The facts the relay table sees for this client, sender and recipient (exposed for

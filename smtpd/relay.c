@@ -137,8 +137,8 @@ bool relay_instance_open(const struct iplist *lan, const struct smtp_instance *i
 {
     unsigned fam = 0, c;
 
-    for (size_t i = 0; i < inst->nlisten; i++)
-        fam |= relay_listen_families(inst->listen[i].host);
+    for (size_t i = 0; i < inst->common.nlisten; i++)
+        fam |= relay_listen_families(inst->common.listen[i].host);
     if (fam == 0 || !inst->relay)
         return false;
     if (!inst->require_auth) {

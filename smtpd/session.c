@@ -500,7 +500,7 @@ static void connect_proceed(struct session *s)
     const struct policy_result *r = &s->chk.v.res;
     if (!r->accept) {
         log_info("connect: instance=%s ip=%s rule=%s result=REJECT %d",
-                 s->inst->name ? s->inst->name : "-", s->pc.ipstr, r->rule, r->code);
+                 s->inst->common.name ? s->inst->common.name : "-", s->pc.ipstr, r->rule, r->code);
         conn_printf(s->c, "%d %s %s %s\r\n", r->code, r->enh, sess_hostname(s), r->text);
         s->state = SS_CLOSED;
         conn_close(s->c);

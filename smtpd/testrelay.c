@@ -62,7 +62,7 @@ static int parse_args(int argc, char **argv, struct tr_args *a)
 static const struct smtp_instance *find_instance(const struct config *cfg, const char *name)
 {
     for (size_t i = 0; i < cfg->nsmtp; i++)
-        if (strcmp(cfg->smtp[i].name, name) == 0)
+        if (strcmp(cfg->smtp[i].common.name, name) == 0)
             return &cfg->smtp[i];
     return NULL;
 }

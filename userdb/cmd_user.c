@@ -14,15 +14,13 @@
  * defines no instance at all, and we cannot tell). */
 static bool cram_offered(const struct config *cfg)
 {
-    if (cfg->nsmtp + cfg->npop3 == 0)
-        return true;
-    for (size_t i = 0; i < cfg->nsmtp; i++)
-        if (cfg->smtp[i].auth_mechs & MECH_CRAM_MD5)
-            return true;
-    for (size_t i = 0; i < cfg->npop3; i++)
-        if (cfg->pop3[i].auth_mechs & MECH_CRAM_MD5)
-            return true;
-    return false;
+    size_t seen = 0;
+    for (enum inst_kind k = 0; k < KIND_COUNT; k++) {
+        for (size_t i = 0; i < config_count(cfg, k); i++, seen++)
+            if (config_common(cfg, k, i)->auth_mechs & MECH_CRAM_MD5)
+                return true;
+    }
+    return seen == 0;
 }
 
 /* Derive every stored secret of PW into r; wipes nothing (the caller does). */

@@ -179,6 +179,41 @@ class CheckConfig(EnvTestCase):
         self.assertEqual(rc, 1)
         self.assertIn("no_such_key", " ".join(self.findings(lines, "error")))
 
+    def test_protocol_kinds(self):
+        """[smtp NAME] and [pop3 NAME] each take the common keys and their own; a key
+        of the other kind, the other kind's STARTTLS word or an unknown kind is an
+        error naming file, line and key."""
+        ok = ("[smtp mx]\nlisten = 127.0.0.1:{port:mx}\ntls = starttls\ntimeout = 2m\n"
+              "[pop3 box]\nlisten = 127.0.0.1:{port:box}\ntls = stls\ntimeout = 20m\n"
+              "allow_clients = 127.0.0.0/8\nmax_connections_per_ip = 3\n")
+        rc, lines = self.check(ok)
+        self.assertEqual(rc, 0, lines)
+        self.assertEqual([l.split(":")[0] for l in lines], ["smtp mx"], lines)
+        self.assertIn("tls=starttls", lines[0])
+        bad = [
+            ("[pop3 box]\nlisten = 127.0.0.1:{port:box}\nrelay = no\n", "relay = no",
+             "key 'relay': unknown in [pop3 box]"),
+            ("[smtp mx]\nlisten = 127.0.0.1:{port:mx}\ntls = stls\n", "tls = stls",
+             "key 'tls': 'stls' is not a TLS mode (expected off, starttls, required or implicit)"),
+            ("[pop3 box]\nlisten = 127.0.0.1:{port:box}\ntls = starttls\n", "tls = starttls",
+             "key 'tls': 'starttls' is not a TLS mode (expected off, stls, required or implicit)"),
+            ("[imap box]\nlisten = 127.0.0.1:{port:box}\n", "[imap box]",
+             "unknown section '[imap box]' (expected [server], [routes], [smtp NAME] or [pop3 NAME])"),
+            ("[smtp mx]\nlisten = 127.0.0.1:{port:mx}\n[pop3 box]\nlisten = 127.0.0.1:{port:mx}\n",
+             None, "key 'listen': 127.0.0.1:%s is used twice (in [smtp mx] and [pop3 box])"),
+        ]
+        for sections, at, what in bad:
+            with self.subTest(sections=sections):
+                rc, lines = self.check(sections)
+                self.assertEqual(rc, 1, lines)
+                with open(self.env.conf) as f:
+                    text = f.read().splitlines()
+                lineno = text.index(at) + 1 if at else len(text)
+                if "%s" in what:
+                    what = what % self.env.ports["mx"]
+                self.assertEqual(lines, ["error: %s:%d: %s" % (self.env.conf, lineno, what)])
+                self.env.stop_all()
+
     def test_daemon_refuses_open_relay(self):
         self.env = Env("openrelay", sections="[smtp mx]\nlisten = 0.0.0.0:{port:mx}\n"
                                              "relay_outside_lan = yes\n")

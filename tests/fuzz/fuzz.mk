@@ -14,7 +14,8 @@ FUZZ_MAXLEN  ?= 8192
 FUZZ_NAMES   := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_ONLY    ?= $(FUZZ_NAMES)
 # The untrusted-input parsers under test (pure code: no store, no network).
-FUZZ_SRC     := common/util.c common/log.c common/addr.c common/config.c common/confval.c \
+FUZZ_SRC     := common/util.c common/log.c common/addr.c common/config.c common/config_kinds.c \
+                common/confval.c common/mechs.c \
                 common/ipmatch.c smtpd/smtp_parse.c smtpd/data.c smtpd/mx.c pop3d/parse.c
 FUZZ_CFLAGS  := -std=gnu11 -g -O1 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \
                 -Icommon -Ismtpd -Ipop3d -Iuserdb -fno-omit-frame-pointer \

@@ -23,11 +23,11 @@ static void fc_query(const struct config *cfg)
     for (size_t i = 0; i < cfg->nroutes; i++)
         FZ_CHECK(config_route(cfg, cfg->routes[i].domain) != NULL);
     for (size_t i = 0; i < cfg->nsmtp; i++) {
-        FZ_CHECK(cfg->smtp[i].nlisten > 0);
-        FZ_CHECK(mech_names(cfg->smtp[i].auth_mechs, ' ', buf, sizeof buf) != NULL);
+        FZ_CHECK(cfg->smtp[i].common.nlisten > 0);
+        FZ_CHECK(mech_names(cfg->smtp[i].common.auth_mechs, ' ', buf, sizeof buf) != NULL);
     }
     for (size_t i = 0; i < cfg->npop3; i++)
-        FZ_CHECK(mech_names(cfg->pop3[i].auth_mechs, ' ', buf, sizeof buf) != NULL);
+        FZ_CHECK(mech_names(cfg->pop3[i].common.auth_mechs, ' ', buf, sizeof buf) != NULL);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -130,6 +130,26 @@ static void test_server_defaults(void)
     config_free(c);
 }
 
+/* The defaults every kind shares (struct instance_common), with its own timeout. */
+static void check_common_defaults(const struct instance_common *ic, const char *name, int line,
+                                  const char *host, int port, unsigned timeout)
+{
+    CU_ASSERT_STRING_EQUAL(ic->name, name);
+    CU_ASSERT_EQUAL(ic->line, line);
+    CU_ASSERT_EQUAL_FATAL(ic->nlisten, 1);
+    CU_ASSERT_STRING_EQUAL(ic->listen[0].host, host);
+    CU_ASSERT_EQUAL(ic->listen[0].port, port);
+    CU_ASSERT_EQUAL(ic->tls, TLS_OFF);
+    CU_ASSERT_EQUAL(ic->auth_mechs, MECH_ALL);
+    CU_ASSERT_EQUAL(ic->plaintext_auth, PLAINTEXT_TLS);
+    CU_ASSERT_TRUE(iplist_empty(ic->allow_clients) && ic->allow_clients);
+    CU_ASSERT_TRUE(iplist_empty(ic->deny_clients) && ic->deny_clients);
+    CU_ASSERT_EQUAL(ic->max_connections, 500);
+    CU_ASSERT_EQUAL(ic->max_connections_per_ip, 20);
+    CU_ASSERT_EQUAL(ic->timeout, timeout);
+    CU_ASSERT_FALSE(ic->allow_clients_set);
+}
+
 static void test_instance_defaults(void)
 {
     struct config *c = load_ok(SRV "[smtp a]\nlisten = 0.0.0.0:25\n[pop3 b]\nlisten = [::]:110\n");
@@ -137,14 +157,7 @@ static void test_instance_defaults(void)
     CU_ASSERT_EQUAL_FATAL(c->nsmtp, 1);
     CU_ASSERT_EQUAL_FATAL(c->npop3, 1);
     const struct smtp_instance *s = &c->smtp[0];
-    CU_ASSERT_STRING_EQUAL(s->name, "a");
-    CU_ASSERT_EQUAL(s->line, 3);
-    CU_ASSERT_EQUAL_FATAL(s->nlisten, 1);
-    CU_ASSERT_STRING_EQUAL(s->listen[0].host, "0.0.0.0");
-    CU_ASSERT_EQUAL(s->listen[0].port, 25);
-    CU_ASSERT_EQUAL(s->tls, TLS_OFF);
-    CU_ASSERT_EQUAL(s->auth_mechs, MECH_ALL);
-    CU_ASSERT_EQUAL(s->plaintext_auth, PLAINTEXT_TLS);
+    check_common_defaults(&s->common, "a", 3, "0.0.0.0", 25, 300);
     CU_ASSERT_FALSE(s->require_auth);
     CU_ASSERT_TRUE(s->relay);
     CU_ASSERT_FALSE(s->relay_pop_before_smtp);
@@ -154,33 +167,12 @@ static void test_instance_defaults(void)
     CU_ASSERT_PTR_NOT_NULL(s->always_relay_from);
     CU_ASSERT_TRUE(iplist_empty(s->always_relay_from));
     CU_ASSERT_EQUAL(s->always_relay_to.n, 0);
-    CU_ASSERT_PTR_NOT_NULL(s->allow_clients);
-    CU_ASSERT_TRUE(iplist_empty(s->allow_clients));
-    CU_ASSERT_PTR_NOT_NULL(s->deny_clients);
-    CU_ASSERT_TRUE(iplist_empty(s->deny_clients));
     CU_ASSERT_TRUE(s->reject_local_spoof);
     CU_ASSERT_FALSE(s->sender_login_match);
     CU_ASSERT_FALSE(s->allow_open_relay);
     CU_ASSERT_EQUAL(s->max_recipients, 100);
-    CU_ASSERT_EQUAL(s->max_connections, 500);
-    CU_ASSERT_EQUAL(s->max_connections_per_ip, 20);
-    CU_ASSERT_EQUAL(s->timeout, 300);
     CU_ASSERT_FALSE(s->always_relay_from_set);
-    CU_ASSERT_FALSE(s->allow_clients_set);
-    const struct pop3_instance *p = &c->pop3[0];
-    CU_ASSERT_STRING_EQUAL(p->name, "b");
-    CU_ASSERT_EQUAL(p->line, 5);
-    CU_ASSERT_EQUAL_FATAL(p->nlisten, 1);
-    CU_ASSERT_STRING_EQUAL(p->listen[0].host, "::");
-    CU_ASSERT_EQUAL(p->listen[0].port, 110);
-    CU_ASSERT_EQUAL(p->tls, TLS_OFF);
-    CU_ASSERT_EQUAL(p->auth_mechs, MECH_ALL);
-    CU_ASSERT_EQUAL(p->plaintext_auth, PLAINTEXT_TLS);
-    CU_ASSERT_TRUE(iplist_empty(p->allow_clients) && p->allow_clients);
-    CU_ASSERT_TRUE(iplist_empty(p->deny_clients) && p->deny_clients);
-    CU_ASSERT_EQUAL(p->max_connections, 500);
-    CU_ASSERT_EQUAL(p->max_connections_per_ip, 20);
-    CU_ASSERT_EQUAL(p->timeout, 600);
+    check_common_defaults(&c->pop3[0].common, "b", 5, "::", 110, 600);
     config_free(c);
 }
 
@@ -237,7 +229,7 @@ static void test_durations(void)
     server_err("auth_lockout = 50000000d", "auth_lockout", "not a duration");   /* > UINT_MAX seconds */
     smtp_err("timeout = 0m", "timeout", "must not be zero");
     struct config *c = smtp_with("timeout = 1h");
-    CU_ASSERT_TRUE(c && c->smtp[0].timeout == 3600);
+    CU_ASSERT_TRUE(c && c->smtp[0].common.timeout == 3600);
     config_free(c);
 }
 
@@ -285,8 +277,8 @@ static void test_listen(void)
 {
     struct config *c = load_ok(SRV "[smtp x]\nlisten = 0.0.0.0:25, [::]:25 127.0.0.1:2525,[2001:db8::1]:587\n");
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-    CU_ASSERT_EQUAL_FATAL(c->smtp[0].nlisten, 4);
-    const struct listen_addr *l = c->smtp[0].listen;
+    CU_ASSERT_EQUAL_FATAL(c->smtp[0].common.nlisten, 4);
+    const struct listen_addr *l = c->smtp[0].common.listen;
     CU_ASSERT_TRUE(strcmp(l[0].host, "0.0.0.0") == 0 && l[0].port == 25);
     CU_ASSERT_TRUE(strcmp(l[1].host, "::") == 0 && l[1].port == 25);
     CU_ASSERT_TRUE(strcmp(l[2].host, "127.0.0.1") == 0 && l[2].port == 2525);
@@ -302,7 +294,7 @@ static void test_listen(void)
     load_err(SRV "[smtp x]\nlisten = ::1:25\n", 4, "listen", "needs brackets");
     load_err(SRV "[pop3 x]\nlisten =\n", 4, "listen", "empty");
     c = load_ok(SRV "[smtp x]\nlisten = 127.0.0.1:65535\n");
-    CU_ASSERT_TRUE(c && c->smtp[0].listen[0].port == 65535);
+    CU_ASSERT_TRUE(c && c->smtp[0].common.listen[0].port == 65535);
     config_free(c);
 }
 
@@ -318,14 +310,14 @@ static void test_tls_modes(void)
     for (size_t i = 0; i < sizeof(smtp) / sizeof(smtp[0]); i++) {
         snprintf(text, sizeof(text), "tls = %s", smtp[i].v);
         struct config *c = smtp_with(text);
-        CU_ASSERT_TRUE(c && c->smtp[0].tls == smtp[i].m);
+        CU_ASSERT_TRUE(c && c->smtp[0].common.tls == smtp[i].m);
         config_free(c);
     }
     for (size_t i = 0; i < sizeof(pop3) / sizeof(pop3[0]); i++) {
         snprintf(text, sizeof(text), SRV "tls_cert = /c\ntls_key = /k\n[pop3 p]\nlisten = 127.0.0.1:110\ntls = %s\n",
                  pop3[i].v);
         struct config *c = load_ok(text);
-        CU_ASSERT_TRUE(c && c->pop3[0].tls == pop3[i].m);
+        CU_ASSERT_TRUE(c && c->pop3[0].common.tls == pop3[i].m);
         config_free(c);
     }
     smtp_err("tls = stls", "tls", "expected off, starttls, required or implicit");
@@ -337,22 +329,22 @@ static void test_tls_modes(void)
 static void test_mechs_and_plaintext(void)
 {
     struct config *c = smtp_with("auth_mechanisms = plain, Cram-MD5");
-    CU_ASSERT_TRUE(c && c->smtp[0].auth_mechs == (MECH_PLAIN | MECH_CRAM_MD5));
+    CU_ASSERT_TRUE(c && c->smtp[0].common.auth_mechs == (MECH_PLAIN | MECH_CRAM_MD5));
     config_free(c);
     c = smtp_with("auth_mechanisms =");
-    CU_ASSERT_TRUE(c && c->smtp[0].auth_mechs == 0);
+    CU_ASSERT_TRUE(c && c->smtp[0].common.auth_mechs == 0);
     config_free(c);
     c = smtp_with("auth_mechanisms = scram-sha-256 LOGIN PLAIN CRAM-MD5 login");
-    CU_ASSERT_TRUE(c && c->smtp[0].auth_mechs == MECH_ALL);
+    CU_ASSERT_TRUE(c && c->smtp[0].common.auth_mechs == MECH_ALL);
     config_free(c);
     smtp_err("auth_mechanisms = PLAIN DIGEST-MD5", "auth_mechanisms", "unknown mechanism 'DIGEST-MD5'");
     smtp_err("auth_mechanisms = SCRAM-SHA-1", "auth_mechanisms", "expected any of SCRAM-SHA-256");
     load_err(SRV "[pop3 p]\nlisten = 127.0.0.1:110\nauth_mechanisms = GSSAPI\n", 5, "auth_mechanisms", "'GSSAPI'");
     c = smtp_with("plaintext_auth = always");
-    CU_ASSERT_TRUE(c && c->smtp[0].plaintext_auth == PLAINTEXT_ALWAYS);
+    CU_ASSERT_TRUE(c && c->smtp[0].common.plaintext_auth == PLAINTEXT_ALWAYS);
     config_free(c);
     c = smtp_with("plaintext_auth = TLS");
-    CU_ASSERT_TRUE(c && c->smtp[0].plaintext_auth == PLAINTEXT_TLS);
+    CU_ASSERT_TRUE(c && c->smtp[0].common.plaintext_auth == PLAINTEXT_TLS);
     config_free(c);
     smtp_err("plaintext_auth = never", "plaintext_auth", "expected tls or always");
 }
@@ -489,13 +481,13 @@ static void test_iplist_keys(void)
     const struct smtp_instance *a = &c->smtp[0], *b = &c->smtp[1];
     CU_ASSERT_TRUE(match(a->always_relay_from, "198.51.100.7"));
     CU_ASSERT_TRUE(a->always_relay_from_set);
-    CU_ASSERT_TRUE(a->allow_clients_set);   /* set, even though empty */
-    CU_ASSERT_TRUE(iplist_empty(a->allow_clients));
-    CU_ASSERT_TRUE(match(a->deny_clients, "203.0.113.9"));
+    CU_ASSERT_TRUE(a->common.allow_clients_set);   /* set, even though empty */
+    CU_ASSERT_TRUE(iplist_empty(a->common.allow_clients));
+    CU_ASSERT_TRUE(match(a->common.deny_clients, "203.0.113.9"));
     CU_ASSERT_FALSE(b->always_relay_from_set);
-    CU_ASSERT_FALSE(b->allow_clients_set);
-    CU_ASSERT_TRUE(match(c->pop3[0].allow_clients, "::1"));
-    CU_ASSERT_TRUE(match(c->pop3[0].deny_clients, "10.1.1.1"));
+    CU_ASSERT_FALSE(b->common.allow_clients_set);
+    CU_ASSERT_TRUE(match(c->pop3[0].common.allow_clients, "::1"));
+    CU_ASSERT_TRUE(match(c->pop3[0].common.deny_clients, "10.1.1.1"));
     config_free(c);
     server_err("lan = 10.0.0.0/8, 1.2.3", "lan", "bad IP pattern '1.2.3'");
     server_err("secure_networks = 1.2.3.4/33", "secure_networks", "'1.2.3.4/33'");
@@ -516,20 +508,20 @@ static void test_multi_instance(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
     CU_ASSERT_EQUAL_FATAL(c->nsmtp, 2);
     CU_ASSERT_EQUAL_FATAL(c->npop3, 2);
-    CU_ASSERT_STRING_EQUAL(c->smtp[0].name, "mx");
-    CU_ASSERT_EQUAL(c->smtp[0].line, 5);
+    CU_ASSERT_STRING_EQUAL(c->smtp[0].common.name, "mx");
+    CU_ASSERT_EQUAL(c->smtp[0].common.line, 5);
     CU_ASSERT_FALSE(c->smtp[0].relay);
     CU_ASSERT_FALSE(c->smtp[0].require_auth);
-    CU_ASSERT_STRING_EQUAL(c->smtp[1].name, "submission");
-    CU_ASSERT_EQUAL(c->smtp[1].line, 10);
+    CU_ASSERT_STRING_EQUAL(c->smtp[1].common.name, "submission");
+    CU_ASSERT_EQUAL(c->smtp[1].common.line, 10);
     CU_ASSERT_TRUE(c->smtp[1].relay);
     CU_ASSERT_TRUE(c->smtp[1].require_auth);
-    CU_ASSERT_EQUAL(c->smtp[1].tls, TLS_REQUIRED);
-    CU_ASSERT_STRING_EQUAL(c->pop3[0].name, "plain");
-    CU_ASSERT_EQUAL(c->pop3[0].tls, TLS_OFF);
-    CU_ASSERT_STRING_EQUAL(c->pop3[1].name, "mx");   /* same name, other kind: allowed */
-    CU_ASSERT_EQUAL(c->pop3[1].tls, TLS_IMPLICIT);
-    CU_ASSERT_EQUAL(c->pop3[1].listen[0].port, 995);
+    CU_ASSERT_EQUAL(c->smtp[1].common.tls, TLS_REQUIRED);
+    CU_ASSERT_STRING_EQUAL(c->pop3[0].common.name, "plain");
+    CU_ASSERT_EQUAL(c->pop3[0].common.tls, TLS_OFF);
+    CU_ASSERT_STRING_EQUAL(c->pop3[1].common.name, "mx");   /* same name, other kind: allowed */
+    CU_ASSERT_EQUAL(c->pop3[1].common.tls, TLS_IMPLICIT);
+    CU_ASSERT_EQUAL(c->pop3[1].common.listen[0].port, 995);
     config_free(c);
 }
 
@@ -581,7 +573,7 @@ static void test_required(void)
     /* the files may come after the instance */
     c = load_ok("[smtp a]\nlisten = 127.0.0.1:25\ntls = required\n[server]\ndomain = x.test\ntls_cert = /c\n"
                 "tls_key = /k\n");
-    CU_ASSERT_TRUE(c && c->smtp[0].tls == TLS_REQUIRED);
+    CU_ASSERT_TRUE(c && c->smtp[0].common.tls == TLS_REQUIRED);
     config_free(c);
     /* one address twice can never be bound */
     load_err(SRV "[smtp a]\nlisten = 127.0.0.1:25\n[pop3 b]\nlisten = 127.0.0.1:110 127.0.0.1:25\n", 6, "listen",

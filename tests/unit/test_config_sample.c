@@ -52,16 +52,16 @@ static void test_sample_loads(void)
     CU_ASSERT_EQUAL_FATAL(c->nsmtp, 2);
     CU_ASSERT_EQUAL_FATAL(c->npop3, 1);
     const struct smtp_instance *lan = &c->smtp[0], *sub = &c->smtp[1];
-    CU_ASSERT_STRING_EQUAL(lan->name, "lan");
-    CU_ASSERT_TRUE(lan->nlisten == 1 && strcmp(lan->listen[0].host, "127.0.0.1") == 0 && lan->listen[0].port == 2525);
-    CU_ASSERT_TRUE(lan->relay && lan->reject_local_spoof && !lan->require_auth && lan->tls == TLS_OFF);
-    CU_ASSERT_STRING_EQUAL(sub->name, "submission");
-    CU_ASSERT_TRUE(sub->nlisten == 1 && strcmp(sub->listen[0].host, "127.0.0.1") == 0 && sub->listen[0].port == 2587);
-    CU_ASSERT_TRUE(sub->require_auth && sub->tls == TLS_STARTTLS && sub->plaintext_auth == PLAINTEXT_TLS);
+    CU_ASSERT_STRING_EQUAL(lan->common.name, "lan");
+    CU_ASSERT_TRUE(lan->common.nlisten == 1 && strcmp(lan->common.listen[0].host, "127.0.0.1") == 0 && lan->common.listen[0].port == 2525);
+    CU_ASSERT_TRUE(lan->relay && lan->reject_local_spoof && !lan->require_auth && lan->common.tls == TLS_OFF);
+    CU_ASSERT_STRING_EQUAL(sub->common.name, "submission");
+    CU_ASSERT_TRUE(sub->common.nlisten == 1 && strcmp(sub->common.listen[0].host, "127.0.0.1") == 0 && sub->common.listen[0].port == 2587);
+    CU_ASSERT_TRUE(sub->require_auth && sub->common.tls == TLS_STARTTLS && sub->common.plaintext_auth == PLAINTEXT_TLS);
     const struct pop3_instance *p = &c->pop3[0];
-    CU_ASSERT_STRING_EQUAL(p->name, "main");
-    CU_ASSERT_TRUE(p->nlisten == 1 && strcmp(p->listen[0].host, "127.0.0.1") == 0 && p->listen[0].port == 2110);
-    CU_ASSERT_EQUAL(p->tls, TLS_STARTTLS);
+    CU_ASSERT_STRING_EQUAL(p->common.name, "main");
+    CU_ASSERT_TRUE(p->common.nlisten == 1 && strcmp(p->common.listen[0].host, "127.0.0.1") == 0 && p->common.listen[0].port == 2110);
+    CU_ASSERT_EQUAL(p->common.tls, TLS_STARTTLS);
     config_free(c);
 }
 
@@ -133,21 +133,21 @@ static void dump(const struct config *c, char *buf, size_t n)
         OUT("route %s %s %d|", c->routes[i].domain, c->routes[i].host, c->routes[i].port);
     for (size_t i = 0; i < c->nsmtp; i++) {
         const struct smtp_instance *s = &c->smtp[i];
-        OUT("smtp %s %zu %d %u %d %d%d%d%d%d%d %zu %d%d%d %u %u %u %u|", s->name, s->nlisten, s->tls, s->auth_mechs,
-            s->plaintext_auth, s->require_auth, s->relay, s->relay_pop_before_smtp, s->relay_outside_lan,
+        OUT("smtp %s %zu %d %u %d %d%d%d%d%d%d %zu %d%d%d %u %u %u %u|", s->common.name, s->common.nlisten, s->common.tls, s->common.auth_mechs,
+            s->common.plaintext_auth, s->require_auth, s->relay, s->relay_pop_before_smtp, s->relay_outside_lan,
             s->relay_nonlocal_senders, s->relay_local_senders, s->always_relay_to.n, s->reject_local_spoof,
-            s->sender_login_match, s->allow_open_relay, s->max_recipients, s->max_connections,
-            s->max_connections_per_ip, s->timeout);
+            s->sender_login_match, s->allow_open_relay, s->max_recipients, s->common.max_connections,
+            s->common.max_connections_per_ip, s->common.timeout);
         IPS(s->always_relay_from);
-        IPS(s->allow_clients);
-        IPS(s->deny_clients);
+        IPS(s->common.allow_clients);
+        IPS(s->common.deny_clients);
     }
     for (size_t i = 0; i < c->npop3; i++) {
         const struct pop3_instance *p = &c->pop3[i];
-        OUT("pop3 %s %zu %d %u %d %u %u %u|", p->name, p->nlisten, p->tls, p->auth_mechs, p->plaintext_auth,
-            p->max_connections, p->max_connections_per_ip, p->timeout);
-        IPS(p->allow_clients);
-        IPS(p->deny_clients);
+        OUT("pop3 %s %zu %d %u %d %u %u %u|", p->common.name, p->common.nlisten, p->common.tls, p->common.auth_mechs, p->common.plaintext_auth,
+            p->common.max_connections, p->common.max_connections_per_ip, p->common.timeout);
+        IPS(p->common.allow_clients);
+        IPS(p->common.deny_clients);
     }
 #undef OUT
 #undef IPS

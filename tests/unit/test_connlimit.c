@@ -28,7 +28,7 @@ static void test_allow_deny(void)
     struct iplist *allow = list("127.0.0.0/8, 10.0.0.0/8");
     struct iplist *deny = list("127.0.0.9, 2001:db8::/32");
     struct iplist *none = list("");
-    struct server_instance si = { .name = "a", .allow_clients = allow, .deny_clients = deny };
+    struct instance_common si = { .name = "a", .allow_clients = allow, .deny_clients = deny };
     struct ipaddr lan = ip("127.0.0.1"), bad = ip("127.0.0.9"), out = ip("192.0.2.1");
     struct ipaddr v6 = ip("2001:db8::5"), mapped = ip("::ffff:10.1.2.3");
 
@@ -37,6 +37,8 @@ static void test_allow_deny(void)
     CU_ASSERT_EQUAL(connlimit_admit(cl, &si, &out), REFUSE_DENIED);     /* not allowed */
     CU_ASSERT_EQUAL(connlimit_admit(cl, &si, &v6), REFUSE_DENIED);
     CU_ASSERT_EQUAL(connlimit_admit(cl, &si, &mapped), -1);             /* v4-mapped = v4 */
+    CU_ASSERT_TRUE(connlimit_allowed(&si, &lan) && connlimit_allowed(&si, &mapped));
+    CU_ASSERT_FALSE(connlimit_allowed(&si, &bad) || connlimit_allowed(&si, &out));
     si.allow_clients = none;                                           /* empty allow = all */
     CU_ASSERT_EQUAL(connlimit_admit(cl, &si, &out), -1);
     CU_ASSERT_EQUAL(connlimit_admit(cl, &si, &bad), REFUSE_DENIED);
@@ -52,7 +54,7 @@ static void test_allow_deny(void)
 static void test_limits(void)
 {
     struct connlimit *cl = connlimit_new();
-    struct server_instance si = { .name = "smtp", .max_connections = 3,
+    struct instance_common si = { .name = "smtp", .max_connections = 3,
                                   .max_connections_per_ip = 2 };
     struct ipaddr a = ip("192.0.2.1"), b = ip("192.0.2.2"), c = ip("2001:db8::1");
 
@@ -66,7 +68,7 @@ static void test_limits(void)
     CU_ASSERT_EQUAL(connlimit_count(cl, "smtp"), 3);
     CU_ASSERT_EQUAL(connlimit_admit(cl, &si, &c), REFUSE_TOO_MANY);    /* total first */
     /* another instance name counts apart */
-    struct server_instance other = si;
+    struct instance_common other = si;
     other.name = "submission";
     CU_ASSERT_EQUAL(connlimit_admit(cl, &other, &a), -1);
     CU_ASSERT_EQUAL(connlimit_count(cl, "submission"), 0);
@@ -82,7 +84,7 @@ static void test_limits(void)
     connlimit_del(cl, "smtp", &b);                       /* extra del: harmless */
     CU_ASSERT_EQUAL(connlimit_count(cl, "smtp"), 0);
     /* 0 = no limit */
-    struct server_instance open = { .name = "x" };
+    struct instance_common open = { .name = "x" };
     for (int i = 0; i < 1000; i++)
         connlimit_add(cl, "x", &a);
     CU_ASSERT_EQUAL(connlimit_admit(cl, &open, &a), -1);
@@ -119,7 +121,7 @@ static void test_many_addresses(void)
 static void test_ipv6_per_64(void)
 {
     struct connlimit *cl = connlimit_new();
-    struct server_instance si = { .name = "s", .max_connections_per_ip = 2 };
+    struct instance_common si = { .name = "s", .max_connections_per_ip = 2 };
     struct ipaddr a1 = ip("2001:db8:1:2::1"), a2 = ip("2001:db8:1:2:ffff::9");
     struct ipaddr a3 = ip("2001:db8:1:2:1234:5678:9abc:def0"), other = ip("2001:db8:1:3::1");
     struct ipaddr v4a = ip("192.0.2.1"), v4b = ip("192.0.2.2");

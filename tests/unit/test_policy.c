@@ -115,15 +115,15 @@ static struct iplist *ipl(const char *text)
 static void default_instance(struct smtp_instance *in, const char *name)
 {
     memset(in, 0, sizeof *in);
-    in->name = (char *)name;
-    in->listen = &la;
-    in->nlisten = 1;
+    in->common.name = (char *)name;
+    in->common.listen = &la;
+    in->common.nlisten = 1;
     in->relay = true;
     in->relay_nonlocal_senders = true;
     in->reject_local_spoof = true;
     in->always_relay_from = ipl("127.0.0.5");
-    in->allow_clients = ipl("");
-    in->deny_clients = ipl("127.0.0.66");
+    in->common.allow_clients = ipl("");
+    in->common.deny_clients = ipl("127.0.0.66");
     in->always_relay_to.v = relay_to;
     in->always_relay_to.n = 2;
 }
@@ -149,8 +149,8 @@ static int teardown(void)
     iplist_free(cfg.lan);
     for (int i = 0; i < 2; i++) {
         iplist_free(inst[i].always_relay_from);
-        iplist_free(inst[i].allow_clients);
-        iplist_free(inst[i].deny_clients);
+        iplist_free(inst[i].common.allow_clients);
+        iplist_free(inst[i].common.deny_clients);
     }
     return 0;
 }

@@ -225,14 +225,14 @@ static void test_listen_and_instance(void)
     struct listen_addr la[2] = { { "127.0.0.1", 25 }, { "0.0.0.0", 25 } };
     struct smtp_instance in;
     memset(&in, 0, sizeof in);
-    in.listen = la;
-    in.nlisten = 1;
+    in.common.listen = la;
+    in.common.nlisten = 1;
     in.relay = true;
     in.relay_outside_lan = true;
     in.relay_nonlocal_senders = true;
     in.reject_local_spoof = true;
     CU_ASSERT_FALSE(relay_instance_is_open(NULL, &in));    /* loopback only */
-    in.nlisten = 2;
+    in.common.nlisten = 2;
     CU_ASSERT_TRUE(relay_instance_is_open(NULL, &in));
     in.require_auth = true;
     CU_ASSERT_FALSE(relay_instance_is_open(NULL, &in));
@@ -269,8 +269,8 @@ static void test_open_by_lists(void)
     struct smtp_instance in;
     char why[300];
     memset(&in, 0, sizeof in);
-    in.listen = &any4;
-    in.nlisten = 1;
+    in.common.listen = &any4;
+    in.common.nlisten = 1;
     in.relay = true;
     in.relay_nonlocal_senders = true;
     in.reject_local_spoof = true;
@@ -306,9 +306,9 @@ static void test_open_by_lists(void)
         in.relay_nonlocal_senders = false;             /* a local sender still relays */
         CU_ASSERT_TRUE(relay_instance_is_open(l, &in));
         in.relay_nonlocal_senders = true;
-        in.listen = &lo;                               /* loopback only */
+        in.common.listen = &lo;                               /* loopback only */
         CU_ASSERT_FALSE(relay_instance_is_open(l, &in));
-        in.listen = &any4;
+        in.common.listen = &any4;
         iplist_free(l);
     }
     /* Not every address: a gap anywhere, or a family no listener takes. */
@@ -322,7 +322,7 @@ static void test_open_by_lists(void)
         iplist_free(l);
     }
     /* IPv6 listener: IPv6 coverage counts, IPv4 coverage does not (V6ONLY). */
-    in.listen = &any6;
+    in.common.listen = &any6;
     struct iplist *all4 = pl("0.0.0.0/0"), *all6 = pl("::/0"), *v6only = pl("::/1, 8000::/1");
     struct iplist *v6gap = pl("::/1, 8000::/2");
     CU_ASSERT_FALSE(relay_instance_is_open(all4, &in));
@@ -331,8 +331,8 @@ static void test_open_by_lists(void)
     CU_ASSERT_TRUE(relay_instance_is_open(v6only, &in));
     CU_ASSERT_FALSE(relay_instance_is_open(v6gap, &in));
     struct listen_addr both[2] = { { "0.0.0.0", 25 }, { "::", 25 } };
-    in.listen = both;
-    in.nlisten = 2;
+    in.common.listen = both;
+    in.common.nlisten = 2;
     CU_ASSERT_TRUE(relay_instance_open(all6, &in, why, sizeof why));
     CU_ASSERT_PTR_NOT_NULL(strstr(why, "every IPv4 and IPv6 address"));
     CU_ASSERT_TRUE(relay_instance_open(all4, &in, why, sizeof why));
