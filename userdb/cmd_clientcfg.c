@@ -59,24 +59,26 @@ static size_t smtp_endpoints(const struct config *cfg, struct endpoint *ep)
 {
     size_t n = 0;
     for (size_t i = 0; i < cfg->nsmtp; i++) {
-        const struct smtp_instance *s = &cfg->smtp[i];
-        for (size_t j = 0; j < s->nlisten; j++) {
-            int p = s->listen[j].port;
-            if (s->require_auth || p == 465 || p == 587)
-                ep_add(ep, &n, p, sock_of(s->tls));
+        const struct instance_common *c = &cfg->smtp[i].common;
+        for (size_t j = 0; j < c->nlisten; j++) {
+            int p = c->listen[j].port;
+            if (cfg->smtp[i].require_auth || p == 465 || p == 587)
+                ep_add(ep, &n, p, sock_of(c->tls));
         }
     }
-    if (n == 0 && cfg->nsmtp > 0 && cfg->smtp[0].nlisten > 0)
-        ep_add(ep, &n, cfg->smtp[0].listen[0].port, sock_of(cfg->smtp[0].tls));
+    if (n == 0 && cfg->nsmtp > 0 && cfg->smtp[0].common.nlisten > 0)
+        ep_add(ep, &n, cfg->smtp[0].common.listen[0].port, sock_of(cfg->smtp[0].common.tls));
     return ep_secure(ep, n);
 }
 
 static size_t pop3_endpoints(const struct config *cfg, struct endpoint *ep)
 {
     size_t n = 0;
-    for (size_t i = 0; i < cfg->npop3; i++)
-        for (size_t j = 0; j < cfg->pop3[i].nlisten; j++)
-            ep_add(ep, &n, cfg->pop3[i].listen[j].port, sock_of(cfg->pop3[i].tls));
+    for (size_t i = 0; i < config_count(cfg, KIND_POP3); i++) {
+        const struct instance_common *c = config_common(cfg, KIND_POP3, i);
+        for (size_t j = 0; j < c->nlisten; j++)
+            ep_add(ep, &n, c->listen[j].port, sock_of(c->tls));
+    }
     return ep_secure(ep, n);
 }
 
