@@ -125,7 +125,7 @@ static bool auth_allowed(struct session *s)
     return err == NULL;
 }
 
-void cmd_auth(struct session *s, const char *arg)
+void smtp_cmd_auth(struct session *s, const char *arg)
 {
     struct smtp_reply r;
     char mech[sizeof s->mech];

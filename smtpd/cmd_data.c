@@ -89,7 +89,7 @@ static void data_proceed(struct session *s)
     sess_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
 }
 
-void cmd_data(struct session *s, const struct smtp_cmd *c)
+void smtp_cmd_data(struct session *s, const struct smtp_cmd *c)
 {
     (void)c;                           /* the command table checked the sequence */
     sess_check(s, CHECK_DATA, data_proceed);

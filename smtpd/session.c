@@ -1,7 +1,7 @@
 /* session: the smtpd side of the framework (server.h callbacks): greeting, the input
  * loop over commands / message text / SASL responses, replies, worker jobs and pending
  * checks (checks.h) with input paused, the command table (which stages allow each
- * command) dispatching to the cmd_* functions (session.h), and the abuse limits
+ * command) dispatching to the smtp_cmd_* functions (session.h), and the abuse limits
  * (penalty.h): harvesting delays on a loop timer, 421 at the limits. */
 #include "session.h"
 
@@ -348,7 +348,7 @@ struct cmd_row {
 
 static void cmd_auth_row(struct session *s, const struct smtp_cmd *c)
 {
-    cmd_auth(s, c->arg);        /* AUTH checks its own sequence (auth_cmd.c) */
+    smtp_cmd_auth(s, c->arg);   /* AUTH checks its own sequence (auth_cmd.c) */
 }
 
 static void cmd_not_implemented(struct session *s, const struct smtp_cmd *c)
@@ -365,22 +365,22 @@ static void cmd_unknown(struct session *s, const struct smtp_cmd *c)
 
 static const struct cmd_row commands[] = {
     [SMTP_UNKNOWN] = { cmd_unknown, 0, { NULL } },
-    [SMTP_HELO] = { cmd_helo, 0, { NULL } },
-    [SMTP_EHLO] = { cmd_helo, 0, { NULL } },
-    [SMTP_MAIL] = { cmd_mail, CMD_TLS, { [CHECK_CONNECT] = NEED_HELO,
+    [SMTP_HELO] = { smtp_cmd_helo, 0, { NULL } },
+    [SMTP_EHLO] = { smtp_cmd_helo, 0, { NULL } },
+    [SMTP_MAIL] = { smtp_cmd_mail, CMD_TLS, { [CHECK_CONNECT] = NEED_HELO,
                                          [CHECK_MAIL] = NESTED_MAIL,
                                          [CHECK_RCPT] = NESTED_MAIL } },
-    [SMTP_RCPT] = { cmd_rcpt, 0, { [CHECK_CONNECT] = NEED_MAIL, [CHECK_HELO] = NEED_MAIL } },
-    [SMTP_DATA] = { cmd_data, CMD_NOARG, { [CHECK_CONNECT] = NEED_MAIL,
+    [SMTP_RCPT] = { smtp_cmd_rcpt, 0, { [CHECK_CONNECT] = NEED_MAIL, [CHECK_HELO] = NEED_MAIL } },
+    [SMTP_DATA] = { smtp_cmd_data, CMD_NOARG, { [CHECK_CONNECT] = NEED_MAIL,
                                            [CHECK_HELO] = NEED_MAIL,
                                            [CHECK_MAIL] = NEED_RCPT } },
-    [SMTP_RSET] = { cmd_rset, CMD_NOARG, { NULL } },
-    [SMTP_NOOP] = { cmd_noop, 0, { NULL } },
-    [SMTP_QUIT] = { cmd_quit, 0, { NULL } },
-    [SMTP_VRFY] = { cmd_vrfy, 0, { NULL } },
+    [SMTP_RSET] = { smtp_cmd_rset, CMD_NOARG, { NULL } },
+    [SMTP_NOOP] = { smtp_cmd_noop, 0, { NULL } },
+    [SMTP_QUIT] = { smtp_cmd_quit, 0, { NULL } },
+    [SMTP_VRFY] = { smtp_cmd_vrfy, 0, { NULL } },
     [SMTP_EXPN] = { cmd_not_implemented, 0, { NULL } },
-    [SMTP_HELP] = { cmd_help, 0, { NULL } },
-    [SMTP_STARTTLS] = { cmd_starttls, CMD_NOARG, { NULL } },
+    [SMTP_HELP] = { smtp_cmd_help, 0, { NULL } },
+    [SMTP_STARTTLS] = { smtp_cmd_starttls, CMD_NOARG, { NULL } },
     [SMTP_AUTH] = { cmd_auth_row, 0, { NULL } },
     [SMTP_BDAT] = { cmd_not_implemented, 0, { NULL } },
 };
