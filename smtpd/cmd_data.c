@@ -162,7 +162,7 @@ static void data_end(struct session *s)
     sess_check(s, CHECK_EOD, eod_proceed);
 }
 
-void data_input(struct session *s)
+void smtp_data_input(struct session *s)
 {
     struct evbuffer *in = conn_inbuf(s->c);
     while (evbuffer_get_length(in) > 0) {

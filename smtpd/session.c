@@ -142,7 +142,7 @@ void sess_close_421(struct session *s, const char *enh, const char *text)
 {
     delay_cancel(s);                   /* the delayed reply is superseded by the 421 */
     if (s->state == SS_AUTH || s->state == SS_AUTH_FINAL)
-        auth_abort(s);
+        smtp_auth_abort(s);
     if (!s->chk.pending)               /* a pending row still looks at it: sess_free */
         sess_reset_tx(s);
     sess_reply(s, 421, enh, "%s %s", sess_hostname(s), text);
@@ -456,7 +456,7 @@ static bool one_line(struct session *s)
     bool in_auth = s->state == SS_AUTH || s->state == SS_AUTH_FINAL;
     if (lr == CONN_LINE_TOOLONG) {
         if (in_auth) {
-            auth_abort(s);
+            smtp_auth_abort(s);
             sess_reply(s, 500, "5.5.6", "Authentication exchange line is too long");
         } else {
             sess_reply(s, 500, "5.5.2", "Error: line too long");
@@ -464,7 +464,7 @@ static bool one_line(struct session *s)
     } else {
         buf[len] = '\0';
         if (in_auth)
-            auth_input(s, buf, len);
+            smtp_auth_input(s, buf, len);
         else
             command_line(s, buf, len);
     }
@@ -482,7 +482,7 @@ void sess_process(struct session *s)
             break;
         }
         if (s->stage == CHECK_DATA) {
-            data_input(s);
+            smtp_data_input(s);
             if (s->stage == CHECK_DATA && !s->busy)
                 break;   /* wants more input */
             continue;

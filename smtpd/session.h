@@ -146,10 +146,10 @@ void smtp_cmd_rcpt(struct session *s, const struct smtp_cmd *c);
 void smtp_cmd_data(struct session *s, const struct smtp_cmd *c);
 void smtp_cmd_auth(struct session *s, const char *arg);  /* its own sequencing (auth_cmd.c) */
 /* cmd_data.c: feed buffered input in stage CHECK_DATA */
-void data_input(struct session *s);
+void smtp_data_input(struct session *s);
 /* auth_cmd.c: one response line in SS_AUTH / SS_AUTH_FINAL */
-void auth_input(struct session *s, const char *line, size_t len);
-void auth_abort(struct session *s);
+void smtp_auth_input(struct session *s, const char *line, size_t len);
+void smtp_auth_abort(struct session *s);
 /* The mechanisms this session may use (MECH_* bits). */
 unsigned sess_auth_mechs(const struct session *s);
 bool sess_tls_required(const struct session *s);
