@@ -20,8 +20,17 @@ LOCALSTATEDIR ?= /var
 # systemd units: the local admin's place for a /usr/local install; the package uses
 # /lib/systemd/system (debian/rules)
 UNITDIR ?= /etc/systemd/system
-CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -g -D_GNU_SOURCE -MMD -MP -Icommon -Ismtpd -Ipop3d -Iuserdb
+CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -g -D_GNU_SOURCE -MMD -MP
 LIBS    := -levent -levent_openssl -levent_pthreads -lssl -lcrypto -ldb -lsasl2 -lcrypt -lresolv -lpthread
+# Include paths per directory: each daemon sees common/ and its own headers, never the
+# other's; tests/ (unit tests, fuzz harnesses) see all, so no header name may be in two
+# directories (make check-names). $(call incs,FILE.c) gives FILE's.
+INC_common := -Icommon
+INC_smtpd  := -Icommon -Ismtpd
+INC_pop3d  := -Icommon -Ipop3d
+INC_userdb := -Icommon -Iuserdb
+INC_tests  := -Icommon -Ismtpd -Ipop3d -Iuserdb
+incs = $(INC_$(firstword $(subst /, ,$(1))))
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 # Debian packages: build dependencies and what the tests talk to the daemons with.
@@ -52,11 +61,11 @@ all: bin/smtpd bin/pop3d bin/userdb
 # ---- object rules -------------------------------------------------------
 $(B)/rel/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_FLAGS) -c $< -o $@
+	$(CC) $(REL_FLAGS) $(call incs,$<) -c $< -o $@
 
 $(B)/asan/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ASAN_FLAGS) -c $< -o $@
+	$(CC) $(ASAN_FLAGS) $(call incs,$<) -c $< -o $@
 
 # ---- libraries per variant ----------------------------------------------
 define variant
@@ -114,6 +123,7 @@ stop:
 
 test: deps
 	$(MAKE) asan all
+	$(MAKE) check-names
 	@sh tests/run-all.sh
 
 unit: deps

@@ -10,6 +10,8 @@
 #include "ipmatch.h"
 #include "store.h"
 
+/* Result codes (0 success, negative error, positive a named outcome): AUTH_OK, or a
+ * negative AUTH_* when the login did not succeed; the rest 0 or -1. */
 enum { AUTH_OK = 0, AUTH_FAIL = -1, AUTH_TEMPFAIL = -2, AUTH_REFUSED = -3 };
 
 /* Canonical user address for a login name: lower case; a bare local part gets the

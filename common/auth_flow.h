@@ -24,9 +24,11 @@
 #include "sasl_glue.h"
 #include "store.h"
 
+/* A step's outcome: compared by name (the daemons' reply tables are indexed by it);
+ * AUTHF_OK (0) is the success. */
 enum authf_result {
+    AUTHF_OK = 0,      /* authenticated as auth_flow_user() */
     AUTHF_CHALLENGE,   /* send the challenge in out, read one more client line */
-    AUTHF_OK,          /* authenticated as auth_flow_user() */
     AUTHF_FINAL,       /* authenticated, but send out (final server data, e.g. SCRAM's
                         * signature) first and pass the answer to auth_flow_answer */
     AUTHF_FAIL,        /* bad credentials, unknown or disabled user (counted, logged) */

@@ -34,7 +34,9 @@ void conn_close(struct conn *c);
 int conn_starttls(struct conn *c);
 bool conn_is_tls(const struct conn *c);
 bool conn_tls_available(const struct conn *c);   /* a certificate is loaded */
-/* Cipher description for the Received: header, e.g. "TLS1.3:TLS_AES_256_GCM_SHA384" */
+/* The TLS parameters for the log and the Received: header (smtpd/received.h):
+ * "VERSION:CIPHER", e.g. "TLSv1.3:TLS_AES_256_GCM_SHA384"; "TLS" before the handshake
+ * ends; "" without TLS. */
 const char *conn_tls_info(const struct conn *c);
 
 /* Stop reading while a worker job runs for this session; resume afterwards (any input

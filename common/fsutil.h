@@ -1,7 +1,9 @@
 /* fsutil: the few file-system primitives that durability rests on, in one place:
  * whole writes, range copies, directory fsyncs, and the durable file (write to a
  * temporary name, fsync, rename into place, fsync the directory) that the queue and
- * the mail store use for every file they commit. */
+ * the mail store use for every file they commit.
+ * Result codes (0 success, negative error, positive a named outcome): 0, or -1 with
+ * errno; pread_full gives a count. */
 #ifndef MS_FSUTIL_H
 #define MS_FSUTIL_H
 #include <limits.h>

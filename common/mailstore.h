@@ -2,8 +2,10 @@
  * mstore_tx calls, pop3d reads through the mailbox calls; only the implementation
  * (mailstore_maildir.c: Maildirs under DATA_DIR/mail, LF line endings, names from
  * maildir.h) knows paths and file names. Another store, or an IMAP daemon, plugs in here.
- * Result codes: MBOX_OK 0, MBOX_LOCKED 1, MBOX_ERROR -1 (errno kept) for mailbox_open
- * and mailbox_delete; 0 or -1 with errno for the rest. */
+ * Result codes (0 success, negative error, positive a named outcome): MBOX_OK 0,
+ * MBOX_LOCKED 1, MBOX_ERROR -1 (errno kept) for mailbox_open and mailbox_delete; 0 or
+ * -1 with errno for the rest, but for the counts of mailbox_commit and
+ * mailbox_trash_purge (how many could not be removed). */
 #ifndef MS_MAILSTORE_H
 #define MS_MAILSTORE_H
 #include <stdbool.h>

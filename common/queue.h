@@ -1,5 +1,7 @@
 /* queue: the durable outbound queue under DATA_DIR/queue (SPEC.md: relayed mail is
- * durable before the 250). The runner that delivers it lives in smtpd/ (outbound issue). */
+ * durable before the 250). The runner that delivers it lives in smtpd/ (queue_run.h).
+ * Result codes (0 success, negative error, positive a named outcome): 0, or -1 with
+ * errno. */
 #ifndef MS_QUEUE_H
 #define MS_QUEUE_H
 #include <stddef.h>

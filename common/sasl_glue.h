@@ -32,9 +32,10 @@ int saslg_init(struct store *st, const struct config *cfg);   /* 0 or -1 (logged
 void saslg_set_config(const struct config *cfg);
 void saslg_done(void);
 
+/* A step's outcome: compared by name; SASLG_OK (0) is the success. */
 enum saslg_result {
+    SASLG_OK = 0,     /* authenticated; out may hold final server data (send as a challenge, expect an empty line) */
     SASLG_CONTINUE,   /* send the challenge in out (may be empty) and read one more line */
-    SASLG_OK,         /* authenticated; out may hold final server data (send as a challenge, expect an empty line) */
     SASLG_FAIL,       /* bad credentials, unknown or disabled user: 535 5.7.8 / -ERR [AUTH] */
     SASLG_CANCELLED,  /* client sent "*": 501 5.7.0 */
     SASLG_BADPROT,    /* invalid base64 or protocol error: 501 5.5.2 */

@@ -6,6 +6,8 @@
  * several threads of one process at once. Every call runs in its own transaction,
  * retries deadlocks, and reopens the environment after a fatal error (DB_RUNRECOVERY),
  * so callers only see STORE_OK / STORE_NOTFOUND / STORE_EXISTS / STORE_ERROR.
+ * Result codes (0 success, negative error, positive a named outcome): STORE_OK 0,
+ * STORE_NOTFOUND and STORE_EXISTS are answers, STORE_ERROR (-1) is a failure.
  *
  * THE RULE: any call here may block. It backs off (nanosleep) on a lock conflict,
  * may run the failchk health check, and may close, recover and reopen the whole

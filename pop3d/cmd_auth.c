@@ -318,7 +318,7 @@ static bool refused(struct pop3_session *s, enum pop3_verdict v)
     return v != P3V_OK;
 }
 
-void cmd_user(struct pop3_session *s, struct pop3_req *r)
+void pop3_cmd_user(struct pop3_session *s, struct pop3_req *r)
 {
     if (refused(s, pop3_user_allowed(&s->pol)))
         return;
@@ -327,7 +327,7 @@ void cmd_user(struct pop3_session *s, struct pop3_req *r)
     pop3_reply(s, "+OK");
 }
 
-void cmd_pass(struct pop3_session *s, struct pop3_req *r)
+void pop3_cmd_pass(struct pop3_session *s, struct pop3_req *r)
 {
     if (refused(s, pop3_user_allowed(&s->pol)))
         return;
@@ -362,7 +362,7 @@ static void list_mechs(struct pop3_session *s)
     pop3_emit(s, ".\r\n", 3);
 }
 
-void cmd_auth(struct pop3_session *s, struct pop3_req *r)
+void pop3_cmd_auth(struct pop3_session *s, struct pop3_req *r)
 {
     if (r->argc == 0) {
         list_mechs(s);
@@ -423,7 +423,7 @@ void pop3_sasl_line(struct pop3_session *s, char *line)
     sasl_job(s, J_SASL_STEP, line, sasl_work, sasl_done);
 }
 
-void cmd_stls(struct pop3_session *s)
+void pop3_cmd_stls(struct pop3_session *s)
 {
     if (s->pol.tls_active) {
         pop3_reply(s, "-ERR TLS is already active.");
@@ -443,7 +443,7 @@ void cmd_stls(struct pop3_session *s)
     s->login[0] = '\0';
 }
 
-void cmd_quit(struct pop3_session *s)
+void pop3_cmd_quit(struct pop3_session *s)
 {
     if (s->state != P3S_TRANSACTION) {
         pop3_session_close(s, "+OK Logging out.");

@@ -202,11 +202,11 @@ bool pop3_stream_pump(struct pop3_session *s, size_t budget, bool *failed)
 static void dispatch(struct pop3_session *s, struct pop3_req *r)
 {
     switch (r->cmd) {
-    case P3_USER: cmd_user(s, r); break;
-    case P3_PASS: cmd_pass(s, r); break;
-    case P3_AUTH: cmd_auth(s, r); break;
-    case P3_STLS: cmd_stls(s); break;
-    case P3_QUIT: cmd_quit(s); break;
+    case P3_USER: pop3_cmd_user(s, r); break;
+    case P3_PASS: pop3_cmd_pass(s, r); break;
+    case P3_AUTH: pop3_cmd_auth(s, r); break;
+    case P3_STLS: pop3_cmd_stls(s); break;
+    case P3_QUIT: pop3_cmd_quit(s); break;
     case P3_CAPA: pop3_capa_cmd(s); break;
     case P3_STAT: cmd_stat(s); break;
     case P3_LIST: list_or_uidl(s, r, false); break;

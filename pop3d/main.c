@@ -1,6 +1,6 @@
 /* pop3d: the POP3 daemon: every [pop3 NAME] instance of the config, on the shared
- * server framework (common/server.h); the protocol is in session.c and the commands. */
-#include "session.h"
+ * server framework (common/server.h); the protocol is in pop3_session.c and the commands. */
+#include "pop3_session.h"
 
 static const struct server_proto pop3_proto = {
     .ident = "pop3d",

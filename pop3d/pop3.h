@@ -1,5 +1,5 @@
 /* pop3: the POP3 session shared by the command modules (commands.c: transaction
- * commands, cmd_auth.c: login, STLS, QUIT) and the connection glue (session.c).
+ * commands, cmd_auth.c: login, STLS, QUIT) and the connection glue (pop3_session.c).
  * Replies go through s->emit, so the transaction commands run in unit tests with
  * no connection (s->c == NULL). A login whose credentials are verified writes the
  * POP-auth record even when the mailbox is then refused as in use (cmd_auth.c). */
@@ -11,8 +11,8 @@
 #include "config.h"
 #include "mailstore.h"
 #include "msgtext.h"
-#include "parse.h"
-#include "policy.h"
+#include "pop3_parse.h"
+#include "pop3_policy.h"
 #include "store.h"
 
 struct conn;
@@ -64,17 +64,17 @@ bool pop3_streaming(const struct pop3_session *s);
 void pop3_capa_cmd(struct pop3_session *s);
 
 /* ---- cmd_auth.c (need the connection and the worker queue) ---- */
-void cmd_user(struct pop3_session *s, struct pop3_req *r);
-void cmd_pass(struct pop3_session *s, struct pop3_req *r);
-void cmd_auth(struct pop3_session *s, struct pop3_req *r);
-void cmd_stls(struct pop3_session *s);
-void cmd_quit(struct pop3_session *s);
+void pop3_cmd_user(struct pop3_session *s, struct pop3_req *r);
+void pop3_cmd_pass(struct pop3_session *s, struct pop3_req *r);
+void pop3_cmd_auth(struct pop3_session *s, struct pop3_req *r);
+void pop3_cmd_stls(struct pop3_session *s);
+void pop3_cmd_quit(struct pop3_session *s);
 /* A line while a SASL exchange is waiting for the client. */
 void pop3_sasl_line(struct pop3_session *s, char *line);
 /* End the SASL exchange, if any (its flow freed, no reply). */
 void pop3_auth_end(struct pop3_session *s);
 
-/* ---- session.c ---- */
+/* ---- pop3_session.c ---- */
 /* A worker job starts: stop reading input. */
 void pop3_session_wait(struct pop3_session *s);
 /* The job is done: read input again (or close if a shutdown is pending). */

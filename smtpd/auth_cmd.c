@@ -31,7 +31,7 @@ static void auth_log(struct session *s, const char *user, const char *result, co
              user && user[0] ? user : "-", s->mech, result, why ? " reason=" : "", why ? why : "");
 }
 
-void auth_abort(struct session *s)
+void smtp_auth_abort(struct session *s)
 {
     auth_flow_free(s->sasl);
     s->sasl = NULL;
@@ -49,7 +49,7 @@ static void auth_success(struct session *s)
     policy_client_set_user(&s->pc, user);
     auth_log(s, user, "ok", NULL);
     sess_reply(s, 235, "2.7.0", "Authentication successful");
-    auth_abort(s);
+    smtp_auth_abort(s);
 }
 
 /* Worker thread: one step of the flow (the early lockout look at the start, the
@@ -67,7 +67,7 @@ static void auth_fail(struct session *s, int code, const char *enh, const char *
 {
     auth_log(s, s->sasl ? auth_flow_user(s->sasl) : "-", "fail", why);
     sess_reply_uncounted(s, code, enh, text);   /* the lockout limits guessing */
-    auth_abort(s);
+    smtp_auth_abort(s);
 }
 
 /* Reply to one result of the flow. */
@@ -125,7 +125,7 @@ static bool auth_allowed(struct session *s)
     return err == NULL;
 }
 
-void cmd_auth(struct session *s, const char *arg)
+void smtp_cmd_auth(struct session *s, const char *arg)
 {
     struct smtp_reply r;
     char mech[sizeof s->mech];
@@ -165,7 +165,7 @@ void cmd_auth(struct session *s, const char *arg)
     auth_run(s);
 }
 
-void auth_input(struct session *s, const char *line, size_t len)
+void smtp_auth_input(struct session *s, const char *line, size_t len)
 {
     if (s->state == SS_AUTH_FINAL) {
         /* the answer to final server data: no store call, so no worker */

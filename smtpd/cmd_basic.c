@@ -67,7 +67,7 @@ static void helo_proceed(struct session *s)
         sess_reply(s, 250, NULL, "%s", sess_hostname(s));
 }
 
-void cmd_helo(struct session *s, const struct smtp_cmd *c)
+void smtp_cmd_helo(struct session *s, const struct smtp_cmd *c)
 {
     struct smtp_reply r;
     char name[sizeof s->helo];
@@ -81,20 +81,20 @@ void cmd_helo(struct session *s, const struct smtp_cmd *c)
     sess_check(s, CHECK_HELO, helo_proceed);
 }
 
-void cmd_noop(struct session *s, const struct smtp_cmd *c)
+void smtp_cmd_noop(struct session *s, const struct smtp_cmd *c)
 {
     (void)c;
     sess_reply(s, 250, "2.0.0", "Ok");
 }
 
-void cmd_rset(struct session *s, const struct smtp_cmd *c)
+void smtp_cmd_rset(struct session *s, const struct smtp_cmd *c)
 {
     (void)c;
     sess_reset_tx(s);
     sess_reply(s, 250, "2.0.0", "Ok");
 }
 
-void cmd_quit(struct session *s, const struct smtp_cmd *c)
+void smtp_cmd_quit(struct session *s, const struct smtp_cmd *c)
 {
     (void)c;   /* RFC 5321 4.1.1.10: QUIT has no parameters, but say goodbye anyway */
     sess_reset_tx(s);
@@ -103,7 +103,7 @@ void cmd_quit(struct session *s, const struct smtp_cmd *c)
     conn_close(s->c);
 }
 
-void cmd_vrfy(struct session *s, const struct smtp_cmd *c)
+void smtp_cmd_vrfy(struct session *s, const struct smtp_cmd *c)
 {
     if (!c->arg[0]) {
         sess_reply(s, 501, "5.5.4", "Syntax: VRFY address");
@@ -112,14 +112,14 @@ void cmd_vrfy(struct session *s, const struct smtp_cmd *c)
     sess_reply(s, 252, "2.0.0", "Cannot VRFY user, but will accept message and attempt delivery");
 }
 
-void cmd_help(struct session *s, const struct smtp_cmd *c)
+void smtp_cmd_help(struct session *s, const struct smtp_cmd *c)
 {
     (void)c;
     sess_reply(s, 214, "2.0.0", "Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP%s%s",
                starttls_offered(s) ? " STARTTLS" : "", s->inst->common.auth_mechs ? " AUTH" : "");
 }
 
-void cmd_starttls(struct session *s, const struct smtp_cmd *c)
+void smtp_cmd_starttls(struct session *s, const struct smtp_cmd *c)
 {
     (void)c;
     if (conn_is_tls(s->c)) {

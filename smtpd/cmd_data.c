@@ -35,7 +35,8 @@ static int write_received(struct session *s)
     char hdr[2048];
     struct received_info ri = {
         .helo = s->helo, .rdns = NULL, .ip = s->pc.ipstr, .hostname = s->cfg->hostname,
-        .esmtp = s->esmtp, .tls = conn_is_tls(s->c), .auth = s->authenticated, .id = s->id,
+        .esmtp = s->esmtp, .tls = conn_is_tls(s->c), .tls_info = conn_tls_info(s->c),
+        .auth = s->authenticated, .id = s->id,
         .rcpt = s->nrcpt == 1 ? s->tx->first_rcpt : NULL, .when = time(NULL),
     };
     int n = received_format(&ri, hdr, sizeof hdr);
@@ -89,7 +90,7 @@ static void data_proceed(struct session *s)
     sess_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
 }
 
-void cmd_data(struct session *s, const struct smtp_cmd *c)
+void smtp_cmd_data(struct session *s, const struct smtp_cmd *c)
 {
     (void)c;                           /* the command table checked the sequence */
     sess_check(s, CHECK_DATA, data_proceed);
@@ -161,7 +162,7 @@ static void data_end(struct session *s)
     sess_check(s, CHECK_EOD, eod_proceed);
 }
 
-void data_input(struct session *s)
+void smtp_data_input(struct session *s)
 {
     struct evbuffer *in = conn_inbuf(s->c);
     while (evbuffer_get_length(in) > 0) {

@@ -41,7 +41,7 @@ static void mail_proceed(struct session *s)
     sess_reply(s, 250, "2.1.0", "Ok");
 }
 
-void cmd_mail(struct session *s, const struct smtp_cmd *c)
+void smtp_cmd_mail(struct session *s, const struct smtp_cmd *c)
 {
     struct smtp_mail m;
     struct smtp_reply r;
@@ -101,7 +101,7 @@ static void rcpt_proceed(struct session *s)
     sess_reply(s, 250, "2.1.5", "Ok");
 }
 
-void cmd_rcpt(struct session *s, const struct smtp_cmd *c)
+void smtp_cmd_rcpt(struct session *s, const struct smtp_cmd *c)
 {
     struct smtp_rcpt rc;
     struct smtp_reply r;

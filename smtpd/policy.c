@@ -13,36 +13,37 @@
 
 /* ---- lookups over the store -------------------------------------------- */
 
+/* The store's codes, as the lookups give them (policy.h): found, not found, error. */
+static int lookup_rc(int rc)
+{
+    return rc == STORE_OK || rc == STORE_NOTFOUND ? rc : STORE_ERROR;
+}
+
 static int st_user(void *ctx, const char *address, bool *relay, bool *enabled)
 {
     struct user_rec u;
     int rc = store_user_get(ctx, address, &u);
-    if (rc == STORE_NOTFOUND)
-        return 0;
-    if (rc != STORE_OK)
-        return -1;
-    *relay = u.relay;
-    *enabled = u.enabled;
-    return 1;
+    if (rc == STORE_OK) {
+        *relay = u.relay;
+        *enabled = u.enabled;
+    }
+    return lookup_rc(rc);
 }
 
 static int st_alias(void *ctx, const char *alias, char *target, size_t len)
 {
-    int rc = store_alias_get(ctx, alias, target, len);
-    return rc == STORE_OK ? 1 : rc == STORE_NOTFOUND ? 0 : -1;
+    return lookup_rc(store_alias_get(ctx, alias, target, len));
 }
 
 static int st_popauth(void *ctx, const struct ipaddr *ip, char *user, size_t len, int64_t *time)
 {
     struct popauth_rec r;
     int rc = store_popauth_get(ctx, ip, &r);
-    if (rc == STORE_NOTFOUND)
-        return 0;
-    if (rc != STORE_OK)
-        return -1;
-    str_copy(user, r.user, len);
-    *time = r.time;
-    return 1;
+    if (rc == STORE_OK) {
+        str_copy(user, r.user, len);
+        *time = r.time;
+    }
+    return lookup_rc(rc);
 }
 
 void policy_lookup_store(struct policy_lookup *lk, struct store *st)
@@ -91,10 +92,10 @@ static void set_lookup_error(struct policy_result *o)
 static int user_may_relay(const struct policy_lookup *lk, const char *user)
 {
     bool relay = false, enabled = false;
-    int rc = lk->user ? lk->user(lk->ctx, user, &relay, &enabled) : 0;
+    int rc = lk->user ? lk->user(lk->ctx, user, &relay, &enabled) : STORE_NOTFOUND;
     if (rc < 0)
         return -1;
-    return rc == 1 && relay && enabled;
+    return rc == STORE_OK && relay && enabled;
 }
 
 /* POP-auth cache: *fresh = an entry for the client within the window, *priv = that
@@ -111,7 +112,7 @@ static int pop_state(const struct policy_client *pc, const struct policy_lookup 
     int rc = lk->popauth(lk->ctx, &pc->ip, user, sizeof user, &t);
     if (rc < 0)
         return -1;
-    if (rc == 0 || now - t >= (int64_t)pc->cfg->pop_before_smtp_window)
+    if (rc != STORE_OK || now - t >= (int64_t)pc->cfg->pop_before_smtp_window)
         return 0;
     *fresh = true;
     rc = user_may_relay(lk, user);
@@ -134,18 +135,19 @@ static int resolve(const struct policy_lookup *lk, const struct config *cfg, con
     for (int depth = 0; depth <= POLICY_ALIAS_DEPTH; depth++) {
         if (want && strcmp(cur, want) == 0)
             return 1;
-        int rc = lk->user ? lk->user(lk->ctx, cur, &relay, &enabled) : 0;
+        int rc = lk->user ? lk->user(lk->ctx, cur, &relay, &enabled) : STORE_NOTFOUND;
         if (rc < 0)
             return -1;
-        if (rc == 1 && !want) {
+        if (rc == STORE_OK && !want) {
             *kind = RCPT_LOCAL;
             str_copy(target, cur, len);
             return 1;
         }
-        rc = (rc == 1 || !lk->alias) ? 0 : lk->alias(lk->ctx, cur, next, sizeof next);
+        rc = (rc == STORE_OK || !lk->alias) ? STORE_NOTFOUND
+                                            : lk->alias(lk->ctx, cur, next, sizeof next);
         if (rc < 0)
             return -1;
-        if (rc == 0)
+        if (rc != STORE_OK)
             return 0;
         struct mailaddr a;
         if (addr_parse_mailbox(next, &a) != ADDR_OK ||

@@ -24,7 +24,12 @@
  * - A lookup error is 451 4.3.0 (rule lookup_error): never a permanent refusal.
  * - sender_login_match lets the null sender <> through (bounces, vacation replies).
  * - The user's relay privilege is looked up at each decision, so `userdb set` applies
- *   at once, even within a session. */
+ *   at once, even within a session.
+ *
+ * Result codes (0 success, negative error, positive a named outcome): the lookups give
+ * the store's (STORE_OK, STORE_NOTFOUND, STORE_ERROR); a decision is a struct
+ * policy_result, not a code; the steps return true when they decided;
+ * policy_relay_facts 0 or -1. */
 #ifndef MS_POLICY_H
 #define MS_POLICY_H
 #include <stdbool.h>
@@ -48,7 +53,8 @@
 #define RULE_SRS                "srs"            /* a bounce to one of our SRS addresses */
 #define RULE_CLIENT_DENIED      "client_denied"  /* deny_clients / allow_clients */
 
-/* Lookups: return 1 found, 0 not found, -1 error. Addresses are canonical (addr_canon). */
+/* Lookups: return the store's codes (store.h): STORE_OK found (outputs set),
+ * STORE_NOTFOUND, STORE_ERROR. Addresses are canonical (addr_canon). */
 struct policy_lookup {
     void *ctx;
     int (*user)(void *ctx, const char *address, bool *relay, bool *enabled);

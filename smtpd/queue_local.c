@@ -84,38 +84,38 @@ static int deliver(const struct config *cfg, struct store *st, const char *msgid
     int forward;
     int r = resolve(cfg, st, rcpt, target, sizeof target, &forward, err, errlen);
     if (r <= 0)
-        return r == 0 ? 1 : -1;
+        return r == 0 ? QLOCAL_REFUSED : QLOCAL_TEMPFAIL;
     char fsender[STORE_ADDR_MAX];
     if (forward && received_count(buf, len) > cfg->max_hops) {
         snprintf(err, errlen, "554 5.4.6 Too many hops (mail loop?) forwarding to <%s>", target);
-        return 1;
+        return QLOCAL_REFUSED;
     }
     if (forward && forward_sender(cfg, sender, fsender, sizeof fsender) < 0) {
         snprintf(err, errlen, "451 4.3.0 no SRS secret: %s", strerror(errno));
-        return -1;
+        return QLOCAL_TEMPFAIL;
     }
     struct spool *sp = spool_open(cfg, msgid, forward ? fsender : sender, forward ? NULL : target);
     if (!sp) {
         snprintf(err, errlen, "451 4.3.0 cannot open a spool file: %s", strerror(errno));
-        return -1;
+        return QLOCAL_TEMPFAIL;
     }
     if (spool_write(sp, buf, len) < 0) {
         snprintf(err, errlen, "451 4.3.0 cannot write the spool file: %s",
                  strerror(spool_error(sp)));
         spool_discard(sp);
-        return -1;
+        return QLOCAL_TEMPFAIL;
     }
     char *list[1] = { target };
     int rc = forward ? deliver_commit(sp, NULL, 0, list, 1, queue_enqueue, NULL, 0)
                      : deliver_commit(sp, list, 1, NULL, 0, queue_enqueue, NULL, 0);
     if (rc < 0) {
         snprintf(err, errlen, "451 4.3.0 local delivery failed: %s", strerror(errno));
-        return -1;
+        return QLOCAL_TEMPFAIL;
     }
     log_info("runner: %s delivered locally to <%s>%s%s%s", msgid, target,
              forward ? " (forwarded via the queue, sender <" : "", forward ? fsender : "",
              forward ? ">)" : "");
-    return 0;
+    return QLOCAL_OK;
 }
 
 int qlocal_deliver(const struct config *cfg, struct store *st, const char *msgid,

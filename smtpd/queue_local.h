@@ -13,9 +13,15 @@
 #include "config.h"
 #include "store.h"
 
+/* Result codes (0 success, negative error, positive a named outcome). */
+enum {
+    QLOCAL_OK = 0,           /* delivered */
+    QLOCAL_REFUSED = 1,      /* permanent failure: bounce (err says why, "550 5.1.1 ...") */
+    QLOCAL_TEMPFAIL = -1,    /* temporary failure: retry later (err says why) */
+};
+
 /* Deliver the message bytes buf (LF line ends) from SENDER ("" for <>) to RCPT. ST may be
- * NULL (then the address is only canonicalised: no alias lookup). Returns 0 delivered,
- * 1 permanent failure (err says why, "550 5.1.1 User unknown"), -1 temporary. */
+ * NULL (then the address is only canonicalised: no alias lookup). QLOCAL_*. */
 int qlocal_deliver(const struct config *cfg, struct store *st, const char *msgid,
                    const char *sender, const char *rcpt, const char *buf, size_t len,
                    char *err, size_t errlen);

@@ -91,7 +91,7 @@ static int deliver_dsn(struct qrun *q, const struct qitem *it, const char *dsn, 
     snprintf(id, sizeof id, "%.40s.%s", it->e.id, tag);
     if (config_is_local_domain(cfg, domain_of(it->e.sender))) {
         int r = qlocal_deliver(cfg, q->st, id, "", it->e.sender, dsn, len, err, sizeof err);
-        if (r == 1)
+        if (r == QLOCAL_REFUSED)
             log_warn("runner: %s: DSN to <%s> undeliverable (%s), dropped", it->e.id,
                      it->e.sender, err);
         return r < 0 ? -1 : 0;
@@ -235,12 +235,13 @@ static void deliver_local_rcpt(struct qrun *q, struct qitem *it, size_t r)
                             it->e.rcpt[r].addr, buf, len, err, sizeof err);
     free(buf);
     char st[8] = "5.1.1";      /* or the one in err ("554 5.4.6 Too many hops") */
-    if (rc == 1)
+    if (rc == QLOCAL_REFUSED)
         (void)sscanf(err, "%*3d %7[0-9.]", st);
-    if (rc == 0)
+    if (rc == QLOCAL_OK)
         qitem_mark(it, r, M_DONE, "2.0.0", "local", "delivered to Maildir");
     else
-        qitem_mark(it, r, rc == 1 ? M_BOUNCE : M_DEFER, rc == 1 ? st : "4.3.0", "local", err);
+        qitem_mark(it, r, rc == QLOCAL_REFUSED ? M_BOUNCE : M_DEFER,
+                   rc == QLOCAL_REFUSED ? st : "4.3.0", "local", err);
 }
 
 /* Mail loops (SPEC "SMTP"): a message carrying more than max_hops Received: lines (ours

@@ -34,32 +34,57 @@ int received_date(time_t t, char *out, size_t len)
     return (n < 0 || (size_t)n >= len) ? -1 : n;
 }
 
-/* Copy a client-supplied HELO name, neutralising what could break the header. */
-static void clean_helo(const char *in, char *out, size_t len)
+/* Copy at most MAX characters of IN (a client's HELO name, TLS parameters),
+ * neutralising what could break the header. */
+static void clean_text(const char *in, size_t max, char *out, size_t len)
 {
     size_t i = 0;
-    for (; in && in[i] && i < HELO_MAX && i + 1 < len; i++) {
+    for (; in && in[i] && i < max && i + 1 < len; i++) {
         unsigned char ch = (unsigned char)in[i];
         out[i] = (ch <= 0x20 || ch >= 0x7f || ch == '(' || ch == ')' || ch == '\\') ? '?' : (char)ch;
     }
     out[i] = '\0';
 }
 
+/* The TLS comment's line (RFC 8314 4.3, in Postfix's words) from conn_tls_info()'s
+ * "VERSION:CIPHER": "\n\t(using VERSION with cipher CIPHER)", "\n\t(using TLS)" when
+ * the parameters are not known, "" without TLS. -1 if it does not fit. */
+static int tls_comment(const struct received_info *ri, char *out, size_t len)
+{
+    char ver[64], cipher[128];
+    const char *info = ri->tls_info ? ri->tls_info : "";
+    const char *colon = strchr(info, ':');
+    int k;
+
+    out[0] = '\0';
+    if (!ri->tls)
+        return 0;
+    if (!colon || colon == info || !colon[1]) {
+        k = snprintf(out, len, "\n\t(using TLS)");
+    } else {
+        clean_text(info, (size_t)(colon - info), ver, sizeof ver);
+        clean_text(colon + 1, sizeof cipher, cipher, sizeof cipher);
+        k = snprintf(out, len, "\n\t(using %s with cipher %s)", ver, cipher);
+    }
+    return (k < 0 || (size_t)k >= len) ? -1 : 0;
+}
+
 int received_format(const struct received_info *ri, char *out, size_t len)
 {
-    char helo[HELO_MAX + 1], date[64], forpart[400] = "";
-    clean_helo(ri->helo, helo, sizeof helo);
-    if (received_date(ri->when, date, sizeof date) < 0)
+    char helo[HELO_MAX + 1], date[64], forpart[400] = "", tlspart[220];
+    clean_text(ri->helo, HELO_MAX, helo, sizeof helo);
+    if (received_date(ri->when, date, sizeof date) < 0 ||
+        tls_comment(ri, tlspart, sizeof tlspart) < 0)
         return -1;
     if (ri->rcpt) {
         int k = snprintf(forpart, sizeof forpart, "\n\tfor <%s>", ri->rcpt);
         if (k < 0 || (size_t)k >= sizeof forpart)
             return -1;
     }
-    int n = snprintf(out, len, "Received: from %s (%s [%s])\n\tby %s with %s id %s%s; %s\n",
+    int n = snprintf(out, len, "Received: from %s (%s [%s])%s\n\tby %s with %s id %s%s; %s\n",
                      helo[0] ? helo : "unknown", ri->rdns ? ri->rdns : "unknown", ri->ip,
-                     ri->hostname, received_proto(ri->esmtp, ri->tls, ri->auth), ri->id,
-                     forpart, date);
+                     tlspart, ri->hostname, received_proto(ri->esmtp, ri->tls, ri->auth),
+                     ri->id, forpart, date);
     return (n < 0 || (size_t)n >= len) ? -1 : n;
 }
 

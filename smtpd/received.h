@@ -1,6 +1,10 @@
 /* received: the Received: trace header smtpd prepends to every message (RFC 5321
- * 4.4, protocol names of RFC 3848). Pure formatting, no I/O, so it is unit-tested:
- *   Received: from HELO (RDNS [IP])\n\tby HOST with PROTO id ID\n\tfor <RCPT>; DATE\n */
+ * 4.4, protocol names of RFC 3848, over TLS a comment naming the protocol version and
+ * cipher as RFC 8314 4.3 asks, in Postfix's words). Pure formatting, no I/O, so it is
+ * unit-tested:
+ *   Received: from HELO (RDNS [IP])\n
+ *   \t(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384)\n      (over TLS only)
+ *   \tby HOST with PROTO id ID\n\tfor <RCPT>; DATE\n */
 #ifndef MS_RECEIVED_H
 #define MS_RECEIVED_H
 #include <stdbool.h>
@@ -14,6 +18,8 @@ struct received_info {
     const char *hostname;   /* our name */
     bool esmtp;             /* EHLO (else HELO) */
     bool tls;
+    const char *tls_info;   /* with tls: conn_tls_info(), "VERSION:CIPHER"; anything
+                             * else (NULL, "TLS") gives "(using TLS)" */
     bool auth;
     const char *id;         /* queue id */
     const char *rcpt;       /* the one recipient, or NULL when there are several */
@@ -26,8 +32,9 @@ const char *received_proto(bool esmtp, bool tls, bool auth);
  * does not fit. */
 int received_date(time_t t, char *out, size_t len);
 /* The whole header with LF line endings, folded; returns its length, or -1 if it does
- * not fit in len. Characters of the HELO name that would break the header (controls,
- * spaces, parentheses, backslash, 8-bit) are replaced by '?' and it is cut at 255. */
+ * not fit in len. Characters of the HELO name (and of the TLS parameters) that would
+ * break the header (controls, spaces, parentheses, backslash, 8-bit) are replaced by
+ * '?'; the HELO name is cut at 255. */
 int received_format(const struct received_info *ri, char *out, size_t len);
 
 /* Mail loops (SPEC.md "SMTP", max_hops): counting the "Received:" lines of a message's

@@ -1,7 +1,7 @@
 /* session: the smtpd side of the framework (server.h callbacks): greeting, the input
  * loop over commands / message text / SASL responses, replies, worker jobs and pending
  * checks (checks.h) with input paused, the command table (which stages allow each
- * command) dispatching to the cmd_* functions (session.h), and the abuse limits
+ * command) dispatching to the smtp_cmd_* functions (session.h), and the abuse limits
  * (penalty.h): harvesting delays on a loop timer, 421 at the limits. */
 #include "session.h"
 
@@ -142,7 +142,7 @@ void sess_close_421(struct session *s, const char *enh, const char *text)
 {
     delay_cancel(s);                   /* the delayed reply is superseded by the 421 */
     if (s->state == SS_AUTH || s->state == SS_AUTH_FINAL)
-        auth_abort(s);
+        smtp_auth_abort(s);
     if (!s->chk.pending)               /* a pending row still looks at it: sess_free */
         sess_reset_tx(s);
     sess_reply(s, 421, enh, "%s %s", sess_hostname(s), text);
@@ -348,7 +348,7 @@ struct cmd_row {
 
 static void cmd_auth_row(struct session *s, const struct smtp_cmd *c)
 {
-    cmd_auth(s, c->arg);        /* AUTH checks its own sequence (auth_cmd.c) */
+    smtp_cmd_auth(s, c->arg);   /* AUTH checks its own sequence (auth_cmd.c) */
 }
 
 static void cmd_not_implemented(struct session *s, const struct smtp_cmd *c)
@@ -365,22 +365,22 @@ static void cmd_unknown(struct session *s, const struct smtp_cmd *c)
 
 static const struct cmd_row commands[] = {
     [SMTP_UNKNOWN] = { cmd_unknown, 0, { NULL } },
-    [SMTP_HELO] = { cmd_helo, 0, { NULL } },
-    [SMTP_EHLO] = { cmd_helo, 0, { NULL } },
-    [SMTP_MAIL] = { cmd_mail, CMD_TLS, { [CHECK_CONNECT] = NEED_HELO,
+    [SMTP_HELO] = { smtp_cmd_helo, 0, { NULL } },
+    [SMTP_EHLO] = { smtp_cmd_helo, 0, { NULL } },
+    [SMTP_MAIL] = { smtp_cmd_mail, CMD_TLS, { [CHECK_CONNECT] = NEED_HELO,
                                          [CHECK_MAIL] = NESTED_MAIL,
                                          [CHECK_RCPT] = NESTED_MAIL } },
-    [SMTP_RCPT] = { cmd_rcpt, 0, { [CHECK_CONNECT] = NEED_MAIL, [CHECK_HELO] = NEED_MAIL } },
-    [SMTP_DATA] = { cmd_data, CMD_NOARG, { [CHECK_CONNECT] = NEED_MAIL,
+    [SMTP_RCPT] = { smtp_cmd_rcpt, 0, { [CHECK_CONNECT] = NEED_MAIL, [CHECK_HELO] = NEED_MAIL } },
+    [SMTP_DATA] = { smtp_cmd_data, CMD_NOARG, { [CHECK_CONNECT] = NEED_MAIL,
                                            [CHECK_HELO] = NEED_MAIL,
                                            [CHECK_MAIL] = NEED_RCPT } },
-    [SMTP_RSET] = { cmd_rset, CMD_NOARG, { NULL } },
-    [SMTP_NOOP] = { cmd_noop, 0, { NULL } },
-    [SMTP_QUIT] = { cmd_quit, 0, { NULL } },
-    [SMTP_VRFY] = { cmd_vrfy, 0, { NULL } },
+    [SMTP_RSET] = { smtp_cmd_rset, CMD_NOARG, { NULL } },
+    [SMTP_NOOP] = { smtp_cmd_noop, 0, { NULL } },
+    [SMTP_QUIT] = { smtp_cmd_quit, 0, { NULL } },
+    [SMTP_VRFY] = { smtp_cmd_vrfy, 0, { NULL } },
     [SMTP_EXPN] = { cmd_not_implemented, 0, { NULL } },
-    [SMTP_HELP] = { cmd_help, 0, { NULL } },
-    [SMTP_STARTTLS] = { cmd_starttls, CMD_NOARG, { NULL } },
+    [SMTP_HELP] = { smtp_cmd_help, 0, { NULL } },
+    [SMTP_STARTTLS] = { smtp_cmd_starttls, CMD_NOARG, { NULL } },
     [SMTP_AUTH] = { cmd_auth_row, 0, { NULL } },
     [SMTP_BDAT] = { cmd_not_implemented, 0, { NULL } },
 };
@@ -456,7 +456,7 @@ static bool one_line(struct session *s)
     bool in_auth = s->state == SS_AUTH || s->state == SS_AUTH_FINAL;
     if (lr == CONN_LINE_TOOLONG) {
         if (in_auth) {
-            auth_abort(s);
+            smtp_auth_abort(s);
             sess_reply(s, 500, "5.5.6", "Authentication exchange line is too long");
         } else {
             sess_reply(s, 500, "5.5.2", "Error: line too long");
@@ -464,7 +464,7 @@ static bool one_line(struct session *s)
     } else {
         buf[len] = '\0';
         if (in_auth)
-            auth_input(s, buf, len);
+            smtp_auth_input(s, buf, len);
         else
             command_line(s, buf, len);
     }
@@ -482,7 +482,7 @@ void sess_process(struct session *s)
             break;
         }
         if (s->stage == CHECK_DATA) {
-            data_input(s);
+            smtp_data_input(s);
             if (s->stage == CHECK_DATA && !s->busy)
                 break;   /* wants more input */
             continue;

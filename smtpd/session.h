@@ -131,25 +131,25 @@ void sess_unknown_rcpt(struct session *s, const struct policy_result *r);
  * session (a delivery does not forgive it; penalty.h). */
 void sess_refused_rcpt(struct session *s, const struct policy_result *r);
 
-/* cmd_*.c: one function per command, called by session.c's command table once the
- * stage allows it (and, for those the table marks, without argument and after STARTTLS
- * where TLS is required); c->arg is the text after the verb. */
-void cmd_helo(struct session *s, const struct smtp_cmd *c);   /* HELO and EHLO */
-void cmd_noop(struct session *s, const struct smtp_cmd *c);
-void cmd_rset(struct session *s, const struct smtp_cmd *c);
-void cmd_quit(struct session *s, const struct smtp_cmd *c);
-void cmd_vrfy(struct session *s, const struct smtp_cmd *c);
-void cmd_help(struct session *s, const struct smtp_cmd *c);
-void cmd_starttls(struct session *s, const struct smtp_cmd *c);
-void cmd_mail(struct session *s, const struct smtp_cmd *c);
-void cmd_rcpt(struct session *s, const struct smtp_cmd *c);
-void cmd_data(struct session *s, const struct smtp_cmd *c);
-void cmd_auth(struct session *s, const char *arg);  /* its own sequencing (auth_cmd.c) */
+/* cmd_*.c and auth_cmd.c: one smtp_cmd_* function per command, called by session.c's
+ * command table once the stage allows it (and, for those the table marks, without
+ * argument and after STARTTLS where TLS is required); c->arg is the text after the verb. */
+void smtp_cmd_helo(struct session *s, const struct smtp_cmd *c);   /* HELO and EHLO */
+void smtp_cmd_noop(struct session *s, const struct smtp_cmd *c);
+void smtp_cmd_rset(struct session *s, const struct smtp_cmd *c);
+void smtp_cmd_quit(struct session *s, const struct smtp_cmd *c);
+void smtp_cmd_vrfy(struct session *s, const struct smtp_cmd *c);
+void smtp_cmd_help(struct session *s, const struct smtp_cmd *c);
+void smtp_cmd_starttls(struct session *s, const struct smtp_cmd *c);
+void smtp_cmd_mail(struct session *s, const struct smtp_cmd *c);
+void smtp_cmd_rcpt(struct session *s, const struct smtp_cmd *c);
+void smtp_cmd_data(struct session *s, const struct smtp_cmd *c);
+void smtp_cmd_auth(struct session *s, const char *arg);  /* its own sequencing (auth_cmd.c) */
 /* cmd_data.c: feed buffered input in stage CHECK_DATA */
-void data_input(struct session *s);
+void smtp_data_input(struct session *s);
 /* auth_cmd.c: one response line in SS_AUTH / SS_AUTH_FINAL */
-void auth_input(struct session *s, const char *line, size_t len);
-void auth_abort(struct session *s);
+void smtp_auth_input(struct session *s, const char *line, size_t len);
+void smtp_auth_abort(struct session *s);
 /* The mechanisms this session may use (MECH_* bits). */
 unsigned sess_auth_mechs(const struct session *s);
 bool sess_tls_required(const struct session *s);

@@ -508,8 +508,6 @@ void smtpc_close(struct smtpc *c)
 
 const char *smtpc_host(const struct smtpc *c) { return c->host; }
 const struct smtpc_caps *smtpc_caps(const struct smtpc *c) { return &c->caps; }
-bool smtpc_is_tls(const struct smtpc *c) { return c->ssl != NULL; }
-
 
 /* --------------------------------------------------------- transaction ---- */
 

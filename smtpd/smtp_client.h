@@ -71,6 +71,5 @@ int smtpc_rset(struct smtpc *c);
 void smtpc_close(struct smtpc *c);
 const char *smtpc_host(const struct smtpc *c);    /* "mx.example.net[192.0.2.1]:25" */
 const struct smtpc_caps *smtpc_caps(const struct smtpc *c);
-bool smtpc_is_tls(const struct smtpc *c);
 
 #endif

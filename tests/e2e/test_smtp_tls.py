@@ -69,6 +69,9 @@ class SmtpTls(unittest.TestCase):
         m = [x for x in self.env.messages(BOB) if b"Subject: over-tls" in x]
         self.assertEqual(len(m), 1)
         self.assertIn(b" with ESMTPS id ", m[0])
+        # RFC 8314 4.3: the protocol version and cipher, as a comment line of Received:
+        self.assertRegex(m[0], rb"\[127\.0\.0\.1\]\)\n\t\(using TLSv1\.[23] with cipher "
+                               rb"[A-Z0-9_-]+\)\n\tby ")
 
     def test_plaintext_after_starttls_discarded(self):
         r = self.raw()

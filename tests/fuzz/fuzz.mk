@@ -15,11 +15,10 @@ FUZZ_NAMES   := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_ONLY    ?= $(FUZZ_NAMES)
 # The untrusted-input parsers under test (pure code: no store, no network).
 FUZZ_SRC     := common/util.c common/log.c common/addr.c common/config.c common/config_kinds.c \
-                common/confval.c common/mechs.c \
-                common/ipmatch.c smtpd/smtp_parse.c smtpd/data.c smtpd/mx.c pop3d/parse.c
+                common/confval.c common/mechs.c common/ipmatch.c smtpd/smtp_parse.c smtpd/data.c \
+                smtpd/received.c smtpd/mx.c pop3d/pop3_parse.c
 FUZZ_CFLAGS  := -std=gnu11 -g -O1 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \
-                -Icommon -Ismtpd -Ipop3d -Iuserdb -fno-omit-frame-pointer \
-                -fno-sanitize-recover=undefined
+                -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 FUZZ_OBJS    := $(patsubst %.c,$(B)/fuzz/obj/%.o,$(FUZZ_SRC))
 FUZZ_BINS    := $(patsubst %,$(B)/fuzz/bin/%,$(FUZZ_NAMES))
 
@@ -27,7 +26,8 @@ FUZZ_BINS    := $(patsubst %,$(B)/fuzz/bin/%,$(FUZZ_NAMES))
 
 $(B)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined \
+	  $(call incs,$<) -c $< -o $@
 
 $(FUZZ_BINS): $(B)/fuzz/bin/%: $(B)/fuzz/obj/tests/fuzz/%.o $(FUZZ_OBJS)
 	@mkdir -p $(dir $@)

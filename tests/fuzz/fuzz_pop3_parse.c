@@ -1,4 +1,4 @@
-/* fuzz_pop3_parse: libFuzzer harness for the POP3 command parser (pop3d/parse.h).
+/* fuzz_pop3_parse: libFuzzer harness for the POP3 command parser (pop3d/pop3_parse.h).
  * The input is one command line (at most POP3_LINE_MAX octets, as the session enforces);
  * it is parsed in each state, and the argument pointers and numbers are checked. */
 #include <stdint.h>
@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "fuzz_util.h"
-#include "parse.h"
+#include "pop3_parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -51,29 +51,29 @@ static int f_user(void *ctx, const char *a, bool *relay, bool *enabled)
 {
     struct fake *f = ctx;
     if (f->fail)
-        return -1;
+        return STORE_ERROR;
     for (size_t i = 0; i < sizeof users / sizeof users[0]; i++) {
         if (strcmp(users[i].addr, a) == 0) {
             *relay = users[i].relay;
             *enabled = users[i].enabled;
-            return 1;
+            return STORE_OK;
         }
     }
-    return 0;
+    return STORE_NOTFOUND;
 }
 
 static int f_alias(void *ctx, const char *a, char *t, size_t len)
 {
     struct fake *f = ctx;
     if (f->fail)
-        return -1;
+        return STORE_ERROR;
     for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++) {
         if (strcmp(aliases[i][0], a) == 0) {
             str_copy(t, aliases[i][1], len);
-            return 1;
+            return STORE_OK;
         }
     }
-    return 0;
+    return STORE_NOTFOUND;
 }
 
 static int f_popauth(void *ctx, const struct ipaddr *ip, char *user, size_t len, int64_t *t)
@@ -82,12 +82,12 @@ static int f_popauth(void *ctx, const struct ipaddr *ip, char *user, size_t len,
     (void)ip;
     f->popauth_calls++;
     if (f->fail)
-        return -1;
+        return STORE_ERROR;
     if (!f->pop)
-        return 0;
+        return STORE_NOTFOUND;
     str_copy(user, f->pop_user, len);
     *t = f->pop_time;
-    return 1;
+    return STORE_OK;
 }
 
 /* ---- fixture ----------------------------------------------------------------- */

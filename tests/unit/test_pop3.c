@@ -8,9 +8,9 @@
 
 #include "cu.h"
 #include "maildir.h"
-#include "parse.h"
-#include "policy.h"
 #include "pop3.h"
+#include "pop3_parse.h"
+#include "pop3_policy.h"
 
 /* ---- parser ---- */
 

@@ -42,14 +42,23 @@ static void test_full_header(void)
     tzset();
     struct received_info ri = { .helo = "client.test", .ip = "127.0.0.9",
                                 .hostname = "mail.example.test", .esmtp = true, .tls = true,
-                                .auth = true, .id = "ABC123", .rcpt = "bob@example.test",
-                                .when = 1057049557 };
+                                .tls_info = "TLSv1.3:TLS_AES_128_GCM_SHA256", .auth = true,
+                                .id = "ABC123", .rcpt = "bob@example.test", .when = 1057049557 };
     int n = received_format(&ri, buf, sizeof buf);
     const char *want = "Received: from client.test (unknown [127.0.0.9])\n"
+                       "\t(using TLSv1.3 with cipher TLS_AES_128_GCM_SHA256)\n"
                        "\tby mail.example.test with ESMTPSA id ABC123\n"
                        "\tfor <bob@example.test>; Tue, 01 Jul 2003 08:52:37 +0000\n";
     CU_ASSERT_STRING_EQUAL(buf, want);
     CU_ASSERT_EQUAL(n, (int)strlen(want));
+    /* over TLS the version and cipher in a comment line of their own (RFC 8314 4.3, in
+     * Postfix's words); every line within RFC 5322's 78 characters */
+    for (const char *p = buf; *p; p = strchr(p, '\n') + 1)
+        CU_ASSERT(strcspn(p, "\n") <= 78);
+    ri.tls_info = "TLSv1.2:ECDHE-RSA-AES256-GCM-SHA384";   /* OpenSSL's name in TLS 1.2 */
+    CU_ASSERT(received_format(&ri, buf, sizeof buf) > 0);
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(buf, "])\n\t(using TLSv1.2 with cipher ECDHE-RSA-AES256-GCM-SHA384)\n\tby "));
 }
 
 static void test_several_rcpts_no_for(void)
@@ -79,6 +88,39 @@ static void test_hostile_helo(void)
     ri.helo = "";
     CU_ASSERT(received_format(&ri, buf, sizeof buf) > 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "from unknown (unknown [1.2.3.4])"));
+}
+
+static void test_tls_comment(void)
+{
+    char buf[1024];
+    struct received_info ri = { .helo = "h", .ip = "::1", .hostname = "mx", .esmtp = true,
+                                .tls = false, .tls_info = "TLSv1.3:X", .id = "I", .when = 0 };
+    /* no TLS: no comment, whatever tls_info says */
+    CU_ASSERT(received_format(&ri, buf, sizeof buf) > 0);
+    CU_ASSERT_PTR_NULL(strstr(buf, "(using"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "[::1])\n\tby mx with ESMTP id I"));
+    /* TLS without known parameters */
+    ri.tls = true;
+    const char *unknown[] = { NULL, "", "TLS", ":X", "TLSv1.3:" };
+    for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
+        ri.tls_info = unknown[i];
+        CU_ASSERT(received_format(&ri, buf, sizeof buf) > 0);
+        CU_ASSERT_PTR_NOT_NULL(strstr(buf, "[::1])\n\t(using TLS)\n\tby mx with ESMTPS id I"));
+    }
+    /* what would break the comment or the header is neutralised, long parts are cut */
+    ri.tls_info = "TLS(1)\r\nBcc: x:A B)\\";
+    CU_ASSERT(received_format(&ri, buf, sizeof buf) > 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\t(using TLS?1???Bcc with cipher ?x:A?B?" "?)\n"));
+    char info[600];
+    memset(info, 'c', sizeof info - 1);
+    info[sizeof info - 1] = '\0';
+    info[300] = ':';
+    ri.tls_info = info;
+    CU_ASSERT(received_format(&ri, buf, sizeof buf) > 0);
+    const char *p = strstr(buf, "(using ");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_EQUAL(strcspn(p + 7, " "), 63u);
+    CU_ASSERT(strcspn(p, "\n") < 220);
 }
 
 static void test_too_small(void)
@@ -120,9 +162,10 @@ static CU_TestInfo tests[] = {
     { "protocol names (RFC 3848)", test_proto_names },
     { "date in UTC", test_date_utc },
     { "date with offset", test_date_offset },
-    { "full header", test_full_header },
+    { "full header (TLS comment, line lengths)", test_full_header },
     { "several recipients: no for clause", test_several_rcpts_no_for },
     { "hostile HELO neutralised and cut", test_hostile_helo },
+    { "TLS comment: none, unknown parameters, hostile text", test_tls_comment },
     { "buffer too small", test_too_small },
     { "Received: lines counted in the header section only", test_count_received },
     CU_TEST_INFO_NULL,

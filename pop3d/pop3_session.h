@@ -1,4 +1,4 @@
-/* session: the server_proto callbacks of pop3d (connection glue over pop3.h). */
+/* pop3_session: the server_proto callbacks of pop3d (connection glue over pop3.h). */
 #ifndef MS_POP3_SESSION_H
 #define MS_POP3_SESSION_H
 #include "pop3.h"

@@ -1,4 +1,4 @@
-/* parse: POP3 command lines (RFC 1939, 2449, 2595, 5034) as pure code: the keyword
+/* pop3_parse: POP3 command lines (RFC 1939, 2449, 2595, 5034) as pure code: the keyword
  * table with argument counts and the states each command is valid in, in-place
  * tokenising, and message-number parsing. No I/O. */
 #ifndef MS_POP3_PARSE_H

@@ -1,4 +1,4 @@
-/* policy: what a POP3 session may do given its instance settings and connection:
+/* pop3_policy: what a POP3 session may do given its instance settings and connection:
  * USER/PASS and SASL mechanisms (tls = required, plaintext_auth), STLS, and the
  * CAPA list that advertises exactly that (RFC 2449, 2595, 5034). Pure code. */
 #ifndef MS_POP3_POLICY_H
@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 #include "config.h"
-#include "parse.h"
+#include "pop3_parse.h"
 
 struct pop3_policy {
     enum tls_mode tls;

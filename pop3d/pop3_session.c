@@ -1,8 +1,8 @@
-/* session: the POP3 protocol on the connection framework: greeting, reading command
+/* pop3_session: the POP3 protocol on the connection framework: greeting, reading command
  * lines under the RFC 2449 length cap (AUTH continuation lines under SASLG_LINE_MAX),
  * streaming RETR/TOP as the output drains, pause/resume around worker jobs, idle
  * timeout, shutdown and refusal replies. */
-#include "session.h"
+#include "pop3_session.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
-/* parse: the POP3 keyword table and command-line tokeniser (pure). */
-#include "parse.h"
+/* pop3_parse: the POP3 keyword table and command-line tokeniser (pure). */
+#include "pop3_parse.h"
 
 #include <string.h>
 #include <strings.h>

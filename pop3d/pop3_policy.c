@@ -1,5 +1,5 @@
-/* policy: POP3 login and capability policy (pure). */
-#include "policy.h"
+/* pop3_policy: POP3 login and capability policy (pure). */
+#include "pop3_policy.h"
 
 #include <stdio.h>
 
