@@ -63,6 +63,8 @@ struct smtp_instance {
     bool sender_login_match;
     bool allow_open_relay;
     unsigned max_recipients;
+    bool greylist;                     /* greylisting at RCPT (greylist.h) */
+    unsigned greylist_delay, greylist_window, greylist_keep;
     bool always_relay_from_set;        /* for --check-config warnings */
 };
 

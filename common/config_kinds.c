@@ -66,6 +66,10 @@ static const struct keydef smtp_keys[] = {
     { "sender_login_match", V_BOOL, I(sender_login_match), NOOFF, "no" },
     { "allow_open_relay", V_BOOL, I(allow_open_relay), NOOFF, "no" },
     { "max_recipients", V_UINT, I(max_recipients), NOOFF, "100" },
+    { "greylist", V_BOOL, I(greylist), NOOFF, "no" },
+    { "greylist_delay", V_DUR, I(greylist_delay), NOOFF, "5m" },
+    { "greylist_window", V_DUR_NZ, I(greylist_window), NOOFF, "24h" },
+    { "greylist_keep", V_DUR_NZ, I(greylist_keep), NOOFF, "35d" },
     { NULL, V_STR, 0, NOOFF, NULL },
 };
 

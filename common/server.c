@@ -24,6 +24,7 @@
 
 #include "conn_internal.h"
 #include "connlimit.h"
+#include "greylist.h"
 #include "listeners.h"
 #include "log.h"
 #include "loops.h"
@@ -367,7 +368,20 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 
 static struct {                  /* what the maintenance job needs (one job at a time) */
     unsigned popauth_window, authfail_window;
+    struct greylist_params grey;
 } maint_args;
+
+/* The triplets are shared by the instances: each is kept while any instance's
+ * greylist_window / greylist_keep would still use it. */
+static void grey_longest(const struct config *cfg, struct greylist_params *p)
+{
+    p->delay = p->window = p->keep = 0;
+    for (size_t i = 0; i < cfg->nsmtp; i++) {
+        const struct smtp_instance *in = &cfg->smtp[i];
+        p->window = in->greylist_window > p->window ? in->greylist_window : p->window;
+        p->keep = in->greylist_keep > p->keep ? in->greylist_keep : p->keep;
+    }
+}
 
 static void maint_work(void *arg)
 {
@@ -377,6 +391,8 @@ static void maint_work(void *arg)
     store_maintain(S.store);
     (void)store_popauth_purge(S.store, now - (int64_t)maint_args.popauth_window);
     (void)store_authfail_purge(S.store, now, maint_args.authfail_window);
+    if (maint_args.grey.window && maint_args.grey.keep)
+        (void)store_greylist_purge(S.store, now, &maint_args.grey);
 }
 
 static void maint_done(void *arg)
@@ -394,6 +410,7 @@ static void maint_cb(evutil_socket_t fd, short what, void *arg)
         return;
     maint_args.popauth_window = S.cur->cfg->pop_before_smtp_window;
     maint_args.authfail_window = S.cur->cfg->auth_fail_window;
+    grey_longest(S.cur->cfg, &maint_args.grey);
     S.maint_running = true;
     if (workq_submit(S.wq, maint_work, maint_done, NULL) != 0)
         S.maint_running = false;

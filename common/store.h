@@ -1,4 +1,5 @@
-/* store: the shared user store (users, aliases, POP-auth IP cache, auth-failure table).
+/* store: the shared user store (users, aliases, POP-auth IP cache, auth-failure table,
+ * greylisting triplets).
  * A narrow interface that names no database type: the Berkeley DB 5.3 backend
  * lives in store_bdb.c; another backend (LMDB) would be a new file behind this header.
  *
@@ -129,5 +130,26 @@ int store_authfail_list(struct store *st, int (*cb)(const struct authfail_rec *r
 int store_authfail_clear(struct store *st, const struct ipaddr *ip);
 /* Delete records whose window and lock are both over at NOW. */
 int store_authfail_purge(struct store *st, int64_t now, unsigned window);
+
+/* ---- greylisting triplets (greylist.h): (net, sender, rcpt) -> (first seen, last
+ * seen, passed). The rule itself is greylist.h's; these calls keep the records. ---- */
+#define GREYLIST_NET_MAX 64
+struct greylist_rec {
+    char net[GREYLIST_NET_MAX];   /* "192.0.2.0/24", "2001:db8::/64" */
+    char sender[STORE_ADDR_MAX];  /* lower case, "" for the null sender */
+    char rcpt[STORE_ADDR_MAX];    /* lower case */
+    int64_t first_seen, last_seen;
+    bool passed;
+};
+struct greylist_params;
+/* Atomically look up R's triplet (net, sender, rcpt set by greylist_triplet), apply
+ * greylist_decide at NOW and, unless DRY, store the result. R gets the record and
+ * *outcome the GREYLIST_* outcome. */
+int store_greylist_check(struct store *st, struct greylist_rec *r, int64_t now,
+                         const struct greylist_params *p, bool dry, int *outcome);
+int store_greylist_list(struct store *st, int (*cb)(const struct greylist_rec *r, void *ctx), void *ctx);
+int store_greylist_flush(struct store *st);
+/* Delete the triplets greylist_expired says have run out at NOW. */
+int store_greylist_purge(struct store *st, int64_t now, const struct greylist_params *p);
 
 #endif

@@ -1,6 +1,6 @@
 /* store_bdb: the Berkeley DB 5.3 backend of store.h, operations half (the environment,
  * open/close and the background health checks are in store_bdb_env.c). Four btrees
- * (users, aliases, popauth, authfail). Every call is one transaction that never
+ * (users, aliases, popauth, authfail, greylist). Every call is one transaction that never
  * waits for a lock: a conflict is retried after a short backoff (and the health
  * check of store_env_check before each attempt); DB_RUNRECOVERY closes and reopens the whole environment, then retries. */
 #include "store.h"
@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "greylist.h"
 #include "lockout.h"
 #include "log.h"
 #include "store_bdb_env.h"
@@ -18,7 +19,7 @@
 #include "util.h"
 
 #define MAX_ATTEMPTS 60
-#define KEY_MAX 512
+#define KEY_MAX 1024               /* a greylisting triplet: net, two addresses */
 #define ERR_BADREC EINVAL          /* a record that does not decode */
 #define TXN_NONE UINT32_MAX        /* run without a transaction (no locks taken) */
 
@@ -166,7 +167,7 @@ static u_int32_t txn_flags_for(int dbi)
 {
     /* The POP-auth cache and the failure counts are soft state: they survive a
      * process crash (written to the OS) but are not fsynced on every login. */
-    return (dbi == DBI_POPAUTH || dbi == DBI_AUTHFAIL) ? DB_TXN_WRITE_NOSYNC : 0;
+    return (dbi == DBI_POPAUTH || dbi == DBI_AUTHFAIL || dbi == DBI_GREYLIST) ? DB_TXN_WRITE_NOSYNC : 0;
 }
 
 /* Fetch one value into kv->out. Even one read runs in a (DB_TXN_NOWAIT)
@@ -203,6 +204,7 @@ struct walk {
     int dbi;
     bool (*purge)(const DBT *k, const DBT *d, const struct walk *w);  /* NULL: collect */
     int64_t t1, t2;                 /* purge arguments */
+    const struct greylist_params *gp;
     uint8_t *buf;
     size_t len, cap;
 };
@@ -637,6 +639,95 @@ static bool purge_authfail_over(const DBT *k, const DBT *d, const struct walk *w
 int store_authfail_purge(struct store *st, int64_t now, unsigned window)
 {
     struct walk w = { .dbi = DBI_AUTHFAIL, .purge = purge_authfail_over, .t1 = now, .t2 = window };
+    return run(st, fn_walk, &w, DB_TXN_WRITE_NOSYNC);
+}
+
+/* ---- greylisting triplets ------------------------------------------------------ */
+
+struct greyop {
+    struct greylist_rec *rec;
+    const struct greylist_params *p;
+    int64_t now;
+    bool dry;
+    int outcome;
+    uint8_t key[KEY_MAX];
+    size_t klen;
+};
+
+/* Read (write-locked unless dry), apply greylist_decide, write back: one transaction. */
+static int fn_greylist_check(struct store *st, DB_TXN *txn, void *ctx)
+{
+    struct greyop *g = ctx;
+    DB *db = st->db[DBI_GREYLIST];
+    uint8_t vb[REC_MAX];
+    DBT k, d;
+    dbt_in(&k, g->key, g->klen);
+    dbt_out(&d, vb, sizeof vb);
+    g->rec->first_seen = g->rec->last_seen = 0;
+    g->rec->passed = false;
+    int ret = db->get(db, txn, &k, &d, g->dry ? 0 : DB_RMW);
+    bool found = ret == 0 && rec_dec_greylist(vb, d.size, g->rec) == 0;  /* damaged: anew */
+    if (ret != 0 && ret != DB_NOTFOUND)
+        return ret;
+    g->outcome = (int)greylist_decide(g->rec, found, g->now, g->p);
+    if (g->dry)
+        return 0;
+    size_t vlen = rec_enc_greylist(g->rec, vb, sizeof vb);
+    if (vlen == 0)
+        return ERR_BADREC;
+    dbt_in(&d, vb, vlen);
+    return db->put(db, txn, &k, &d, 0);
+}
+
+int store_greylist_check(struct store *st, struct greylist_rec *r, int64_t now,
+                         const struct greylist_params *p, bool dry, int *outcome)
+{
+    struct greyop g = { .rec = r, .p = p, .now = now, .dry = dry };
+    g.klen = greylist_key_enc(r, g.key, sizeof g.key);
+    if (g.klen == 0)
+        return STORE_ERROR;
+    int rc = run(st, fn_greylist_check, &g, dry ? 0 : DB_TXN_WRITE_NOSYNC);
+    *outcome = g.outcome;
+    return rc;
+}
+
+int store_greylist_list(struct store *st, int (*cb)(const struct greylist_rec *r, void *ctx), void *ctx)
+{
+    struct walk w = { .dbi = DBI_GREYLIST };
+    int r = walk_collect(st, &w);
+    const uint8_t *k, *v;
+    size_t kl, vl, off = 0;
+    struct greylist_rec g;
+    while (r == STORE_OK && walk_next(&w, &off, &k, &kl, &v, &vl)) {
+        memset(&g, 0, sizeof g);
+        if (greylist_key_dec(k, kl, &g) != 0 || rec_dec_greylist(v, vl, &g) != 0) {
+            r = store_map(ERR_BADREC);
+            break;
+        }
+        if (cb(&g, ctx) != 0)
+            break;
+    }
+    free(w.buf);
+    return r;
+}
+
+int store_greylist_flush(struct store *st)
+{
+    struct walk w = { .dbi = DBI_GREYLIST, .purge = purge_all };
+    return run(st, fn_walk, &w, DB_TXN_WRITE_NOSYNC);
+}
+
+static bool purge_greylist_expired(const DBT *k, const DBT *d, const struct walk *w)
+{
+    struct greylist_rec g;
+    (void)k;
+    /* an undecodable entry is useless: purge it too */
+    return rec_dec_greylist(d->data, d->size, &g) != 0 || greylist_expired(&g, w->t1, w->gp);
+}
+
+int store_greylist_purge(struct store *st, int64_t now, const struct greylist_params *p)
+{
+    struct walk w = { .dbi = DBI_GREYLIST, .purge = purge_greylist_expired, .t1 = now, .gp = p };
     return run(st, fn_walk, &w, DB_TXN_WRITE_NOSYNC);
 }
 

@@ -16,7 +16,8 @@
 
 #include "log.h"
 
-static const char *const db_files[DBI_N] = { "users.db", "aliases.db", "popauth.db", "authfail.db" };
+static const char *const db_files[DBI_N] = { "users.db", "aliases.db", "popauth.db", "authfail.db",
+                                               "greylist.db" };
 
 #define LOCK_TIMEOUT_US 2000000u   /* a backstop: operations do not wait (DB_TXN_NOWAIT) */
 #define CHK_EVERY_MS 1000          /* routine failchk at most this often */

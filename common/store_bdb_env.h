@@ -12,7 +12,7 @@
 
 #include "store.h"
 
-enum { DBI_USERS, DBI_ALIASES, DBI_POPAUTH, DBI_AUTHFAIL, DBI_N };
+enum { DBI_USERS, DBI_ALIASES, DBI_POPAUTH, DBI_AUTHFAIL, DBI_GREYLIST, DBI_N };
 
 struct store {
     pthread_rwlock_t rw;            /* read: an operation; write: closing/reopening */

@@ -157,6 +157,27 @@ int rec_dec_popauth(const uint8_t *buf, size_t len, struct popauth_rec *p)
     return r_done(&r);
 }
 
+size_t rec_enc_greylist(const struct greylist_rec *g, uint8_t *buf, size_t len)
+{
+    struct wbuf w = { buf, len, 0, false };
+    w_u64(&w, REC_VERSION, 1);
+    w_u64(&w, (uint64_t)g->first_seen, 8);
+    w_u64(&w, (uint64_t)g->last_seen, 8);
+    w_u64(&w, g->passed ? 1 : 0, 1);
+    return w_done(&w);
+}
+
+int rec_dec_greylist(const uint8_t *buf, size_t len, struct greylist_rec *g)
+{
+    struct rbuf r = { buf, len, 0, false };
+    if (!r_version(&r))
+        return -1;
+    g->first_seen = (int64_t)r_u64(&r, 8);
+    g->last_seen = (int64_t)r_u64(&r, 8);
+    g->passed = r_u64(&r, 1) != 0;
+    return r_done(&r);
+}
+
 size_t rec_enc_authfail(const struct authfail_rec *a, uint8_t *buf, size_t len)
 {
     struct wbuf w = { buf, len, 0, false };

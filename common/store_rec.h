@@ -21,6 +21,9 @@ size_t rec_enc_popauth(const struct popauth_rec *r, uint8_t *buf, size_t len);
 int rec_dec_popauth(const uint8_t *buf, size_t len, struct popauth_rec *r);  /* not r->ip */
 size_t rec_enc_authfail(const struct authfail_rec *r, uint8_t *buf, size_t len);
 int rec_dec_authfail(const uint8_t *buf, size_t len, struct authfail_rec *r);
+/* the value of a greylisting triplet (its key is greylist_key_enc's) */
+size_t rec_enc_greylist(const struct greylist_rec *r, uint8_t *buf, size_t len);
+int rec_dec_greylist(const uint8_t *buf, size_t len, struct greylist_rec *r);  /* times, passed */
 size_t rec_enc_ip(const struct ipaddr *ip, uint8_t *buf, size_t len);
 int rec_dec_ip(const uint8_t *buf, size_t len, struct ipaddr *ip);
 

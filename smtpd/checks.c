@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "check_greylist.h"
 #include "log.h"
 
 /* ---- rows ------------------------------------------------------------------- */
@@ -73,16 +74,18 @@ static enum check_status row_relay(struct check_run *run, struct check_verdict *
 }
 
 static const struct check_row connect_rows[] = {
-    { RULE_CLIENT_DENIED, row_client, false },
+    { RULE_CLIENT_DENIED, row_client, false, false },
 };
 static const struct check_row mail_rows[] = {
-    { RULE_LOCAL_SPOOF, row_spoof, true },
-    { RULE_SENDER_LOGIN_MATCH, row_login_match, true },
+    { RULE_LOCAL_SPOOF, row_spoof, true, false },
+    { RULE_SENDER_LOGIN_MATCH, row_login_match, true, false },
 };
 static const struct check_row rcpt_rows[] = {
-    { RULE_SRS, row_srs, true },
-    { RULE_LOCAL, row_local, true },
-    { "relay", row_relay, true },
+    { RULE_SRS, row_srs, true, false },
+    { RULE_LOCAL, row_local, true, false },
+    { "relay", row_relay, true, false },
+    /* gates: only a recipient accepted above */
+    { RULE_GREYLIST, check_greylist, true, true },
 };
 
 #define ROWS(a) { (a), sizeof(a) / sizeof((a)[0]) }
@@ -133,7 +136,23 @@ const char *checks_headers(const struct check_run *run, size_t *len)
 
 /* ---- the runner ------------------------------------------------------------- */
 
-/* Take ROW's verdict V; true when it ends the stage. */
+/* Does the row not run now: a gate row before an accept, another after one? */
+static bool skipped(const struct check_run *run, const struct check_row *row)
+{
+    return row->after_accept != (run->v.answer == CHECK_ACCEPT);
+}
+
+/* Is a gate row left after run->next? */
+static bool gate_follows(const struct check_run *run)
+{
+    for (size_t i = run->next; i < run->nrows; i++)
+        if (run->rows[i].after_accept)
+            return true;
+    return false;
+}
+
+/* Take ROW's verdict V; true when it ends the stage (an accept with gate rows left
+ * does not). */
 static bool apply(struct check_run *run, const struct check_row *row,
                   const struct check_verdict *v)
 {
@@ -148,7 +167,7 @@ static bool apply(struct check_run *run, const struct check_row *row,
     run->v.res.accept = v->answer == CHECK_ACCEPT;
     if (!run->v.res.rule)
         run->v.res.rule = row->rule;
-    return true;
+    return v->answer != CHECK_ACCEPT || !gate_follows(run);
 }
 
 /* No row decided: the stage's default (see checks.h). */
@@ -190,6 +209,10 @@ static enum check_status run_rows(struct check_run *run)
 {
     while (run->next < run->nrows) {
         const struct check_row *row = &run->rows[run->next];
+        if (skipped(run, row)) {
+            run->next++;
+            continue;
+        }
         if (row->blocking && run->ctx.offload) {
             run->pending = true;
             run->ended = false;
@@ -232,8 +255,15 @@ enum check_status checks_start(struct check_run *run, enum check_stage stage,
 
 void checks_work(struct check_run *run)
 {
-    while (run->next < run->nrows && run->rows[run->next].blocking) {
-        const struct check_row *row = &run->rows[run->next++];
+    while (run->next < run->nrows) {
+        const struct check_row *row = &run->rows[run->next];
+        if (skipped(run, row)) {
+            run->next++;
+            continue;
+        }
+        if (!row->blocking)
+            return;
+        run->next++;
         struct check_verdict v = { .answer = CHECK_CONTINUE };
         (void)row->fn(run, &v);        /* blocking rows answer at once */
         if (apply(run, row, &v)) {

@@ -16,6 +16,12 @@
  * ok). At RCPT an ACCEPT must fill ctx.rcpt_out (kind and target, policy.h): only the
  * srs, local and relay rows accept there; other rows refuse or answer CONTINUE.
  *
+ * Gate rows (after_accept): they run only once an earlier row accepted the stage and
+ * may still turn the accept into a TEMPFAIL or REJECT (CONTINUE keeps it); when no row
+ * accepted they are skipped, and after an accept only gate rows run. Greylisting is
+ * one (check_greylist.c): only a RCPT that would be accepted is greylisted, so a
+ * refused relay attempt gets its 550 and an unknown user his 550 5.1.1, not a 451.
+ *
  * Where a new check goes: one function in a smtpd/check_*.c file (or here when it is a
  * thin wrapper over policy.h) and one row in the stage's table in checks.c. Rows that
  * need the network must answer CONTINUE when ctx.offline (--test-relay runs the
@@ -82,6 +88,9 @@ struct check_ctx {
     const struct mailaddr *rcpt;       /* RCPT */
     struct policy_rcpt *rcpt_out;      /* RCPT: zeroed; the accepting row fills it */
     void *owner;                       /* the caller's (the session; a test's state) */
+    /* The client is on a DNS allow list (dnswl): it skips greylisting (SPEC). Set by
+     * the dnswl row of issue #14 item 2 (DNSBL/DNSWL) when it lands; false until then. */
+    bool dnswl_listed;
     /* Run checks_work(run) on a worker, then checks_worked(run) on the loop; 0, or -1
      * when it cannot (then the stage ends 451 4.3.0). NULL: blocking rows run in place. */
     int (*offload)(struct check_run *run);
@@ -93,6 +102,7 @@ struct check_row {
     const char *rule;                  /* the name when the verdict gives none */
     check_fn fn;
     bool blocking;                     /* reads the store: runs on a worker (above) */
+    bool after_accept;                 /* a gate row (above) */
 };
 
 #define CHECK_HEADERS_MAX 1024

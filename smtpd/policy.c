@@ -46,12 +46,19 @@ static int st_popauth(void *ctx, const struct ipaddr *ip, char *user, size_t len
     return lookup_rc(rc);
 }
 
+static int st_greylist(void *ctx, struct greylist_rec *r, int64_t now,
+                       const struct greylist_params *p, bool dry, int *outcome)
+{
+    return store_greylist_check(ctx, r, now, p, dry, outcome);
+}
+
 void policy_lookup_store(struct policy_lookup *lk, struct store *st)
 {
     lk->ctx = st;
     lk->user = st_user;
     lk->alias = st_alias;
     lk->popauth = st_popauth;
+    lk->greylist = st_greylist;
 }
 
 /* ---- client --------------------------------------------------------------- */
@@ -98,24 +105,42 @@ static int user_may_relay(const struct policy_lookup *lk, const char *user)
     return rc == STORE_OK && relay && enabled;
 }
 
-/* POP-auth cache: *fresh = an entry for the client within the window, *priv = that
- * user may relay. 0, or -1 on a lookup error. */
+/* POP-auth cache: *fresh = an entry for the client within the window (its user in
+ * USER). 0, or -1 on a lookup error. */
+static int pop_entry(const struct policy_client *pc, const struct policy_lookup *lk,
+                     int64_t now, bool *fresh, char *user, size_t len)
+{
+    int64_t t = 0;
+
+    *fresh = false;
+    if (!lk->popauth)
+        return 0;
+    int rc = lk->popauth(lk->ctx, &pc->ip, user, len, &t);
+    if (rc < 0)
+        return -1;
+    *fresh = rc == STORE_OK && now - t < (int64_t)pc->cfg->pop_before_smtp_window;
+    return 0;
+}
+
+int policy_client_pop_fresh(const struct policy_client *pc, const struct policy_lookup *lk,
+                            int64_t now, bool *fresh)
+{
+    char user[STORE_ADDR_MAX];
+    return pop_entry(pc, lk, now, fresh, user, sizeof user);
+}
+
+/* pop_entry, and *priv = that user may relay. 0, or -1 on a lookup error. */
 static int pop_state(const struct policy_client *pc, const struct policy_lookup *lk,
                      int64_t now, bool *fresh, bool *priv)
 {
     char user[STORE_ADDR_MAX];
-    int64_t t = 0;
 
-    *fresh = *priv = false;
-    if (!lk->popauth)
-        return 0;
-    int rc = lk->popauth(lk->ctx, &pc->ip, user, sizeof user, &t);
-    if (rc < 0)
+    *priv = false;
+    if (pop_entry(pc, lk, now, fresh, user, sizeof user) != 0)
         return -1;
-    if (rc != STORE_OK || now - t >= (int64_t)pc->cfg->pop_before_smtp_window)
+    if (!*fresh)
         return 0;
-    *fresh = true;
-    rc = user_may_relay(lk, user);
+    int rc = user_may_relay(lk, user);
     if (rc < 0)
         return -1;
     *priv = rc == 1;

@@ -38,6 +38,7 @@
 
 #include "addr.h"
 #include "config.h"
+#include "greylist.h"
 #include "ipmatch.h"
 #include "relay.h"
 #include "store.h"
@@ -61,6 +62,10 @@ struct policy_lookup {
     int (*alias)(void *ctx, const char *alias, char *target, size_t len);
     /* The POP-auth cache entry for IP: the user and the time of his login (unix). */
     int (*popauth)(void *ctx, const struct ipaddr *ip, char *user, size_t len, int64_t *time);
+    /* Greylisting: store_greylist_check on triplet R at NOW (greylist.h); NULL: the
+     * greylist row lets everything pass. */
+    int (*greylist)(void *ctx, struct greylist_rec *r, int64_t now,
+                    const struct greylist_params *p, bool dry, int *outcome);
 };
 
 /* Fill lk with the implementation over the store (st must outlive lk). */
@@ -138,6 +143,11 @@ bool policy_rcpt_local(const struct policy_client *pc, const struct policy_looku
 void policy_rcpt_relay(const struct policy_client *pc, const struct policy_lookup *lk,
                        const struct mailaddr *from, const struct mailaddr *rcpt, int64_t now,
                        struct policy_rcpt *out);
+
+/* Has the client a fresh POP-before-SMTP entry (a POP3 login from its IP within
+ * pop_before_smtp_window)? 0 (*fresh set), or -1 on a lookup error. */
+int policy_client_pop_fresh(const struct policy_client *pc, const struct policy_lookup *lk,
+                            int64_t now, bool *fresh);
 
 /* deny_clients / allow_clients (deny wins; an empty allow list allows all): may IP
  * talk to INST? The same rule as the daemon's listener, which refuses earlier

@@ -144,6 +144,30 @@ int cmd_popauth(struct udb *u)
     return udb_usage();
 }
 
+/* One triplet a line: NET <SENDER> <RCPT> first=TIME last=TIME passed|pending */
+static int greylist_print(const struct greylist_rec *r, void *ctx)
+{
+    char t1[64], t2[64];
+    (void)ctx;
+    printf("%s <%s> <%s> first=%s last=%s %s\n", r->net, r->sender, r->rcpt,
+           udb_time(r->first_seen, t1, sizeof t1), udb_time(r->last_seen, t2, sizeof t2),
+           r->passed ? "passed" : "pending");
+    return 0;
+}
+
+int cmd_greylist(struct udb *u)
+{
+    if (strcmp(u->args[0], "list") == 0)
+        return store_greylist_list(u->st, greylist_print, NULL) == STORE_OK ? UDB_OK : store_failed();
+    if (strcmp(u->args[0], "flush") == 0) {
+        if (store_greylist_flush(u->st) != STORE_OK)
+            return store_failed();
+        printf("flushed the greylisting triplets\n");
+        return UDB_OK;
+    }
+    return udb_usage();
+}
+
 static int lockout_print(const struct authfail_rec *r, void *ctx)
 {
     char ip[64], t1[64], t2[64];

@@ -35,6 +35,7 @@ int udb_usage(void)
           "       userdb [-c FILE] alias add ALIAS TARGET | alias del ALIAS | alias list\n"
           "       userdb [-c FILE] popauth list | popauth flush\n"
           "       userdb [-c FILE] lockout list | lockout clear IP\n"
+          "       userdb [-c FILE] greylist list | greylist flush\n"
           "       userdb [-c FILE] backup DIR | restore DIR\n"
           "       userdb [-c FILE] clientconfig thunderbird|outlook|srv\n", stderr);
     return UDB_USAGE;
@@ -90,6 +91,7 @@ static const struct command commands[] = {
     { "show", cmd_show, NULL, 1, 1, 0, false },       { "list", cmd_list, NULL, 0, 0, 0, false },
     { "alias", cmd_alias, NULL, 1, 3, 0, false },     { "popauth", cmd_popauth, NULL, 1, 1, 0, false },
     { "lockout", cmd_lockout, NULL, 1, 2, 0, false },
+    { "greylist", cmd_greylist, NULL, 1, 1, 0, false },
     { "backup", cmd_backup, backup_prepare, 1, 1, 0, false },
     { "restore", cmd_restore, NULL, 1, 1, 0, true },
     { "clientconfig", cmd_clientconfig, NULL, 1, 1, 0, true },

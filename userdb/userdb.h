@@ -40,6 +40,7 @@ int cmd_show(struct udb *u);
 int cmd_list(struct udb *u);
 int cmd_alias(struct udb *u);
 int cmd_popauth(struct udb *u);
+int cmd_greylist(struct udb *u);
 int cmd_lockout(struct udb *u);
 /* cmd_backup.c: backup_prepare runs as root before the drop (creates a missing DIR
  * for run_as_user); restore runs without the store open and opens it itself. */

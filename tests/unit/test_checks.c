@@ -57,7 +57,8 @@ static void start(struct check_run *run, enum check_stage st, const struct check
 static void test_first_decision_wins(void)
 {
     static const struct check_row rows[] = {
-        { "a", r_continue, false }, { "hdr", r_header, false }, { "block", r_reject, false }, { "late", r_accept_named, false },
+        { "a", r_continue, false, false }, { "hdr", r_header, false, false },
+        { "block", r_reject, false, false }, { "late", r_accept_named, false, false },
     };
     static struct check_run run;
     memset(&run, 0, sizeof run);
@@ -76,7 +77,7 @@ static void test_first_decision_wins(void)
 
 static void test_stage_defaults(void)
 {
-    static const struct check_row rows[] = { { "a", r_continue, false } };
+    static const struct check_row rows[] = { { "a", r_continue, false, false } };
     static struct check_run run;
     memset(&run, 0, sizeof run);
     start(&run, CHECK_MAIL, rows, 1, CHECK_DONE);
@@ -94,7 +95,7 @@ static void test_stage_defaults(void)
 
 static void test_headers(void)
 {
-    static const struct check_row hrow[] = { { "hdr", r_header, false } };
+    static const struct check_row hrow[] = { { "hdr", r_header, false, false } };
     static struct check_run run;
     size_t len = 0;
     memset(&run, 0, sizeof run);
@@ -181,7 +182,7 @@ static void run_later(const struct check_row *rows, size_t n, const struct check
 static void test_async_reject(void)
 {
     static const struct check_row rows[] = {
-        { "a", r_continue, false }, { "dnsbl", r_later, false }, { "late", r_accept_named, false },
+        { "a", r_continue, false, false }, { "dnsbl", r_later, false, false }, { "late", r_accept_named, false, false },
     };
     static struct check_run run;
     struct check_verdict v = { .answer = CHECK_REJECT,
@@ -196,7 +197,7 @@ static void test_async_reject(void)
 static void test_async_continue(void)
 {
     static const struct check_row rows[] = {
-        { "scan", r_later, false }, { "hdr", r_header, false }, { "late", r_accept_named, false },
+        { "scan", r_later, false, false }, { "hdr", r_header, false, false }, { "late", r_accept_named, false, false },
     };
     static struct check_run run;
     struct check_verdict v = { .answer = CHECK_CONTINUE };
@@ -248,9 +249,9 @@ static int offload_now(struct check_run *run)
 static void test_blocking_rows_offloaded(void)
 {
     static const struct check_row rows[] = {
-        { "store1", r_block_continue, true }, { "store2", r_block_continue, true },
-        { "hdr", r_header, false }, { "store3", r_block_continue, true },
-        { "late", r_accept_named, false },
+        { "store1", r_block_continue, true, false }, { "store2", r_block_continue, true, false },
+        { "hdr", r_header, false, false }, { "store3", r_block_continue, true, false },
+        { "late", r_accept_named, false, false },
     };
     static struct check_run run;
     memset(&run, 0, sizeof run);
@@ -304,7 +305,7 @@ static int offload_fails(struct check_run *run)
 static void test_blocking_row_decides_on_worker(void)
 {
     static const struct check_row rows[] = {
-        { "unknown", r_block_reject, true }, { "late", r_accept_named, false },
+        { "unknown", r_block_reject, true, false }, { "late", r_accept_named, false, false },
     };
     static struct check_run run;
     memset(&run, 0, sizeof run);
@@ -331,6 +332,61 @@ static void test_blocking_row_decides_on_worker(void)
 
 /* ---- the daemon's tables ------------------------------------------------------ */
 
+/* ---- gate rows (after_accept) ------------------------------------------------- */
+
+static enum check_status r_gate_tempfail(struct check_run *run, struct check_verdict *v)
+{
+    (void)run;
+    calls[7]++;
+    v->answer = CHECK_TEMPFAIL;
+    v->res = (struct policy_result){ false, 451, "4.7.1", "Greylisted", "grey" };
+    return CHECK_DONE;
+}
+
+static void test_gate_rows(void)
+{
+    static const struct check_row rows[] = {
+        { "a", r_continue, false, false }, { "gate", r_gate_tempfail, true, true },
+        { "block", r_reject, false, false }, { "late", r_accept_named, true, false },
+        { "gate2", r_gate_tempfail, false, true },
+    };
+    static struct check_run run;
+    memset(&run, 0, sizeof run);
+    /* a refusal ends the stage before any gate: the 554 stays a 554 */
+    start(&run, CHECK_RCPT, rows, 5, CHECK_DONE);
+    CU_ASSERT_EQUAL(run.v.res.code, 554);
+    CU_ASSERT_EQUAL(calls[7], 0);
+    CU_ASSERT_EQUAL(calls[0], 1);
+    /* rows "late" then "gate2": the accept goes through the gate, which tempfails it */
+    start(&run, CHECK_RCPT, rows + 3, 2, CHECK_DONE);
+    CU_ASSERT_EQUAL(calls[3], 1);
+    CU_ASSERT_EQUAL(calls[7], 1);
+    CU_ASSERT_EQUAL(run.v.answer, CHECK_TEMPFAIL);
+    CU_ASSERT_FALSE(run.v.res.accept);
+    CU_ASSERT_STRING_EQUAL(run.v.res.rule, "grey");
+    /* a gate before the accepting row is skipped; no row accepted: the default */
+    start(&run, CHECK_RCPT, rows, 2, CHECK_DONE);
+    CU_ASSERT_EQUAL(calls[7], 0);
+    CU_ASSERT_STRING_EQUAL(run.v.res.rule, RULE_CHECKS_UNDECIDED);
+    /* a gate with no opinion keeps the accept (r_continue as a gate) */
+    static const struct check_row keep[] = {
+        { "late", r_accept_named, true, false }, { "quiet", r_continue, true, true },
+    };
+    memset(&off, 0, sizeof off);
+    off.loop = pthread_self();
+    run.ctx.offload = offload_now;
+    run.done = later_done;
+    later.done_calls = 0;
+    start(&run, CHECK_RCPT, keep, 2, CHECK_PENDING);   /* both on one worker hand-off */
+    checks_worked(&run);
+    CU_ASSERT_EQUAL(off.offloads, 1);
+    CU_ASSERT_EQUAL(calls[0], 1);
+    CU_ASSERT_TRUE(run.v.res.accept);
+    CU_ASSERT_STRING_EQUAL(run.v.res.rule, "finer_rule");
+    CU_ASSERT_EQUAL(later.done_calls, 1);
+    run.ctx.offload = NULL;
+}
+
 static void test_daemon_tables(void)
 {
     size_t n = 0;
@@ -339,11 +395,14 @@ static void test_daemon_tables(void)
     CU_ASSERT_STRING_EQUAL(r[0].rule, RULE_LOCAL_SPOOF);
     CU_ASSERT_STRING_EQUAL(r[1].rule, RULE_SENDER_LOGIN_MATCH);
     r = checks_rows(CHECK_RCPT, &n);
-    CU_ASSERT_EQUAL_FATAL(n, 3);
+    CU_ASSERT_EQUAL_FATAL(n, 4);
     CU_ASSERT_STRING_EQUAL(r[0].rule, RULE_SRS);
     CU_ASSERT_STRING_EQUAL(r[1].rule, RULE_LOCAL);
-    for (size_t i = 0; i < n; i++)
+    CU_ASSERT_STRING_EQUAL(r[3].rule, "greylist");
+    for (size_t i = 0; i < n; i++) {
         CU_ASSERT_TRUE(r[i].blocking);                  /* they read the store */
+        CU_ASSERT_EQUAL(r[i].after_accept, i == 3);     /* greylisting: accepted rcpts */
+    }
     r = checks_rows(CHECK_CONNECT, &n);
     CU_ASSERT_EQUAL_FATAL(n, 1);
     CU_ASSERT_STRING_EQUAL(r[0].rule, RULE_CLIENT_DENIED);
@@ -377,6 +436,7 @@ static CU_TestInfo tests[] = {
     { "a row answering later with no opinion: the next rows run", test_async_continue },
     { "blocking rows run on a worker, one hand-off per run of them", test_blocking_rows_offloaded },
     { "a blocking row decides on the worker; no worker: 451", test_blocking_row_decides_on_worker },
+    { "gate rows: only after an accept, may turn it into a 451", test_gate_rows },
     { "the daemon's tables", test_daemon_tables },
     { "verdicts from policy results", test_from_policy },
     CU_TEST_INFO_NULL,

@@ -101,6 +101,7 @@ static void test_sample_documents_every_key(void)
         "plaintext_auth", "require_auth", "relay", "relay_pop_before_smtp", "relay_outside_lan",
         "relay_nonlocal_senders", "relay_local_senders", "always_relay_from", "always_relay_to", "allow_clients",
         "deny_clients", "reject_local_spoof", "sender_login_match", "allow_open_relay", "max_recipients",
+        "greylist", "greylist_delay", "greylist_window", "greylist_keep",
         "max_connections", "max_connections_per_ip", "timeout",
     };
     char *text = read_sample(true);

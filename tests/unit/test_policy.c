@@ -99,7 +99,7 @@ static struct config cfg;
 static struct smtp_instance inst[2];
 static struct listen_addr la = { "127.0.0.1", 2525 };
 static struct fake fk;
-static struct policy_lookup lk = { &fk, f_user, f_alias, f_popauth };
+static struct policy_lookup lk = { &fk, f_user, f_alias, f_popauth, NULL };
 
 static struct iplist *ipl(const char *text)
 {
