@@ -15,6 +15,7 @@
 
 #include "cu.h"
 #include "tutil.h"
+#include "greylist.h"
 #include "log.h"
 #include "store.h"
 #include "store_rec.h"
@@ -273,6 +274,73 @@ static int count_authfail(const struct authfail_rec *r, void *ctx)
     return 0;
 }
 
+static int collect_grey(const struct greylist_rec *r, void *ctx)
+{
+    struct greylist_rec *out = ctx;
+    if (out[0].first_seen < 8)
+        out[1 + out[0].first_seen++] = *r;
+    return 0;
+}
+
+static void test_greylist(void)
+{
+    struct store *st = open_new();
+    struct greylist_params p = { 300, 86400, 35 * 86400 };
+    struct ipaddr a = ip4(192, 0, 2, 10), b = ip4(192, 0, 2, 99);
+    struct greylist_rec r, got[9];
+    int o = 0;
+    CU_ASSERT_EQUAL(greylist_triplet(&a, "S@X.test", "r@y.test", &r), 0);
+    /* a dry run neither writes nor finds anything */
+    CU_ASSERT_EQUAL(store_greylist_check(st, &r, 1000, &p, true, &o), STORE_OK);
+    CU_ASSERT_EQUAL(o, GREYLIST_NEW);
+    CU_ASSERT_EQUAL(store_greylist_check(st, &r, 1000, &p, false, &o), STORE_OK);
+    CU_ASSERT_EQUAL(o, GREYLIST_NEW);
+    CU_ASSERT_EQUAL(store_greylist_check(st, &r, 1100, &p, false, &o), STORE_OK);
+    CU_ASSERT_EQUAL(o, GREYLIST_EARLY);
+    /* another address of the /24 is the same triplet; it passes after the delay */
+    CU_ASSERT_EQUAL(greylist_triplet(&b, "s@x.test", "R@Y.TEST", &r), 0);
+    CU_ASSERT_EQUAL(store_greylist_check(st, &r, 1300, &p, true, &o), STORE_OK);
+    CU_ASSERT_EQUAL(o, GREYLIST_PASSED_NOW);
+    CU_ASSERT_EQUAL(store_greylist_check(st, &r, 1300, &p, false, &o), STORE_OK);
+    CU_ASSERT_EQUAL(o, GREYLIST_PASSED_NOW);
+    CU_ASSERT_EQUAL(r.first_seen, 1000);
+    CU_ASSERT_EQUAL(store_greylist_check(st, &r, 1400, &p, false, &o), STORE_OK);
+    CU_ASSERT_EQUAL(o, GREYLIST_KNOWN);
+    /* a second, unpassed triplet: the null sender */
+    CU_ASSERT_EQUAL(greylist_triplet(&a, "", "r@y.test", &r), 0);
+    CU_ASSERT_EQUAL(store_greylist_check(st, &r, 2000, &p, false, &o), STORE_OK);
+    memset(got, 0, sizeof got);
+    CU_ASSERT_EQUAL(store_greylist_list(st, collect_grey, got), STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(got[0].first_seen, 2);
+    CU_ASSERT_STRING_EQUAL(got[1].net, "192.0.2.0/24");
+    CU_ASSERT_STRING_EQUAL(got[1].sender, "");          /* key order: "" first */
+    CU_ASSERT_FALSE(got[1].passed);
+    CU_ASSERT_STRING_EQUAL(got[2].sender, "s@x.test");
+    CU_ASSERT_TRUE(got[2].passed);
+    CU_ASSERT_EQUAL(got[2].last_seen, 1400);
+    /* purge: the unpassed one after the window, the passed one after keep */
+    CU_ASSERT_EQUAL(store_greylist_purge(st, 2000 + 86401, &p), STORE_OK);
+    memset(got, 0, sizeof got);
+    CU_ASSERT_EQUAL(store_greylist_list(st, collect_grey, got), STORE_OK);
+    CU_ASSERT_EQUAL_FATAL(got[0].first_seen, 1);
+    CU_ASSERT_TRUE(got[1].passed);
+    CU_ASSERT_EQUAL(store_greylist_purge(st, 1400 + 35 * 86400, &p), STORE_OK);
+    memset(got, 0, sizeof got);
+    CU_ASSERT_EQUAL(store_greylist_list(st, collect_grey, got), STORE_OK);
+    CU_ASSERT_EQUAL(got[0].first_seen, 1);
+    CU_ASSERT_EQUAL(store_greylist_purge(st, 1401 + 35 * 86400, &p), STORE_OK);
+    memset(got, 0, sizeof got);
+    CU_ASSERT_EQUAL(store_greylist_list(st, collect_grey, got), STORE_OK);
+    CU_ASSERT_EQUAL(got[0].first_seen, 0);
+    /* flush */
+    CU_ASSERT_EQUAL(store_greylist_check(st, &r, 3000, &p, false, &o), STORE_OK);
+    CU_ASSERT_EQUAL(store_greylist_flush(st), STORE_OK);
+    memset(got, 0, sizeof got);
+    CU_ASSERT_EQUAL(store_greylist_list(st, collect_grey, got), STORE_OK);
+    CU_ASSERT_EQUAL(got[0].first_seen, 0);
+    done(st);
+}
+
 static void test_authfail(void)
 {
     struct store *st = open_new();
@@ -516,6 +584,7 @@ static CU_TestInfo tests[] = {
     { "alias CRUD", test_alias_crud },
     { "POP-auth cache", test_popauth },
     { "auth-failure table", test_authfail },
+    { "greylisting triplets", test_greylist },
     { "files are private", test_files_private },
     { "threads: atomic read-modify-write", test_threads_atomic },
     { "two processes write 1000 records each", test_two_writers },
