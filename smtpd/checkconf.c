@@ -96,6 +96,11 @@ static int instance_findings(const struct config *cfg, const struct smtp_instanc
                 "reject_local_spoof = yes (local senders from outside the LAN are refused at "
                 "MAIL FROM, so local_sender never applies to them)\n",
                 cfg->path ? cfg->path : "-", in->common.line, in->common.name);
+    if (in->greylist && in->greylist_window <= in->greylist_delay)
+        fprintf(out, "warning: %s:%d: instance %s: greylist_window (%us) is not longer than "
+                "greylist_delay (%us): no retry can pass greylisting\n",
+                cfg->path ? cfg->path : "-", in->common.line, in->common.name,
+                in->greylist_window, in->greylist_delay);
     return errors;
 }
 

@@ -113,6 +113,15 @@ class Greylist(EnvTestCase):
                                "--from", "news@sender.example", "--to", ALICE)
         self.assertIn("rule=local", r.stdout, r.stdout + r.stderr)
 
+    def test_check_config_warns_on_a_useless_window(self):
+        env = harness.Env("greylist-conf", sections="[smtp mx]\nlisten = 127.0.0.1:{port:mx}\n"
+                          "greylist = yes\ngreylist_delay = 2h\ngreylist_window = 1h\n")
+        r = env.smtpd_cmd("--check-config")
+        self.assertIn("instance mx: greylist_window (3600s) is not longer than greylist_delay "
+                      "(7200s)", r.stdout, r.stdout + r.stderr)
+        r = self.env.smtpd_cmd("--check-config")                     # 24h > 2s: quiet
+        self.assertNotIn("greylist_window", r.stdout)
+
 
 if __name__ == "__main__":
     unittest.main()
