@@ -182,7 +182,8 @@ static void run_later(const struct check_row *rows, size_t n, const struct check
 static void test_async_reject(void)
 {
     static const struct check_row rows[] = {
-        { "a", r_continue, false, false }, { "dnsbl", r_later, false, false }, { "late", r_accept_named, false, false },
+        { "a", r_continue, false, false }, { "dnsbl", r_later, false, false },
+        { "late", r_accept_named, false, false },
     };
     static struct check_run run;
     struct check_verdict v = { .answer = CHECK_REJECT,
@@ -197,7 +198,8 @@ static void test_async_reject(void)
 static void test_async_continue(void)
 {
     static const struct check_row rows[] = {
-        { "scan", r_later, false, false }, { "hdr", r_header, false, false }, { "late", r_accept_named, false, false },
+        { "scan", r_later, false, false }, { "hdr", r_header, false, false },
+        { "late", r_accept_named, false, false },
     };
     static struct check_run run;
     struct check_verdict v = { .answer = CHECK_CONTINUE };
