@@ -83,6 +83,8 @@ void dkim_header_canon(const char *f, size_t n, bool crlf, dkim_sink out, void *
         name_end--;
     for (size_t i = 0; i < name_end; i++) {
         char c = f[i];
+        if (c == '\r' || c == '\n')
+            continue;                          /* unfold (a broken field's name) */
         c = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
         out(ctx, &c, 1);
     }
