@@ -339,14 +339,20 @@ static int ed_sign(const struct signing *sg, const struct key *k, const char *do
     BIO_free(mem);
     if (rc < 0)
         return -1;
-    /* folded at the "; " between tags: the same under relaxed canonicalization */
-    fputs(DKIM_SIGNHEADER ": ", out);
-    for (const char *p = tags; *p; p++)
-        if (p[0] == ' ' && p > tags && p[-1] == ';')
-            fputs("\n\t", out);
-        else
-            fputc(*p, out);
-    fprintf(out, "\n\t%s\n", b64);
+    /* folded at the "; " between tags (the same under relaxed canonicalization),
+     * lines of at most about 76 columns; b= and its value on a line of their own */
+    size_t col = sizeof DKIM_SIGNHEADER + 1;
+    fputs(DKIM_SIGNHEADER ":", out);
+    for (const char *p = tags; *p;) {
+        const char *e = strstr(p, "; ");
+        size_t n = e ? (size_t)(e - p) + 1 : strlen(p);
+        bool fold = col + n > 76 || strcmp(p, "b=") == 0;
+        fputs(fold ? "\n\t" : " ", out);
+        col = fold ? 8 + n : col + 1 + n;
+        fwrite(p, 1, n, out);
+        p += n + (e ? 1 : 0);
+    }
+    fprintf(out, "%s\n", b64);
     return 0;
 }
 
