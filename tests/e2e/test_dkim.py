@@ -160,6 +160,16 @@ class DkimCase(unittest.TestCase):
         got = self.env.messages(BOB)
         self.assertEqual(len(got), 1)
         self.verify(got[0])
+        # the signed message's POP3 size is what RETR gives (the store's sizes grew too)
+        p = self.env.pop3("pop3", source=LAN_IP)
+        p.user(BOB)
+        p.pass_("Bob-Secret-42")
+        size = int(p.list(1).split()[2])
+        _, lines, octets = p.retr(1)
+        p.quit()
+        self.assertEqual(size, sum(len(x) + 2 for x in lines))
+        self.assertTrue(lines[0].startswith(b"Return-Path:") and lines[1].startswith(b"DKIM-Signature:"))
+        self.verify(b"\r\n".join(lines) + b"\r\n")
 
     def test_relayed_copy_and_dsn_signed(self):
         ok_port, bad_port = free_port(), free_port()
