@@ -26,6 +26,23 @@ int write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
+int pwrite_all(int fd, const void *buf, size_t len, off_t offset)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t w = pwrite(fd, p, len, offset);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        len -= (size_t)w;
+        offset += w;
+    }
+    return 0;
+}
+
 ssize_t pread_full(int fd, void *buf, size_t len, off_t offset)
 {
     size_t got = 0;

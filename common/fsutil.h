@@ -12,6 +12,8 @@
 
 /* write(2) until all of buf is written (EINTR retried). 0, or -1 with errno. */
 int write_all(int fd, const void *buf, size_t len);
+/* pwrite(2) the same way at OFFSET (FD's offset is not moved). 0, or -1 with errno. */
+int pwrite_all(int fd, const void *buf, size_t len, off_t offset);
 /* pread(2) until len octets are read or the file ends (EINTR retried). Returns the
  * octets read (less than len at the end of the file), or -1 with errno. */
 ssize_t pread_full(int fd, void *buf, size_t len, off_t offset);

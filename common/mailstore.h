@@ -23,6 +23,10 @@ struct mstore_tx *mstore_tx_begin(const char *data_dir, const char *hostname, co
                                   const char *first);
 /* The file to write the message to (LF line endings). */
 int mstore_tx_fd(const struct mstore_tx *tx);
+/* Insert LEN octets of TEXT at offset AT of the file (a header field above the others,
+ * e.g. a DKIM signature): what follows moves down. 0, or -1 with errno (the file is then
+ * unusable: end the transaction). */
+int mstore_tx_insert(struct mstore_tx *tx, uint64_t at, const char *text, size_t len);
 /* fsync the file of SIZE octets (WIRE with CRLF), put it into every mailbox of ADDRS
  * (canonical addresses; repeats skipped; one file hard-linked to all) and fsync each
  * directory entry (concurrent deliveries share one directory fsync). 0, or -1 with

@@ -155,6 +155,29 @@ void mstore_tx_end(struct mstore_tx *tx)
 }
 
 /* Copy the file into DIR/tmp/NAME, fsync, rename to DST (another file system). */
+int mstore_tx_insert(struct mstore_tx *tx, uint64_t at, const char *text, size_t len)
+{
+    struct stat st;
+    char buf[65536];
+    if (fstat(tx->fd, &st) < 0)
+        return -1;
+    if ((uint64_t)st.st_size < at)
+        return errno = EINVAL, -1;
+    /* from the end backwards, so nothing is overwritten before it is moved */
+    for (uint64_t pos = (uint64_t)st.st_size; pos > at;) {
+        size_t n = pos - at < sizeof buf ? (size_t)(pos - at) : sizeof buf;
+        pos -= n;
+        ssize_t got = pread_full(tx->fd, buf, n, (off_t)pos);
+        if (got != (ssize_t)n)
+            return errno = got < 0 ? errno : EIO, -1;
+        if (pwrite_all(tx->fd, buf, n, (off_t)(pos + len)) < 0)
+            return -1;
+    }
+    if (pwrite_all(tx->fd, text, len, (off_t)at) < 0)
+        return -1;
+    return lseek(tx->fd, 0, SEEK_END) < 0 ? -1 : 0;
+}
+
 static int copy_in(struct mstore_tx *tx, const char *dir, const char *dst)
 {
     char tmp[PATH_MAX];

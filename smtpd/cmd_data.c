@@ -96,11 +96,26 @@ void smtp_cmd_data(struct session *s, const struct smtp_cmd *c)
     sess_check(s, CHECK_DATA, data_proceed);
 }
 
+/* SPEC "Signing and publishing": mail from our own users is DKIM-signed: an
+ * authenticated session, a LAN client or a POP-before-SMTP client. On the worker (the
+ * POP-auth look reads the store). */
+static bool signs(const struct session *s)
+{
+    return s->pc.authenticated || s->pc.in_lan ||
+           policy_client_pop_fresh(&s->pc, &s->lk, (int64_t)time(NULL)) == 1;
+}
+
 static void deliver_work(struct session *s)
 {
     struct spool *sp = s->sp;
     s->sp = NULL;   /* deliver_commit consumes it */
     errno = 0;
+    if (signs(s) && spool_sign(sp) < 0) {
+        s->deliver_errno = errno;
+        s->deliver_rc = -1;
+        spool_discard(sp);
+        return;
+    }
     s->deliver_rc = deliver_commit(sp, s->tx->local, s->nlocal, s->tx->relay, s->nrelay,
                                    queue_enqueue, NULL, 0);
     s->deliver_errno = errno;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dkim_sign.h"
 #include "fsutil.h"
 #include "log.h"
 #include "mailstore.h"
@@ -112,6 +113,33 @@ void spool_discard(struct spool *sp)
         return;
     mstore_tx_end(sp->tx);
     free(sp);
+}
+
+int spool_sign(struct spool *sp)
+{
+    char *hdrs = NULL;
+    size_t hlen = 0;
+    if (spool_flush(sp) < 0)
+        return errno = sp->err, -1;
+    struct dkim_msg m = { .fd = sp->fd, .off = (off_t)sp->rp_len, .buf = NULL,
+                          .len = sp->size - sp->rp_len };
+    int rc = dkim_sign_msg(sp->cfg->data_dir, NULL, &m, &hdrs, &hlen);
+    if (rc != DKIMS_SIGNED) {
+        if (rc < 0)
+            log_err("dkim: %s not signed (see above)", sp->id);
+        return rc < 0 ? 0 : DKIMS_NOKEY;      /* unsigned mail still goes */
+    }
+    if (mstore_tx_insert(sp->tx, sp->rp_len, hdrs, hlen) < 0) {
+        int e = errno;
+        free(hdrs);
+        sp->err = e ? e : EIO;
+        return errno = sp->err, -1;
+    }
+    bool cr = false;
+    sp->wire += msgtext_wire_size(hdrs, hlen, &cr);
+    sp->size += hlen;
+    free(hdrs);
+    return 0;
 }
 
 int deliver_commit(struct spool *sp, char *const *local, size_t nlocal, char *const *relay,

@@ -35,6 +35,12 @@ size_t spool_msg_size(const struct spool *sp);
 /* Drop the message: close, remove the spool file, free. NULL is fine. */
 void spool_discard(struct spool *sp);
 
+/* DKIM-sign the spooled message for its From: domain when that has keys (dkim_sign.h;
+ * on a worker thread): the DKIM-Signature fields go above the Received: line. 0 signed
+ * or signing failed (logged; the message goes unsigned), 1 no key, -1 with errno when
+ * the spool file could not be rewritten (the message is lost: discard it). */
+int spool_sign(struct spool *sp);
+
 /* Make the message durable for its recipients (canonical local addresses, relayed
  * addresses), see above. Always consumes sp. 0, or -1 with errno set (ENOSPC when the
  * disk is full) and nothing kept. The store's name for it is written to name if not NULL. */

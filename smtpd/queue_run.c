@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "dkim_sign.h"
 #include "dsn.h"
 #include "fsutil.h"
 #include "log.h"
@@ -104,6 +105,28 @@ static int deliver_dsn(struct qrun *q, const struct qitem *it, const char *dsn, 
     return 0;
 }
 
+/* SPEC "Signing and publishing": our DSNs are signed for the primary domain when it
+ * has keys (the From: is MAILER-DAEMON@hostname, aligned with it under DMARC's relaxed
+ * rule). TEXT is consumed; the signed text, or TEXT as it was. */
+static char *dsn_signed(const struct config *cfg, char *text, size_t *len)
+{
+    char *hdrs = NULL;
+    size_t hlen = 0;
+    struct dkim_msg m = { .fd = -1, .off = 0, .buf = text, .len = *len };
+    if (!text || dkim_sign_msg(cfg->data_dir, cfg->domain, &m, &hdrs, &hlen) != DKIMS_SIGNED)
+        return text;
+    char *out = malloc(hlen + *len);
+    if (out) {
+        memcpy(out, hdrs, hlen);
+        memcpy(out + hlen, text, *len);
+        *len += hlen;
+        free(text);
+        text = out;
+    }
+    free(hdrs);
+    return text;
+}
+
 /* Send one DSN for the recipients marked m (failure) or deferred (delay warning). */
 static int send_dsn(struct qrun *q, int64_t now, const struct qitem *it, enum qmark m,
                     bool delayed)
@@ -128,7 +151,7 @@ static int send_dsn(struct qrun *q, int64_t now, const struct qitem *it, enum qm
         .headers = msg ? msg : "",
         .hlen = msg ? msgtext_header_len(msg, mlen, 64 * 1024) : 0,
     };
-    char *text = n ? dsn_build(&d, &len) : NULL;
+    char *text = n ? dsn_signed(q->cfg, dsn_build(&d, &len), &len) : NULL;
     int rc = text ? deliver_dsn(q, it, text, len, delayed ? "D" : "B") : (n ? -1 : 0);
     if (rc == 0 && n)
         log_info("runner: %s: %s sent to <%s> for %zu recipient(s)", e->id,

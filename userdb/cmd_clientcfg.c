@@ -174,7 +174,7 @@ static void srv_line(FILE *f, const char *service, const char *domain, int port,
             host, none ? "" : ".");
 }
 
-static void srv_domain(FILE *f, const struct config *cfg, const char *domain)
+void clientcfg_srv_domain(FILE *f, const struct config *cfg, const char *domain)
 {
     struct endpoint in[EP_MAX] = { 0 }, out[EP_MAX] = { 0 };
     size_t nin = pop3_endpoints(cfg, in), nout = smtp_endpoints(cfg, out);
@@ -200,10 +200,10 @@ static void srv_domain(FILE *f, const struct config *cfg, const char *domain)
 void clientcfg_srv(FILE *f, const struct config *cfg)
 {
     fprintf(f, "; RFC 6186 and RFC 8314 SRV records: mail clients find %s\n", cfg->hostname);
-    srv_domain(f, cfg, cfg->domain);
+    clientcfg_srv_domain(f, cfg, cfg->domain);
     for (size_t i = 0; i < cfg->domain_aliases.n; i++)
         if (cfg->domain_aliases.v[i][0] != '[')     /* not an address literal */
-            srv_domain(f, cfg, cfg->domain_aliases.v[i]);
+            clientcfg_srv_domain(f, cfg, cfg->domain_aliases.v[i]);
 }
 
 int cmd_clientconfig(struct udb *u)

@@ -37,7 +37,10 @@ int udb_usage(void)
           "       userdb [-c FILE] lockout list | lockout clear IP\n"
           "       userdb [-c FILE] greylist list | greylist flush\n"
           "       userdb [-c FILE] backup DIR | restore DIR\n"
-          "       userdb [-c FILE] clientconfig thunderbird|outlook|srv\n", stderr);
+          "       userdb [-c FILE] clientconfig thunderbird|outlook|srv\n"
+          "       userdb [-c FILE] dkim add DOMAIN [--selector NAME] [--algorithm rsa|ed25519]\n"
+          "       userdb [-c FILE] dkim list | dkim del DOMAIN SELECTOR\n"
+          "       userdb [-c FILE] dns [DOMAIN]\n", stderr);
     return UDB_USAGE;
 }
 
@@ -73,7 +76,7 @@ int udb_local_address(const struct udb *u, const char *addr, char *out, size_t l
     return UDB_OK;
 }
 
-enum { F_RELAY = 1, F_STDIN = 2, F_FORCE = 4 };
+enum { F_RELAY = 1, F_STDIN = 2, F_FORCE = 4, F_DKIM = 8 };
 
 struct command {
     const char *name;
@@ -95,6 +98,8 @@ static const struct command commands[] = {
     { "backup", cmd_backup, backup_prepare, 1, 1, 0, false },
     { "restore", cmd_restore, NULL, 1, 1, 0, true },
     { "clientconfig", cmd_clientconfig, NULL, 1, 1, 0, true },
+    { "dkim", cmd_dkim, NULL, 1, 3, F_DKIM, true },
+    { "dns", cmd_dns, NULL, 0, 1, 0, true },
 };
 
 /* Split argv after the command into flags and positional arguments. */
@@ -109,6 +114,11 @@ static int parse_args(struct udb *u, int argc, char **argv, int first, unsigned 
             u->password_stdin = true;
         else if (strcmp(argv[i], "--force") == 0 && (allowed & F_FORCE))
             u->force = true;
+        else if (i + 1 < argc && (allowed & F_DKIM) &&
+                 (strcmp(argv[i], "--selector") == 0 || strcmp(argv[i], "--algorithm") == 0)) {
+            *(argv[i][2] == 's' ? &u->selector : &u->algorithm) = argv[i + 1];
+            i++;
+        }
         else if (strncmp(argv[i], "--", 2) == 0) {
             udb_err("unknown option for %s: %s", argv[first - 1], argv[i]);
             return -1;

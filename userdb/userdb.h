@@ -1,7 +1,7 @@
 /* userdb: the admin tool's shared pieces (SPEC.md "Users: userdb"): the command
  * context, address handling, password input and the command groups
  * (cmd_user.c: users; cmd_misc.c: aliases, POP-auth cache, lockouts;
- * cmd_backup.c: backup and restore). */
+ * cmd_backup.c: backup and restore; cmd_dkim.c: DKIM keys and the DNS records). */
 #ifndef MS_USERDB_H
 #define MS_USERDB_H
 #include <stdbool.h>
@@ -18,6 +18,7 @@ struct udb {
     struct config *cfg;
     struct store *st;
     bool relay, password_stdin, force;   /* flags given on the command line */
+    const char *selector, *algorithm;    /* --selector NAME, --algorithm ALG (dkim add) */
     char **args;                         /* positional arguments after the command */
     int nargs;
 };
@@ -51,6 +52,12 @@ int cmd_restore(struct udb *u);
  * records (zone-file lines) for any command that prints DNS records. */
 int cmd_clientconfig(struct udb *u);
 void clientcfg_srv(FILE *f, const struct config *cfg);
+/* ... those of one domain */
+void clientcfg_srv_domain(FILE *f, const struct config *cfg, const char *domain);
+/* cmd_dkim.c: dkim add|list|del (keys under data_dir/dkim, dkim_keys.h) and dns, every
+ * record to publish for a local domain. */
+int cmd_dkim(struct udb *u);
+int cmd_dns(struct udb *u);
 
 /* Time as "YYYY-MM-DDTHH:MM:SSZ". */
 const char *udb_time(long long t, char *buf, size_t len);

@@ -1,7 +1,8 @@
 /* test_mailstore: the mail store seam (mailstore.h) end to end without smtpd: a message
  * delivered through mstore_tx to several mailboxes is one file, listed by mailbox_open
  * with the UIDL of its name and a LIST size equal to the RETR octets (msgtext); undo
- * and end leave nothing; and fsutil's durable file (dfile, copy_range, pread_full). */
+ * and end leave nothing; a header inserted above the text; and fsutil's durable file
+ * (dfile, copy_range, pread_full). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -150,10 +151,34 @@ static void test_dfile(void)
     CU_ASSERT_EQUAL(access(tmp, F_OK), -1);
 }
 
+/* mstore_tx_insert (a DKIM signature above the headers): the text after the point
+ * moves down intact, across the 64 KiB pieces it is moved in, and writes go on at the end. */
+static void test_insert(void)
+{
+    static char text[200000], got[sizeof text + 64];
+    for (size_t i = 0; i < sizeof text; i++)
+        text[i] = (char)('a' + (i * 7 + i / 65536) % 26);
+    struct mstore_tx *tx = mstore_tx_begin(data, "mx", "T5", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tx);
+    int fd = mstore_tx_fd(tx);
+    CU_ASSERT_EQUAL(write_all(fd, text, sizeof text - 1), 0);
+    CU_ASSERT_EQUAL(mstore_tx_insert(tx, 17, "DKIM: x\n", 8), 0);
+    CU_ASSERT_EQUAL(write_all(fd, "!", 1), 0);           /* the offset is at the end */
+    CU_ASSERT_EQUAL(pread_full(fd, got, sizeof got, 0), (ssize_t)(sizeof text + 8));
+    CU_ASSERT_EQUAL(memcmp(got, text, 17), 0);
+    CU_ASSERT_EQUAL(memcmp(got + 17, "DKIM: x\n", 8), 0);
+    CU_ASSERT_EQUAL(memcmp(got + 25, text + 17, sizeof text - 18), 0);
+    CU_ASSERT_EQUAL(got[sizeof text + 7], '!');
+    CU_ASSERT_EQUAL(mstore_tx_insert(tx, sizeof text + 100, "x", 1), -1);   /* past the end */
+    CU_ASSERT_EQUAL(errno, EINVAL);
+    mstore_tx_end(tx);
+}
+
 static CU_TestInfo tests[] = {
     { "deliver to N mailboxes, then read it back", test_deliver_then_read },
     { "undo and end leave nothing", test_undo_and_end },
     { "durable file, copy_range, pread_full", test_dfile },
+    { "insert a header above the text", test_insert },
     CU_TEST_INFO_NULL,
 };
 
