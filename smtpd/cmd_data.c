@@ -101,8 +101,11 @@ void smtp_cmd_data(struct session *s, const struct smtp_cmd *c)
  * POP-auth look reads the store). */
 static bool signs(const struct session *s)
 {
-    return s->pc.authenticated || s->pc.in_lan ||
-           policy_client_pop_fresh(&s->pc, &s->lk, (int64_t)time(NULL)) == 1;
+    bool fresh = false;
+    if (s->pc.authenticated || s->pc.in_lan)
+        return true;
+    return s->inst->relay_pop_before_smtp &&
+           policy_client_pop_fresh(&s->pc, &s->lk, (int64_t)time(NULL), &fresh) == 0 && fresh;
 }
 
 static void deliver_work(struct session *s)

@@ -147,15 +147,6 @@ static int pop_state(const struct policy_client *pc, const struct policy_lookup 
     return 0;
 }
 
-int policy_client_pop_fresh(const struct policy_client *pc, const struct policy_lookup *lk,
-                            int64_t now)
-{
-    bool fresh = false, priv;
-    if (!pc->inst->relay_pop_before_smtp)
-        return 0;
-    return pop_state(pc, lk, now, &fresh, &priv) < 0 ? -1 : fresh;
-}
-
 /* Follow aliases from canonical local address START. Returns 1 and sets kind/target
  * when resolved, 0 when nothing is found (unknown), -1 lookup error, -2 loop/too deep.
  * If want is not NULL, returns 1 as soon as an address in the chain equals want. */

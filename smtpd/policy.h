@@ -86,14 +86,8 @@ struct policy_client {
 /* At connect (and after RSET nothing changes). */
 void policy_client_init(struct policy_client *pc, const struct config *cfg,
                         const struct smtp_instance *inst, const struct ipaddr *ip);
-/* After a successful AUTH: USER is the canonical address (saslg_user()). */
+/* After a successful AUTH: USER is the canonical address (auth_flow_user()). */
 void policy_client_set_user(struct policy_client *pc, const char *user);
-
-/* A POP-before-SMTP client now: the instance honours POP-before-SMTP and the POP-auth
- * cache holds an entry for the client's IP within the window. 1 yes, 0 no, -1 lookup
- * error. Reads the store: on a worker. */
-int policy_client_pop_fresh(const struct policy_client *pc, const struct policy_lookup *lk,
-                            int64_t now);
 
 struct policy_result {
     bool accept;
