@@ -66,6 +66,10 @@ static const struct keydef smtp_keys[] = {
     { "sender_login_match", V_BOOL, I(sender_login_match), NOOFF, "no" },
     { "allow_open_relay", V_BOOL, I(allow_open_relay), NOOFF, "no" },
     { "max_recipients", V_UINT, I(max_recipients), NOOFF, "100" },
+    { "auth_source", V_AUTHSRC, I(auth_source), NOOFF, "store" },
+    { "pam_service", V_NESTR, I(pam_service), NOOFF, "mailserver" },
+    { "system_relay_group", V_NESTR, I(system_relay_group), NOOFF, "mailrelay" },
+    { "auth_fixed_user", V_STR, I(auth_fixed_user), NOOFF, "" },
     { NULL, V_STR, 0, NOOFF, NULL },
 };
 
