@@ -177,5 +177,139 @@ class FixedSourceTest(EnvTestCase):
         s.quit()
 
 
+PAM_DIR = "/etc/pam.d"
+
+
+def run(*cmd):
+    subprocess.run(cmd, check=True, capture_output=True, timeout=60)
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root: a PAM service file, a user and a group")
+class SystemSourceTest(EnvTestCase):
+    """auth_source = system through a PAM service file of the test's own: pam_userdb over
+    a Berkeley DB file made with db5.3_load (the passwords), two system users made with
+    useradd, one of them in a relay group made with groupadd."""
+
+    def setUp(self):
+        tag = "%d" % (os.getpid() % 100000)
+        self.inuser, self.outuser = "msain" + tag, "msaout" + tag
+        self.group = "msarelay" + tag
+        self.svc, self.slow = "mailserver-test-" + tag, "mailserver-test-slow-" + tag
+        self.env = Env("authsrc-system", server_conf="auth_fail_limit = 4\n", sections=(
+            "[smtp sys]\nlisten = 127.0.0.1:{port:sys}\nplaintext_auth = always\n"
+            "auth_source = system\nauth_mechanisms = PLAIN LOGIN\n"
+            "pam_service = %s\nsystem_relay_group = %s\nsender_login_match = yes\n"
+            "[smtp slow]\nlisten = 127.0.0.1:{port:slow}\nplaintext_auth = always\n"
+            "auth_source = system\nauth_mechanisms = PLAIN\npam_service = %s\n"
+            "system_relay_group = %s\n"
+            "[smtp lan]\nlisten = 127.0.0.1:{port:lan}\nplaintext_auth = always\n"
+            % (self.svc, self.group, self.slow, self.group)))
+        run("groupadd", "--system", self.group)
+        self.addCleanup(subprocess.run, ["groupdel", self.group], capture_output=True)
+        for u in (self.inuser, self.outuser):
+            run("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", u)
+            self.addCleanup(subprocess.run, ["userdel", u], capture_output=True)
+        run("usermod", "-a", "-G", self.group, self.inuser)
+        db = os.path.join(self.env.dir, "pamusers")
+        src = db + ".txt"
+        with open(src, "w") as f:
+            f.write("%s\n%s\n%s\n%s\n" % (self.inuser, GOOD, self.outuser, SCAN))
+        run("db5.3_load", "-T", "-t", "hash", "-f", src, db + ".db")
+        os.chmod(db + ".db", 0o644)              # read by the daemon as run_as_user
+        for name, text in ((self.svc, "auth required pam_userdb.so db=%s\n" % db),
+                           (self.slow, "auth required pam_exec.so quiet /bin/sleep 2\n"
+                                       "auth required pam_userdb.so db=%s\n" % db)):
+            path = os.path.join(PAM_DIR, name)
+            with open(path, "w") as f:
+                f.write(text + "account required pam_permit.so\n")
+            self.addCleanup(os.unlink, path)
+
+    def test_check_config(self):
+        env = self.env
+        r = env.smtpd_cmd("--check-config")
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertTrue(r.stdout.splitlines()[0].endswith(" auth_source=system"), r.stdout)
+        with open(env.conf) as f:
+            text = f.read()
+        env.write_conf(text.replace("auth_mechanisms = PLAIN LOGIN\n", ""))
+        r = env.smtpd_cmd("--check-config")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("instance sys: auth_source = system can check only PLAIN and LOGIN, but "
+                      "auth_mechanisms has SCRAM-SHA-256 CRAM-MD5", r.stdout)
+
+    def test_system_logins(self):
+        env = self.env
+        env.add_user("alice", GOOD, relay=True)
+        env.start("smtpd")
+        s = env.smtp("sys", source=REMOTE_IP)
+        self.assertEqual(s.esmtp_features["auth"].split(), ["LOGIN", "PLAIN"])
+        s.quit()
+        dom = "@" + DOMAIN
+        # in the relay group: relays, as name@primary domain (sender_login_match)
+        for mech, login in (("PLAIN", self.inuser), ("LOGIN", self.inuser + dom)):
+            code, s = smtp_auth(env, "sys", mech, login, GOOD)
+            self.assertEqual(code, 235, mech)
+            self.assertEqual(s.mail("someone@" + DOMAIN)[0], 553)
+            s.rset()
+            self.assertEqual(s.mail(self.inuser + dom)[0], 250)
+            self.assertEqual(s.rcpt("friend@remote.test")[0], 250)
+            s.quit()
+        self.assertIn("auth: ip=%s user=%s%s mech=LOGIN result=ok" % (REMOTE_IP, self.inuser, dom),
+                      env.log("smtpd"))
+        # not in the group: logs in, may not relay
+        code, s = smtp_auth(env, "sys", "PLAIN", self.outuser, SCAN)
+        self.assertEqual(code, 235)
+        s.mail(self.outuser + dom)
+        code, msg = s.rcpt("friend@remote.test")
+        self.assertEqual((code, msg[:5]), (550, b"5.7.1"))
+        s.quit()
+        # unknown user, bad password, a store user: the same reply
+        fail = (535, b"5.7.8 Error: authentication failed")
+        self.assertEqual(smtp_auth(env, "sys", "PLAIN", "nosuchuser", GOOD, "127.0.0.15"), fail)
+        self.assertEqual(smtp_auth(env, "sys", "LOGIN", self.inuser, "Wrong-pass-77", "127.0.0.15"),
+                         fail)
+        self.assertEqual(smtp_auth(env, "sys", "PLAIN", "alice", GOOD, "127.0.0.15"), fail)
+        self.assertIn("auth failed: service=smtp ip=127.0.0.15 user=nosuchuser", env.log("smtpd"))
+        # the lockout counts across sources: one more failure on the store instance locks
+        self.assertEqual(smtp_auth(env, "lan", "PLAIN", "alice", "Wrong-pass-78", "127.0.0.15"),
+                         fail)
+        self.assertEqual(smtp_auth(env, "sys", "PLAIN", self.inuser, GOOD, "127.0.0.15")[0], 454)
+        self.assertEqual(smtp_auth(env, "lan", "PLAIN", "alice", GOOD, "127.0.0.15")[0], 454)
+        # many logins: ASan's leak check at the stop (harness) sees no PAM handle left
+        for i in range(20):
+            code, s = smtp_auth(env, "sys", "PLAIN", self.outuser, SCAN if i % 2 else "Bad-pw-%d" % i,
+                                source="127.0.0.%d" % (16 + i))
+            self.assertEqual(code, 235 if i % 2 else 535)
+            if i % 2:
+                s.quit()
+        env.stop("smtpd")                     # sanitizer reports fail here
+
+    def test_slow_pam_holds_only_its_worker(self):
+        env = self.env
+        env.start("smtpd")
+        result = {}
+
+        def slow_login():
+            t = time.time()
+            result["code"] = smtp_auth(env, "slow", "PLAIN", self.inuser, GOOD)[0]
+            result["took"] = time.time() - t
+
+        th = threading.Thread(target=slow_login)
+        th.start()
+        time.sleep(0.3)                       # the PAM conversation now sleeps in pam_exec
+        t = time.time()
+        r = Raw(env.ports["slow"])
+        self.assertEqual(r.cmd("EHLO c.test")[0], 250)
+        self.assertEqual(r.cmd("NOOP")[0], 250)
+        r.close()
+        code, s = smtp_auth(env, "sys", "PLAIN", self.inuser, GOOD)   # another PAM login
+        self.assertEqual(code, 235)
+        s.quit()
+        self.assertLess(time.time() - t, 1.0)
+        th.join(15)
+        self.assertEqual(result.get("code"), 235)
+        self.assertGreaterEqual(result["took"], 2.0)
+
+
 if __name__ == "__main__":
     unittest.main()
