@@ -229,6 +229,12 @@ class SystemSourceTest(EnvTestCase):
         r = env.smtpd_cmd("--check-config")
         self.assertEqual(r.returncode, 0, r.stdout)
         self.assertTrue(r.stdout.splitlines()[0].endswith(" auth_source=system"), r.stdout)
+        # --test-relay gives a system user the relay right of his group membership
+        for user, want in ((self.inuser, "ACCEPT rule=auth"),
+                           (self.outuser, "REJECT 550 5.7.1 rule=auth_no_privilege")):
+            r = env.smtpd_cmd("--test-relay", "sys", "--client", REMOTE_IP, "--auth", user,
+                              "--from", user + "@" + DOMAIN, "--to", "friend@remote.test")
+            self.assertTrue(r.stdout.startswith(want), r.stdout + r.stderr)
         with open(env.conf) as f:
             text = f.read()
         env.write_conf(text.replace("auth_mechanisms = PLAIN LOGIN\n", ""))
