@@ -167,7 +167,7 @@ dist-files: $(DIST)/mailserver.conf $(DIST)/mailserver.conf.5 $(UNITS)
 install: all dist-files
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(DATADIR) \
-	  $(DESTDIR)$(SYSCONFDIR)/mailserver
+	  $(DESTDIR)$(SYSCONFDIR)/mailserver $(DESTDIR)$(SYSCONFDIR)/pam.d
 	install -m 0755 bin/smtpd $(DESTDIR)$(SBINDIR)/mailserver-smtpd
 	install -m 0755 bin/pop3d $(DESTDIR)$(SBINDIR)/mailserver-pop3d
 	install -m 0755 bin/userdb $(DESTDIR)$(SBINDIR)/mailserver-userdb
@@ -180,6 +180,11 @@ install: all dist-files
 	  echo "keeping $(DESTDIR)$(SYSCONFDIR)/mailserver/mailserver.conf (the new one: $(DIST)/mailserver.conf)"; \
 	else \
 	  install -m 0644 $(DIST)/mailserver.conf $(DESTDIR)$(SYSCONFDIR)/mailserver/mailserver.conf; \
+	fi
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/pam.d/mailserver ]; then \
+	  echo "keeping $(DESTDIR)$(SYSCONFDIR)/pam.d/mailserver"; \
+	else \
+	  install -m 0644 dist/pam.d-mailserver $(DESTDIR)$(SYSCONFDIR)/pam.d/mailserver; \
 	fi
 	install -d -m 0700 $(DESTDIR)$(LOCALSTATEDIR)/lib/mailserver
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
@@ -201,7 +206,7 @@ clean:
 
 # Each object's header dependencies, written by -MMD -MP beside it: a changed header
 # rebuilds what includes it and nothing else.
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) -name '*.d' -type f 2>/dev/null)
 # A build tree from before -MMD has objects without .d files: start it afresh once.
 ifeq ($(wildcard $(B)/.mmd),)
 $(shell rm -rf $(B)/rel $(B)/asan $(B)/vg $(B)/tsan $(B)/fuzz; mkdir -p $(B); touch $(B)/.mmd)
