@@ -21,7 +21,7 @@ LOCALSTATEDIR ?= /var
 # /lib/systemd/system (debian/rules)
 UNITDIR ?= /etc/systemd/system
 CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -g -D_GNU_SOURCE -MMD -MP
-LIBS    := -levent -levent_openssl -levent_pthreads -lopendkim -lssl -lcrypto -ldb -lsasl2 -lcrypt -lresolv -lpthread
+LIBS    := -levent -levent_openssl -levent_pthreads -lopendkim -lssl -lcrypto -ldb -lsasl2 -lcrypt -lpam -lresolv -lpthread
 # Include paths per directory: each daemon sees common/ and its own headers, never the
 # other's; tests/ (unit tests, fuzz harnesses) see all, so no header name may be in two
 # directories (make check-names). $(call incs,FILE.c) gives FILE's.
@@ -36,7 +36,7 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 # Debian packages: build dependencies and what the tests talk to the daemons with.
 DEB_PKGS := build-essential libdb-dev libsasl2-dev libsasl2-modules libssl-dev libcunit1-dev \
             libevent-dev libcrypt-dev libopendkim-dev python3 python3-aiosmtpd swaks curl openssl fetchmail \
-            python3-dkim python3-nacl \
+            python3-dkim python3-nacl libpam0g-dev libpam-modules db5.3-util \
             man-db groff-base systemd
 # ... and for the package checks only (make deb, make check-package)
 DEB_PKG_PKGS := debhelper lintian adduser
@@ -168,7 +168,7 @@ dist-files: $(DIST)/mailserver.conf $(DIST)/mailserver.conf.5 $(UNITS)
 install: all dist-files
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(DATADIR) \
-	  $(DESTDIR)$(SYSCONFDIR)/mailserver
+	  $(DESTDIR)$(SYSCONFDIR)/mailserver $(DESTDIR)$(SYSCONFDIR)/pam.d
 	install -m 0755 bin/smtpd $(DESTDIR)$(SBINDIR)/mailserver-smtpd
 	install -m 0755 bin/pop3d $(DESTDIR)$(SBINDIR)/mailserver-pop3d
 	install -m 0755 bin/userdb $(DESTDIR)$(SBINDIR)/mailserver-userdb
@@ -181,6 +181,11 @@ install: all dist-files
 	  echo "keeping $(DESTDIR)$(SYSCONFDIR)/mailserver/mailserver.conf (the new one: $(DIST)/mailserver.conf)"; \
 	else \
 	  install -m 0644 $(DIST)/mailserver.conf $(DESTDIR)$(SYSCONFDIR)/mailserver/mailserver.conf; \
+	fi
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/pam.d/mailserver ]; then \
+	  echo "keeping $(DESTDIR)$(SYSCONFDIR)/pam.d/mailserver"; \
+	else \
+	  install -m 0644 dist/pam.d-mailserver $(DESTDIR)$(SYSCONFDIR)/pam.d/mailserver; \
 	fi
 	install -d -m 0700 $(DESTDIR)$(LOCALSTATEDIR)/lib/mailserver
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
@@ -202,7 +207,7 @@ clean:
 
 # Each object's header dependencies, written by -MMD -MP beside it: a changed header
 # rebuilds what includes it and nothing else.
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) -name '*.d' -type f 2>/dev/null)
 # A build tree from before -MMD has objects without .d files: start it afresh once.
 ifeq ($(wildcard $(B)/.mmd),)
 $(shell rm -rf $(B)/rel $(B)/asan $(B)/vg $(B)/tsan $(B)/fuzz; mkdir -p $(B); touch $(B)/.mmd)

@@ -206,6 +206,11 @@ void auth_attempt_end(struct store *st, const struct config *cfg, const struct i
     count_failure(st, cfg, ip, true, failed, service, user);
 }
 
+void auth_fail_cost(const char *password)
+{
+    (void)password_verify(password ? password : "", dummy_hash);
+}
+
 int auth_check_password(struct store *st, const struct config *cfg, const char *login,
                         const char *password, char *canon, size_t canonlen)
 {

@@ -61,4 +61,8 @@ void auth_record_failure(struct store *st, const struct config *cfg, const struc
 int auth_check_password(struct store *st, const struct config *cfg, const char *login,
                         const char *password, char *canon, size_t canonlen);
 
+/* What a login refused without a look at its password costs: the dummy hash verified,
+ * as for an unknown user (authsrc.h: a name the source does not allow). */
+void auth_fail_cost(const char *password);
+
 #endif

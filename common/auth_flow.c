@@ -20,6 +20,8 @@ struct auth_flow {
     bool has_ip;
     char service[8];
     char user[STORE_ADDR_MAX];       /* canonical after a success, else the name tried */
+    struct authsrc src;              /* the source (kind store when none was given) */
+    bool src_relay;                  /* auth_flow_password on a system source */
 };
 
 struct auth_flow *auth_flow_new(const struct authf_client *c)
@@ -37,6 +39,8 @@ struct auth_flow *auth_flow_new(const struct authf_client *c)
     }
     str_copy(f->service, c->service, sizeof f->service);
     str_copy(f->user, "-", sizeof f->user);
+    if (c->src)
+        f->src = *c->src;
     if (c->mechs) {
         /* Cyrus's service name for POP3 is "pop" (RFC 5034 section 7) */
         f->sasl = saslg_new(strcmp(c->service, "pop3") == 0 ? "pop" : c->service, c->cfg,
@@ -45,6 +49,7 @@ struct auth_flow *auth_flow_new(const struct authf_client *c)
             free(f);
             return NULL;
         }
+        saslg_set_source(f->sasl, &f->src);
     }
     return f;
 }
@@ -135,11 +140,20 @@ enum authf_result auth_flow_password(struct auth_flow *f, const char *login, con
     int g = auth_attempt_begin(f->st, f->cfg, &f->ip, f->service, login);
     if (g != AUTH_OK)
         return conclude(f, g == AUTH_REFUSED ? AUTHF_LOCKED : AUTHF_TEMPFAIL, login);
-    int rc = auth_check_password(f->st, f->cfg, login, password, canon, sizeof canon);
+    int rc = authsrc_check_password(&f->src, f->st, f->cfg, login, password, canon, sizeof canon,
+                                    &f->src_relay);
     auth_attempt_end(f->st, f->cfg, &f->ip, rc == AUTH_FAIL, f->service, login);
     if (rc == AUTH_OK)
         return conclude(f, AUTHF_OK, canon);
     return conclude(f, rc == AUTH_FAIL ? AUTHF_FAIL : AUTHF_TEMPFAIL, login);
+}
+
+bool auth_flow_source_relay(const struct auth_flow *f, bool *relay)
+{
+    if (!f || f->src.kind != AUTH_SOURCE_SYSTEM || (f->state != F_DONE && f->state != F_FINAL))
+        return false;
+    *relay = f->sasl ? saslg_source_relay(f->sasl) : f->src_relay;
+    return true;
 }
 
 const char *auth_flow_user(const struct auth_flow *f)

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "authsrc.h"
 #include "config.h"
 #include "ipmatch.h"
 #include "sasl_glue.h"
@@ -52,6 +53,8 @@ struct authf_client {
     int remote_port;
     bool tls;
     unsigned mechs;
+    const struct authsrc *src;    /* who may log in and how (authsrc.h); NULL: the store.
+                                   * Copied: it need not outlive the flow */
 };
 
 struct auth_flow;
@@ -77,6 +80,10 @@ enum authf_result auth_flow_password(struct auth_flow *f, const char *login, con
 /* After AUTHF_OK or AUTHF_FINAL: the canonical address. Otherwise the name tried,
  * or "-" (for logs). */
 const char *auth_flow_user(const struct auth_flow *f);
+/* After AUTHF_OK or AUTHF_FINAL: true when the source decided the relay right itself
+ * (system: membership of system_relay_group), then in *relay; false: the store's
+ * relay flag applies. */
+bool auth_flow_source_relay(const struct auth_flow *f, bool *relay);
 
 /* Pure: the flow's result for a sasl_glue result; OUT is the text it produced (final
  * server data makes an SASLG_OK an AUTHF_FINAL). */

@@ -98,6 +98,8 @@ static int set_value(const struct keydef *k, void *base, const struct config_kin
         }
         snprintf(why, wl, "'%s' is not allowed (expected tls or always)", v);
         return -1;
+    case V_AUTHSRC:
+        return cv_auth_source(v, FIELD(base, k->off, enum auth_source), why, wl);
     case V_HOSTPORT: {
         char *host;
         if (!*v) {   /* relayhost may be set empty: MX lookups */

@@ -14,6 +14,8 @@ struct iplist;
 
 enum tls_mode { TLS_OFF, TLS_STARTTLS, TLS_REQUIRED, TLS_IMPLICIT };  /* pop3 "stls" = TLS_STARTTLS */
 enum plaintext_auth { PLAINTEXT_TLS, PLAINTEXT_ALWAYS };
+/* [smtp NAME] auth_source (SPEC "Authentication source"): who may log in there. */
+enum auth_source { AUTH_SOURCE_STORE, AUTH_SOURCE_SYSTEM, AUTH_SOURCE_FIXED };
 
 struct strlist {
     char **v;
@@ -66,6 +68,10 @@ struct smtp_instance {
     bool greylist;                     /* greylisting at RCPT (greylist.h) */
     unsigned greylist_delay, greylist_window, greylist_keep;
     bool always_relay_from_set;        /* for --check-config warnings */
+    enum auth_source auth_source;      /* store (userdb), system (PAM), fixed (one account) */
+    char *pam_service;                 /* system: the PAM service name */
+    char *system_relay_group;          /* system: members may relay */
+    char *auth_fixed_user;             /* fixed: the one account ("" unset) */
 };
 
 struct pop3_instance {

@@ -70,6 +70,10 @@ static const struct keydef smtp_keys[] = {
     { "greylist_delay", V_DUR, I(greylist_delay), NOOFF, "5m" },
     { "greylist_window", V_DUR_NZ, I(greylist_window), NOOFF, "24h" },
     { "greylist_keep", V_DUR_NZ, I(greylist_keep), NOOFF, "35d" },
+    { "auth_source", V_AUTHSRC, I(auth_source), NOOFF, "store" },
+    { "pam_service", V_NESTR, I(pam_service), NOOFF, "mailserver" },
+    { "system_relay_group", V_NESTR, I(system_relay_group), NOOFF, "mailrelay" },
+    { "auth_fixed_user", V_STR, I(auth_fixed_user), NOOFF, "" },
     { NULL, V_STR, 0, NOOFF, NULL },
 };
 

@@ -322,6 +322,28 @@ int cv_mechs(const char *v, unsigned *out, char *why, size_t wl)
     return 0;
 }
 
+static const char *const auth_source_names[] = {
+    [AUTH_SOURCE_STORE] = "store", [AUTH_SOURCE_SYSTEM] = "system", [AUTH_SOURCE_FIXED] = "fixed",
+};
+
+int cv_auth_source(const char *v, enum auth_source *out, char *why, size_t wl)
+{
+    for (size_t i = 0; i < sizeof auth_source_names / sizeof auth_source_names[0]; i++) {
+        if (str_ieq(v, auth_source_names[i])) {
+            *out = (enum auth_source)i;
+            return 0;
+        }
+    }
+    snprintf(why, wl, "'%s' is not an authentication source (expected store, system or fixed)", v);
+    return -1;
+}
+
+const char *cv_auth_source_name(enum auth_source s)
+{
+    return (unsigned)s < sizeof auth_source_names / sizeof auth_source_names[0]
+               ? auth_source_names[s] : "?";
+}
+
 /* tls: off|STARTTLS|required|implicit, where the kind names STARTTLS ("stls" for pop3). */
 int cv_tls(const char *v, const char *starttls, enum tls_mode *out, char *why, size_t wl)
 {

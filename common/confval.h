@@ -16,6 +16,9 @@ int cv_count(const char *v, unsigned *out, char *why, size_t wl);       /* 1 .. 
 /* off, required, implicit, or the protocol's word for STARTTLS ("starttls", POP3's "stls"). */
 int cv_tls(const char *v, const char *starttls, enum tls_mode *out, char *why, size_t wl);
 int cv_mechs(const char *v, unsigned *out, char *why, size_t wl);       /* MECH_* bits; "" = 0 */
+int cv_auth_source(const char *v, enum auth_source *out, char *why, size_t wl);  /* store system fixed */
+/* The word of an auth_source value ("store", "system", "fixed"). */
+const char *cv_auth_source_name(enum auth_source s);
 bool cv_hostname(const char *s);
 /* Lower case, one trailing dot dropped, into out (size n); [IP] literals pass too. */
 int cv_domain(const char *v, char *out, size_t n, char *why, size_t wl);

@@ -15,6 +15,7 @@
 #include <sys/random.h>
 
 #include "auth.h"
+#include "authsrc.h"
 #include "log.h"
 #include "password.h"
 #include "scram_fake.h"
@@ -45,6 +46,8 @@ struct saslg {
     unsigned verify_at;              /* the message that carries the credentials */
     char tried[STORE_ADDR_MAX];      /* login name as given (for the failure log) */
     char user[STORE_ADDR_MAX];       /* canonical address after SASLG_OK */
+    const struct authsrc *src;       /* who may log in and how (NULL: the store) */
+    bool src_relay;                  /* system source: the login's relay right */
 };
 
 static struct store *g_store;
@@ -203,7 +206,10 @@ static int cb_checkpass(sasl_conn_t *conn, void *ctx, const char *user, const ch
         return SASL_NOMEM;
     memcpy(pw, pass, passlen);
     pw[passlen] = '\0';
-    int rc = auth_check_password(g_store, ex_cfg(), user, pw, NULL, 0);
+    bool relay = false;
+    int rc = authsrc_check_password(s ? s->src : NULL, g_store, ex_cfg(), user, pw, NULL, 0, &relay);
+    if (s)
+        s->src_relay = rc == AUTH_OK && relay;
     explicit_bzero(pw, passlen);
     free(pw);
     if (rc == AUTH_OK)
@@ -253,8 +259,10 @@ static int ms_auxprop_lookup(void *glob, sasl_server_params_t *sp, unsigned flag
     memcpy(addr, user, ulen);
     addr[ulen] = '\0';
     memset(&u, 0, sizeof u);
-    /* a name that is not a local login (see cb_canon) is looked up nowhere */
-    if (auth_canon_user(ex_cfg(), addr, canon, sizeof canon) == 0 && strcmp(canon, addr) == 0) {
+    /* a name that is not a local login (see cb_canon), or one the instance's source does
+     * not allow (auth_source = fixed), is looked up nowhere: it fails like an unknown one */
+    if (auth_canon_user(ex_cfg(), addr, canon, sizeof canon) == 0 && strcmp(canon, addr) == 0 &&
+        authsrc_allows(g_cur ? g_cur->src : NULL, addr)) {
         int rc = store_user_get(g_store, addr, &u);
         if (rc == STORE_ERROR) {
             if (g_cur)
@@ -473,6 +481,10 @@ static enum saslg_result finish_ok(struct saslg *s)
         return SASLG_TEMPFAIL;
     if (str_copy(s->user, name, sizeof s->user) >= sizeof s->user)
         return SASLG_FAIL;
+    if (s->src && s->src->kind == AUTH_SOURCE_SYSTEM)
+        return SASLG_OK;           /* PAM said yes (cb_checkpass): not a store user */
+    if (!authsrc_allows(s->src, s->user))
+        return SASLG_FAIL;
     int rc = store_user_get(g_store, s->user, &u);
     if (rc == STORE_ERROR)
         return SASLG_TEMPFAIL;
@@ -623,6 +635,17 @@ const char *saslg_user(const struct saslg *s)
     if (s->state == SG_DONE || s->state == SG_FINAL)
         return s->user;
     return s->tried[0] ? s->tried : "-";
+}
+
+void saslg_set_source(struct saslg *s, const struct authsrc *src)
+{
+    if (s)
+        s->src = src;
+}
+
+bool saslg_source_relay(const struct saslg *s)
+{
+    return s && s->src_relay;
 }
 
 void saslg_free(struct saslg *s)

@@ -63,6 +63,14 @@ const char *saslg_user(const struct saslg *s);
  * passed to saslg_step, which returns SASLG_OK again ("*" gives SASLG_CANCELLED). */
 void saslg_free(struct saslg *s);
 
+/* The instance's authentication source (authsrc.h; not set: the store). SRC must
+ * outlive the exchange. A fixed source lets only its account log in (others fail like
+ * unknown users, at the same point); a system source checks LOGIN/PLAIN through PAM. */
+struct authsrc;
+void saslg_set_source(struct saslg *s, const struct authsrc *src);
+/* After SASLG_OK on a system source: may the user relay (system_relay_group)? */
+bool saslg_source_relay(const struct saslg *s);
+
 /* Longest AUTH line we accept (RFC 4954: at least 12,288 octets). */
 #define SASLG_LINE_MAX 12288
 

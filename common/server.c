@@ -52,6 +52,7 @@ static struct {
     struct event *ev_sig[3];
     struct event *ev_maint;
     bool maint_running;
+    bool reload_running;          /* a reload's load and store checks are on a worker */
     bool sasl_ok;
     struct connlimit *limits;
     pthread_mutex_t limits_mu;    /* the counts are shared by all loops */
@@ -252,11 +253,11 @@ static void tls_install(const struct config *cfg, SSL_CTX *ctx)
 
 /* ---- reload (SIGHUP) --------------------------------------------------------------- */
 
-static void reload(void)
+/* On the main loop, after reload_work: put CFG (loaded, store checks passed) in force. */
+static void reload_apply(struct config *cfg)
 {
     char err[1024];
-    struct config *cfg = config_load(S.cfgpath, err, sizeof err);
-    struct cfgref *nr = cfg ? cfgref_make(cfg, err, sizeof err) : NULL;
+    struct cfgref *nr = cfgref_make(cfg, err, sizeof err);
     struct listener *fresh = NULL;
     SSL_CTX *ctx = NULL;
 
@@ -293,6 +294,52 @@ static void reload(void)
     log_info("reloaded %s: %zu instance(s)", S.cfgpath, nr->ninst);
     if (strcmp(cfg->data_dir, old_data_dir) != 0 || strcmp(cfg->run_as_user, old_user) != 0)
         log_warn("reload: data_dir and run_as_user changes take effect after a restart");
+}
+
+struct reload_job {
+    struct config *cfg;
+    char err[1024];
+};
+
+/* Worker: load the file and run the protocol's store checks (store.h: never on a
+ * loop thread). */
+static void reload_work(void *arg)
+{
+    struct reload_job *j = arg;
+    j->cfg = config_load(S.cfgpath, j->err, sizeof j->err);
+    if (j->cfg && S.proto->check_store &&
+        S.proto->check_store(j->cfg, S.store, j->err, sizeof j->err) != 0) {
+        config_free(j->cfg);
+        j->cfg = NULL;
+    }
+}
+
+static void reload_done(void *arg)
+{
+    struct reload_job *j = arg;
+    S.reload_running = false;
+    if (!j->cfg)
+        log_err("reload refused: %s", j->err);
+    else if (stopping())
+        config_free(j->cfg);
+    else
+        reload_apply(j->cfg);
+    free(j);
+}
+
+static void reload(void)
+{
+    if (S.reload_running) {
+        log_info("reload: one is under way; this SIGHUP is folded into it");
+        return;
+    }
+    struct reload_job *j = xcalloc(1, sizeof *j);
+    S.reload_running = true;
+    if (workq_submit(S.wq, reload_work, reload_done, j) != 0) {
+        S.reload_running = false;
+        free(j);
+        log_err("reload refused: no worker to load the configuration");
+    }
 }
 
 /* ---- shutdown, signals, maintenance ------------------------------------------------ */
@@ -548,6 +595,11 @@ static int start(void)
      * other threads run may copy a lock one of them holds (the child then hangs) */
     if (S.proto->on_start && S.proto->on_start(cfg) != 0) {
         log_err("%s: start failed", S.proto->ident);
+        return -1;
+    }
+    char err[1024];
+    if (S.proto->check_store && S.proto->check_store(cfg, S.store, err, sizeof err) != 0) {
+        log_err("%s", err);               /* no loop runs yet: the store may be called */
         return -1;
     }
     if (!(S.wq = workq_new(S.base, WORKERS_PER_LOOP))) {

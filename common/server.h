@@ -37,6 +37,10 @@ struct server_proto {
     void (*on_close)(struct conn *c);
     /* Called once per process after the store and SASL are open, and after each reload. */
     int (*on_start)(const struct config *cfg);
+    /* Checks of a config against the store (smtpd: the auth_fixed_user accounts exist):
+     * 0, or -1 with the error in err, and the start or the reload is refused. Run at
+     * start before the loops and, for a reload, on a worker thread (store.h); optional. */
+    int (*check_store)(const struct config *cfg, struct store *st, char *err, size_t errlen);
     /* Options other than -c/-f (e.g. smtpd --check-config): return -1 if not handled,
      * else an exit code; called after the config is loaded, before binding. */
     int (*on_option)(int argc, char **argv, const char *cfgpath);

@@ -66,6 +66,8 @@ struct user_rec {
     char address[STORE_ADDR_MAX];
     bool relay;                   /* "Relay Mail beyond this server" */
     bool enabled;
+    bool no_mailbox;              /* relay-only account (userdb add --no-mailbox): no
+                                   * Maildir, receives no mail, no POP3 login */
     char pwhash[160];             /* salted slow hash (password.h) */
     unsigned char cram_md5[32];   /* HMAC-MD5 precalc state, Cyrus layout */
     bool has_cram_md5;

@@ -90,7 +90,8 @@ static int r_done(struct rbuf *r)
 size_t rec_enc_user(const struct user_rec *u, uint8_t *buf, size_t len)
 {
     struct wbuf w = { buf, len, 0, false };
-    unsigned flags = (u->relay ? 1u : 0u) | (u->enabled ? 2u : 0u) | (u->has_cram_md5 ? 4u : 0u);
+    unsigned flags = (u->relay ? 1u : 0u) | (u->enabled ? 2u : 0u) | (u->has_cram_md5 ? 4u : 0u) |
+                     (u->no_mailbox ? 8u : 0u);
     w_u64(&w, REC_VERSION, 1);
     w_u64(&w, flags, 1);
     w_u64(&w, (uint64_t)u->created, 8);
@@ -112,6 +113,7 @@ int rec_dec_user(const uint8_t *buf, size_t len, struct user_rec *u)
     u->relay = flags & 1u;
     u->enabled = (flags & 2u) != 0;
     u->has_cram_md5 = (flags & 4u) != 0;
+    u->no_mailbox = (flags & 8u) != 0;   /* records written before it have the bit clear */
     u->created = (int64_t)r_u64(&r, 8);
     r_str(&r, u->address, sizeof u->address);
     r_str(&r, u->pwhash, sizeof u->pwhash);

@@ -11,7 +11,13 @@
  * in use by another session (-ERR [IN-USE]) or one that cannot be opened still
  * records the IP for POP-before-SMTP: the client proved the password from there,
  * which is what the record vouches for. A client refused by the lockout, even with
- * the right password, proved nothing and is not recorded. */
+ * the right password, proved nothing and is not recorded.
+ *
+ * A relay-only account (userdb add --no-mailbox) has no mailbox: after its password
+ * is verified it gets "-ERR [AUTH] This account has no mailbox." (not counted as a
+ * failure, not recorded for POP-before-SMTP, no Maildir made). The wording differs
+ * from a bad password's only for a client that proved the password, so it tells a
+ * guesser nothing, and it tells the admin of a misconfigured client what is wrong. */
 #include "pop3.h"
 
 #include <ctype.h>
@@ -29,7 +35,7 @@
 
 enum job_kind { J_PASS, J_SASL_START, J_SASL_STEP, J_LOGIN, J_QUIT };
 /* What followed a successful login: the mailbox opened, in use, or an error. */
-enum job_res { R_OK, R_INUSE, R_MBERR };
+enum job_res { R_OK, R_INUSE, R_MBERR, R_NOMAILBOX, R_LOOKUP };
 
 /* POP3's words for the flow's failures (AUTH and USER/PASS alike). */
 static const char *const refusal[AUTHF_NRESULTS] = {
@@ -167,11 +173,29 @@ static void record_popauth(struct p3_job *j)
         log_warn("pop3: cannot record POP-auth entry for ip=%s", j->ipstr);
 }
 
+/* A relay-only account has no mailbox (store.h no_mailbox): R_NOMAILBOX, R_LOOKUP on
+ * a store error, else R_OK. */
+static enum job_res mailbox_kind(struct p3_job *j)
+{
+    struct user_rec u;
+    int rc = store_user_get(j->st, j->canon, &u);
+    bool none = rc == STORE_OK && u.no_mailbox;
+    explicit_bzero(&u, sizeof u);
+    if (rc == STORE_ERROR)
+        return R_LOOKUP;
+    if (none)
+        log_info("pop3: login refused: ip=%s user=%s reason=no-mailbox", j->ipstr, j->canon);
+    return none ? R_NOMAILBOX : R_OK;
+}
+
 /* The credentials of j->flow's user are verified: what follows, in this order. */
 static void logged_in(struct p3_job *j)
 {
     j->ar = AUTHF_OK;
     str_copy(j->canon, auth_flow_user(j->flow), sizeof j->canon);
+    j->res = mailbox_kind(j);
+    if (j->res != R_OK)
+        return;
     record_popauth(j);
     open_mailbox(j);
 }
@@ -244,6 +268,12 @@ static void login_result(struct pop3_session *s, struct p3_job *j)
     }
     case R_INUSE:
         pop3_reply(s, "-ERR [IN-USE] mailbox locked by another session");
+        break;
+    case R_NOMAILBOX:
+        pop3_reply(s, "-ERR [AUTH] This account has no mailbox.");
+        break;
+    case R_LOOKUP:
+        pop3_reply(s, "-ERR [SYS/TEMP] Authentication temporarily unavailable.");
         break;
     default:
         pop3_reply(s, "-ERR [SYS/TEMP] Cannot open the mailbox.");

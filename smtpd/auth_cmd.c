@@ -3,7 +3,8 @@
  * and the lockout gate's store calls: see common/store.h), SMTP's wording of the
  * flow's results (334 challenges, final server data as a 334 answered by an empty
  * line, 235, 535, 454, 501, 504), and one log line per result. Failures are counted
- * toward the lockout by the flow. */
+ * toward the lockout by the flow, whatever the instance's auth_source (common/authsrc.h);
+ * a system login's relay right (system_relay_group) goes to the session's policy. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,8 +46,11 @@ void smtp_auth_abort(struct session *s)
 static void auth_success(struct session *s)
 {
     const char *user = auth_flow_user(s->sasl);
+    bool relay = false;
     s->authenticated = true;
     policy_client_set_user(&s->pc, user);
+    if (auth_flow_source_relay(s->sasl, &relay))
+        policy_client_set_relay(&s->pc, relay);
     auth_log(s, user, "ok", NULL);
     sess_reply(s, 235, "2.7.0", "Authentication successful");
     smtp_auth_abort(s);
@@ -146,11 +150,13 @@ void smtp_cmd_auth(struct session *s, const char *arg)
         return;
     }
     str_copy(s->mech, mech, sizeof s->mech);
+    struct authsrc src;
+    authsrc_from_instance(s->cfg, s->inst, &src);
     struct authf_client cl = {
         .service = "smtp", .st = server_store(), .cfg = s->cfg,
         .local = conn_local(s->c), .local_port = conn_local_port(s->c),
         .remote = conn_peer(s->c), .remote_port = conn_peer_port(s->c),
-        .tls = conn_is_tls(s->c), .mechs = sess_auth_mechs(s),
+        .tls = conn_is_tls(s->c), .mechs = sess_auth_mechs(s), .src = &src,
     };
     s->sasl = auth_flow_new(&cl);
     if (!s->sasl) {

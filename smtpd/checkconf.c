@@ -5,7 +5,11 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "authsrc.h"
+#include "confval.h"
 #include "ipmatch.h"
+#include "log.h"
+#include "privdrop.h"
 #include "relay.h"
 #include "util.h"
 
@@ -62,13 +66,15 @@ static void instance_line(const struct config *cfg, const struct smtp_instance *
     fprintf(out, "smtp %s: listen=%s tls=%s auth=%s plaintext_auth=%s require_auth=%s relay=%s "
             "relay_pop_before_smtp=%s relay_outside_lan=%s relay_nonlocal_senders=%s "
             "relay_local_senders=%s always_relay_from=%s always_relay_to=%s "
-            "reject_local_spoof=%s sender_login_match=%s allow_open_relay=%s open_relay=%s\n",
+            "reject_local_spoof=%s sender_login_match=%s allow_open_relay=%s open_relay=%s "
+            "auth_source=%s\n",
             in->common.name, listen, tls_name(in->common.tls), mechs[0] ? mechs : "-",
             in->common.plaintext_auth == PLAINTEXT_ALWAYS ? "always" : "tls", yesno(in->require_auth),
             yesno(in->relay), yesno(in->relay_pop_before_smtp), yesno(in->relay_outside_lan),
             yesno(in->relay_nonlocal_senders), yesno(in->relay_local_senders),
             iplist_empty(in->always_relay_from) ? "-" : "set", to, yesno(in->reject_local_spoof),
-            yesno(in->sender_login_match), yesno(in->allow_open_relay), yesno(relay_instance_is_open(cfg->lan, in)));
+            yesno(in->sender_login_match), yesno(in->allow_open_relay), yesno(relay_instance_is_open(cfg->lan, in)),
+            cv_auth_source_name(in->auth_source));
 }
 
 /* Findings for one instance; returns the number of errors. */
@@ -86,6 +92,11 @@ static int instance_findings(const struct config *cfg, const struct smtp_instanc
                                      : "; set allow_open_relay = yes if this is really wanted");
         if (!in->allow_open_relay)
             errors++;
+    }
+    if (authsrc_config_problem(cfg, in, why, sizeof why)) {
+        fprintf(out, "error: %s:%d: instance %s: %s\n", cfg->path ? cfg->path : "-",
+                in->common.line, in->common.name, why);
+        errors++;
     }
     if (!iplist_empty(in->always_relay_from) && iplist_empty(in->common.allow_clients))
         fprintf(out, "warning: %s:%d: instance %s sets always_relay_from without allow_clients: "
@@ -118,9 +129,67 @@ int checkconf_report(const struct config *cfg, FILE *out)
     return errors;
 }
 
+/* Does any instance authenticate against one fixed account? */
+static bool any_fixed(const struct config *cfg)
+{
+    for (size_t i = 0; i < cfg->nsmtp; i++)
+        if (cfg->smtp[i].auth_source == AUTH_SOURCE_FIXED)
+            return true;
+    return false;
+}
+
+int checkconf_fixed_accounts(const struct config *cfg, struct store *st, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < cfg->nsmtp; i++) {
+        const struct smtp_instance *in = &cfg->smtp[i];
+        struct authsrc src;
+        struct user_rec u;
+        if (in->auth_source != AUTH_SOURCE_FIXED)
+            continue;
+        authsrc_from_instance(cfg, in, &src);
+        if (!src.fixed_user[0])
+            continue;                 /* reported by authsrc_config_problem */
+        int rc = store_user_get(st, src.fixed_user, &u);
+        explicit_bzero(&u, sizeof u);
+        if (rc == STORE_OK)
+            continue;
+        if (rc == STORE_NOTFOUND)
+            snprintf(err, errlen, "%s:%d: instance %s: auth_fixed_user %s is not in the user "
+                     "store (userdb add %s --relay --no-mailbox)", cfg->path ? cfg->path : "-",
+                     in->common.line, in->common.name, src.fixed_user, src.fixed_user);
+        else
+            snprintf(err, errlen, "instance %s: cannot read the user store to check "
+                     "auth_fixed_user", in->common.name);
+        return -1;
+    }
+    return 0;
+}
+
+/* --check-config: the fixed accounts in the store (as run_as_user, like every admin
+ * command that opens data_dir); only when some instance has one. */
+static int report_fixed(const struct config *cfg, FILE *out)
+{
+    char err[1024];
+    struct store *st = NULL;
+    if (!any_fixed(cfg))
+        return 0;
+    if (privdrop_admin(cfg->data_dir, cfg->run_as_user, err, sizeof err) < 0 ||
+        store_open(cfg->data_dir, &st) != STORE_OK || !st) {
+        fprintf(out, "error: cannot open the user store under %s to check auth_fixed_user\n",
+                cfg->data_dir);
+        return 1;
+    }
+    int rc = checkconf_fixed_accounts(cfg, st, err, sizeof err);
+    store_close(st);
+    if (rc != 0)
+        fprintf(out, "error: %s\n", err);
+    return rc != 0;
+}
+
 int checkconf_main(const struct config *cfg)
 {
     int errors = checkconf_report(cfg, stdout);
+    errors += report_fixed(cfg, stdout);
     if (fflush(stdout) != 0)
         return 1;
     return errors ? 1 : 0;
@@ -149,6 +218,11 @@ int checkconf_refuse_open_relay(const struct config *cfg, char *err, size_t errl
             snprintf(err, errlen, "%s:%d: instance %s is an open relay: %s (see smtpd "
                      "--check-config); refusing to start. Set allow_open_relay = yes to "
                      "override", cfg->path ? cfg->path : "-", in->common.line, in->common.name, why);
+            return -1;
+        }
+        if (authsrc_config_problem(cfg, in, why, sizeof why)) {
+            snprintf(err, errlen, "%s:%d: instance %s: %s; refusing to start",
+                     cfg->path ? cfg->path : "-", in->common.line, in->common.name, why);
             return -1;
         }
     }

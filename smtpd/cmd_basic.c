@@ -7,6 +7,7 @@
 #include "auth.h"
 #include "log.h"
 #include "session.h"
+#include "authsrc.h"
 #include "util.h"
 
 bool sess_tls_required(const struct session *s)
@@ -17,7 +18,10 @@ bool sess_tls_required(const struct session *s)
 unsigned sess_auth_mechs(const struct session *s)
 {
     bool secure = conn_is_tls(s->c) || iplist_match(s->cfg->secure_networks, &s->pc.ip);
-    return auth_offered_mechs(s->inst->common.auth_mechs, s->inst->common.plaintext_auth, secure);
+    unsigned conf = s->inst->common.auth_mechs;
+    if (s->inst->auth_source == AUTH_SOURCE_SYSTEM)
+        conf &= AUTHSRC_SYSTEM_MECHS;   /* --check-config refuses others; never offer them */
+    return auth_offered_mechs(conf, s->inst->common.plaintext_auth, secure);
 }
 
 static bool starttls_offered(const struct session *s)

@@ -18,7 +18,7 @@
 static int smtpd_on_start(const struct config *cfg)
 {
     char err[1024];
-    if (checkconf_refuse_open_relay(cfg, err, sizeof err) != 0) {
+    if (checkconf_refuse_open_relay(cfg, err, sizeof err) != 0) {   /* and auth_source */
         log_err("%s", err);
         return -1;
     }
@@ -66,6 +66,7 @@ static const struct server_proto smtp_proto = {
     .on_shutdown = sess_on_shutdown,
     .on_close = sess_on_close,
     .on_start = smtpd_on_start,
+    .check_store = checkconf_fixed_accounts,
     .on_option = smtpd_on_option,
 };
 

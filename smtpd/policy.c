@@ -19,14 +19,13 @@ static int lookup_rc(int rc)
     return rc == STORE_OK || rc == STORE_NOTFOUND ? rc : STORE_ERROR;
 }
 
-static int st_user(void *ctx, const char *address, bool *relay, bool *enabled)
+static int st_user(void *ctx, const char *address, struct policy_user *out)
 {
     struct user_rec u;
     int rc = store_user_get(ctx, address, &u);
-    if (rc == STORE_OK) {
-        *relay = u.relay;
-        *enabled = u.enabled;
-    }
+    if (rc == STORE_OK)
+        *out = (struct policy_user){ u.relay, u.enabled, !u.no_mailbox };
+    explicit_bzero(&u, sizeof u);
     return lookup_rc(rc);
 }
 
@@ -82,6 +81,12 @@ void policy_client_set_user(struct policy_client *pc, const char *user)
     str_copy(pc->user, user, sizeof pc->user);
 }
 
+void policy_client_set_relay(struct policy_client *pc, bool relay)
+{
+    pc->login_relay_set = true;
+    pc->login_relay = relay;
+}
+
 /* ---- helpers -------------------------------------------------------------- */
 
 static void set(struct policy_result *o, bool accept, int code, const char *enh,
@@ -98,11 +103,11 @@ static void set_lookup_error(struct policy_result *o)
 /* Relay privilege of USER: 1 yes, 0 no (or unknown or disabled), -1 lookup error. */
 static int user_may_relay(const struct policy_lookup *lk, const char *user)
 {
-    bool relay = false, enabled = false;
-    int rc = lk->user ? lk->user(lk->ctx, user, &relay, &enabled) : STORE_NOTFOUND;
+    struct policy_user pu = { false, false, false };
+    int rc = lk->user ? lk->user(lk->ctx, user, &pu) : STORE_NOTFOUND;
     if (rc < 0)
         return -1;
-    return rc == STORE_OK && relay && enabled;
+    return rc == STORE_OK && pu.relay && pu.enabled;
 }
 
 /* POP-auth cache: *fresh = an entry for the client within the window (its user in
@@ -154,15 +159,17 @@ static int resolve(const struct policy_lookup *lk, const struct config *cfg, con
                    const char *want, enum rcpt_kind *kind, char *target, size_t len)
 {
     char cur[STORE_ADDR_MAX], next[STORE_ADDR_MAX];
-    bool relay, enabled;
+    struct policy_user pu;
 
     str_copy(cur, start, sizeof cur);
     for (int depth = 0; depth <= POLICY_ALIAS_DEPTH; depth++) {
         if (want && strcmp(cur, want) == 0)
             return 1;
-        int rc = lk->user ? lk->user(lk->ctx, cur, &relay, &enabled) : STORE_NOTFOUND;
+        int rc = lk->user ? lk->user(lk->ctx, cur, &pu) : STORE_NOTFOUND;
         if (rc < 0)
             return -1;
+        if (rc == STORE_OK && !want && !pu.mailbox)
+            return 0;                       /* a relay-only account receives no mail */
         if (rc == STORE_OK && !want) {
             *kind = RCPT_LOCAL;
             str_copy(target, cur, len);
@@ -268,7 +275,9 @@ int policy_relay_facts(const struct policy_client *pc, const struct policy_looku
     f->sender_local = addr_sender_domain_local(pc->cfg, from);
     f->always_relay_to = !rcpt->bare_postmaster &&
                          relay_domain_match(&inst->always_relay_to, rcpt->domain);
-    if (pc->authenticated) {
+    if (pc->authenticated && pc->login_relay_set) {
+        f->auth_relay = pc->login_relay;
+    } else if (pc->authenticated) {
         int rc = user_may_relay(lk, pc->user);
         if (rc < 0)
             return -1;

@@ -22,6 +22,12 @@
  * - postmaster@<local domain> and bare postmaster are always accepted: to the
  *   postmaster user or alias if there is one, else to mailbox postmaster@domain.
  * - A lookup error is 451 4.3.0 (rule lookup_error): never a permanent refusal.
+ * - A relay-only account (userdb add --no-mailbox, SPEC "Authentication source") is
+ *   no recipient: RCPT to it, or to an alias leading to it, is 550 5.1.1
+ *   (unknown_user); as a login it relays like any user with the privilege.
+ * - An instance with auth_source = system: the relay privilege of the session's user
+ *   is what the login found (membership of system_relay_group, policy_client_set_relay),
+ *   not a store record.
  * - sender_login_match lets the null sender <> through (bounces, vacation replies).
  * - The user's relay privilege is looked up at each decision, so `userdb set` applies
  *   at once, even within a session.
@@ -54,11 +60,18 @@
 #define RULE_SRS                "srs"            /* a bounce to one of our SRS addresses */
 #define RULE_CLIENT_DENIED      "client_denied"  /* deny_clients / allow_clients */
 
+/* What the decisions need of a user record. */
+struct policy_user {
+    bool relay;                   /* the relay privilege */
+    bool enabled;
+    bool mailbox;                 /* false: a relay-only account (no Maildir, no mail) */
+};
+
 /* Lookups: return the store's codes (store.h): STORE_OK found (outputs set),
  * STORE_NOTFOUND, STORE_ERROR. Addresses are canonical (addr_canon). */
 struct policy_lookup {
     void *ctx;
-    int (*user)(void *ctx, const char *address, bool *relay, bool *enabled);
+    int (*user)(void *ctx, const char *address, struct policy_user *out);
     int (*alias)(void *ctx, const char *alias, char *target, size_t len);
     /* The POP-auth cache entry for IP: the user and the time of his login (unix). */
     int (*popauth)(void *ctx, const struct ipaddr *ip, char *user, size_t len, int64_t *time);
@@ -80,6 +93,8 @@ struct policy_client {
     bool in_lan;                  /* iplist_match(cfg->lan) */
     bool always_relay_from;       /* iplist_match(inst->always_relay_from) */
     bool authenticated;
+    bool login_relay_set;         /* the login decided the relay privilege (system source) */
+    bool login_relay;             /* ... and this is it */
     char user[STORE_ADDR_MAX];    /* canonical user address when authenticated, else "" */
 };
 
@@ -88,6 +103,9 @@ void policy_client_init(struct policy_client *pc, const struct config *cfg,
                         const struct smtp_instance *inst, const struct ipaddr *ip);
 /* After a successful AUTH: USER is the canonical address (auth_flow_user()). */
 void policy_client_set_user(struct policy_client *pc, const char *user);
+/* After a successful AUTH against a source that decides the relay privilege itself
+ * (auth_source = system: membership of system_relay_group): use RELAY, not the store. */
+void policy_client_set_relay(struct policy_client *pc, bool relay);
 
 struct policy_result {
     bool accept;

@@ -9,6 +9,7 @@
 
 #include "checkconf.h"
 #include "checks.h"
+#include "pamauth.h"
 #include "privdrop.h"
 #include "store.h"
 #include "util.h"
@@ -100,6 +101,18 @@ static int canon_user(const struct config *cfg, const char *login, char *out, si
     return addr_canon_str(cfg, login, out, len);
 }
 
+/* auth_source = system: the relay right a login of USER (name@domain) would get, from
+ * the membership of system_relay_group (the daemon's rule, authsrc.h). */
+static bool system_user_relays(const struct smtp_instance *inst, const char *user)
+{
+    char name[STORE_ADDR_MAX];
+    str_copy(name, user, sizeof name);
+    char *at = strchr(name, '@');
+    if (at)
+        *at = '\0';
+    return pamauth_in_group(name, inst->system_relay_group) == 1;
+}
+
 /* Run the daemon's rows of STAGE; true when they accept. */
 static bool run_stage(struct check_run *run, enum check_stage stage)
 {
@@ -138,6 +151,8 @@ static int dry_run(const struct tr_args *a, const struct config *cfg,
         if (canon_user(cfg, a->auth, user, sizeof user) < 0)
             return usage("bad --auth user");
         policy_client_set_user(&pc, user);
+        if (inst->auth_source == AUTH_SOURCE_SYSTEM)   /* the login's relay right */
+            policy_client_set_relay(&pc, system_user_relays(inst, user));
     }
     if (!a->from || a->from[0] == '\0') {
         memset(&from, 0, sizeof from);

@@ -65,7 +65,8 @@ static int count_cb(const struct user_rec *r, void *ctx)
     return 0;
 }
 
-/* The first user gets postmaster@DOMAIN unless that alias exists. */
+/* The first user gets postmaster@DOMAIN unless that alias exists (a relay-only
+ * account receives no mail, so it never becomes the postmaster). */
 static int maybe_postmaster(const struct udb *u, const char *addr)
 {
     char pm[STORE_ADDR_MAX], t[STORE_ADDR_MAX];
@@ -74,7 +75,7 @@ static int maybe_postmaster(const struct udb *u, const char *addr)
     if (store_user_list(u->st, count_cb, &n) != STORE_OK)
         return store_failed();
     snprintf(pm, sizeof pm, "postmaster@%s", u->cfg->domain);
-    if (n != 1 || store_alias_get(u->st, pm, t, sizeof t) != STORE_NOTFOUND ||
+    if (u->no_mailbox || n != 1 || store_alias_get(u->st, pm, t, sizeof t) != STORE_NOTFOUND ||
         store_user_get(u->st, pm, &other) == STORE_OK) {
         explicit_bzero(&other, sizeof other);
         return UDB_OK;
@@ -102,6 +103,7 @@ int cmd_add(struct udb *u)
     str_copy(r.address, addr, sizeof r.address);
     r.relay = u->relay;
     r.enabled = true;
+    r.no_mailbox = u->no_mailbox;
     r.created = (int64_t)time(NULL);
     int rc = new_password(u, addr, &r);
     if (rc == UDB_OK) {
@@ -112,7 +114,8 @@ int cmd_add(struct udb *u)
         } else if (s != STORE_OK) {
             rc = store_failed();
         } else {
-            printf("added %s relay=%s\n", addr, r.relay ? "yes" : "no");
+            printf("added %s relay=%s%s\n", addr, r.relay ? "yes" : "no",
+                   r.no_mailbox ? " mailbox=no" : "");
             rc = maybe_postmaster(u, addr);
         }
     }
@@ -242,6 +245,8 @@ int cmd_show(struct udb *u)
         return store_failed();
     printf("address: %s\nrelay: %s\nenabled: %s\ncreated: %s\n", r.address,
            r.relay ? "yes" : "no", r.enabled ? "yes" : "no", udb_time(r.created, tbuf, sizeof tbuf));
+    printf("mailbox: %s\n", r.no_mailbox ? "no (relay-only account: receives no mail, "
+                                            "no POP3 login)" : "yes");
     printf("mechanisms:%s%s%s\n", r.pwhash[0] ? " PLAIN LOGIN USER" : "",
            r.has_cram_md5 ? " CRAM-MD5" : "", r.scram_sha256[0] ? " SCRAM-SHA-256" : "");
     printf("aliases:");
@@ -255,8 +260,8 @@ int cmd_show(struct udb *u)
 static int list_cb(const struct user_rec *r, void *ctx)
 {
     (void)ctx;
-    printf("%s relay=%s enabled=%s\n", r->address, r->relay ? "yes" : "no",
-           r->enabled ? "yes" : "no");
+    printf("%s relay=%s enabled=%s%s\n", r->address, r->relay ? "yes" : "no",
+           r->enabled ? "yes" : "no", r->no_mailbox ? " mailbox=no" : "");
     return 0;
 }
 

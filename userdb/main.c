@@ -27,7 +27,7 @@ void udb_err(const char *fmt, ...)
 
 int udb_usage(void)
 {
-    fputs("usage: userdb [-c FILE] add ADDRESS [--relay] [--password-stdin] [--force]\n"
+    fputs("usage: userdb [-c FILE] add ADDRESS [--relay] [--no-mailbox] [--password-stdin] [--force]\n"
           "       userdb [-c FILE] passwd ADDRESS [--password-stdin] [--force]\n"
           "       userdb [-c FILE] del ADDRESS\n"
           "       userdb [-c FILE] set ADDRESS relay=yes|no enabled=yes|no ...\n"
@@ -76,7 +76,7 @@ int udb_local_address(const struct udb *u, const char *addr, char *out, size_t l
     return UDB_OK;
 }
 
-enum { F_RELAY = 1, F_STDIN = 2, F_FORCE = 4, F_DKIM = 8 };
+enum { F_RELAY = 1, F_STDIN = 2, F_FORCE = 4, F_DKIM = 8, F_NOMAILBOX = 16 };
 
 struct command {
     const char *name;
@@ -88,7 +88,7 @@ struct command {
 };
 
 static const struct command commands[] = {
-    { "add", cmd_add, NULL, 1, 1, F_RELAY | F_STDIN | F_FORCE, false },
+    { "add", cmd_add, NULL, 1, 1, F_RELAY | F_STDIN | F_FORCE | F_NOMAILBOX, false },
     { "passwd", cmd_passwd, NULL, 1, 1, F_STDIN | F_FORCE, false },
     { "del", cmd_del, NULL, 1, 1, 0, false },         { "set", cmd_set, NULL, 2, 3, 0, false },
     { "show", cmd_show, NULL, 1, 1, 0, false },       { "list", cmd_list, NULL, 0, 0, 0, false },
@@ -119,6 +119,8 @@ static int parse_args(struct udb *u, int argc, char **argv, int first, unsigned 
             *(argv[i][2] == 's' ? &u->selector : &u->algorithm) = argv[i + 1];
             i++;
         }
+        else if (strcmp(argv[i], "--no-mailbox") == 0 && (allowed & F_NOMAILBOX))
+            u->no_mailbox = true;
         else if (strncmp(argv[i], "--", 2) == 0) {
             udb_err("unknown option for %s: %s", argv[first - 1], argv[i]);
             return -1;

@@ -17,7 +17,7 @@ enum { UDB_OK = 0, UDB_ERR = 1, UDB_USAGE = 2 };
 struct udb {
     struct config *cfg;
     struct store *st;
-    bool relay, password_stdin, force;   /* flags given on the command line */
+    bool relay, password_stdin, force, no_mailbox;   /* flags given on the command line */
     const char *selector, *algorithm;    /* --selector NAME, --algorithm ALG (dkim add) */
     char **args;                         /* positional arguments after the command */
     int nargs;

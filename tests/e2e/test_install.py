@@ -17,6 +17,7 @@ DEST = os.path.join(WORK, "install-%d" % os.getpid())
 MAKE_VARS = ["PREFIX=/usr", "UNITDIR=/lib/systemd/system"]
 EXPECTED = {
     "etc/mailserver/mailserver.conf": 0o644,
+    "etc/pam.d/mailserver": 0o644,
     "lib/systemd/system/mailserver-smtpd.service": 0o644,
     "lib/systemd/system/mailserver-pop3d.service": 0o644,
     "usr/sbin/mailserver-smtpd": 0o755,

@@ -156,11 +156,10 @@ static void test_dry_run_and_errors(void)
 /* The RCPT stage of the daemon: srs, local, relay, then the greylist gate. An
  * unknown local user and a refused relay attempt keep their 550; an accepted one is
  * greylisted. */
-static int f_user(void *ctx, const char *a, bool *relay, bool *enabled)
+static int f_user(void *ctx, const char *a, struct policy_user *pu)
 {
     (void)ctx;
-    *relay = false;
-    *enabled = true;
+    *pu = (struct policy_user){ .relay = false, .enabled = true, .mailbox = true };
     return strcmp(a, "alice@example.test") == 0 ? STORE_OK : STORE_NOTFOUND;
 }
 

@@ -17,11 +17,12 @@
 
 /* ---- fake store ------------------------------------------------------------ */
 
-static const struct { const char *addr; bool relay, enabled; } users[] = {
-    { "alice@example.test", true, true },
-    { "bob@example.test", false, true },
-    { "carol@example.test", true, false },
-    { "pm@example.test", false, true },
+static const struct { const char *addr; bool relay, enabled, nomailbox; } users[] = {
+    { "alice@example.test", true, true, false },
+    { "bob@example.test", false, true, false },
+    { "carol@example.test", true, false, false },
+    { "pm@example.test", false, true, false },
+    { "scanner@example.test", true, true, true },   /* relay-only (--no-mailbox) */
 };
 
 static const char *aliases[][2] = {
@@ -32,6 +33,7 @@ static const char *aliases[][2] = {
     { "loop2@example.test", "loop1@example.test" },
     { "fwd@example.test", "Friend@Remote.Test" },
     { "bad@example.test", "not an address" },
+    { "toscan@example.test", "scanner@example.test" },
     { "d1@example.test", "d2@example.test" }, { "d2@example.test", "d3@example.test" },
     { "d3@example.test", "d4@example.test" }, { "d4@example.test", "d5@example.test" },
     { "d5@example.test", "d6@example.test" }, { "d6@example.test", "d7@example.test" },
@@ -47,15 +49,14 @@ struct fake {
     int popauth_calls;
 };
 
-static int f_user(void *ctx, const char *a, bool *relay, bool *enabled)
+static int f_user(void *ctx, const char *a, struct policy_user *pu)
 {
     struct fake *f = ctx;
     if (f->fail)
         return STORE_ERROR;
     for (size_t i = 0; i < sizeof users / sizeof users[0]; i++) {
         if (strcmp(users[i].addr, a) == 0) {
-            *relay = users[i].relay;
-            *enabled = users[i].enabled;
+            *pu = (struct policy_user){ users[i].relay, users[i].enabled, !users[i].nomailbox };
             return STORE_OK;
         }
     }
@@ -337,6 +338,35 @@ static void test_relay_rcpt(void)
     rcpt(&pc, "<x@remote.test>", "<y@remote.test>", 550, "denied", RCPT_NONE, NULL);
 }
 
+/* SPEC "Authentication source": a relay-only account receives nothing (550 5.1.1,
+ * also through an alias) and relays when logged in; a system login's relay right is
+ * the login's (group membership), whatever the store says. */
+static void test_relay_only_and_login_relay(void)
+{
+    struct policy_client pc;
+    reset();
+    client(&pc, 0, "127.0.0.9", NULL);
+    rcpt(&pc, "<x@remote.test>", "<scanner@example.test>", 550, "unknown_user", RCPT_NONE, NULL);
+    rcpt(&pc, "<>", "<Scanner@alias.test>", 550, "unknown_user", RCPT_NONE, NULL);
+    rcpt(&pc, "<>", "<toscan@example.test>", 550, "unknown_user", RCPT_NONE, NULL);
+    struct mailaddr f = A("<>"), t = A("<scanner@example.test>");
+    struct policy_rcpt r;
+    policy_rcpt(&pc, &lk, &f, &t, NOW, &r);
+    CU_ASSERT_STRING_EQUAL(r.res.enh, "5.1.1");
+    client(&pc, 0, "127.0.0.9", "scanner@example.test");
+    rcpt(&pc, "<scanner@example.test>", "<y@remote.test>", 250, "auth", RCPT_RELAY, NULL);
+    inst[0].sender_login_match = true;
+    mail(&pc, "<scanner@example.test>", 250, "sender_ok");
+    inst[0].sender_login_match = false;
+    client(&pc, 0, "127.0.0.9", "nobody@example.test");   /* a system user, in the group */
+    rcpt(&pc, "<>", "<y@remote.test>", 550, "auth_no_privilege", RCPT_NONE, NULL);
+    policy_client_set_relay(&pc, true);
+    rcpt(&pc, "<>", "<y@remote.test>", 250, "auth", RCPT_RELAY, NULL);
+    client(&pc, 0, "127.0.0.9", "alice@example.test");    /* not in the group */
+    policy_client_set_relay(&pc, false);
+    rcpt(&pc, "<>", "<y@remote.test>", 550, "auth_no_privilege", RCPT_NONE, NULL);
+}
+
 static void test_pop_before_smtp(void)
 {
     struct policy_client pc;
@@ -546,6 +576,7 @@ static CU_TestInfo tests[] = {
     { "local recipients, aliases, postmaster", test_local_rcpt },
     { "relay attempts through the table", test_relay_rcpt },
     { "POP-before-SMTP", test_pop_before_smtp },
+    { "relay-only accounts, the login's relay right", test_relay_only_and_login_relay },
     { "MAIL FROM: reject_local_spoof", test_mail_spoof },
     { "MAIL FROM: sender_login_match", test_sender_login_match },
     { "decision log line", test_log_line },

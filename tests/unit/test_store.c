@@ -96,8 +96,20 @@ static void test_rec_roundtrip(void)
     CU_ASSERT_STRING_EQUAL(v.scram_sha256, u.scram_sha256);
     CU_ASSERT_EQUAL(memcmp(v.cram_md5, u.cram_md5, 32), 0);
     CU_ASSERT_TRUE(v.relay && v.enabled && v.has_cram_md5);
+    CU_ASSERT_FALSE(v.no_mailbox);
     CU_ASSERT_EQUAL(v.created, u.created);
     CU_ASSERT_EQUAL(buf[0], REC_VERSION);
+    CU_ASSERT_EQUAL(buf[1], 7);   /* the flags byte as records before --no-mailbox had it */
+    /* a relay-only account: one more flag bit, the rest unchanged */
+    u.no_mailbox = true;
+    uint8_t nb[REC_MAX];
+    size_t nn = rec_enc_user(&u, nb, sizeof nb);
+    CU_ASSERT_EQUAL_FATAL(nn, n);
+    CU_ASSERT_EQUAL(nb[1], 15);
+    CU_ASSERT_EQUAL(memcmp(nb + 2, buf + 2, n - 2), 0);
+    CU_ASSERT_EQUAL(rec_dec_user(nb, nn, &v), 0);
+    CU_ASSERT_TRUE(v.no_mailbox && v.relay && v.enabled && v.has_cram_md5);
+    u.no_mailbox = false;
     /* truncated, trailing garbage and unknown version are refused */
     CU_ASSERT_EQUAL(rec_dec_user(buf, n - 1, &v), -1);
     CU_ASSERT_EQUAL(rec_dec_user(buf, n + 1, &v), -1);
