@@ -63,6 +63,7 @@ struct smtp_instance {
     bool sender_login_match;
     bool allow_open_relay;
     unsigned max_recipients;
+    struct strlist dnsbl, dnswl;       /* DNS block / allow list zones (check_dnsbl.h) */
     bool always_relay_from_set;        /* for --check-config warnings */
 };
 
@@ -95,6 +96,8 @@ struct config {
     unsigned max_hops;                 /* more Received: headers: 554 5.4.6 */
     char *relayhost;                   /* "" if unset */
     int relayhost_port;
+    struct strlist dns_servers;        /* "IP@PORT" (libunbound's form); none: resolv.conf */
+    unsigned dns_timeout;              /* seconds, per query (dns.h) */
     unsigned queue_retry;
     unsigned queue_lifetime;
     unsigned queue_concurrency;        /* outbound connections in all */

@@ -33,6 +33,8 @@ const struct keydef config_server_keys[] = {
     { "relayhost", V_HOSTPORT, S(relayhost), S(relayhost_port), "" },
     { "queue_retry", V_DUR_NZ, S(queue_retry), NOOFF, "5m" },
     { "queue_lifetime", V_DUR_NZ, S(queue_lifetime), NOOFF, "5d" },
+    { "dns_servers", V_DNSSERVERS, S(dns_servers), NOOFF, "" },   /* "": /etc/resolv.conf */
+    { "dns_timeout", V_DUR_NZ, S(dns_timeout), NOOFF, "5s" },
     { "queue_concurrency", V_UINT, S(queue_concurrency), NOOFF, "20" },
     { "queue_destination_concurrency", V_UINT, S(queue_destination_concurrency), NOOFF, "5" },
     { NULL, V_STR, 0, NOOFF, NULL },
@@ -66,6 +68,8 @@ static const struct keydef smtp_keys[] = {
     { "sender_login_match", V_BOOL, I(sender_login_match), NOOFF, "no" },
     { "allow_open_relay", V_BOOL, I(allow_open_relay), NOOFF, "no" },
     { "max_recipients", V_UINT, I(max_recipients), NOOFF, "100" },
+    { "dnsbl", V_DOMLIST, I(dnsbl), NOOFF, "" },
+    { "dnswl", V_DOMLIST, I(dnswl), NOOFF, "" },
     { NULL, V_STR, 0, NOOFF, NULL },
 };
 
