@@ -62,6 +62,10 @@ static struct ub_ctx *ub_new(bool threads, unsigned *gen, unsigned *timeout)
         if (rc)   /* no /etc/resolv.conf: libunbound resolves from the root itself */
             log_warn("dns: /etc/resolv.conf: %s; resolving from the root", ub_strerror(rc));
     }
+    if (!err && (err = ub_ctx_hosts(ub, NULL)) != 0) {
+        log_warn("dns: /etc/hosts: %s", ub_strerror(err));
+        err = 0;
+    }
     *gen = conf.gen;
     *timeout = conf.timeout;
     pthread_mutex_unlock(&conf_mu);
@@ -294,6 +298,46 @@ int dns_sync_query(const char *name, int type, unsigned char *buf, size_t size,
         ub_resolve_free(res);
     ub_ctx_delete(ub);
     return len;
+}
+
+/* The addresses of one type's answer appended to out. */
+static void add_addrs(const unsigned char *pkt, int len, int type, struct ipaddr *out,
+                      size_t max, size_t *n)
+{
+    struct dns_answer a;
+    if (len < 0 || dns_parse_answer(pkt, (size_t)len, type, &a) < 0)
+        return;
+    size_t want = type == ns_t_a ? 4 : 16;
+    for (size_t i = 0; i < a.n && *n < max; i++) {
+        if (a.rdlen[i] != want)
+            continue;
+        memset(&out[*n], 0, sizeof out[*n]);
+        out[*n].family = type == ns_t_a ? AF_INET : AF_INET6;
+        memcpy(out[*n].b, a.rdata[i], want);
+        (*n)++;
+    }
+}
+
+int dns_sync_addrs(const char *host, struct ipaddr *out, size_t max, size_t *n,
+                   enum dns_status *status)
+{
+    *n = 0;
+    *status = DNS_OK;
+    if (max > 0 && ipaddr_parse(host, &out[0]) == 0) {
+        *n = 1;
+        return 0;
+    }
+    unsigned char buf[4096];
+    enum dns_status s6, s4;
+    int l6 = dns_sync_query(host, ns_t_aaaa, buf, sizeof buf, &s6);
+    add_addrs(buf, l6, ns_t_aaaa, out, max, n);
+    int l4 = dns_sync_query(host, ns_t_a, buf, sizeof buf, &s4);
+    add_addrs(buf, l4, ns_t_a, out, max, n);
+    if (*n > 0)
+        return 0;
+    bool gone = (s6 == DNS_NXDOMAIN || s6 == DNS_NODATA) && (s4 == DNS_NXDOMAIN || s4 == DNS_NODATA);
+    *status = gone ? DNS_NXDOMAIN : DNS_ERROR;
+    return -1;
 }
 
 /* ---- pure ------------------------------------------------------------------- */

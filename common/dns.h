@@ -34,6 +34,7 @@ enum dns_status {
 };
 
 #define DNS_ANSWERS_MAX 16
+#define DNS_NAME_MAX 256               /* a name in text form, with its NUL */
 
 struct dns_answer {
     enum dns_status status;
@@ -66,6 +67,12 @@ void dns_thread_end(void);
 /* Blocking, for threads that may wait (queue delivery threads): the answer packet into
  * buf; returns its length, or -1 with *status set (NXDOMAIN, NODATA, ERROR). */
 int dns_sync_query(const char *name, int type, unsigned char *buf, size_t size,
+                   enum dns_status *status);
+
+/* Blocking: HOST's addresses (an address literal is itself; else its AAAA and A
+ * records, /etc/hosts first), at most MAX into out. 0 with *n set, or -1 with *status
+ * (NXDOMAIN when the name has no address at all, ERROR). */
+int dns_sync_addrs(const char *host, struct ipaddr *out, size_t max, size_t *n,
                    enum dns_status *status);
 
 /* ---- pure helpers (tested) ----------------------------------------------- */

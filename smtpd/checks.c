@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "antispam.h"
+#include "check_dnsbl.h"
 #include "log.h"
 
 /* ---- rows ------------------------------------------------------------------- */
@@ -76,10 +78,12 @@ static const struct check_row connect_rows[] = {
     { RULE_CLIENT_DENIED, row_client, false },
 };
 static const struct check_row mail_rows[] = {
+    { RULE_ANTISPAM_POPAUTH, antispam_row_popauth, true },   /* notes, never decides */
     { RULE_LOCAL_SPOOF, row_spoof, true },
     { RULE_SENDER_LOGIN_MATCH, row_login_match, true },
 };
 static const struct check_row rcpt_rows[] = {
+    { RULE_DNSBL, check_dnsbl, false },    /* before any accepting row; may answer later */
     { RULE_SRS, row_srs, true },
     { RULE_LOCAL, row_local, true },
     { "relay", row_relay, true },
