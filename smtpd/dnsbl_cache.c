@@ -53,8 +53,9 @@ void dnsbl_cache_put(struct dnsbl_cache *c, const char *zone, const struct ipadd
             slot = w;
             break;
         }
-        if (set[w].expires < set[slot].expires)
-            slot = w;                  /* the one that expires first goes */
+        if (set[w].expires < set[slot].expires ||
+            (set[w].expires == set[slot].expires && set[w].seq < set[slot].seq))
+            slot = w;                  /* the one that expires first goes, the oldest */
     }
     if (ttl < DNSBL_TTL_MIN)
         ttl = DNSBL_TTL_MIN;
@@ -65,6 +66,7 @@ void dnsbl_cache_put(struct dnsbl_cache *c, const char *zone, const struct ipadd
     e->ip = *ip;
     str_copy(e->zone, zone, sizeof e->zone);
     e->expires = now + ttl;
+    e->seq = ++c->tick;
     e->listed = listed;
 }
 

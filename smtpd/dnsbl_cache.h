@@ -21,11 +21,13 @@ struct dnsbl_entry {
     struct ipaddr ip;                  /* to tell a hash collision */
     char zone[64];                     /* the zone (a longer one is hashed only) */
     int64_t expires;
+    uint64_t seq;                      /* when it was stored (the table's tick) */
     bool listed;
 };
 
 struct dnsbl_cache {
     struct dnsbl_entry e[DNSBL_CACHE_SETS][DNSBL_CACHE_WAYS];
+    uint64_t tick;
 };
 
 /* 1 with *listed set when a fresh entry is there, 0 when not. */
