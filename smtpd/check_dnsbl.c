@@ -31,18 +31,6 @@ struct dnsbl_lookup {
     struct zone_q z[];
 };
 
-bool dnsbl_answer_lists(const struct dns_answer *a)
-{
-    if (a->status != DNS_OK)
-        return false;
-    for (size_t i = 0; i < a->n; i++) {
-        const unsigned char *r = a->rdata[i];
-        if (a->rdlen[i] == 4 && r[0] == 127 && !(r[1] == 255 && r[2] == 255))
-            return true;
-    }
-    return false;
-}
-
 /* Every zone answered: the session's outcome, and the verdict for this RCPT. */
 static void conclude(struct antispam_client *as, const struct zone_q *z, size_t nz,
                      const char *ipstr)

@@ -25,10 +25,6 @@ struct antispam_client;
 
 enum check_status check_dnsbl(struct check_run *run, struct check_verdict *v);
 
-/* Does an A answer list the client (an address in 127.0.0.0/8 other than the lists'
- * error answers 127.255.255.0/24)? Pure. */
-bool dnsbl_answer_lists(const struct dns_answer *a);
-
 /* Drop the queries of a session that goes away (no callback follows). */
 void dnsbl_abort(struct antispam_client *as);
 

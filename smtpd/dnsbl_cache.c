@@ -8,6 +8,18 @@
 
 #include "util.h"
 
+bool dnsbl_answer_lists(const struct dns_answer *a)
+{
+    if (a->status != DNS_OK)
+        return false;
+    for (size_t i = 0; i < a->n; i++) {
+        const unsigned char *r = a->rdata[i];
+        if (a->rdlen[i] == 4 && r[0] == 127 && !(r[1] == 255 && r[2] == 255))
+            return true;
+    }
+    return false;
+}
+
 /* FNV-1a over the zone (case-folded) and the address; never 0. */
 static uint64_t hash(const char *zone, const struct ipaddr *ip)
 {

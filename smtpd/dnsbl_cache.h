@@ -1,4 +1,4 @@
-/* dnsbl_cache: the per-zone DNSBL/DNSWL result cache, bounded in memory: a fixed table
+/* dnsbl_cache: what a DNSBL/DNSWL answer means, and the per-zone DNSBL/DNSWL result cache, bounded in memory: a fixed table
  * of DNSBL_CACHE_SETS x DNSBL_CACHE_WAYS entries keyed by (zone, client address); an
  * entry lives for the TTL of its answer, clamped to [DNSBL_TTL_MIN, DNSBL_TTL_MAX]; a
  * full set drops its entry that expires first. Pure (time is passed in); the process
@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dns.h"
 #include "ipmatch.h"
 
 #define DNSBL_CACHE_SETS 1024
@@ -29,6 +30,10 @@ struct dnsbl_cache {
     struct dnsbl_entry e[DNSBL_CACHE_SETS][DNSBL_CACHE_WAYS];
     uint64_t tick;
 };
+
+/* Does an A answer list the client (an address in 127.0.0.0/8 other than the lists'
+ * error answers 127.255.255.0/24, RFC 5782)? */
+bool dnsbl_answer_lists(const struct dns_answer *a);
 
 /* 1 with *listed set when a fresh entry is there, 0 when not. */
 int dnsbl_cache_get(const struct dnsbl_cache *c, const char *zone, const struct ipaddr *ip,

@@ -14,7 +14,6 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "check_dnsbl.h"
 #include "confval.h"
 #include "cu.h"
 #include "dns.h"

@@ -36,6 +36,9 @@
 #define LLVMFuzzerTestOneInput fz_one_mx
 #include "../fuzz/fuzz_mx.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fz_one_dns
+#include "../fuzz/fuzz_dns.c"
+#undef LLVMFuzzerTestOneInput
 
 typedef int (*fz_fn)(const uint8_t *, size_t);
 
@@ -114,6 +117,7 @@ static void t_sasl64(void) { replay("fuzz_sasl64", fz_one_sasl64); }
 static void t_config(void) { replay("fuzz_config", fz_one_config); }
 static void t_ipmatch(void) { replay("fuzz_ipmatch", fz_one_ipmatch); }
 static void t_mx(void) { replay("fuzz_mx", fz_one_mx); }
+static void t_dns(void) { replay("fuzz_dns", fz_one_dns); }
 
 static CU_TestInfo tests[] = {
     { "smtp command parser corpus", t_smtp_parse },
@@ -124,6 +128,7 @@ static CU_TestInfo tests[] = {
     { "config loader corpus", t_config },
     { "IP patterns corpus", t_ipmatch },
     { "DNS MX answer corpus", t_mx },
+    { "DNS answers (DNSBL) and dns_servers corpus", t_dns },
     CU_TEST_INFO_NULL,
 };
 
