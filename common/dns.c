@@ -84,13 +84,15 @@ struct dns_ctx {
     struct event *ev;             /* ub_fd readable */
     struct event_base *base;
     unsigned gen, timeout;
-    size_t live;                  /* queries not yet answered or cancelled */
+    size_t live;                  /* queries not yet answered or cancelled ... */
+    struct dns_query *queries;    /* ... listed here */
     bool retired;                 /* a newer one serves new queries; free when live == 0 */
     bool processing;              /* inside ub_process: do not free now */
 };
 
 struct dns_query {
     struct dns_ctx *ctx;
+    struct dns_query *prev, *next;
     int id;
     struct event *timer;
     dns_cb cb;
@@ -185,22 +187,37 @@ static struct dns_ctx *thread_ctx(struct event_base *base)
     return c;
 }
 
-void dns_thread_end(void)
-{
-    struct dns_ctx *c = tl_ctx;
-    tl_ctx = NULL;
-    if (pthread_once(&key_once, make_key) == 0)
-        (void)pthread_setspecific(ctx_key, NULL);
-    ctx_free(c);
-}
-
 static void query_end(struct dns_query *q)
 {
     struct dns_ctx *c = q->ctx;
+    if (q->prev)
+        q->prev->next = q->next;
+    else
+        c->queries = q->next;
+    if (q->next)
+        q->next->prev = q->prev;
     event_free(q->timer);
     free(q);
     c->live--;
     maybe_free(c);
+}
+
+void dns_thread_end(void)
+{
+    struct dns_ctx *c = tl_ctx;
+    tl_ctx = NULL;
+    while (c && c->queries) {     /* the loop ends: whoever still waits hears "error" */
+        struct dns_query *q = c->queries;
+        struct dns_answer a;
+        memset(&a, 0, sizeof a);
+        a.status = DNS_ERROR;
+        (void)ub_cancel(c->ub, q->id);
+        q->cb(q->arg, &a);
+        query_end(q);
+    }
+    if (pthread_once(&key_once, make_key) == 0)
+        (void)pthread_setspecific(ctx_key, NULL);
+    ctx_free(c);
 }
 
 static void on_answer(void *arg, int err, struct ub_result *res)
@@ -259,6 +276,10 @@ struct dns_query *dns_query(struct event_base *base, const char *name, int type,
         return NULL;
     }
     c->live++;
+    q->next = c->queries;
+    if (q->next)
+        q->next->prev = q;
+    c->queries = q;
     return q;
 }
 

@@ -61,7 +61,8 @@ struct dns_query *dns_query(struct event_base *base, const char *name, int type,
                             void *arg);
 /* Drop a query whose answer is no longer wanted: CB is not called. */
 void dns_cancel(struct dns_query *q);
-/* Free the calling thread's context (a loop thread ends; the main thread at exit). */
+/* Free the calling thread's context (a loop thread ends; the main thread at exit);
+ * queries still waiting are answered DNS_ERROR first. */
 void dns_thread_end(void);
 
 /* Blocking, for threads that may wait (queue delivery threads): the answer packet into

@@ -83,7 +83,7 @@ void dnsbl_cache_put(struct dnsbl_cache *c, const char *zone, const struct ipadd
 }
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static struct dnsbl_cache *global;   /* made on first put (about 400 KB) */
+static struct dnsbl_cache *global;   /* made on first put (about 450 KB) */
 
 int dnsbl_cache_global_get(const char *zone, const struct ipaddr *ip, int64_t now, bool *listed)
 {

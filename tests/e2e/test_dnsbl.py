@@ -143,6 +143,26 @@ class DeadDnsServer(EnvTestCase):
         self.assertGreater(self.dead.queries, 0)
         self.assertIn("lookup timed out: counted as not listed", self.env.log("smtpd"))
 
+    def test_sigterm_while_waiting(self):
+        """SIGTERM with a session waiting for DNS: a clean exit (no leak, no crash)."""
+        s = self.env.smtp("smtp", REMOTE_IP)
+        s.mail("someone@elsewhere.test")
+        th = threading.Thread(target=_try, args=(s.rcpt, ALICE))
+        th.start()
+        time.sleep(0.3)
+        t0 = time.time()
+        self.env.stop("smtpd")                          # checks exit 0 and sanitizers
+        self.assertLess(time.time() - t0, 10)
+        th.join(10)
+        s.close()
+
+
+def _try(fn, *args):
+    try:
+        return fn(*args)
+    except (smtplib.SMTPException, OSError):
+        return None
+
 
 if __name__ == "__main__":
     unittest.main()

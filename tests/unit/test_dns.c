@@ -294,8 +294,14 @@ static void test_timeout(void)
     double secs = (double)(g.at.tv_sec - t0.tv_sec) + (g.at.tv_usec - t0.tv_usec) / 1e6;
     CU_ASSERT(secs >= 0.9 && secs < 2.5);
     CU_ASSERT_EQUAL(cancelled.calls, 0);
+    /* the loop ends with a query waiting: it is answered "error", once */
+    struct got late = { 0 };
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dns_query(base, "11.0.0.127.bl.example", ns_t_a, on_answer,
+                                           &late));
     event_free(stop);
     dns_thread_end();
+    CU_ASSERT_EQUAL(late.calls, 1);
+    CU_ASSERT_EQUAL(late.status, DNS_ERROR);
     event_base_free(base);
     close(fd);
     struct strlist none = { NULL, 0 };
@@ -309,7 +315,8 @@ static CU_TestInfo tests[] = {
     { "cache: hits, zones apart, expiry, TTL clamps", test_cache },
     { "cache: bounded, the newest stay", test_cache_bounded },
     { "dns_servers parsing", test_dns_servers },
-    { "a server that never answers: DNS_TIMEOUT after dns_timeout; cancel", test_timeout },
+    { "a server that never answers: DNS_TIMEOUT after dns_timeout; cancel; loop end",
+      test_timeout },
     CU_TEST_INFO_NULL,
 };
 
