@@ -23,8 +23,30 @@ static struct {
     unsigned gen;                 /* bumped by each dns_configure */
 } conf = { NULL, 0, 5, 1 };
 
+/* A fork (the queue runner's restart) while a loop thread holds conf_mu would leave
+ * the child's copy locked for ever: hold it across fork. */
+static void fork_lock(void)
+{
+    (void)pthread_mutex_lock(&conf_mu);
+}
+
+static void fork_unlock(void)
+{
+    (void)pthread_mutex_unlock(&conf_mu);
+}
+
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void fork_setup(void)
+{
+    if (pthread_atfork(fork_lock, fork_unlock, fork_unlock) != 0)
+        log_warn("dns: pthread_atfork failed");
+}
+
 int dns_configure(const struct strlist *servers, unsigned timeout)
 {
+    if (pthread_once(&fork_once, fork_setup) != 0)
+        return -1;
     char **v = servers->n ? xcalloc(servers->n, sizeof *v) : NULL;
     for (size_t i = 0; i < servers->n; i++)
         v[i] = xstrdup(servers->v[i]);
@@ -88,11 +110,13 @@ struct dns_ctx {
     struct dns_query *queries;    /* ... listed here */
     bool retired;                 /* a newer one serves new queries; free when live == 0 */
     bool processing;              /* inside ub_process: do not free now */
+    bool ending;                  /* dns_thread_end answers what is left */
 };
 
 struct dns_query {
     struct dns_ctx *ctx;
     struct dns_query *prev, *next;
+    bool cancelled;               /* while the loop ends (dns_thread_end) */
     int id;
     struct event *timer;
     dns_cb cb;
@@ -187,15 +211,23 @@ static struct dns_ctx *thread_ctx(struct event_base *base)
     return c;
 }
 
-static void query_end(struct dns_query *q)
+/* Take Q out of its context's list. */
+static void query_detach(struct dns_ctx *c, struct dns_query *q)
 {
-    struct dns_ctx *c = q->ctx;
     if (q->prev)
         q->prev->next = q->next;
     else
         c->queries = q->next;
     if (q->next)
         q->next->prev = q->prev;
+    q->prev = q->next = NULL;
+}
+
+/* A query is over: out of the list, freed; a retired context goes with its last. */
+static void query_end(struct dns_query *q)
+{
+    struct dns_ctx *c = q->ctx;
+    query_detach(c, q);
     event_free(q->timer);
     free(q);
     c->live--;
@@ -206,14 +238,23 @@ void dns_thread_end(void)
 {
     struct dns_ctx *c = tl_ctx;
     tl_ctx = NULL;
-    while (c && c->queries) {     /* the loop ends: whoever still waits hears "error" */
-        struct dns_query *q = c->queries;
-        struct dns_answer a;
-        memset(&a, 0, sizeof a);
-        a.status = DNS_ERROR;
+    struct dns_query *list = c ? c->queries : NULL;
+    if (c) {
+        c->queries = NULL;
+        c->ending = true;         /* a dns_cancel from a callback only marks its query */
+    }
+    while (list) {                /* the loop ends: whoever still waits hears "error" */
+        struct dns_query *q = list;
         (void)ub_cancel(c->ub, q->id);
-        q->cb(q->arg, &a);
-        query_end(q);
+        if (!q->cancelled) {
+            struct dns_answer a;
+            memset(&a, 0, sizeof a);
+            a.status = DNS_ERROR;
+            q->cb(q->arg, &a);
+        }
+        list = q->next;
+        event_free(q->timer);
+        free(q);
     }
     if (pthread_once(&key_once, make_key) == 0)
         (void)pthread_setspecific(ctx_key, NULL);
@@ -287,6 +328,10 @@ void dns_cancel(struct dns_query *q)
 {
     if (!q)
         return;
+    if (q->ctx->ending) {
+        q->cancelled = true;
+        return;
+    }
     (void)ub_cancel(q->ctx->ub, q->id);
     query_end(q);
 }
