@@ -5,6 +5,7 @@ dnswl listing overrides the dnsbl one; and a DNS server that never answers costs
 waiting session dns_timeout, then mail passes, while other sessions are served."""
 import os
 import smtplib
+import socket
 import threading
 import time
 import unittest
@@ -16,8 +17,10 @@ from tests.e2e.harness import DOMAIN, LAN_IP, REMOTE_IP, EnvTestCase
 ALICE, ALICE_PW = "alice@" + DOMAIN, "Tr1cky-Walrus-Lamp"
 UNLISTED_IP = "127.0.0.10"
 ALLOWED_IP = "127.0.0.11"       # in bl.example and in wl.example
+V6_NAME = ".".join(reversed("%032x" % 1))       # ::1, reversed nibbles
 ZONES = {
-    "bl.example": ["9.0.0.127 A 127.0.0.2",          # REMOTE_IP
+    "bl.example": ["%s A 127.0.0.2" % V6_NAME,      # ::1 (LAN only in Ipv6Client)
+                   "9.0.0.127 A 127.0.0.2",          # REMOTE_IP
                 "1.0.0.127 A 127.0.0.2",          # LAN_IP: exempt all the same
                 "11.0.0.127 A 127.0.0.2",
                 "9.0.0.127 TXT \"listed for tests\""],
@@ -94,6 +97,44 @@ class Dnsbl(EnvTestCase):
     def test_dnswl_skips_dnsbl(self):
         self.assertEqual(rcpt(self.env, ALLOWED_IP)[0], 250)
         self.assertIn("dnsbl: ip=%s whitelisted" % ALLOWED_IP, self.env.log("smtpd"))
+
+
+class Ipv6Client(EnvTestCase):
+    """An IPv6 client (::1, taken out of lan here) listed by its reversed nibbles."""
+
+    def setUp(self):
+        name = self.id().split(".")[-1]
+        self.nsd = Nsd(os.path.join(harness.WORK, "%s-%d-dns" % (name, os.getpid())), ZONES)
+        self.env = harness.Env(
+            name, server_conf="lan = 127.0.0.1\ndns_servers = %s\n" % self.nsd.server,
+            sections="[smtp in]\nlisten = [::1]:{port:smtp}\ndnsbl = bl.example\n")
+        self.env.add_user(ALICE, ALICE_PW)
+        self.env.start("smtpd", wait=[])
+        deadline = time.time() + 15
+        while True:
+            try:
+                socket.create_connection(("::1", self.env.ports["smtp"]), 0.5).close()
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def tearDown(self):
+        try:
+            super().tearDown()
+        finally:
+            self.nsd.stop()
+
+    def test_listed_ipv6_client_refused(self):
+        s = smtplib.SMTP("::1", self.env.ports["smtp"], timeout=15)
+        s.ehlo("client.test")
+        s.mail("someone@elsewhere.test")
+        code, text = s.rcpt(ALICE)
+        s.quit()
+        self.assertEqual(code, 554)
+        self.assertEqual(text.decode(), "5.7.1 Service unavailable; client [::1] blocked "
+                         "using bl.example")
 
 
 class DeadDnsServer(EnvTestCase):
