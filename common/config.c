@@ -71,6 +71,8 @@ static int set_value(const struct keydef *k, void *base, const struct config_kin
     case V_DOMLIST:
     case V_RELAYTO:
         return cv_domains(v, k->type == V_RELAYTO, FIELD(base, k->off, struct strlist), why, wl);
+    case V_DNSSERVERS:
+        return cv_dns_servers(v, FIELD(base, k->off, struct strlist), why, wl);
     case V_IPLIST:
         return set_iplist(k, base, v, why, wl);
     case V_BOOL:
@@ -154,7 +156,7 @@ static void free_fields(const struct keydef *keys, void *base)
         case V_STR: case V_NESTR: case V_HOST: case V_DOMAIN: case V_HOSTPORT:
             free(*FIELD(base, k->off, char *));
             break;
-        case V_DOMLIST: case V_RELAYTO:
+        case V_DOMLIST: case V_RELAYTO: case V_DNSSERVERS:
             cv_strlist_free(FIELD(base, k->off, struct strlist));
             break;
         case V_IPLIST:

@@ -67,6 +67,7 @@ struct smtp_instance {
     unsigned max_recipients;
     bool greylist;                     /* greylisting at RCPT (greylist.h) */
     unsigned greylist_delay, greylist_window, greylist_keep;
+    struct strlist dnsbl, dnswl;       /* DNS block / allow list zones (check_dnsbl.h) */
     bool always_relay_from_set;        /* for --check-config warnings */
     enum auth_source auth_source;      /* store (userdb), system (PAM), fixed (one account) */
     char *pam_service;                 /* system: the PAM service name */
@@ -103,6 +104,8 @@ struct config {
     unsigned max_hops;                 /* more Received: headers: 554 5.4.6 */
     char *relayhost;                   /* "" if unset */
     int relayhost_port;
+    struct strlist dns_servers;        /* "IP@PORT" (libunbound's form); none: resolv.conf */
+    unsigned dns_timeout;              /* seconds, per query (dns.h) */
     unsigned queue_retry;
     unsigned queue_lifetime;
     unsigned queue_concurrency;        /* outbound connections in all */

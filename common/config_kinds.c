@@ -33,6 +33,8 @@ const struct keydef config_server_keys[] = {
     { "relayhost", V_HOSTPORT, S(relayhost), S(relayhost_port), "" },
     { "queue_retry", V_DUR_NZ, S(queue_retry), NOOFF, "5m" },
     { "queue_lifetime", V_DUR_NZ, S(queue_lifetime), NOOFF, "5d" },
+    { "dns_servers", V_DNSSERVERS, S(dns_servers), NOOFF, "" },   /* "": /etc/resolv.conf */
+    { "dns_timeout", V_DUR_NZ, S(dns_timeout), NOOFF, "5s" },
     { "queue_concurrency", V_UINT, S(queue_concurrency), NOOFF, "20" },
     { "queue_destination_concurrency", V_UINT, S(queue_destination_concurrency), NOOFF, "5" },
     { NULL, V_STR, 0, NOOFF, NULL },
@@ -74,6 +76,8 @@ static const struct keydef smtp_keys[] = {
     { "pam_service", V_NESTR, I(pam_service), NOOFF, "mailserver" },
     { "system_relay_group", V_NESTR, I(system_relay_group), NOOFF, "mailrelay" },
     { "auth_fixed_user", V_STR, I(auth_fixed_user), NOOFF, "" },
+    { "dnsbl", V_DOMLIST, I(dnsbl), NOOFF, "" },
+    { "dnswl", V_DOMLIST, I(dnswl), NOOFF, "" },
     { NULL, V_STR, 0, NOOFF, NULL },
 };
 

@@ -391,3 +391,33 @@ int cv_domains(const char *v, bool wildcards, struct strlist *out, char *why, si
     return 0;
 }
 
+
+int cv_dns_servers(const char *v, struct strlist *out, char *why, size_t wl)
+{
+    struct strlist l = { NULL, 0 };
+    char tok[80], buf[80], *h, *ps;
+    int r;
+    while ((r = cv_next_tok(&v, tok, sizeof(tok))) != 0) {
+        struct ipaddr a;
+        int port = 53;
+        bool br, ok;
+        if (r > 0 && ipaddr_parse(tok, &a) == 0)   /* 192.0.2.1, 2001:db8::1, [::1] */
+            ok = true;
+        else
+            ok = r > 0 && str_copy(buf, tok, sizeof(buf)) < sizeof(buf) &&
+                 split_hostport(buf, &h, &ps, &br) == 0 && ipaddr_parse(h, &a) == 0 &&
+                 (!ps || cv_port(ps, &port) == 0);
+        if (!ok) {
+            snprintf(why, wl, "'%s' is not a DNS server (expected IP, IP:PORT or [IPv6]:PORT)",
+                     r > 0 ? tok : "(too long)");
+            cv_strlist_free(&l);
+            return -1;
+        }
+        char addr[46], one[64];
+        snprintf(one, sizeof(one), "%s@%d", ipaddr_format(&a, addr, sizeof(addr)), port);
+        cv_strlist_add(&l, one);
+    }
+    cv_strlist_free(out);
+    *out = l;
+    return 0;
+}

@@ -28,6 +28,9 @@ int cv_domains(const char *v, bool wildcards, struct strlist *out, char *why, si
 int cv_hostport(const char *v, char **host, int *port, char *why, size_t wl);
 /* A list of ADDRESS:PORT / [V6]:PORT (at least one); replaces *out and *nout. */
 int cv_listen(const char *v, struct listen_addr **out, size_t *nout, char *why, size_t wl);
+/* A list of DNS servers, IP or IP:PORT ([V6]:PORT; port 53 if not given), as
+ * "IP@PORT" (libunbound's form); replaces *out. */
+int cv_dns_servers(const char *v, struct strlist *out, char *why, size_t wl);
 void cv_listen_free(struct listen_addr *l, size_t n);
 void cv_strlist_free(struct strlist *l);
 

@@ -24,6 +24,7 @@
 
 #include "conn_internal.h"
 #include "connlimit.h"
+#include "dns.h"
 #include "greylist.h"
 #include "listeners.h"
 #include "log.h"
@@ -384,6 +385,7 @@ static void loop_exit(void)
 
     while ((c = conn_first()) != NULL)
         conn_abort(c);
+    dns_thread_end();                  /* this loop's resolver, if it made one */
     if (t_grace)
         event_free(t_grace);
     t_grace = NULL;

@@ -1,6 +1,7 @@
 /* check_greylist: the greylisting row of the RCPT stage. See check_greylist.h. */
 #include "check_greylist.h"
 
+#include "antispam.h"
 #include "greylist.h"
 #include "log.h"
 
@@ -8,8 +9,8 @@ int check_greylist_exempt(const struct check_ctx *x, bool *exempt)
 {
     const struct policy_client *pc = x->pc;
     *exempt = true;
-    if (pc->authenticated || pc->in_lan || pc->always_relay_from || x->dnswl_listed)
-        return 0;
+    if (antispam_exempt(x) || (x->as && x->as->whitelisted))
+        return 0;              /* (antispam_exempt knows a POP-auth entry the MAIL row saw) */
     return policy_client_pop_fresh(pc, x->lk, x->now, exempt);
 }
 

@@ -11,7 +11,7 @@
 #define RULE_GREYLIST "greylist"
 
 /* SPEC: sessions that authenticated, lan clients, always_relay_from hosts, DNSWL-listed
- * clients (ctx.dnswl_listed) and, looked up last, fresh POP-before-SMTP clients are
+ * clients (ctx.as->whitelisted, antispam.h) and, looked up last, fresh POP-before-SMTP clients are
  * never greylisted. 0 (*exempt set), or -1 on a lookup error. */
 int check_greylist_exempt(const struct check_ctx *x, bool *exempt);
 

@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "antispam.h"
+#include "check_dnsbl.h"
 #include "check_greylist.h"
 #include "log.h"
 
@@ -77,10 +79,12 @@ static const struct check_row connect_rows[] = {
     { RULE_CLIENT_DENIED, row_client, false, false },
 };
 static const struct check_row mail_rows[] = {
+    { RULE_ANTISPAM_POPAUTH, antispam_row_popauth, true, false },   /* notes, never decides */
     { RULE_LOCAL_SPOOF, row_spoof, true, false },
     { RULE_SENDER_LOGIN_MATCH, row_login_match, true, false },
 };
 static const struct check_row rcpt_rows[] = {
+    { RULE_DNSBL, check_dnsbl, false, false },  /* before any accepting row; answers later */
     { RULE_SRS, row_srs, true, false },
     { RULE_LOCAL, row_local, true, false },
     { "relay", row_relay, true, false },

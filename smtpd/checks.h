@@ -75,6 +75,7 @@ struct check_verdict {
 enum check_status { CHECK_DONE, CHECK_PENDING };
 
 struct check_run;
+struct antispam_client;
 
 /* What the rows see. Pointers stay valid until the stage ends. */
 struct check_ctx {
@@ -88,9 +89,9 @@ struct check_ctx {
     const struct mailaddr *rcpt;       /* RCPT */
     struct policy_rcpt *rcpt_out;      /* RCPT: zeroed; the accepting row fills it */
     void *owner;                       /* the caller's (the session; a test's state) */
-    /* The client is on a DNS allow list (dnswl): it skips greylisting (SPEC). Set by
-     * the dnswl row of issue #14 item 2 (DNSBL/DNSWL) when it lands; false until then. */
-    bool dnswl_listed;
+    /* the anti-spam rows' facts about the client (antispam.h: as->whitelisted, the
+     * exemption); NULL offline */
+    struct antispam_client *as;
     /* Run checks_work(run) on a worker, then checks_worked(run) on the loop; 0, or -1
      * when it cannot (then the stage ends 451 4.3.0). NULL: blocking rows run in place. */
     int (*offload)(struct check_run *run);

@@ -7,6 +7,7 @@
 
 #include "checkconf.h"
 #include "config.h"
+#include "dns.h"
 #include "log.h"
 #include "mailstore.h"
 #include "queue_admin.h"
@@ -23,6 +24,7 @@ static int smtpd_on_start(const struct config *cfg)
         return -1;
     }
     mstore_clean_spool(cfg->data_dir);
+    (void)dns_configure(&cfg->dns_servers, cfg->dns_timeout);   /* before the runner forks */
     if (runner_start(cfg) != 0)   /* later calls (reload) make the runner reload */
         log_err("the outbound queue runner did not start; queued mail waits for it");
     return 0;

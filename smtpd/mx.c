@@ -4,12 +4,11 @@
 
 #include <arpa/nameser.h>
 #include <netinet/in.h>
-#include <netdb.h>
-#include <resolv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dns.h"
 #include "util.h"
 
 static void strip_dot(char *name)
@@ -187,18 +186,13 @@ enum nexthop_result nexthop_dns(const char *domain, struct nexthop *out)
         return fail(out, NH_BOUNCE, "5.1.2", domain, "bad domain name");
     snprintf(out->key, sizeof out->key, "mx:%s", domain);
     str_lower(out->key);
-    struct __res_state rs;
-    memset(&rs, 0, sizeof rs);
-    if (res_ninit(&rs) < 0)
-        return fail(out, NH_DEFER, "4.4.3", domain, "resolver initialisation failed");
     unsigned char ans[8192];
-    int len = res_nquery(&rs, domain, ns_c_in, ns_t_mx, ans, sizeof ans);
-    int herr = rs.res_h_errno;
-    res_nclose(&rs);
+    enum dns_status st;
+    int len = dns_sync_query(domain, ns_t_mx, ans, sizeof ans, &st);   /* dns_servers */
     if (len < 0) {
-        if (herr == HOST_NOT_FOUND)
+        if (st == DNS_NXDOMAIN)
             return fail(out, NH_BOUNCE, "5.1.2", domain, "Host or domain name not found");
-        if (herr != NO_DATA)
+        if (st != DNS_NODATA)
             return fail(out, NH_DEFER, "4.4.3", domain, "DNS lookup of MX failed (temporary)");
         len = 0;
     }

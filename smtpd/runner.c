@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dns.h"
 #include "log.h"
 #include "queue_file.h"
 #include "queue_run.h"
@@ -95,6 +96,7 @@ static void reload(struct qrun *q, struct config **own)
         config_free(*own);
     *own = n;
     q->cfg = n;
+    (void)dns_configure(&n->dns_servers, n->dns_timeout);
     log_info("runner: config reloaded");
 }
 

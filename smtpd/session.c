@@ -15,6 +15,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "check_dnsbl.h"
 #include "deliver.h"
 #include "log.h"
 #include "util.h"
@@ -134,6 +135,7 @@ static void sess_free(struct session *s)
         event_free(s->delay_ev);
     sess_reset_tx(s);
     auth_flow_free(s->sasl);
+    dnsbl_abort(&s->as);               /* none in flight unless the loop is ending */
     free(s->ab);
     free(s);
 }
@@ -319,6 +321,7 @@ void sess_check(struct session *s, enum check_stage stage, void (*proceed)(struc
     x->rcpt = s->tx ? &s->tx->rcpt : NULL;
     x->rcpt_out = s->tx ? &s->tx->pr : NULL;
     x->owner = s;
+    x->as = &s->as;
     x->offload = check_offload;
     s->chk.done = check_done;
     s->proceed = proceed;

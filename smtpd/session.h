@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "antispam.h"
 #include "auth_flow.h"
 #include "checks.h"
 #include "conn.h"
@@ -46,6 +47,7 @@ struct session {
     /* the checks of the current stage (chk.pending: a row answers later, input paused);
      * proceed(s) goes on with the command when they are over */
     struct check_run chk;
+    struct antispam_client as;         /* anti-spam facts (antispam.h), chk.ctx.as */
     void (*proceed)(struct session *s);
     /* greeting and authentication */
     bool esmtp;

@@ -16,9 +16,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dns.h"
 #include "log.h"
 #include "msgtext.h"
 #include "util.h"
+
+#define SMTPC_ADDRS_MAX 16     /* addresses of one host tried */
 
 /* ------------------------------------------------------------- pure part ---- */
 
@@ -423,45 +426,61 @@ static int greet(struct smtpc *c, SSL_CTX *tls, struct smtpc_reply *r)
     return 0;
 }
 
-/* Try every address of one host; a connected, greeted smtpc or NULL. */
+/* Connect to ADDR and greet: a connected, greeted smtpc, or NULL (why set). */
+static struct smtpc *open_addr(const struct mx_host *h, const struct ipaddr *addr,
+                               const char *helo, SSL_CTX *tls, struct smtpc_reply *why)
+{
+    char port[16], text[64];
+    snprintf(port, sizeof port, "%d", h->port);
+    ipaddr_format(addr, text, sizeof text);
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC,
+                              .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
+    struct addrinfo *ai = NULL;
+    if (getaddrinfo(text, port, &hints, &ai) != 0 || !ai)
+        return NULL;
+    struct smtpc *c = calloc(1, sizeof *c);
+    if (!c) {
+        freeaddrinfo(ai);
+        return NULL;
+    }
+    snprintf(c->host, sizeof c->host, "%s[%s]:%d", h->name, text, h->port);
+    str_copy(c->helo, helo, sizeof c->helo);
+    c->fd = tcp_connect(ai, deadline(SMTPC_T_CONNECT));
+    freeaddrinfo(ai);
+    if (c->fd < 0) {
+        why->code = 0;
+        str_copy(why->enh, "4.4.1", sizeof why->enh);
+        snprintf(why->text, sizeof why->text, "connect to %s: %s", c->host, strerror(errno));
+        free(c);
+        return NULL;
+    }
+    if (greet(c, tls, why) == 0)
+        return c;
+    smtpc_close(c);
+    return NULL;
+}
+
+/* Try every address of one host (dns.h: [server] dns_servers); a connected, greeted
+ * smtpc or NULL. */
 static struct smtpc *open_host(const struct mx_host *h, const char *helo, SSL_CTX *tls,
                                struct smtpc_reply *why)
 {
-    char port[16];
-    snprintf(port, sizeof port, "%d", h->port);
-    struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC };
-    struct addrinfo *res = NULL;
-    int gai = getaddrinfo(h->name, port, &hints, &res);
-    if (gai != 0) {
-        why->code = gai == EAI_NONAME ? 550 : 0;
-        str_copy(why->enh, gai == EAI_NONAME ? "5.4.4" : "4.4.3", sizeof why->enh);
+    struct ipaddr addrs[SMTPC_ADDRS_MAX];
+    size_t n;
+    enum dns_status st;
+    if (dns_sync_addrs(h->name, addrs, SMTPC_ADDRS_MAX, &n, &st) < 0) {
+        bool gone = st == DNS_NXDOMAIN;
+        why->code = gone ? 550 : 0;
+        str_copy(why->enh, gone ? "5.4.4" : "4.4.3", sizeof why->enh);
         snprintf(why->text, sizeof why->text, "Host %s not found: %s", h->name,
-                 gai_strerror(gai));
+                 gone ? "no address" : "DNS lookup failed (temporary)");
         return NULL;
     }
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        char addr[64] = "?";
-        getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, sizeof addr, NULL, 0, NI_NUMERICHOST);
-        struct smtpc *c = calloc(1, sizeof *c);
-        if (!c)
-            break;
-        snprintf(c->host, sizeof c->host, "%s[%s]:%d", h->name, addr, h->port);
-        str_copy(c->helo, helo, sizeof c->helo);
-        c->fd = tcp_connect(ai, deadline(SMTPC_T_CONNECT));
-        if (c->fd < 0) {
-            why->code = 0;
-            str_copy(why->enh, "4.4.1", sizeof why->enh);
-            snprintf(why->text, sizeof why->text, "connect to %s: %s", c->host, strerror(errno));
-            free(c);
-            continue;
-        }
-        if (greet(c, tls, why) == 0) {
-            freeaddrinfo(res);
+    for (size_t i = 0; i < n; i++) {
+        struct smtpc *c = open_addr(h, &addrs[i], helo, tls, why);
+        if (c)
             return c;
-        }
-        smtpc_close(c);
     }
-    freeaddrinfo(res);
     return NULL;
 }
 

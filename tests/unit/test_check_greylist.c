@@ -6,6 +6,7 @@
  * refused recipient is never greylisted). */
 #include <string.h>
 
+#include "antispam.h"
 #include "check_greylist.h"
 #include "cu.h"
 #include "greylist.h"
@@ -87,9 +88,12 @@ static void reset(void)
 static enum check_answer row(int64_t now, bool offline, bool dnswl, struct check_verdict *v)
 {
     struct check_run run;
+    struct antispam_client as;
     memset(&run, 0, sizeof run);
+    memset(&as, 0, sizeof as);
+    as.whitelisted = dnswl;
     run.ctx = (struct check_ctx){ .pc = &pc, .lk = &lk, .now = now, .offline = offline,
-                                  .from = &from, .rcpt = &to, .dnswl_listed = dnswl };
+                                  .from = &from, .rcpt = &to, .as = &as };
     memset(v, 0, sizeof *v);
     v->answer = CHECK_CONTINUE;
     CU_ASSERT_EQUAL(check_greylist(&run, v), CHECK_DONE);

@@ -7,6 +7,8 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "antispam.h"
+#include "check_dnsbl.h"
 #include "checks.h"
 #include "cu.h"
 
@@ -393,17 +395,22 @@ static void test_daemon_tables(void)
 {
     size_t n = 0;
     const struct check_row *r = checks_rows(CHECK_MAIL, &n);
-    CU_ASSERT_EQUAL_FATAL(n, 2);
-    CU_ASSERT_STRING_EQUAL(r[0].rule, RULE_LOCAL_SPOOF);
-    CU_ASSERT_STRING_EQUAL(r[1].rule, RULE_SENDER_LOGIN_MATCH);
-    r = checks_rows(CHECK_RCPT, &n);
-    CU_ASSERT_EQUAL_FATAL(n, 4);
-    CU_ASSERT_STRING_EQUAL(r[0].rule, RULE_SRS);
-    CU_ASSERT_STRING_EQUAL(r[1].rule, RULE_LOCAL);
-    CU_ASSERT_STRING_EQUAL(r[3].rule, "greylist");
-    for (size_t i = 0; i < n; i++) {
+    CU_ASSERT_EQUAL_FATAL(n, 3);
+    CU_ASSERT_STRING_EQUAL(r[0].rule, RULE_ANTISPAM_POPAUTH);
+    CU_ASSERT_STRING_EQUAL(r[1].rule, RULE_LOCAL_SPOOF);
+    CU_ASSERT_STRING_EQUAL(r[2].rule, RULE_SENDER_LOGIN_MATCH);
+    for (size_t i = 0; i < n; i++)
         CU_ASSERT_TRUE(r[i].blocking);                  /* they read the store */
-        CU_ASSERT_EQUAL(r[i].after_accept, i == 3);     /* greylisting: accepted rcpts */
+    r = checks_rows(CHECK_RCPT, &n);
+    CU_ASSERT_EQUAL_FATAL(n, 5);
+    CU_ASSERT_STRING_EQUAL(r[0].rule, RULE_DNSBL);      /* before any accepting row */
+    CU_ASSERT_FALSE(r[0].blocking);                     /* DNS on the loop, answers later */
+    CU_ASSERT_STRING_EQUAL(r[1].rule, RULE_SRS);
+    CU_ASSERT_STRING_EQUAL(r[2].rule, RULE_LOCAL);
+    CU_ASSERT_STRING_EQUAL(r[4].rule, "greylist");
+    for (size_t i = 1; i < n; i++) {
+        CU_ASSERT_TRUE(r[i].blocking);                  /* they read the store */
+        CU_ASSERT_EQUAL(r[i].after_accept, i == 4);     /* greylisting: accepted rcpts */
     }
     r = checks_rows(CHECK_CONNECT, &n);
     CU_ASSERT_EQUAL_FATAL(n, 1);

@@ -39,6 +39,9 @@
 #define LLVMFuzzerTestOneInput fz_one_dkim
 #include "../fuzz/fuzz_dkim.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fz_one_dns
+#include "../fuzz/fuzz_dns.c"
+#undef LLVMFuzzerTestOneInput
 
 typedef int (*fz_fn)(const uint8_t *, size_t);
 
@@ -118,6 +121,7 @@ static void t_config(void) { replay("fuzz_config", fz_one_config); }
 static void t_ipmatch(void) { replay("fuzz_ipmatch", fz_one_ipmatch); }
 static void t_mx(void) { replay("fuzz_mx", fz_one_mx); }
 static void t_dkim(void) { replay("fuzz_dkim", fz_one_dkim); }
+static void t_dns(void) { replay("fuzz_dns", fz_one_dns); }
 
 static CU_TestInfo tests[] = {
     { "smtp command parser corpus", t_smtp_parse },
@@ -129,6 +133,7 @@ static CU_TestInfo tests[] = {
     { "IP patterns corpus", t_ipmatch },
     { "DNS MX answer corpus", t_mx },
     { "DKIM header and canonicalization corpus", t_dkim },
+    { "DNS answers (DNSBL) and dns_servers corpus", t_dns },
     CU_TEST_INFO_NULL,
 };
 

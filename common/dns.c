@@ -1,0 +1,476 @@
+/* dns: asynchronous lookups on the event loops and blocking ones for delivery threads,
+ * over libunbound; the answer parser and the DNSBL name builder are pure. See dns.h. */
+#include "dns.h"
+
+#include <arpa/nameser.h>
+#include <event2/event.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unbound.h>
+
+#include "log.h"
+#include "util.h"
+
+/* ---- settings ---------------------------------------------------------------- */
+
+static pthread_mutex_t conf_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    char **servers;
+    size_t n;
+    unsigned timeout;
+    unsigned gen;                 /* bumped by each dns_configure */
+} conf = { NULL, 0, 5, 1 };
+
+/* A fork (the queue runner's restart) while a loop thread holds conf_mu would leave
+ * the child's copy locked for ever: hold it across fork. */
+static void fork_lock(void)
+{
+    (void)pthread_mutex_lock(&conf_mu);
+}
+
+static void fork_unlock(void)
+{
+    (void)pthread_mutex_unlock(&conf_mu);
+}
+
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void fork_setup(void)
+{
+    if (pthread_atfork(fork_lock, fork_unlock, fork_unlock) != 0)
+        log_warn("dns: pthread_atfork failed");
+}
+
+int dns_configure(const struct strlist *servers, unsigned timeout)
+{
+    if (pthread_once(&fork_once, fork_setup) != 0)
+        return -1;
+    char **v = servers->n ? xcalloc(servers->n, sizeof *v) : NULL;
+    for (size_t i = 0; i < servers->n; i++)
+        v[i] = xstrdup(servers->v[i]);
+    if (pthread_mutex_lock(&conf_mu) != 0)
+        abort();
+    char **old = conf.servers;
+    size_t oldn = conf.n;
+    conf.servers = v;
+    conf.n = servers->n;
+    conf.timeout = timeout ? timeout : 5;
+    conf.gen++;
+    pthread_mutex_unlock(&conf_mu);
+    for (size_t i = 0; i < oldn; i++)
+        free(old[i]);
+    free(old);
+    return 0;
+}
+
+/* A new libunbound context with the current settings (*gen, *timeout: theirs). */
+static struct ub_ctx *ub_new(bool threads, unsigned *gen, unsigned *timeout)
+{
+    struct ub_ctx *ub = ub_ctx_create();
+    if (!ub)
+        return NULL;
+    int err = threads ? ub_ctx_async(ub, 1) : 0;
+    /* dns_servers may well be a resolver on this host (127.0.0.53, a local unbound) */
+    if (!err)
+        err = ub_ctx_set_option(ub, "do-not-query-localhost:", "no");
+    if (pthread_mutex_lock(&conf_mu) != 0)
+        abort();
+    for (size_t i = 0; !err && i < conf.n; i++)
+        err = ub_ctx_set_fwd(ub, conf.servers[i]);
+    if (!err && conf.n == 0) {
+        int rc = ub_ctx_resolvconf(ub, NULL);
+        if (rc)   /* no /etc/resolv.conf: libunbound resolves from the root itself */
+            log_warn("dns: /etc/resolv.conf: %s; resolving from the root", ub_strerror(rc));
+    }
+    if (!err && (err = ub_ctx_hosts(ub, NULL)) != 0) {
+        log_warn("dns: /etc/hosts: %s", ub_strerror(err));
+        err = 0;
+    }
+    *gen = conf.gen;
+    *timeout = conf.timeout;
+    pthread_mutex_unlock(&conf_mu);
+    if (err) {
+        log_err("dns: resolver set-up failed: %s", ub_strerror(err));
+        ub_ctx_delete(ub);
+        return NULL;
+    }
+    return ub;
+}
+
+/* ---- per-loop contexts ---------------------------------------------------------- */
+
+struct dns_ctx {
+    struct ub_ctx *ub;
+    struct event *ev;             /* ub_fd readable */
+    struct event_base *base;
+    unsigned gen, timeout;
+    size_t live;                  /* queries not yet answered or cancelled ... */
+    struct dns_query *queries;    /* ... listed here */
+    bool retired;                 /* a newer one serves new queries; free when live == 0 */
+    bool processing;              /* inside ub_process: do not free now */
+    bool ending;                  /* dns_thread_end answers what is left */
+};
+
+struct dns_query {
+    struct dns_ctx *ctx;
+    struct dns_query *prev, *next;
+    bool cancelled;               /* while the loop ends (dns_thread_end) */
+    int id;
+    struct event *timer;
+    dns_cb cb;
+    void *arg;
+};
+
+static __thread struct dns_ctx *tl_ctx;
+static pthread_key_t ctx_key;
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+
+static void ctx_free(struct dns_ctx *c)
+{
+    if (!c)
+        return;
+    if (c->ev)
+        event_free(c->ev);
+    if (c->ub)
+        ub_ctx_delete(c->ub);
+    free(c);
+}
+
+static void key_dtor(void *p)
+{
+    struct dns_ctx *c = p;
+    if (c && !c->retired)
+        ctx_free(c);
+}
+
+static void make_key(void)
+{
+    if (pthread_key_create(&ctx_key, key_dtor) != 0)
+        abort();
+}
+
+static void maybe_free(struct dns_ctx *c)
+{
+    if (c->retired && c->live == 0 && !c->processing)
+        ctx_free(c);
+}
+
+static void on_fd(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct dns_ctx *c = arg;
+    c->processing = true;
+    int err = ub_process(c->ub);
+    c->processing = false;
+    if (err)
+        log_warn("dns: %s", ub_strerror(err));
+    maybe_free(c);
+}
+
+static struct dns_ctx *ctx_new(struct event_base *base)
+{
+    struct dns_ctx *c = xcalloc(1, sizeof *c);
+    c->base = base;
+    c->ub = ub_new(true, &c->gen, &c->timeout);
+    if (!c->ub) {
+        free(c);
+        return NULL;
+    }
+    c->ev = event_new(base, ub_fd(c->ub), EV_READ | EV_PERSIST, on_fd, c);
+    if (!c->ev || event_add(c->ev, NULL) < 0) {
+        ctx_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* The calling thread's context for BASE, renewed after a dns_configure. */
+static struct dns_ctx *thread_ctx(struct event_base *base)
+{
+    if (pthread_once(&key_once, make_key) != 0)
+        abort();
+    unsigned gen;
+    if (pthread_mutex_lock(&conf_mu) != 0)
+        abort();
+    gen = conf.gen;
+    pthread_mutex_unlock(&conf_mu);
+    struct dns_ctx *c = tl_ctx;
+    if (c && (c->gen != gen || c->base != base)) {
+        c->retired = true;
+        maybe_free(c);
+        c = tl_ctx = NULL;
+    }
+    if (!c) {
+        c = tl_ctx = ctx_new(base);
+        if (pthread_setspecific(ctx_key, c) != 0)
+            log_warn("dns: pthread_setspecific failed");
+    }
+    return c;
+}
+
+/* Take Q out of its context's list. */
+static void query_detach(struct dns_ctx *c, struct dns_query *q)
+{
+    if (q->prev)
+        q->prev->next = q->next;
+    else
+        c->queries = q->next;
+    if (q->next)
+        q->next->prev = q->prev;
+    q->prev = q->next = NULL;
+}
+
+/* A query is over: out of the list, freed; a retired context goes with its last. */
+static void query_end(struct dns_query *q)
+{
+    struct dns_ctx *c = q->ctx;
+    query_detach(c, q);
+    event_free(q->timer);
+    free(q);
+    c->live--;
+    maybe_free(c);
+}
+
+void dns_thread_end(void)
+{
+    struct dns_ctx *c = tl_ctx;
+    tl_ctx = NULL;
+    struct dns_query *list = c ? c->queries : NULL;
+    if (c) {
+        c->queries = NULL;
+        c->ending = true;         /* a dns_cancel from a callback only marks its query */
+    }
+    while (list) {                /* the loop ends: whoever still waits hears "error" */
+        struct dns_query *q = list;
+        (void)ub_cancel(c->ub, q->id);
+        if (!q->cancelled) {
+            struct dns_answer a;
+            memset(&a, 0, sizeof a);
+            a.status = DNS_ERROR;
+            q->cb(q->arg, &a);
+        }
+        list = q->next;
+        event_free(q->timer);
+        free(q);
+    }
+    if (pthread_once(&key_once, make_key) == 0)
+        (void)pthread_setspecific(ctx_key, NULL);
+    ctx_free(c);
+}
+
+static void on_answer(void *arg, int err, struct ub_result *res)
+{
+    struct dns_query *q = arg;
+    struct dns_answer a;
+    memset(&a, 0, sizeof a);
+    a.status = DNS_ERROR;
+    if (err)
+        log_info("dns: lookup failed: %s", ub_strerror(err));
+    else if (res && res->answer_packet &&
+             dns_parse_answer(res->answer_packet, (size_t)res->answer_len, res->qtype, &a) < 0)
+        a.status = DNS_ERROR;
+    q->cb(q->arg, &a);
+    if (res)
+        ub_resolve_free(res);
+    query_end(q);
+}
+
+static void on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct dns_query *q = arg;
+    struct dns_answer a;
+    memset(&a, 0, sizeof a);
+    a.status = DNS_TIMEOUT;
+    (void)ub_cancel(q->ctx->ub, q->id);
+    q->cb(q->arg, &a);
+    query_end(q);
+}
+
+struct dns_query *dns_query(struct event_base *base, const char *name, int type, dns_cb cb,
+                            void *arg)
+{
+    struct dns_ctx *c = thread_ctx(base);
+    if (!c)
+        return NULL;
+    struct dns_query *q = xcalloc(1, sizeof *q);
+    q->ctx = c;
+    q->cb = cb;
+    q->arg = arg;
+    q->timer = evtimer_new(base, on_timeout, q);
+    struct timeval tv = { (time_t)c->timeout, 0 };
+    if (!q->timer || evtimer_add(q->timer, &tv) < 0) {
+        if (q->timer)
+            event_free(q->timer);
+        free(q);
+        return NULL;
+    }
+    int err = ub_resolve_async(c->ub, name, type, ns_c_in, q, on_answer, &q->id);
+    if (err) {
+        log_warn("dns: %s: %s", name, ub_strerror(err));
+        event_free(q->timer);
+        free(q);
+        return NULL;
+    }
+    c->live++;
+    q->next = c->queries;
+    if (q->next)
+        q->next->prev = q;
+    c->queries = q;
+    return q;
+}
+
+void dns_cancel(struct dns_query *q)
+{
+    if (!q)
+        return;
+    if (q->ctx->ending) {
+        q->cancelled = true;
+        return;
+    }
+    (void)ub_cancel(q->ctx->ub, q->id);
+    query_end(q);
+}
+
+/* ---- blocking --------------------------------------------------------------- */
+
+int dns_sync_query(const char *name, int type, unsigned char *buf, size_t size,
+                   enum dns_status *status)
+{
+    unsigned gen, timeout;
+    *status = DNS_ERROR;
+    struct ub_ctx *ub = ub_new(false, &gen, &timeout);
+    if (!ub)
+        return -1;
+    struct ub_result *res = NULL;
+    int err = ub_resolve(ub, name, type, ns_c_in, &res);
+    int len = -1;
+    if (err) {
+        log_info("dns: %s: %s", name, ub_strerror(err));
+    } else if (res->answer_packet && (size_t)res->answer_len <= size) {
+        struct dns_answer a;
+        if (dns_parse_answer(res->answer_packet, (size_t)res->answer_len, type, &a) == 0)
+            *status = a.status;
+        if (*status == DNS_OK) {
+            memcpy(buf, res->answer_packet, (size_t)res->answer_len);
+            len = res->answer_len;
+        }
+    }
+    if (res)
+        ub_resolve_free(res);
+    ub_ctx_delete(ub);
+    return len;
+}
+
+/* The addresses of one type's answer appended to out. */
+static void add_addrs(const unsigned char *pkt, int len, int type, struct ipaddr *out,
+                      size_t max, size_t *n)
+{
+    struct dns_answer a;
+    if (len < 0 || dns_parse_answer(pkt, (size_t)len, type, &a) < 0)
+        return;
+    size_t want = type == ns_t_a ? 4 : 16;
+    for (size_t i = 0; i < a.n && *n < max; i++) {
+        if (a.rdlen[i] != want)
+            continue;
+        memset(&out[*n], 0, sizeof out[*n]);
+        out[*n].family = type == ns_t_a ? AF_INET : AF_INET6;
+        memcpy(out[*n].b, a.rdata[i], want);
+        (*n)++;
+    }
+}
+
+int dns_sync_addrs(const char *host, struct ipaddr *out, size_t max, size_t *n,
+                   enum dns_status *status)
+{
+    *n = 0;
+    *status = DNS_OK;
+    if (max > 0 && ipaddr_parse(host, &out[0]) == 0) {
+        *n = 1;
+        return 0;
+    }
+    unsigned char buf[4096];
+    enum dns_status s6, s4;
+    int l6 = dns_sync_query(host, ns_t_aaaa, buf, sizeof buf, &s6);
+    add_addrs(buf, l6, ns_t_aaaa, out, max, n);
+    int l4 = dns_sync_query(host, ns_t_a, buf, sizeof buf, &s4);
+    add_addrs(buf, l4, ns_t_a, out, max, n);
+    if (*n > 0)
+        return 0;
+    bool gone = (s6 == DNS_NXDOMAIN || s6 == DNS_NODATA) && (s4 == DNS_NXDOMAIN || s4 == DNS_NODATA);
+    *status = gone ? DNS_NXDOMAIN : DNS_ERROR;
+    return -1;
+}
+
+/* ---- pure ------------------------------------------------------------------- */
+
+int dns_reverse_name(const struct ipaddr *ip, const char *zone, char *out, size_t size)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    int w;
+    if (ip->family == AF_INET) {
+        w = snprintf(out, size, "%u.%u.%u.%u.%s", ip->b[3], ip->b[2], ip->b[1], ip->b[0], zone);
+        return w < 0 || (size_t)w >= size ? -1 : 0;
+    }
+    if (size < 64 + 1)
+        return -1;
+    for (int i = 15; i >= 0; i--) {
+        out[o++] = hex[ip->b[i] & 15];
+        out[o++] = '.';
+        out[o++] = hex[ip->b[i] >> 4];
+        out[o++] = '.';
+    }
+    w = snprintf(out + o, size - o, "%s", zone);
+    return w < 0 || (size_t)w >= size - o ? -1 : 0;
+}
+
+int dns_parse_answer(const unsigned char *pkt, size_t len, int type, struct dns_answer *a)
+{
+    ns_msg msg;
+    memset(a, 0, sizeof *a);
+    a->status = DNS_ERROR;
+    if (len > 65535 || ns_initparse(pkt, (int)len, &msg) < 0)
+        return -1;
+    a->packet = pkt;
+    a->packet_len = len;
+    a->rcode = ns_msg_getflag(msg, ns_f_rcode);
+    unsigned minttl = 0;
+    bool seen = false;
+    int count = ns_msg_count(msg, ns_s_an);
+    for (int i = 0; i < count; i++) {
+        ns_rr rr;
+        if (ns_parserr(&msg, ns_s_an, i, &rr) < 0)
+            return -1;
+        if ((int)ns_rr_type(rr) != type || ns_rr_class(rr) != ns_c_in)
+            continue;             /* a CNAME in front */
+        if (!seen || ns_rr_ttl(rr) < minttl)
+            minttl = ns_rr_ttl(rr);
+        seen = true;
+        if (a->n < DNS_ANSWERS_MAX) {
+            a->rdata[a->n] = ns_rr_rdata(rr);
+            a->rdlen[a->n] = ns_rr_rdlen(rr);
+            a->n++;
+        }
+    }
+    if (a->rcode == ns_r_nxdomain || (a->rcode == ns_r_noerror && !seen)) {
+        /* negative answer: the SOA's minimum bounds its life (RFC 2308) */
+        int nns = ns_msg_count(msg, ns_s_ns);
+        for (int i = 0; i < nns; i++) {
+            ns_rr rr;
+            if (ns_parserr(&msg, ns_s_ns, i, &rr) < 0)
+                return -1;
+            if (ns_rr_type(rr) == ns_t_soa)
+                minttl = ns_rr_ttl(rr);
+        }
+        a->status = a->rcode == ns_r_nxdomain ? DNS_NXDOMAIN : DNS_NODATA;
+    } else if (a->rcode == ns_r_noerror) {
+        a->status = DNS_OK;
+    }
+    a->ttl = minttl;
+    return 0;
+}

@@ -1,0 +1,88 @@
+/* dns: every DNS lookup of the server, over libunbound (SPEC "Anti-spam on an
+ * instance": [server] dns_servers, dns_timeout).
+ *
+ * On an event loop (sessions): one libunbound context per loop thread, made on first
+ * use and registered on that thread's event_base (ub_fd: its answers wake the loop;
+ * libunbound resolves in a thread of its own, so nothing waits on the loop). A query
+ * has a timer of dns_timeout: when it fires the caller is answered DNS_TIMEOUT and the
+ * query is cancelled. A libunbound context is not shared between threads (its docs:
+ * one context per thread, or locking). Off the loops (the queue runner's delivery
+ * threads) dns_sync_query blocks with the same settings.
+ *
+ * dns_configure sets the servers and timeout (at start and on reload); contexts made
+ * before a reload finish their queries and are freed, new queries use new ones.
+ *
+ * Result codes: 0 success, negative error; enum dns_status is a named outcome. */
+#ifndef MS_DNS_H
+#define MS_DNS_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "ipmatch.h"
+
+struct event_base;
+struct dns_query;
+
+enum dns_status {
+    DNS_OK = 0,          /* data in the answer */
+    DNS_NXDOMAIN = 1,    /* the name does not exist */
+    DNS_NODATA = 2,      /* the name exists, no record of that type */
+    DNS_ERROR = 3,       /* SERVFAIL, REFUSED, malformed, resolver error */
+    DNS_TIMEOUT = 4,     /* no answer within dns_timeout */
+};
+
+#define DNS_ANSWERS_MAX 16
+#define DNS_NAME_MAX 256               /* a name in text form, with its NUL */
+
+struct dns_answer {
+    enum dns_status status;
+    int rcode;                      /* the DNS rcode (0 when none came) */
+    unsigned ttl;                   /* of the answer (NXDOMAIN: the SOA's, else 0) */
+    size_t n;                       /* records of the asked type, at most DNS_ANSWERS_MAX */
+    const unsigned char *rdata[DNS_ANSWERS_MAX];
+    size_t rdlen[DNS_ANSWERS_MAX];
+    const unsigned char *packet;    /* the whole answer (wire format) or NULL */
+    size_t packet_len;
+};
+
+/* Called on the loop that started the query, once, unless it was cancelled. The answer
+ * and what it points to live only during the call. */
+typedef void (*dns_cb)(void *arg, const struct dns_answer *a);
+
+/* The servers ("IP@PORT", libunbound's form, from cv_dns_servers; none: the system's
+ * /etc/resolv.conf) and the per-query timeout in seconds. Any thread; 0 or -1. */
+int dns_configure(const struct strlist *servers, unsigned timeout);
+
+/* Look NAME up (TYPE: ns_t_a, ns_t_txt...) from the loop BASE of the calling thread; CB
+ * runs later on that loop. The query, or NULL (then CB is never called). */
+struct dns_query *dns_query(struct event_base *base, const char *name, int type, dns_cb cb,
+                            void *arg);
+/* Drop a query whose answer is no longer wanted: CB is not called. */
+void dns_cancel(struct dns_query *q);
+/* Free the calling thread's context (a loop thread ends; the main thread at exit);
+ * queries still waiting are answered DNS_ERROR first. */
+void dns_thread_end(void);
+
+/* Blocking, for threads that may wait (queue delivery threads): the answer packet into
+ * buf; returns its length, or -1 with *status set (NXDOMAIN, NODATA, ERROR). */
+int dns_sync_query(const char *name, int type, unsigned char *buf, size_t size,
+                   enum dns_status *status);
+
+/* Blocking: HOST's addresses (an address literal is itself; else its AAAA and A
+ * records, /etc/hosts first), at most MAX into out. 0 with *n set, or -1 with *status
+ * (NXDOMAIN when the name has no address at all, ERROR). */
+int dns_sync_addrs(const char *host, struct ipaddr *out, size_t max, size_t *n,
+                   enum dns_status *status);
+
+/* ---- pure helpers (tested) ----------------------------------------------- */
+
+/* The DNSBL name of IP under ZONE: IPv4 reversed octets ("9.0.0.127.zone"), IPv6
+ * reversed nibbles (32 labels). 0, or -1 when it does not fit. */
+int dns_reverse_name(const struct ipaddr *ip, const char *zone, char *out, size_t size);
+/* Fill a from a wire-format answer to a TYPE query (answer section records of that
+ * type, minimum TTL; rcode mapped to the status). 0, or -1 when malformed. */
+int dns_parse_answer(const unsigned char *pkt, size_t len, int type, struct dns_answer *a);
+
+#endif

@@ -1,0 +1,42 @@
+/* antispam: what the anti-spam rows of an instance (SPEC "Anti-spam on an instance":
+ * dnsbl, dnswl, and greylist, spf... later) know about the session's client, and the
+ * one exemption rule they share: sessions that authenticated, clients in lan, clients
+ * with a fresh POP-before-SMTP entry and always_relay_from hosts are exempt from every
+ * anti-spam check. The state lives in the session (struct session's `as`), the rows see
+ * it as check_ctx.as:
+ *   as->whitelisted  the client is listed in a dnswl zone: dnsbl and greylist skip it
+ *                    (set by the dnsbl row, check_dnsbl.h, which runs first at RCPT);
+ *   antispam_exempt(&run->ctx)  the exemption above.
+ * The POP-auth entry is read from the store, so it is looked up by a blocking MAIL row
+ * (antispam_row_popauth, on a worker with the other MAIL rows: no extra hand-off). */
+#ifndef MS_ANTISPAM_H
+#define MS_ANTISPAM_H
+#include <stdbool.h>
+
+#include "checks.h"
+#include "config.h"
+
+#define RULE_ANTISPAM_POPAUTH "antispam_popauth"
+
+struct dnsbl_lookup;
+
+struct antispam_client {
+    bool popauth_fresh;                /* a POP-auth entry younger than the window */
+    /* the DNS lists, looked up once per session (check_dnsbl.h) */
+    bool dns_done;                     /* the lists below are known */
+    bool whitelisted;                  /* listed in a dnswl zone: dnsbl, greylist skip */
+    char blocked_zone[256];            /* the first dnsbl zone listing the client, or "" */
+    char text[320];                    /* its 554 text */
+    struct dnsbl_lookup *lookup;       /* queries in flight (the RCPT row is pending) */
+};
+
+/* Has the instance any anti-spam check on? */
+bool antispam_on(const struct smtp_instance *inst);
+/* Is the session's client exempt from every anti-spam check? (ctx->as may be NULL:
+ * then only the policy_client facts count.) */
+bool antispam_exempt(const struct check_ctx *ctx);
+/* MAIL row (blocking: reads the POP-auth cache): notes a fresh POP-before-SMTP entry
+ * in ctx.as when the instance has anti-spam on; never decides. */
+enum check_status antispam_row_popauth(struct check_run *run, struct check_verdict *v);
+
+#endif

@@ -1,0 +1,117 @@
+"""Real DNS counterparts for the e2e tests: NSD (Debian's nsd, an authoritative
+server) started in the foreground on a free loopback port, serving zone files the
+test writes; and a "dead" server, a UDP socket that reads queries and never answers."""
+import os
+import socket
+import subprocess
+import threading
+import time
+
+from tests.e2e import harness
+
+NSD = "/usr/sbin/nsd"
+
+
+class Nsd:
+    """zones: {"bl.test": ["9.0.0.127 A 127.0.0.2", ...]} (owner names relative)."""
+
+    def __init__(self, workdir, zones, ttl=300):
+        self.dir = os.path.join(workdir, "nsd")
+        os.makedirs(self.dir, exist_ok=True)
+        for zone, records in zones.items():
+            with open(os.path.join(self.dir, zone + ".zone"), "w") as f:
+                f.write("$TTL %d\n@ IN SOA ns.%s. admin.%s. 1 3600 600 86400 %d\n"
+                        "@ IN NS ns.%s.\nns IN A 127.0.0.1\n" % (ttl, zone, zone, ttl, zone))
+                for r in records:
+                    owner, rtype, data = r.split(None, 2)
+                    f.write("%s IN %s %s\n" % (owner, rtype, data))
+        self.log = os.path.join(self.dir, "nsd.log")
+        for _ in range(3):          # a port another test took meanwhile: another one
+            if self._start(zones):
+                return
+        with open(self.log, errors="replace") as f:
+            raise RuntimeError("nsd did not start:\n" + f.read())
+
+    def _start(self, zones):
+        self.port = harness.free_port()
+        conf = ["server:", "    ip-address: 127.0.0.1", "    port: %d" % self.port,
+                '    username: ""', '    chroot: ""', '    zonesdir: "%s"' % self.dir,
+                '    database: ""', '    pidfile: "%s/nsd.pid"' % self.dir,
+                '    xfrdfile: "%s/xfrd.state"' % self.dir,
+                '    zonelistfile: "%s/zone.list"' % self.dir,
+                "    server-count: 1", "    do-ip6: no", "    verbosity: 1",
+                "remote-control:", "    control-enable: no"]
+        for zone in zones:
+            conf += ["zone:", "    name: %s" % zone, "    zonefile: %s.zone" % zone]
+        with open(os.path.join(self.dir, "nsd.conf"), "w") as f:
+            f.write("\n".join(conf) + "\n")
+        out = open(self.log, "wb")
+        self.proc = subprocess.Popen([NSD, "-d", "-c", os.path.join(self.dir, "nsd.conf")],
+                                     stdout=out, stderr=subprocess.STDOUT)
+        out.close()
+        end = time.time() + 10
+        while time.time() < end:
+            with open(self.log, errors="replace") as f:
+                if "nsd started" in f.read():
+                    return True
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        self.stop()
+        return False
+
+    @property
+    def server(self):
+        return "127.0.0.1:%d" % self.port
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class DeadDns:
+    """A UDP and TCP port on 127.0.0.1 that take DNS queries and never answer."""
+
+    def __init__(self):
+        for _ in range(50):                 # one port free for both UDP and TCP
+            self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.udp.bind(("127.0.0.1", 0))
+            self.port = self.udp.getsockname()[1]
+            self.tcp = socket.socket()
+            try:
+                self.tcp.bind(("127.0.0.1", self.port))
+                break
+            except OSError:
+                self.tcp.close()
+                self.udp.close()
+        self.tcp.listen(16)                 # accepted by the kernel, never read
+        self.queries = 0
+        self.udp.settimeout(0.2)
+        self.running = True
+        self.thread = threading.Thread(target=self._drop, daemon=True)
+        self.thread.start()
+
+    def _drop(self):
+        while self.running:
+            try:
+                self.udp.recvfrom(4096)
+                self.queries += 1
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+
+    @property
+    def server(self):
+        return "127.0.0.1:%d" % self.port
+
+    def stop(self):
+        self.running = False
+        self.thread.join()
+        self.udp.close()
+        self.tcp.close()
