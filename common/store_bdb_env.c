@@ -205,9 +205,9 @@ static bool dead_seen(const struct store *st, pid_t pid)
     return false;
 }
 
-/* True if a registrant we have not handled yet has died (recorded as handled).
- * Call with chk_mu held. */
-static bool registry_new_dead(struct store *st)
+/* True if a registrant we have not handled yet has died (RECORD: recorded as
+ * handled, and logged). Call with chk_mu held. */
+static bool registry_new_dead(struct store *st, bool record)
 {
     char buf[REG_SLOT * REG_MAX_SLOTS];
     if (st->reg_fd < 0)
@@ -223,6 +223,8 @@ static bool registry_new_dead(struct store *st)
         struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = off, .l_len = 1 };
         if (fcntl(st->reg_fd, F_GETLK, &fl) != 0 || fl.l_type != F_UNLCK)
             continue;               /* locked: alive (or we cannot tell) */
+        if (!record)
+            return true;
         if (st->ndead_seen < sizeof st->dead_seen / sizeof st->dead_seen[0])
             st->dead_seen[st->ndead_seen++] = pid;
         else
@@ -238,7 +240,7 @@ int store_env_check(struct store *st, bool force)
     int64_t now = mono_ms();
     if (pthread_mutex_trylock(&st->chk_mu) != 0)
         return 0;               /* another thread is at it */
-    if (!registry_new_dead(st) && !force &&
+    if (!registry_new_dead(st, true) && !force &&
         now - atomic_load(&st->last_chk_ms) < CHK_EVERY_MS) {
         (void)pthread_mutex_unlock(&st->chk_mu);
         return 0;
@@ -247,6 +249,17 @@ int store_env_check(struct store *st, bool force)
     atomic_store(&st->last_chk_ms, ret == 0 ? now : 0);   /* 0: the next call checks again */
     (void)pthread_mutex_unlock(&st->chk_mu);
     return ret;
+}
+
+bool store_env_check_due(struct store *st)
+{
+    if (mono_ms() - atomic_load(&st->last_chk_ms) >= CHK_EVERY_MS)
+        return true;
+    if (pthread_mutex_trylock(&st->chk_mu) != 0)
+        return true;            /* a check is under way */
+    bool due = registry_new_dead(st, false);
+    (void)pthread_mutex_unlock(&st->chk_mu);
+    return due;
 }
 
 /* ---- open and close ----------------------------------------------------------- */
