@@ -578,6 +578,8 @@ static enum saslg_result run_call(struct saslg *s, const char *mech, const char 
     const struct config *cfg = s->cfg ? s->cfg : cur_cfg();
     bool gated = has_in && s->nmsg + 1 >= s->verify_at;
     (void)store_take_again();
+    if (gated && !store_loop_ready(g_store))
+        return SASLG_AGAIN;          /* a loop thread: the store would refuse the verify */
     if (gated) {
         int g = auth_attempt_begin(g_store, cfg, s->has_ip ? &s->ip : NULL, s->service, s->tried);
         if (g == AUTH_AGAIN)

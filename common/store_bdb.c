@@ -116,6 +116,17 @@ static int run_on_loop(struct store *st, txn_fn fn, void *ctx, u_int32_t txn_fla
     return store_map(ret);
 }
 
+bool store_loop_ready(struct store *st)
+{
+    if (!on_loop_thread || st == NULL)
+        return true;
+    if (pthread_rwlock_tryrdlock(&st->rw) != 0)
+        return false;
+    bool ready = st->env != NULL && !store_env_check_due(st);
+    (void)pthread_rwlock_unlock(&st->rw);
+    return ready;
+}
+
 static int run(struct store *st, txn_fn fn, void *ctx, u_int32_t txn_flags)
 {
     if (on_loop_thread)

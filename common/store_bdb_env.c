@@ -199,14 +199,15 @@ void store_env_reopen(struct store *st, unsigned long seen_gen)
 
 static bool dead_seen(const struct store *st, pid_t pid)
 {
-    for (unsigned i = 0; i < st->ndead_seen; i++)
-        if (st->dead_seen[i] == pid)
+    unsigned n = atomic_load(&st->ndead_seen);
+    for (unsigned i = 0; i < n && i < sizeof st->dead_seen / sizeof st->dead_seen[0]; i++)
+        if (atomic_load_explicit(&st->dead_seen[i], memory_order_relaxed) == pid)
             return true;
     return false;
 }
 
-/* True if a registrant we have not handled yet has died (RECORD: recorded as
- * handled, and logged). Call with chk_mu held. */
+/* True if a registrant we have not handled yet has died. RECORD (with chk_mu held):
+ * recorded as handled and logged; otherwise only a look, no lock taken. */
 static bool registry_new_dead(struct store *st, bool record)
 {
     char buf[REG_SLOT * REG_MAX_SLOTS];
@@ -225,10 +226,11 @@ static bool registry_new_dead(struct store *st, bool record)
             continue;               /* locked: alive (or we cannot tell) */
         if (!record)
             return true;
-        if (st->ndead_seen < sizeof st->dead_seen / sizeof st->dead_seen[0])
-            st->dead_seen[st->ndead_seen++] = pid;
-        else
-            st->ndead_seen = 0;     /* forget the oldest; at worst one more failchk */
+        unsigned k = atomic_load(&st->ndead_seen);
+        if (k >= sizeof st->dead_seen / sizeof st->dead_seen[0])
+            k = 0;                  /* forget the oldest; at worst one more failchk */
+        atomic_store_explicit(&st->dead_seen[k], pid, memory_order_relaxed);
+        atomic_store(&st->ndead_seen, k + 1);
         log_warn("store: process %ld died with the database open; checking", (long)pid);
         found = true;
     }
@@ -253,13 +255,8 @@ int store_env_check(struct store *st, bool force)
 
 bool store_env_check_due(struct store *st)
 {
-    if (mono_ms() - atomic_load(&st->last_chk_ms) >= CHK_EVERY_MS)
-        return true;
-    if (pthread_mutex_trylock(&st->chk_mu) != 0)
-        return true;            /* a check is under way */
-    bool due = registry_new_dead(st, false);
-    (void)pthread_mutex_unlock(&st->chk_mu);
-    return due;
+    return mono_ms() - atomic_load(&st->last_chk_ms) >= CHK_EVERY_MS ||
+           registry_new_dead(st, false);
 }
 
 /* ---- open and close ----------------------------------------------------------- */
