@@ -47,6 +47,8 @@ struct saslg {
     unsigned verify_at;              /* the message that carries the credentials */
     char tried[STORE_ADDR_MAX];      /* login name as given (for the failure log) */
     char user[STORE_ADDR_MAX];       /* canonical address after SASLG_OK */
+    char read_user[STORE_ADDR_MAX];  /* the user record read in this call (auxprop) */
+    bool read_enabled;               /* ... and whether it may log in */
     enum sg_deferred deferred;       /* saslg_flush's job */
     bool def_failed;                 /* DEF_RELEASE: the verification failed */
     char lib_service[8];             /* sasl_server_new's arguments, for a new conn */
@@ -271,6 +273,10 @@ static int ms_auxprop_lookup(void *glob, sasl_server_params_t *sp, unsigned flag
         found = rc == STORE_OK && u.enabled;
         if (!found)
             explicit_bzero(&u, sizeof u);
+        if (g_cur) {
+            str_copy(g_cur->read_user, addr, sizeof g_cur->read_user);
+            g_cur->read_enabled = found;
+        }
     }
     const struct propval *pv = sp->utils->prop_get(sp->propctx);
     for (; pv && pv->name; pv++) {
@@ -485,7 +491,8 @@ static enum saslg_result map_result(int rc)
     }
 }
 
-/* SASL_OK: read the canonical user and check once more that he may log in. */
+/* SASL_OK: read the canonical user and check once more that he may log in (unless
+ * this very call just read his record: CRAM-MD5's secret). */
 static enum saslg_result finish_ok(struct saslg *s)
 {
     const void *name = NULL;
@@ -494,6 +501,8 @@ static enum saslg_result finish_ok(struct saslg *s)
         return SASLG_TEMPFAIL;
     if (str_copy(s->user, name, sizeof s->user) >= sizeof s->user)
         return SASLG_FAIL;
+    if (s->read_user[0] && strcmp(s->read_user, s->user) == 0)
+        return s->read_enabled ? SASLG_OK : SASLG_FAIL;
     int rc = store_user_get(g_store, s->user, &u);
     if (rc == STORE_ERROR || rc == STORE_AGAIN)
         return SASLG_TEMPFAIL;
@@ -593,6 +602,7 @@ static enum saslg_result run_call(struct saslg *s, const char *mech, const char 
         s->nmsg++;
     const char *sout = NULL;
     unsigned soutlen = 0;
+    s->read_user[0] = '\0';
     g_cur = s;
     int rc = mech ? sasl_server_start(s->conn, mech, in, inlen, &sout, &soutlen)
                   : sasl_server_step(s->conn, in, inlen, &sout, &soutlen);
