@@ -46,8 +46,9 @@ void store_mark_loop_thread(bool on);
 /* Whether this thread is marked as an event-loop thread. */
 bool store_loop_thread(void);
 /* Whether a call on this thread would now get past the environment (no reopen under
- * way, no health check due): false on a loop thread tells to hand work that cannot
- * be redone halfway (a SASL verification) to a worker before it starts. Never waits. */
+ * way, no routine health check due; a cheap look, the dead-process look is the call's
+ * own): false on a loop thread tells to hand work that cannot be redone halfway (a
+ * SASL verification) to a worker before it starts. Never waits. */
 bool store_loop_ready(struct store *st);
 /* True if a call on this thread answered STORE_AGAIN since the last look; clears it.
  * For code that sees store results only indirectly (policy lookups, the SASL

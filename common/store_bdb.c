@@ -112,7 +112,7 @@ static int run_on_loop(struct store *st, txn_fn fn, void *ctx, u_int32_t txn_fla
     if (pthread_rwlock_tryrdlock(&st->rw) != 0)
         return refuse();
     int ret = DB_RUNRECOVERY;
-    if (st->env != NULL && !store_env_check_due(st, LOOP_CHK_SLACK_MS))
+    if (st->env != NULL && !store_env_check_due(st, LOOP_CHK_SLACK_MS, true))
         ret = run_txn(st, fn, ctx, txn_flags);
     (void)pthread_rwlock_unlock(&st->rw);
     if (ret == DB_LOCK_DEADLOCK || ret == DB_LOCK_NOTGRANTED || ret == DB_RUNRECOVERY)
@@ -126,7 +126,7 @@ bool store_loop_ready(struct store *st)
         return true;
     if (pthread_rwlock_tryrdlock(&st->rw) != 0)
         return false;
-    bool ready = st->env != NULL && !store_env_check_due(st, 0);
+    bool ready = st->env != NULL && !store_env_check_due(st, 0, false);
     (void)pthread_rwlock_unlock(&st->rw);
     return ready;
 }

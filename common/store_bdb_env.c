@@ -253,10 +253,10 @@ int store_env_check(struct store *st, bool force)
     return ret;
 }
 
-bool store_env_check_due(struct store *st, int64_t slack_ms)
+bool store_env_check_due(struct store *st, int64_t slack_ms, bool registry)
 {
     return mono_ms() - atomic_load(&st->last_chk_ms) >= CHK_EVERY_MS + slack_ms ||
-           registry_new_dead(st, false);
+           (registry && registry_new_dead(st, false));
 }
 
 /* ---- open and close ----------------------------------------------------------- */

@@ -37,11 +37,11 @@ struct store {
  * (DB_RUNRECOVERY if only recovery can help).
  * Call with st->rw read-locked and st->env != NULL. */
 int store_env_check(struct store *st, bool force);
-/* Whether store_env_check(st, false) would run failchk now (a new dead registrant,
- * the routine interval over, here by SLACK_MS more); it records nothing, takes no
- * lock and never waits: the loop-thread mode of store_bdb.c refuses the call instead.
- * Call with st->rw read-locked and st->env != NULL. */
-bool store_env_check_due(struct store *st, int64_t slack_ms);
+/* Whether store_env_check(st, false) would run failchk now (the routine interval
+ * over, here by SLACK_MS more; with REGISTRY also a new dead registrant); it records
+ * nothing, takes no lock and never waits: the loop-thread mode of store_bdb.c
+ * refuses the call instead. Call with st->rw read-locked and st->env != NULL. */
+bool store_env_check_due(struct store *st, int64_t slack_ms, bool registry);
 /* Close and reopen everything (running recovery) unless another thread already
  * did so since generation seen_gen. */
 void store_env_reopen(struct store *st, unsigned long seen_gen);
