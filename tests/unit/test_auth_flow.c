@@ -329,14 +329,24 @@ static void client_step(sasl_conn_t *cc, char *line, size_t len)
 
 /* ---- tests ---- */
 
+/* On a loop thread: a CRAM-MD5 exchange started, and with ANSWER the client's answer
+ * to the challenge in line. */
+static struct auth_flow *cram_in_loop(sasl_conn_t **cc, char *line, size_t len, bool answer)
+{
+    struct auth_flow *f = flow(MECH_ALL);
+    *cc = client("CRAM-MD5", line, len);
+    store_mark_loop_thread(true);
+    CU_ASSERT_EQUAL(auth_flow_start(f, "CRAM-MD5", NULL, out, sizeof out), AUTHF_CHALLENGE);
+    if (answer)
+        client_step(*cc, line, len);
+    return f;
+}
+
 static void test_plain_case(void)
 {
     char line[600];
-    store_mark_loop_thread(true);
-    struct auth_flow *f = flow(MECH_ALL);
-    sasl_conn_t *cc = client("CRAM-MD5", line, sizeof line);
-    CU_ASSERT_EQUAL(auth_flow_start(f, "CRAM-MD5", NULL, out, sizeof out), AUTHF_CHALLENGE);
-    client_step(cc, line, sizeof line);
+    sasl_conn_t *cc = NULL;
+    struct auth_flow *f = cram_in_loop(&cc, line, sizeof line, true);
     CU_ASSERT_EQUAL(auth_flow_step(f, line, out, sizeof out), AUTHF_OK);
     CU_ASSERT_FALSE(auth_flow_pending(f));
     CU_ASSERT_STRING_EQUAL(auth_flow_user(f), "alice@example.com");
@@ -359,11 +369,8 @@ static void test_plain_case(void)
 static void test_gate_refused(void)
 {
     char line[600];
-    struct auth_flow *f = flow(MECH_ALL);
-    sasl_conn_t *cc = client("CRAM-MD5", line, sizeof line);
-    store_mark_loop_thread(true);
-    CU_ASSERT_EQUAL(auth_flow_start(f, "CRAM-MD5", NULL, out, sizeof out), AUTHF_CHALLENGE);
-    client_step(cc, line, sizeof line);
+    sasl_conn_t *cc = NULL;
+    struct auth_flow *f = cram_in_loop(&cc, line, sizeof line, true);
     DB_TXN *txn = hold(DBI_AUTHFAIL);
     CU_ASSERT_EQUAL(auth_flow_step(f, line, out, sizeof out), AUTHF_AGAIN);
     CU_ASSERT_FALSE(auth_flow_pending(f));
@@ -402,11 +409,8 @@ static void test_start_refused(void)
 static void test_verify_read_refused(void)
 {
     char line[600];
-    struct auth_flow *f = flow(MECH_ALL);
-    sasl_conn_t *cc = client("CRAM-MD5", line, sizeof line);
-    store_mark_loop_thread(true);
-    CU_ASSERT_EQUAL(auth_flow_start(f, "CRAM-MD5", NULL, out, sizeof out), AUTHF_CHALLENGE);
-    client_step(cc, line, sizeof line);
+    sasl_conn_t *cc = NULL;
+    struct auth_flow *f = cram_in_loop(&cc, line, sizeof line, true);
     DB_TXN *txn = hold(DBI_USERS);       /* after the gate: the secret's read */
     CU_ASSERT_EQUAL(auth_flow_step(f, line, out, sizeof out), AUTHF_TEMPFAIL);   /* 454 */
     CU_ASSERT_FALSE(auth_flow_pending(f));
@@ -422,10 +426,8 @@ static void test_verify_read_refused(void)
 static void test_bookkeeping_deferred(void)
 {
     char line[600];
-    struct auth_flow *f = flow(MECH_ALL);
-    sasl_conn_t *cc = client("CRAM-MD5", line, sizeof line);
-    store_mark_loop_thread(true);
-    CU_ASSERT_EQUAL(auth_flow_start(f, "CRAM-MD5", NULL, out, sizeof out), AUTHF_CHALLENGE);
+    sasl_conn_t *cc = NULL;
+    struct auth_flow *f = cram_in_loop(&cc, line, sizeof line, false);
     DB_TXN *txn = hold(DBI_AUTHFAIL);
     CU_ASSERT_EQUAL(auth_flow_step(f, "*", out, sizeof out), AUTHF_CANCELLED);
     CU_ASSERT_TRUE(auth_flow_pending(f));
