@@ -116,16 +116,33 @@ static void log_lockout(const char *ipb, int64_t locked_until)
     log_warn("auth lockout: ip=%s until=%s", ipb, until);
 }
 
-/* Log the failure, then count it: RESERVED gives back a reservation in the same
- * transaction (auth_attempt_end), else a plain failure (auth_record_failure). */
-static void count_failure(struct store *st, const struct config *cfg, const struct ipaddr *ip,
-                          bool reserved, bool failed, const char *service, const char *user)
+/* Count, then log: RESERVED gives back a reservation in the same transaction
+ * (auth_attempt_end), else a plain failure (auth_record_failure). AUTH_AGAIN (an
+ * event-loop thread, store.h) before anything is written or logged: redo it all. */
+static int count_failure(struct store *st, const struct config *cfg, const struct ipaddr *ip,
+                         bool reserved, bool failed, const char *service, const char *user)
 {
     char ipb[64], ub[STORE_ADDR_MAX], sb[16];
     struct authfail_rec before, after;
+    int rc = STORE_ERROR;
+    bool was_locked = false;
 
     if (!ip)
-        return;
+        return AUTH_OK;
+    int64_t now = (int64_t)time(NULL);
+    if (st && cfg) {
+        int g = failed ? store_authfail_get(st, ip, &before) : STORE_NOTFOUND;
+        was_locked = g == STORE_OK && lockout_is_locked(&before, now);
+        if (g != STORE_AGAIN)
+            rc = reserved ? store_authfail_release(st, ip, now, failed, cfg->auth_fail_limit,
+                                                   cfg->auth_fail_window, cfg->auth_lockout,
+                                                   &after)
+                          : store_authfail_record(st, ip, now, cfg->auth_fail_limit,
+                                                  cfg->auth_fail_window, cfg->auth_lockout,
+                                                  &after);
+        if (g == STORE_AGAIN || rc == STORE_AGAIN)
+            return AUTH_AGAIN;
+    }
     ipaddr_format(ip, ipb, sizeof ipb);
     if (failed) {
         log_safe(user, ub, sizeof ub);
@@ -133,26 +150,20 @@ static void count_failure(struct store *st, const struct config *cfg, const stru
         log_info("auth failed: service=%s ip=%s user=%s", sb, ipb, ub);
     }
     if (!st || !cfg)
-        return;
-    int64_t now = (int64_t)time(NULL);
-    bool was_locked = failed && store_authfail_get(st, ip, &before) == STORE_OK &&
-                      lockout_is_locked(&before, now);
-    int rc = reserved ? store_authfail_release(st, ip, now, failed, cfg->auth_fail_limit,
-                                               cfg->auth_fail_window, cfg->auth_lockout, &after)
-                      : store_authfail_record(st, ip, now, cfg->auth_fail_limit,
-                                              cfg->auth_fail_window, cfg->auth_lockout, &after);
+        return AUTH_OK;
     if (rc != STORE_OK) {
         log_warn("auth: cannot record the %s login from %s", failed ? "failed" : "finished", ipb);
-        return;
+        return AUTH_TEMPFAIL;
     }
     if (failed && !was_locked && lockout_is_locked(&after, now))
         log_lockout(ipb, after.locked_until);
+    return AUTH_OK;
 }
 
-void auth_record_failure(struct store *st, const struct config *cfg, const struct ipaddr *ip,
-                         const char *service, const char *user)
+int auth_record_failure(struct store *st, const struct config *cfg, const struct ipaddr *ip,
+                        const char *service, const char *user)
 {
-    count_failure(st, cfg, ip, false, true, service, user);
+    return count_failure(st, cfg, ip, false, true, service, user);
 }
 
 /* How long a verification waits for a slot when failures plus verifications under
@@ -180,15 +191,23 @@ int auth_attempt_begin(struct store *st, const struct config *cfg, const struct 
     for (;;) {
         bool granted = false;
         int64_t now = (int64_t)time(NULL);
-        if (store_authfail_reserve(st, ip, now, cfg->auth_fail_limit, cfg->auth_fail_window,
-                                   cfg->auth_lockout, &granted) != STORE_OK) {
+        int rc = store_authfail_reserve(st, ip, now, cfg->auth_fail_limit, cfg->auth_fail_window,
+                                        cfg->auth_lockout, &granted);
+        if (rc == STORE_AGAIN)
+            return AUTH_AGAIN;
+        if (rc != STORE_OK) {
             log_warn("auth: cannot read the lockout state of %s", ipb);
             return AUTH_TEMPFAIL;
         }
         if (granted)
             return AUTH_OK;
-        if (store_authfail_get(st, ip, &r) == STORE_OK && lockout_is_locked(&r, now))
+        rc = store_authfail_get(st, ip, &r);
+        if (rc == STORE_AGAIN)
+            return AUTH_AGAIN;
+        if (rc == STORE_OK && lockout_is_locked(&r, now))
             break;
+        if (store_loop_thread())
+            return AUTH_AGAIN;       /* waiting for a slot is a worker's job */
         if (now_ms() - start >= SLOT_WAIT_MS) {
             log_warn("auth: no verification slot for %s within %d ms", ipb, SLOT_WAIT_MS);
             return AUTH_TEMPFAIL;
@@ -200,10 +219,10 @@ int auth_attempt_begin(struct store *st, const struct config *cfg, const struct 
     return AUTH_REFUSED;
 }
 
-void auth_attempt_end(struct store *st, const struct config *cfg, const struct ipaddr *ip,
-                      bool failed, const char *service, const char *user)
+int auth_attempt_end(struct store *st, const struct config *cfg, const struct ipaddr *ip,
+                     bool failed, const char *service, const char *user)
 {
-    count_failure(st, cfg, ip, true, failed, service, user);
+    return count_failure(st, cfg, ip, true, failed, service, user);
 }
 
 void auth_fail_cost(const char *password)
@@ -224,7 +243,7 @@ int auth_check_password(struct store *st, const struct config *cfg, const char *
         return AUTH_FAIL;
     }
     int rc = store_user_get(st, addr, &u);
-    if (rc == STORE_ERROR)
+    if (rc == STORE_ERROR || rc == STORE_AGAIN)
         return AUTH_TEMPFAIL;
     if (rc != STORE_OK) {
         (void)password_verify(password, dummy_hash);

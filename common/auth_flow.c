@@ -73,6 +73,7 @@ enum authf_result authf_from_saslg(enum saslg_result r, const char *out)
     case SASLG_BADPROT: return AUTHF_BADPROT;
     case SASLG_NOMECH: return AUTHF_NOMECH;
     case SASLG_LOCKED: return AUTHF_LOCKED;
+    case SASLG_AGAIN: return AUTHF_AGAIN;
     default: return AUTHF_TEMPFAIL;
     }
 }
@@ -100,11 +101,17 @@ enum authf_result auth_flow_start(struct auth_flow *f, const char *mech, const c
         return AUTHF_BADPROT;
     out[0] = '\0';
     /* a cheap early look; the gate at the credentials decides (sasl_glue.h) */
-    if (f->has_ip && auth_is_locked(f->st, f->cfg, &f->ip)) {
+    (void)store_take_again();
+    bool locked = f->has_ip && auth_is_locked(f->st, f->cfg, &f->ip);
+    if (store_take_again())
+        return AUTHF_AGAIN;           /* a loop thread: nothing happened yet */
+    if (locked) {
         auth_log_refused(&f->ip, f->service, "-");
         return conclude(f, AUTHF_LOCKED, NULL);
     }
     enum saslg_result r = saslg_start(f->sasl, mech, initial, out, outlen);
+    if (r == SASLG_AGAIN)
+        return AUTHF_AGAIN;
     return conclude(f, authf_from_saslg(r, out), saslg_user(f->sasl));
 }
 
@@ -116,6 +123,8 @@ enum authf_result auth_flow_step(struct auth_flow *f, const char *line, char *ou
     if (f->state != F_STEP)
         return conclude(f, AUTHF_BADPROT, NULL);
     enum saslg_result r = saslg_step(f->sasl, line, out, outlen);
+    if (r == SASLG_AGAIN)
+        return AUTHF_AGAIN;
     return conclude(f, authf_from_saslg(r, out), saslg_user(f->sasl));
 }
 
@@ -142,7 +151,7 @@ enum authf_result auth_flow_password(struct auth_flow *f, const char *login, con
         return conclude(f, g == AUTH_REFUSED ? AUTHF_LOCKED : AUTHF_TEMPFAIL, login);
     int rc = authsrc_check_password(&f->src, f->st, f->cfg, login, password, canon, sizeof canon,
                                     &f->src_relay);
-    auth_attempt_end(f->st, f->cfg, &f->ip, rc == AUTH_FAIL, f->service, login);
+    (void)auth_attempt_end(f->st, f->cfg, &f->ip, rc == AUTH_FAIL, f->service, login);
     if (rc == AUTH_OK)
         return conclude(f, AUTHF_OK, canon);
     return conclude(f, rc == AUTH_FAIL ? AUTHF_FAIL : AUTHF_TEMPFAIL, login);
@@ -154,6 +163,17 @@ bool auth_flow_source_relay(const struct auth_flow *f, bool *relay)
         return false;
     *relay = f->sasl ? saslg_source_relay(f->sasl) : f->src_relay;
     return true;
+}
+
+bool auth_flow_pending(const struct auth_flow *f)
+{
+    return f && saslg_deferred(f->sasl);
+}
+
+void auth_flow_flush(struct auth_flow *f)
+{
+    if (f)
+        saslg_flush(f->sasl);
 }
 
 const char *auth_flow_user(const struct auth_flow *f)

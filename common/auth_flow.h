@@ -9,11 +9,15 @@
  * success (smtpd: the session's user; pop3d: the POP-auth record, the mailbox) is
  * the daemon's.
  *
- * Threads (common/store.h: store calls on workers): auth_flow_new, auth_flow_answer
- * and auth_flow_free make no store call and may run on the event loop;
- * auth_flow_start, auth_flow_step and auth_flow_password call the store and may
- * sleep (the lockout gate waits for a slot): worker threads only. A flow is used
- * by one thread at a time. */
+ * Threads (common/store.h): auth_flow_new, auth_flow_answer and auth_flow_free make
+ * no store call. auth_flow_start and auth_flow_step call the store: on a worker they
+ * may sleep (the lockout gate waits for a slot); on an event-loop thread they never
+ * wait and answer AUTHF_AGAIN when a store call was refused before the exchange
+ * changed (redo the same call on a worker), or a result with auth_flow_pending()
+ * true (run auth_flow_flush on a worker before sending it). Only mechanisms without
+ * a slow hash belong in the loop (smtpd: CRAM-MD5, SCRAM-SHA-256).
+ * auth_flow_password verifies a slow hash: workers only. A flow is used by one
+ * thread at a time. */
 #ifndef MS_AUTH_FLOW_H
 #define MS_AUTH_FLOW_H
 #include <stdbool.h>
@@ -38,8 +42,9 @@ enum authf_result {
     AUTHF_CANCELLED,   /* the client sent "*" */
     AUTHF_BADPROT,     /* invalid base64 or a line out of sequence */
     AUTHF_NOMECH,      /* mechanism unknown or not offered */
+    AUTHF_AGAIN,       /* event-loop thread only: nothing happened, redo on a worker */
 };
-#define AUTHF_NRESULTS (AUTHF_NOMECH + 1)
+#define AUTHF_NRESULTS (AUTHF_AGAIN + 1)
 
 /* Who logs in, from where. mechs: the MECH_* bits offered now (auth_offered_mechs);
  * 0 for a flow that only checks a password (no SASL context is made). */
@@ -76,6 +81,12 @@ enum authf_result auth_flow_answer(struct auth_flow *f, const char *line);
 /* USER/PASS: LOGIN and PASSWORD verified inside the lockout gate: AUTHF_OK, AUTHF_FAIL
  * (counted, logged), AUTHF_LOCKED or AUTHF_TEMPFAIL. */
 enum authf_result auth_flow_password(struct auth_flow *f, const char *login, const char *password);
+
+/* After a result on an event-loop thread: lockout bookkeeping the store refused
+ * (the reservation given back, a failure counted) waits for auth_flow_flush, which
+ * a worker runs before the result is sent. */
+bool auth_flow_pending(const struct auth_flow *f);
+void auth_flow_flush(struct auth_flow *f);
 
 /* After AUTHF_OK or AUTHF_FINAL: the canonical address. Otherwise the name tried,
  * or "-" (for logs). */

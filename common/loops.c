@@ -59,7 +59,7 @@ static void *loop_main(void *arg)
 {
     struct loop *lp = arg;
     self = lp;
-    store_mark_loop_thread(true);   /* no store calls here: see store.h */
+    store_mark_loop_thread(true);   /* store calls never wait here: store.h */
     if (event_base_loop(lp->base, EVLOOP_NO_EXIT_ON_EMPTY) < 0)
         log_err("event loop failed");
     store_mark_loop_thread(false);

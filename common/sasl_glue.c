@@ -30,6 +30,8 @@
 #define CB(f) ((sasl_callback_ft)(void (*)(void))(f))
 
 enum sg_state { SG_NEW, SG_STEP, SG_FINAL, SG_DONE, SG_FAILED };
+/* Lockout bookkeeping refused on an event-loop thread, left for saslg_flush. */
+enum sg_deferred { DEF_NONE, DEF_RELEASE, DEF_RECORD };
 
 struct saslg {
     sasl_conn_t *conn;
@@ -48,6 +50,13 @@ struct saslg {
     char user[STORE_ADDR_MAX];       /* canonical address after SASLG_OK */
     const struct authsrc *src;       /* who may log in and how (NULL: the store) */
     bool src_relay;                  /* system source: the login's relay right */
+    char read_user[STORE_ADDR_MAX];  /* the user record read in this call (auxprop) */
+    bool read_enabled;               /* ... and whether it may log in */
+    enum sg_deferred deferred;       /* saslg_flush's job */
+    bool def_failed;                 /* DEF_RELEASE: the verification failed */
+    char lib_service[8];             /* sasl_server_new's arguments, for a new conn */
+    char lport[80], rport[80];
+    bool has_lport, has_rport, tls;
 };
 
 static struct store *g_store;
@@ -264,7 +273,7 @@ static int ms_auxprop_lookup(void *glob, sasl_server_params_t *sp, unsigned flag
     if (auth_canon_user(ex_cfg(), addr, canon, sizeof canon) == 0 && strcmp(canon, addr) == 0 &&
         authsrc_allows(g_cur ? g_cur->src : NULL, addr)) {
         int rc = store_user_get(g_store, addr, &u);
-        if (rc == STORE_ERROR) {
+        if (rc == STORE_ERROR || rc == STORE_AGAIN) {   /* never a fake for a refused read */
             if (g_cur)
                 g_cur->tempfail = true;
             return SASL_UNAVAIL;
@@ -272,6 +281,10 @@ static int ms_auxprop_lookup(void *glob, sasl_server_params_t *sp, unsigned flag
         found = rc == STORE_OK && u.enabled;
         if (!found)
             explicit_bzero(&u, sizeof u);
+        if (g_cur) {
+            str_copy(g_cur->read_user, addr, sizeof g_cur->read_user);
+            g_cur->read_enabled = found;
+        }
     }
     const struct propval *pv = sp->utils->prop_get(sp->propctx);
     for (; pv && pv->name; pv++) {
@@ -381,11 +394,35 @@ static const char *ipport(const struct ipaddr *ip, int port, char *buf, size_t l
     return n > 0 && (size_t)n < len ? buf : NULL;
 }
 
+/* A new library connection for s (saslg_new; a start redone on a worker). */
+static int conn_open(struct saslg *s)
+{
+    const struct config *cfg = s->cfg;
+    int rc = sasl_server_new(s->lib_service, cfg && cfg->hostname ? cfg->hostname : NULL, NULL,
+                             s->has_lport ? s->lport : NULL, s->has_rport ? s->rport : NULL,
+                             s->cbs, SASL_SUCCESS_DATA, &s->conn);
+    if (rc != SASL_OK) {
+        log_err("sasl: sasl_server_new: %s", sasl_errstring(rc, NULL, NULL));
+        s->conn = NULL;
+        return -1;
+    }
+    sasl_security_properties_t sp = { .min_ssf = 0, .max_ssf = 0, .maxbufsize = 0,
+                                      .security_flags = SASL_SEC_NOANONYMOUS };
+    sasl_ssf_t ext = s->tls ? 256 : 0;
+    if (sasl_setprop(s->conn, SASL_SEC_PROPS, &sp) != SASL_OK ||
+        sasl_setprop(s->conn, SASL_SSF_EXTERNAL, &ext) != SASL_OK) {
+        log_err("sasl: cannot set the security properties");
+        sasl_dispose(&s->conn);
+        s->conn = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 struct saslg *saslg_new(const char *service, const struct config *cfg,
                         const struct ipaddr *local, int lport, const struct ipaddr *remote,
                         int rport, bool tls_active, unsigned mechs)
 {
-    char lbuf[80], rbuf[80];
     if (!cfg)
         cfg = cur_cfg();
     if (!g_inited || !service)
@@ -402,26 +439,16 @@ struct saslg *saslg_new(const char *service, const struct config *cfg,
     s->cbs[3] = (sasl_callback_t){ SASL_CB_LIST_END, NULL, NULL };
     str_copy(s->tried, "-", sizeof s->tried);
     str_copy(s->service, strcmp(service, "pop") == 0 ? "pop3" : service, sizeof s->service);
+    str_copy(s->lib_service, service, sizeof s->lib_service);
+    s->has_lport = ipport(local, lport, s->lport, sizeof s->lport) != NULL;
+    s->has_rport = ipport(remote, rport, s->rport, sizeof s->rport) != NULL;
+    s->tls = tls_active;
     if (remote) {
         s->ip = *remote;
         s->has_ip = true;
     }
-    int rc = sasl_server_new(service, cfg && cfg->hostname ? cfg->hostname : NULL, NULL,
-                             ipport(local, lport, lbuf, sizeof lbuf),
-                             ipport(remote, rport, rbuf, sizeof rbuf), s->cbs, SASL_SUCCESS_DATA,
-                             &s->conn);
-    if (rc != SASL_OK) {
-        log_err("sasl: sasl_server_new: %s", sasl_errstring(rc, NULL, NULL));
+    if (conn_open(s) != 0) {
         free(s);
-        return NULL;
-    }
-    sasl_security_properties_t sp = { .min_ssf = 0, .max_ssf = 0, .maxbufsize = 0,
-                                      .security_flags = SASL_SEC_NOANONYMOUS };
-    sasl_ssf_t ext = tls_active ? 256 : 0;
-    if (sasl_setprop(s->conn, SASL_SEC_PROPS, &sp) != SASL_OK ||
-        sasl_setprop(s->conn, SASL_SSF_EXTERNAL, &ext) != SASL_OK) {
-        log_err("sasl: cannot set the security properties");
-        saslg_free(s);
         return NULL;
     }
     return s;
@@ -472,7 +499,8 @@ static enum saslg_result map_result(int rc)
     }
 }
 
-/* SASL_OK: read the canonical user and check once more that he may log in. */
+/* SASL_OK: read the canonical user and check once more that he may log in (unless
+ * this very call just read his record: CRAM-MD5's secret). */
 static enum saslg_result finish_ok(struct saslg *s)
 {
     const void *name = NULL;
@@ -485,8 +513,10 @@ static enum saslg_result finish_ok(struct saslg *s)
         return SASLG_OK;           /* PAM said yes (cb_checkpass): not a store user */
     if (!authsrc_allows(s->src, s->user))
         return SASLG_FAIL;
+    if (s->read_user[0] && strcmp(s->read_user, s->user) == 0)
+        return s->read_enabled ? SASLG_OK : SASLG_FAIL;
     int rc = store_user_get(g_store, s->user, &u);
-    if (rc == STORE_ERROR)
+    if (rc == STORE_ERROR || rc == STORE_AGAIN)
         return SASLG_TEMPFAIL;
     bool enabled = rc == STORE_OK && u.enabled;
     explicit_bzero(&u, sizeof u);
@@ -522,32 +552,85 @@ static enum saslg_result conclude(struct saslg *s, int rc, const char *sout, uns
     return r;
 }
 
+/* A start refused a store read on an event-loop thread (store.h): a new library
+ * connection, as if nothing had happened; the caller replays the first message on
+ * a worker. */
+static enum saslg_result start_over(struct saslg *s, char *out)
+{
+    out[0] = '\0';
+    sasl_dispose(&s->conn);
+    s->nmsg = 0;
+    s->tempfail = false;
+    s->user[0] = '\0';
+    str_copy(s->tried, "-", sizeof s->tried);
+    s->state = SG_NEW;
+    if (conn_open(s) == 0)
+        return SASLG_AGAIN;
+    s->state = SG_FAILED;
+    return SASLG_TEMPFAIL;
+}
+
+/* After a call: give the reservation back (GATED), or count a failure. What a loop
+ * thread could not write waits for saslg_flush. */
+static void count_end(struct saslg *s, const struct config *cfg, bool gated, bool failed)
+{
+    int rc;
+    if (gated)
+        rc = auth_attempt_end(g_store, cfg, &s->ip, failed, s->service, saslg_user(s));
+    else if (failed && s->has_ip)
+        rc = auth_record_failure(g_store, cfg, &s->ip, s->service, saslg_user(s));
+    else
+        return;
+    if (rc == AUTH_AGAIN) {
+        s->deferred = gated ? DEF_RELEASE : DEF_RECORD;
+        s->def_failed = failed;
+    }
+}
+
 /* One SASL call on the client's message IN (none: HAS_IN false, a start without an
  * initial response). From the message that carries the credentials on, the call
- * runs inside the lockout gate (auth_attempt_begin/end); any failure is counted. */
+ * runs inside the lockout gate (auth_attempt_begin/end); any failure is counted.
+ * On an event-loop thread a refused store call (store_take_again) gives SASLG_AGAIN
+ * when nothing changed (the gate; the start, begun anew) and SASLG_TEMPFAIL after the
+ * gate (the reservation given back, no failure counted). */
 static enum saslg_result run_call(struct saslg *s, const char *mech, const char *in,
                                   unsigned inlen, bool has_in, char *out, size_t outlen)
 {
     const struct config *cfg = s->cfg ? s->cfg : cur_cfg();
-    bool gated = has_in && ++s->nmsg >= s->verify_at;
+    bool gated = has_in && s->nmsg + 1 >= s->verify_at;
+    (void)store_take_again();
+    if (gated && !store_loop_ready(g_store))
+        return SASLG_AGAIN;          /* a loop thread: the store would refuse the verify */
     if (gated) {
         int g = auth_attempt_begin(g_store, cfg, s->has_ip ? &s->ip : NULL, s->service, s->tried);
+        if (g == AUTH_AGAIN)
+            return SASLG_AGAIN;
         if (g != AUTH_OK) {
             s->state = SG_FAILED;
             return g == AUTH_REFUSED ? SASLG_LOCKED : SASLG_TEMPFAIL;
         }
     }
+    if (has_in)
+        s->nmsg++;
     const char *sout = NULL;
     unsigned soutlen = 0;
+    s->read_user[0] = '\0';
     g_cur = s;
     int rc = mech ? sasl_server_start(s->conn, mech, in, inlen, &sout, &soutlen)
                   : sasl_server_step(s->conn, in, inlen, &sout, &soutlen);
     g_cur = NULL;
+    bool again = store_take_again();
     enum saslg_result r = conclude(s, rc, sout, soutlen, out, outlen);
-    if (gated)
-        auth_attempt_end(g_store, cfg, &s->ip, r == SASLG_FAIL, s->service, saslg_user(s));
-    else if (r == SASLG_FAIL && s->has_ip)
-        auth_record_failure(g_store, cfg, &s->ip, s->service, saslg_user(s));
+    again = store_take_again() || again;
+    if (again && mech && !gated)
+        return start_over(s, out);
+    if (again) {
+        r = SASLG_TEMPFAIL;
+        s->state = SG_FAILED;
+        s->user[0] = '\0';
+        out[0] = '\0';
+    }
+    count_end(s, cfg, gated, r == SASLG_FAIL);
     return r;
 }
 
@@ -610,9 +693,7 @@ enum saslg_result saslg_step(struct saslg *s, const char *line, char *out, size_
         /* after a challenge: a failure, or SCRAM's challenge would tell for free
          * whether a name exists (SPEC "SMTP") */
         s->state = SG_FAILED;
-        if (s->has_ip)
-            auth_record_failure(g_store, s->cfg ? s->cfg : cur_cfg(), &s->ip, s->service,
-                                saslg_user(s));
+        count_end(s, s->cfg ? s->cfg : cur_cfg(), false, true);
         return SASLG_CANCELLED;
     }
     char *in = NULL;
@@ -646,6 +727,23 @@ void saslg_set_source(struct saslg *s, const struct authsrc *src)
 bool saslg_source_relay(const struct saslg *s)
 {
     return s && s->src_relay;
+}
+
+bool saslg_deferred(const struct saslg *s)
+{
+    return s && s->deferred != DEF_NONE;
+}
+
+void saslg_flush(struct saslg *s)
+{
+    if (!s || s->deferred == DEF_NONE)
+        return;
+    const struct config *cfg = s->cfg ? s->cfg : cur_cfg();
+    int rc = s->deferred == DEF_RELEASE
+                 ? auth_attempt_end(g_store, cfg, &s->ip, s->def_failed, s->service, saslg_user(s))
+                 : auth_record_failure(g_store, cfg, &s->ip, s->service, saslg_user(s));
+    if (rc != AUTH_AGAIN)
+        s->deferred = DEF_NONE;
 }
 
 void saslg_free(struct saslg *s)

@@ -17,7 +17,8 @@
  * a login through auth_flow.h (the early lockout look, the result they word).
  *
  * Thread use: saslg_init once per process (after fork); a struct saslg may be used
- * from any thread but by one thread at a time (the daemons run steps on workq). */
+ * from any thread but by one thread at a time (the daemons run steps on workq, or
+ * first in the event loop: SASLG_AGAIN, saslg_flush). */
 #ifndef MS_SASL_GLUE_H
 #define MS_SASL_GLUE_H
 #include <stdbool.h>
@@ -42,6 +43,9 @@ enum saslg_result {
     SASLG_NOMECH,     /* mechanism not offered: 504 5.5.4 */
     SASLG_TEMPFAIL,   /* 454 4.7.0 */
     SASLG_LOCKED,     /* the client is locked out (auth_attempt_begin): 454 4.7.0 / -ERR [AUTH] */
+    SASLG_AGAIN,      /* event-loop thread only: a store call was refused before the
+                       * exchange changed (the gate; a start, begun anew): make the
+                       * same call again on a worker (store.h) */
 };
 
 struct saslg;
@@ -61,6 +65,12 @@ enum saslg_result saslg_step(struct saslg *s, const char *line, char *out, size_
 const char *saslg_user(const struct saslg *s);
 /* After SASLG_OK with final server data in out: the client's answer (an empty line) may be
  * passed to saslg_step, which returns SASLG_OK again ("*" gives SASLG_CANCELLED). */
+/* On an event-loop thread the lockout bookkeeping after a result (the reservation
+ * given back, a failure counted) may be refused by the store: then saslg_deferred
+ * is true and saslg_flush, on a worker, must write it before the result is sent.
+ * A store read refused after the gate gives SASLG_TEMPFAIL, never a counted failure. */
+bool saslg_deferred(const struct saslg *s);
+void saslg_flush(struct saslg *s);
 void saslg_free(struct saslg *s);
 
 /* The instance's authentication source (authsrc.h; not set: the store). SRC must

@@ -662,7 +662,7 @@ static int run(const char *cfgpath, bool foreground)
              S.cfgpath, (int)getuid());
     if (pthread_sigmask(SIG_UNBLOCK, &sigs, NULL) != 0)
         log_warn("cannot unblock signals");
-    store_mark_loop_thread(true);   /* no store calls here: see store.h */
+    store_mark_loop_thread(true);   /* store calls never wait here: store.h */
     if (event_base_dispatch(S.base) < 0)
         log_err("event loop failed");
     store_mark_loop_thread(false);

@@ -6,17 +6,23 @@
  * One struct store per process, opened after any fork. It is safe to use from
  * several threads of one process at once. Every call runs in its own transaction,
  * retries deadlocks, and reopens the environment after a fatal error (DB_RUNRECOVERY),
- * so callers only see STORE_OK / STORE_NOTFOUND / STORE_EXISTS / STORE_ERROR.
+ * so callers only see STORE_OK / STORE_NOTFOUND / STORE_EXISTS / STORE_ERROR
+ * (and STORE_AGAIN on an event-loop thread, below).
  * Result codes (0 success, negative error, positive a named outcome): STORE_OK 0,
- * STORE_NOTFOUND and STORE_EXISTS are answers, STORE_ERROR (-1) is a failure.
+ * STORE_NOTFOUND and STORE_EXISTS are answers, STORE_ERROR (-1) is a failure,
+ * STORE_AGAIN (negative) a refusal to wait.
  *
- * THE RULE: any call here may block. It backs off (nanosleep) on a lock conflict,
- * may run the failchk health check, and may close, recover and reopen the whole
- * environment. So no store call runs on an event-loop thread: in smtpd and pop3d
- * every store call (AUTH steps and the lockout gate, MAIL/RCPT lookups, POP3 logins,
- * the POP-auth cache, maintenance) runs as a job on the loop's worker pool
- * (workq.h), and the loop only sends the reply. Processes without an event loop
- * (userdb, the queue runner, the admin commands) call the store directly. */
+ * THE RULE: on a worker thread, or in a process without an event loop (userdb, the
+ * queue runner, the admin commands), a call may block: it backs off (nanosleep) on
+ * a lock conflict, may run the failchk health check, and may close, recover and
+ * reopen the whole environment. On an event-loop thread (store_mark_loop_thread) a
+ * call makes ONE attempt and never waits: where a worker would back off, check or
+ * recover (a reopen under way, a health check due, a lock conflict, DB_RUNRECOVERY)
+ * it returns STORE_AGAIN at once, and the caller redoes the work on the loop's
+ * worker pool (workq.h), or answers 4xx when the work cannot be redone (smtpd's
+ * MAIL/RCPT checks and CRAM-MD5/SCRAM-SHA-256 steps run in the loop first this way).
+ * Slow work (yescrypt: PLAIN, LOGIN, USER/PASS) and waiting (the lockout gate's wait
+ * for a slot) stay on workers regardless. */
 #ifndef MS_STORE_H
 #define MS_STORE_H
 #include <stdbool.h>
@@ -30,16 +36,28 @@ enum {
     STORE_NOTFOUND = 1,
     STORE_EXISTS = 2,
     STORE_ERROR = -1,
+    STORE_AGAIN = -2,             /* temporary, event-loop threads only: redo the work
+                                   * on a worker (THE RULE above) */
 };
 
 #define STORE_ADDR_MAX 321        /* 64 + 1 + 255 + NUL */
 
 struct store;
 
-/* Event-loop threads mark themselves (ON while their loop runs): a store call on such
- * a thread breaks the rule above and is logged once per process as
- * "store: call on an event-loop thread" (the tests look for it). */
+/* Event-loop threads mark themselves (ON while their loop runs): calls on such a
+ * thread never wait (THE RULE above). */
 void store_mark_loop_thread(bool on);
+/* Whether this thread is marked as an event-loop thread. */
+bool store_loop_thread(void);
+/* Whether a call on this thread would now get past the environment (no reopen under
+ * way, no routine health check due; a cheap look, the dead-process look is the call's
+ * own): false on a loop thread tells to hand work that cannot be redone halfway (a
+ * SASL verification) to a worker before it starts. Never waits. */
+bool store_loop_ready(struct store *st);
+/* True if a call on this thread answered STORE_AGAIN since the last look; clears it.
+ * For code that sees store results only indirectly (policy lookups, the SASL
+ * auxprop callback): its work is compromised and must be redone on a worker. */
+bool store_take_again(void);
 
 /* Open (creating if needed) the environment under DATA_DIR/db (mode 0700, files 0600).
  * Runs recovery by itself when a previous user of the environment died. */

@@ -2,7 +2,9 @@
  * open/close and the background health checks are in store_bdb_env.c). Four btrees
  * (users, aliases, popauth, authfail, greylist). Every call is one transaction that never
  * waits for a lock: a conflict is retried after a short backoff (and the health
- * check of store_env_check before each attempt); DB_RUNRECOVERY closes and reopens the whole environment, then retries. */
+ * check of store_env_check before each attempt); DB_RUNRECOVERY closes and reopens
+ * the whole environment, then retries. On an event-loop thread a call makes one
+ * attempt and answers STORE_AGAIN where it would wait (run_on_loop, store.h). */
 #include "store.h"
 
 #include <db.h>
@@ -22,22 +24,20 @@
 #define KEY_MAX 1024               /* a greylisting triplet: net, two addresses */
 #define ERR_BADREC EINVAL          /* a record that does not decode */
 #define TXN_NONE UINT32_MAX        /* run without a transaction (no locks taken) */
+/* A loop thread refuses a call for the routine health check only this long after a
+ * worker would run it, and store_loop_ready says no from when a worker would: work
+ * that passed that look (a SASL verification) has this long to end in the loop. */
+#define LOOP_CHK_SLACK_MS 100
 
 typedef int (*txn_fn)(struct store *st, DB_TXN *txn, void *ctx);
 
 /* ---- the transaction runner ---------------------------------------------- */
 
-/* The health check before every attempt: a process that died holding a region
- * mutex must be noticed before we block on that mutex (a check only once a
- * second let such an operation block for ever in txn_begin; see test_store
- * "writer killed"). store_env_check looks at the registry, which is cheap, and
- * runs the costly failchk only when someone died (or once a second). */
-static int run_once(struct store *st, txn_fn fn, void *ctx, u_int32_t txn_flags)
+/* One transaction (none with TXN_NONE) around fn. */
+static int run_txn(struct store *st, txn_fn fn, void *ctx, u_int32_t txn_flags)
 {
     DB_TXN *txn = NULL;
-    int ret = store_env_check(st, false);
-    if (ret != 0)
-        return ret;
+    int ret;
     if (txn_flags == TXN_NONE)
         return fn(st, NULL, ctx);
     if ((ret = st->env->txn_begin(st->env, NULL, &txn, txn_flags)) != 0)
@@ -51,6 +51,17 @@ static int run_once(struct store *st, txn_fn fn, void *ctx, u_int32_t txn_flags)
         (void)txn->abort(txn);
     }
     return ret;
+}
+
+/* The health check before every attempt: a process that died holding a region
+ * mutex must be noticed before we block on that mutex (a check only once a
+ * second let such an operation block for ever in txn_begin; see test_store
+ * "writer killed"). store_env_check looks at the registry, which is cheap, and
+ * runs the costly failchk only when someone died (or once a second). */
+static int run_once(struct store *st, txn_fn fn, void *ctx, u_int32_t txn_flags)
+{
+    int ret = store_env_check(st, false);
+    return ret != 0 ? ret : run_txn(st, fn, ctx, txn_flags);
 }
 
 static int store_map(int ret)
@@ -69,23 +80,62 @@ static int store_map(int ret)
 }
 
 static __thread bool on_loop_thread;
+static __thread bool again_taken;   /* a call on this thread was refused: store_take_again */
 
 void store_mark_loop_thread(bool on)
 {
     on_loop_thread = on;
 }
 
-/* The rule of store.h: report a call from an event-loop thread (once per process). */
-static void check_thread(void)
+bool store_loop_thread(void)
 {
-    static int reported;
-    if (on_loop_thread && !__atomic_exchange_n(&reported, 1, __ATOMIC_RELAXED))
-        log_err("store: call on an event-loop thread (see store.h)");
+    return on_loop_thread;
+}
+
+bool store_take_again(void)
+{
+    bool a = again_taken;
+    again_taken = false;
+    return a;
+}
+
+static int refuse(void)
+{
+    again_taken = true;
+    return STORE_AGAIN;
+}
+
+/* On an event-loop thread (store.h): one attempt that never waits. A reopen under
+ * way (the write lock), an environment gone, a health check due, a lock conflict
+ * or DB_RUNRECOVERY: STORE_AGAIN at once, and a worker redoes the work. */
+static int run_on_loop(struct store *st, txn_fn fn, void *ctx, u_int32_t txn_flags)
+{
+    if (pthread_rwlock_tryrdlock(&st->rw) != 0)
+        return refuse();
+    int ret = DB_RUNRECOVERY;
+    if (st->env != NULL && !store_env_check_due(st, LOOP_CHK_SLACK_MS, true))
+        ret = run_txn(st, fn, ctx, txn_flags);
+    (void)pthread_rwlock_unlock(&st->rw);
+    if (ret == DB_LOCK_DEADLOCK || ret == DB_LOCK_NOTGRANTED || ret == DB_RUNRECOVERY)
+        return refuse();
+    return store_map(ret);
+}
+
+bool store_loop_ready(struct store *st)
+{
+    if (!on_loop_thread || st == NULL)
+        return true;
+    if (pthread_rwlock_tryrdlock(&st->rw) != 0)
+        return false;
+    bool ready = st->env != NULL && !store_env_check_due(st, 0, false);
+    (void)pthread_rwlock_unlock(&st->rw);
+    return ready;
 }
 
 static int run(struct store *st, txn_fn fn, void *ctx, u_int32_t txn_flags)
 {
-    check_thread();
+    if (on_loop_thread)
+        return run_on_loop(st, fn, ctx, txn_flags);
     int ret = DB_RUNRECOVERY;
     unsigned reopens = 0;
     for (unsigned attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {

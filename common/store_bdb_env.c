@@ -200,15 +200,16 @@ void store_env_reopen(struct store *st, unsigned long seen_gen)
 
 static bool dead_seen(const struct store *st, pid_t pid)
 {
-    for (unsigned i = 0; i < st->ndead_seen; i++)
-        if (st->dead_seen[i] == pid)
+    unsigned n = atomic_load(&st->ndead_seen);
+    for (unsigned i = 0; i < n && i < sizeof st->dead_seen / sizeof st->dead_seen[0]; i++)
+        if (atomic_load_explicit(&st->dead_seen[i], memory_order_relaxed) == pid)
             return true;
     return false;
 }
 
-/* True if a registrant we have not handled yet has died (recorded as handled).
- * Call with chk_mu held. */
-static bool registry_new_dead(struct store *st)
+/* True if a registrant we have not handled yet has died. RECORD (with chk_mu held):
+ * recorded as handled and logged; otherwise only a look, no lock taken. */
+static bool registry_new_dead(struct store *st, bool record)
 {
     char buf[REG_SLOT * REG_MAX_SLOTS];
     if (st->reg_fd < 0)
@@ -224,10 +225,13 @@ static bool registry_new_dead(struct store *st)
         struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = off, .l_len = 1 };
         if (fcntl(st->reg_fd, F_GETLK, &fl) != 0 || fl.l_type != F_UNLCK)
             continue;               /* locked: alive (or we cannot tell) */
-        if (st->ndead_seen < sizeof st->dead_seen / sizeof st->dead_seen[0])
-            st->dead_seen[st->ndead_seen++] = pid;
-        else
-            st->ndead_seen = 0;     /* forget the oldest; at worst one more failchk */
+        if (!record)
+            return true;
+        unsigned k = atomic_load(&st->ndead_seen);
+        if (k >= sizeof st->dead_seen / sizeof st->dead_seen[0])
+            k = 0;                  /* forget the oldest; at worst one more failchk */
+        atomic_store_explicit(&st->dead_seen[k], pid, memory_order_relaxed);
+        atomic_store(&st->ndead_seen, k + 1);
         log_warn("store: process %ld died with the database open; checking", (long)pid);
         found = true;
     }
@@ -239,7 +243,7 @@ int store_env_check(struct store *st, bool force)
     int64_t now = mono_ms();
     if (pthread_mutex_trylock(&st->chk_mu) != 0)
         return 0;               /* another thread is at it */
-    if (!registry_new_dead(st) && !force &&
+    if (!registry_new_dead(st, true) && !force &&
         now - atomic_load(&st->last_chk_ms) < CHK_EVERY_MS) {
         (void)pthread_mutex_unlock(&st->chk_mu);
         return 0;
@@ -248,6 +252,12 @@ int store_env_check(struct store *st, bool force)
     atomic_store(&st->last_chk_ms, ret == 0 ? now : 0);   /* 0: the next call checks again */
     (void)pthread_mutex_unlock(&st->chk_mu);
     return ret;
+}
+
+bool store_env_check_due(struct store *st, int64_t slack_ms, bool registry)
+{
+    return mono_ms() - atomic_load(&st->last_chk_ms) >= CHK_EVERY_MS + slack_ms ||
+           (registry && registry_new_dead(st, false));
 }
 
 /* ---- open and close ----------------------------------------------------------- */

@@ -25,8 +25,9 @@ struct store {
     int reg_fd;                     /* our own read-only fd on __db.register, -1 if none;
                                      * never closed while the environment is open: closing
                                      * any fd of a file drops this process's fcntl locks */
-    pid_t dead_seen[16];            /* dead registrants already handled (under chk_mu) */
-    unsigned ndead_seen;
+    _Atomic pid_t dead_seen[16];    /* dead registrants already handled (written under
+                                     * chk_mu; read without it by store_env_check_due) */
+    _Atomic unsigned ndead_seen;
 };
 
 /* Free what dead processes left behind (locks, transactions). FORCE: now;
@@ -36,6 +37,11 @@ struct store {
  * (DB_RUNRECOVERY if only recovery can help).
  * Call with st->rw read-locked and st->env != NULL. */
 int store_env_check(struct store *st, bool force);
+/* Whether store_env_check(st, false) would run failchk now (the routine interval
+ * over, here by SLACK_MS more; with REGISTRY also a new dead registrant); it records
+ * nothing, takes no lock and never waits: the loop-thread mode of store_bdb.c
+ * refuses the call instead. Call with st->rw read-locked and st->env != NULL. */
+bool store_env_check_due(struct store *st, int64_t slack_ms, bool registry);
 /* Close and reopen everything (running recovery) unless another thread already
  * did so since generation seen_gen. */
 void store_env_reopen(struct store *st, unsigned long seen_gen);

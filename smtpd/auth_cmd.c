@@ -1,6 +1,7 @@
 /* auth_cmd: the SMTP AUTH command (RFC 4954) over the shared login flow
- * (common/auth_flow.h): sequencing, every flow step on the worker pool (slow hashes
- * and the lockout gate's store calls: see common/store.h), SMTP's wording of the
+ * (common/auth_flow.h): sequencing, where a flow step runs (CRAM-MD5 and SCRAM-SHA-256
+ * in the event loop first, on the worker pool when the store refuses a call there;
+ * PLAIN and LOGIN, slow hashes, on the pool: common/store.h), SMTP's wording of the
  * flow's results (334 challenges, final server data as a 334 answered by an empty
  * line, 235, 535, 454, 501, 504), and one log line per result. Failures are counted
  * toward the lockout by the flow, whatever the instance's auth_source (common/authsrc.h);
@@ -100,13 +101,32 @@ static void auth_done(struct session *s)
     auth_reply(s, (enum authf_result)s->auth_rc);
 }
 
-/* Run the step on s->auth_arg on the workq: LOGIN and PLAIN verify a slow hash,
- * and every step may call the store (the lockout gate, the secrets), which may
- * back off or recover: never in the event loop (common/store.h). */
+/* Worker thread: the lockout bookkeeping the store refused in the loop. */
+static void auth_flush_work(struct session *s)
+{
+    auth_flow_flush(s->sasl);
+}
+
+/* Run the step on s->auth_arg. CRAM-MD5 and SCRAM-SHA-256 first in the loop, where
+ * the store never waits (common/store.h); when it refused a call, the step again on
+ * the workq (AUTHF_AGAIN), or the refused bookkeeping before the reply. LOGIN and
+ * PLAIN verify a slow hash: always on the workq. */
 static void auth_run(struct session *s)
 {
+    void (*work)(struct session *) = auth_work;
     s->ab->out[0] = '\0';
-    if (sess_submit(s, auth_work, auth_done) < 0)
+    if (mech_bit(s->mech) & (MECH_CRAM_MD5 | MECH_SCRAM_SHA256)) {
+        auth_work(s);
+        if (s->auth_rc != AUTHF_AGAIN && !auth_flow_pending(s->sasl)) {
+            auth_done(s);
+            return;
+        }
+        if (s->auth_rc == AUTHF_AGAIN)
+            s->ab->out[0] = '\0';
+        else
+            work = auth_flush_work;
+    }
+    if (sess_submit(s, work, auth_done) < 0)
         auth_fail(s, 454, "4.7.0", "Temporary authentication failure", "workq");
 }
 

@@ -8,6 +8,7 @@
 #include "check_dnsbl.h"
 #include "check_greylist.h"
 #include "log.h"
+#include "store.h"
 
 /* ---- rows ------------------------------------------------------------------- */
 
@@ -207,8 +208,29 @@ static void offload_failed(struct check_run *run)
     run->v.res.rule = run->rows[run->next].rule;
 }
 
+/* On an event-loop thread: the consecutive blocking rows in place, where the store
+ * never waits (store.h). True when they ran; false when a store call was refused
+ * (store_take_again): the run is rolled back to where they began, for a worker. */
+static bool blocking_in_place(struct check_run *run)
+{
+    size_t next = run->next, hdrs_len = run->hdrs_len;
+    (void)store_take_again();
+    run->ended = false;
+    checks_work(run);
+    if (!store_take_again())
+        return true;
+    run->next = next;
+    run->hdrs_len = hdrs_len;
+    run->ended = false;
+    memset(&run->v, 0, sizeof run->v);
+    run->v.answer = CHECK_CONTINUE;
+    if (run->ctx.rcpt_out)
+        memset(run->ctx.rcpt_out, 0, sizeof *run->ctx.rcpt_out);
+    return false;
+}
+
 /* Run the rows from run->next until one decides, one is pending or blocking (with an
- * offload hook), or none is left. */
+ * offload hook, when the store refused them in place), or none is left. */
 static enum check_status run_rows(struct check_run *run)
 {
     while (run->next < run->nrows) {
@@ -218,6 +240,11 @@ static enum check_status run_rows(struct check_run *run)
             continue;
         }
         if (row->blocking && run->ctx.offload) {
+            if (store_loop_thread() && blocking_in_place(run)) {
+                if (run->ended)
+                    break;
+                continue;
+            }
             run->pending = true;
             run->ended = false;
             if (run->ctx.offload(run) == 0)

@@ -38,13 +38,17 @@
  * after the text is stored: their headers are logged and dropped for now (prepending
  * them needs the spool to take a header after the text, in the mail-store seam).
  *
- * Blocking rows: a row that reads the store (users, aliases, the POP-auth cache) may
- * block (store.h: no store call on an event-loop thread), so it is marked blocking and
- * the runner hands it to the owner's offload hook, which runs checks_work() on a
- * worker thread (it goes on through the consecutive blocking rows) and then
- * checks_worked() on the loop (it goes on with the rest, which may be pending rows
- * that wait for the network). One hand-off per stage that has blocking rows. Without
- * an offload hook (--test-relay, tests) blocking rows run in place.
+ * Blocking rows: a row that reads the store (users, aliases, the POP-auth cache) is
+ * marked blocking. On an event-loop thread the runner first runs the consecutive
+ * blocking rows in place (the store never waits there, store.h); when a store call
+ * was refused (store_take_again) the run is rolled back to where they began (next
+ * row, verdict, headers, rcpt_out zeroed) and handed to the owner's offload hook,
+ * which runs checks_work() on a worker thread (it goes on through the consecutive
+ * blocking rows) and then checks_worked() on the loop (it goes on with the rest,
+ * which may be pending rows that wait for the network). So a stage costs no
+ * hand-off in the common case, one when the store is busy. On a thread that is not
+ * a loop's, the hook is used at once; without one (--test-relay, tests) blocking
+ * rows run in place.
  *
  * No allocation: the run lives in the session; a stage with no rows costs one call. */
 #ifndef MS_CHECKS_H
@@ -102,7 +106,7 @@ typedef enum check_status (*check_fn)(struct check_run *run, struct check_verdic
 struct check_row {
     const char *rule;                  /* the name when the verdict gives none */
     check_fn fn;
-    bool blocking;                     /* reads the store: runs on a worker (above) */
+    bool blocking;                     /* reads the store: in place or on a worker (above) */
     bool after_accept;                 /* a gate row (above) */
 };
 

@@ -1,8 +1,15 @@
 /* test_auth_flow: the one login flow of both daemons (common/auth_flow.c) on a real
  * store in a temp dir: the result mapping, USER/PASS inside the lockout gate, the
  * early lockout look, SASL challenges, final server data and its answer, cancels,
- * sequencing errors, and that failures are counted. SCRAM runs against Cyrus's own
- * client side, in-process. */
+ * sequencing errors, and that failures are counted. SCRAM and CRAM-MD5 run against
+ * Cyrus's own client side, in-process. Then the same steps on an event-loop thread
+ * (common/store.h: one attempt, STORE_AGAIN instead of a wait): a transaction of the
+ * test holds a database page to make the store refuse calls, the users page (secrets,
+ * the verify read) or the auth-failure page (the lockout gate, the bookkeeping). The
+ * plain case needs no worker; a refused gate gives AUTHF_AGAIN without stepping (the
+ * same line then succeeds on a worker); a refused start begins anew (no fake SCRAM
+ * salt); a refused verify read gives AUTHF_TEMPFAIL with no failure counted and the
+ * reservation given back; refused bookkeeping waits for auth_flow_flush. */
 #define _XOPEN_SOURCE 700
 #include <sasl/sasl.h>
 #include <sasl/saslutil.h>
@@ -17,6 +24,7 @@
 #include "password.h"
 #include "sasl_glue.h"
 #include "store.h"
+#include "store_bdb_env.h"
 #include "tutil.h"
 
 static char tmpdir[512];
@@ -42,7 +50,8 @@ static int suite_init(void)
     memset(&u, 0, sizeof u);
     snprintf(u.address, sizeof u.address, "alice@example.com");
     u.enabled = true;
-    if (password_hash(PW, u.pwhash, sizeof u.pwhash) ||
+    u.has_cram_md5 = true;
+    if (password_hash(PW, u.pwhash, sizeof u.pwhash) || cram_md5_precalc(PW, u.cram_md5) ||
         scram_sha256_secret(PW, SCRAM_ITERATIONS, u.scram_sha256, sizeof u.scram_sha256) ||
         store_user_put(st, &u, true) != STORE_OK)
         return -1;
@@ -258,12 +267,194 @@ static void test_final_answer(void)
     cl_secret = NULL;
 }
 
+/* ---- on an event-loop thread ---- */
+
+static struct authfail_rec afrec(void)
+{
+    struct authfail_rec a;
+    if (store_authfail_get(st, &rip, &a) != STORE_OK)
+        memset(&a, 0, sizeof a);
+    return a;
+}
+
+/* Hold a page of database DBI in an open transaction (aborted by unhold). */
+static DB_TXN *hold(int dbi)
+{
+    DB_TXN *txn = NULL;
+    DBT k, d;
+    char key[] = "zz-held", val[] = "x";
+    CU_ASSERT_EQUAL_FATAL(st->env->txn_begin(st->env, NULL, &txn, 0), 0);
+    memset(&k, 0, sizeof k);
+    memset(&d, 0, sizeof d);
+    k.data = key, k.size = (u_int32_t)strlen(key);
+    d.data = val, d.size = 1;
+    CU_ASSERT_EQUAL_FATAL(st->db[dbi]->put(st->db[dbi], txn, &k, &d, 0), 0);
+    return txn;
+}
+
+static void unhold(DB_TXN *txn)
+{
+    CU_ASSERT_EQUAL(txn->abort(txn), 0);
+}
+
+static sasl_conn_t *client(const char *mech, char *line, size_t len)
+{
+    static sasl_callback_t cbs[] = { { SASL_CB_AUTHNAME, CBF(cl_simple), NULL },
+                                     { SASL_CB_USER, CBF(cl_simple), NULL },
+                                     { SASL_CB_PASS, CBF(cl_pass), NULL },
+                                     { SASL_CB_LIST_END, NULL, NULL } };
+    sasl_conn_t *cc = NULL;
+    const char *cout = NULL, *chosen = NULL;
+    unsigned clen = 0, l = 0;
+    CU_ASSERT_EQUAL_FATAL(sasl_client_new("smtp", "mail.example.com", NULL, NULL, cbs, 0, &cc), SASL_OK);
+    int rc = sasl_client_start(cc, mech, NULL, &cout, &clen, &chosen);
+    CU_ASSERT_TRUE_FATAL(rc == SASL_CONTINUE || rc == SASL_OK);
+    line[0] = '\0';
+    if (clen > 0)
+        CU_ASSERT_EQUAL_FATAL(sasl_encode64(cout, clen, line, (unsigned)len, &l), SASL_OK);
+    return cc;
+}
+
+/* The client's answer to the server's challenge in out. */
+static void client_step(sasl_conn_t *cc, char *line, size_t len)
+{
+    char dec[600];
+    const char *cout = NULL;
+    unsigned dl = 0, clen = 0, l = 0;
+    CU_ASSERT_EQUAL_FATAL(sasl_decode64(out, (unsigned)strlen(out), dec, sizeof dec, &dl), SASL_OK);
+    int rc = sasl_client_step(cc, dec, dl, NULL, &cout, &clen);
+    CU_ASSERT_TRUE_FATAL(rc == SASL_CONTINUE || rc == SASL_OK);   /* CRAM-MD5: OK */
+    CU_ASSERT_EQUAL_FATAL(sasl_encode64(cout, clen, line, (unsigned)len, &l), SASL_OK);
+}
+
+/* ---- tests ---- */
+
+/* On a loop thread: a CRAM-MD5 exchange started, and with ANSWER the client's answer
+ * to the challenge in line. */
+static struct auth_flow *cram_in_loop(sasl_conn_t **cc, char *line, size_t len, bool answer)
+{
+    struct auth_flow *f = flow(MECH_ALL);
+    *cc = client("CRAM-MD5", line, len);
+    store_mark_loop_thread(true);
+    CU_ASSERT_EQUAL(auth_flow_start(f, "CRAM-MD5", NULL, out, sizeof out), AUTHF_CHALLENGE);
+    if (answer)
+        client_step(*cc, line, len);
+    return f;
+}
+
+static void test_plain_case(void)
+{
+    char line[600];
+    sasl_conn_t *cc = NULL;
+    struct auth_flow *f = cram_in_loop(&cc, line, sizeof line, true);
+    CU_ASSERT_EQUAL(auth_flow_step(f, line, out, sizeof out), AUTHF_OK);
+    CU_ASSERT_FALSE(auth_flow_pending(f));
+    CU_ASSERT_STRING_EQUAL(auth_flow_user(f), "alice@example.com");
+    sasl_dispose(&cc);
+    auth_flow_free(f);
+
+    f = flow(MECH_ALL);
+    cc = client("SCRAM-SHA-256", line, sizeof line);
+    CU_ASSERT_EQUAL(auth_flow_start(f, "SCRAM-SHA-256", line, out, sizeof out), AUTHF_CHALLENGE);
+    client_step(cc, line, sizeof line);
+    CU_ASSERT_EQUAL(auth_flow_step(f, line, out, sizeof out), AUTHF_FINAL);
+    CU_ASSERT_EQUAL(auth_flow_answer(f, ""), AUTHF_OK);
+    sasl_dispose(&cc);
+    auth_flow_free(f);
+    store_mark_loop_thread(false);
+    CU_ASSERT_FALSE(store_take_again());
+    CU_ASSERT_EQUAL(afrec().inflight, 0);
+}
+
+static void test_gate_refused(void)
+{
+    char line[600];
+    sasl_conn_t *cc = NULL;
+    struct auth_flow *f = cram_in_loop(&cc, line, sizeof line, true);
+    DB_TXN *txn = hold(DBI_AUTHFAIL);
+    CU_ASSERT_EQUAL(auth_flow_step(f, line, out, sizeof out), AUTHF_AGAIN);
+    CU_ASSERT_FALSE(auth_flow_pending(f));
+    store_mark_loop_thread(false);
+    unhold(txn);
+    CU_ASSERT_EQUAL(afrec().failures, 0);
+    CU_ASSERT_EQUAL(afrec().inflight, 0);
+    /* on a worker: the very same line, the exchange had not moved */
+    CU_ASSERT_EQUAL(auth_flow_step(f, line, out, sizeof out), AUTHF_OK);
+    CU_ASSERT_EQUAL(afrec().inflight, 0);
+    sasl_dispose(&cc);
+    auth_flow_free(f);
+}
+
+static void test_start_refused(void)
+{
+    char line[600];
+    struct auth_flow *f = flow(MECH_ALL);
+    sasl_conn_t *cc = client("SCRAM-SHA-256", line, sizeof line);
+    store_mark_loop_thread(true);
+    DB_TXN *txn = hold(DBI_USERS);       /* the secret's read in the first step */
+    CU_ASSERT_EQUAL(auth_flow_start(f, "SCRAM-SHA-256", line, out, sizeof out), AUTHF_AGAIN);
+    CU_ASSERT_STRING_EQUAL(out, "");     /* no challenge, no fake salt */
+    store_mark_loop_thread(false);
+    unhold(txn);
+    CU_ASSERT_EQUAL(afrec().failures, 0);
+    /* on a worker: the start again on a new library connection, then the rest */
+    CU_ASSERT_EQUAL(auth_flow_start(f, "SCRAM-SHA-256", line, out, sizeof out), AUTHF_CHALLENGE);
+    client_step(cc, line, sizeof line);
+    CU_ASSERT_EQUAL(auth_flow_step(f, line, out, sizeof out), AUTHF_FINAL);   /* the real salt */
+    CU_ASSERT_EQUAL(auth_flow_answer(f, ""), AUTHF_OK);
+    sasl_dispose(&cc);
+    auth_flow_free(f);
+}
+
+static void test_verify_read_refused(void)
+{
+    char line[600];
+    sasl_conn_t *cc = NULL;
+    struct auth_flow *f = cram_in_loop(&cc, line, sizeof line, true);
+    DB_TXN *txn = hold(DBI_USERS);       /* after the gate: the secret's read */
+    CU_ASSERT_EQUAL(auth_flow_step(f, line, out, sizeof out), AUTHF_TEMPFAIL);   /* 454 */
+    CU_ASSERT_FALSE(auth_flow_pending(f));
+    store_mark_loop_thread(false);
+    unhold(txn);
+    struct authfail_rec a = afrec();
+    CU_ASSERT_EQUAL(a.failures, 0);      /* not counted */
+    CU_ASSERT_EQUAL(a.inflight, 0);      /* the reservation given back */
+    sasl_dispose(&cc);
+    auth_flow_free(f);
+}
+
+static void test_bookkeeping_deferred(void)
+{
+    char line[600];
+    sasl_conn_t *cc = NULL;
+    struct auth_flow *f = cram_in_loop(&cc, line, sizeof line, false);
+    DB_TXN *txn = hold(DBI_AUTHFAIL);
+    CU_ASSERT_EQUAL(auth_flow_step(f, "*", out, sizeof out), AUTHF_CANCELLED);
+    CU_ASSERT_TRUE(auth_flow_pending(f));
+    store_mark_loop_thread(false);
+    unhold(txn);
+    CU_ASSERT_EQUAL(afrec().failures, 0);
+    auth_flow_flush(f);                  /* the worker counts the cancel */
+    CU_ASSERT_FALSE(auth_flow_pending(f));
+    CU_ASSERT_EQUAL(afrec().failures, 1);
+    sasl_dispose(&cc);
+    auth_flow_free(f);
+    (void)store_authfail_clear(st, &rip);
+    free(cl_secret);
+    cl_secret = NULL;
+}
+
 static CU_TestInfo tests[] = {
     { "sasl_glue results mapped", test_mapping },
     { "USER/PASS inside the lockout gate", test_password },
     { "PLAIN, no mechanism, the early lockout look", test_plain_and_early_look },
     { "challenges, sequencing, a cancel counts", test_challenges_and_cancel },
     { "SCRAM final data and its answer", test_final_answer },
+    { "in the loop: CRAM-MD5 and SCRAM without a worker", test_plain_case },
+    { "a refused gate: AGAIN without stepping, then on a worker", test_gate_refused },
+    { "a refused start: begun anew on a worker, no fake salt", test_start_refused },
+    { "a refused verify read: 454, no failure, reservation back", test_verify_read_refused },
+    { "refused bookkeeping waits for auth_flow_flush", test_bookkeeping_deferred },
     CU_TEST_INFO_NULL,
 };
 

@@ -1,16 +1,24 @@
 /* test_checks: the session's checks pipeline (smtpd/checks.c): the runner over test
  * rows (order, first decision wins, rule names, stage defaults, headers), a row that
  * answers later from a libevent timer (as a DNS or scanner row will), and the daemon's
- * tables. The rows' decisions themselves are policy.h's (test_policy.c, which also runs
+ * tables, blocking rows in place on a loop thread and rolled back to a worker when the
+ * store refuses a call there. The rows' decisions themselves are policy.h's (test_policy.c, which also runs
  * --test-relay over these tables). */
 #include <event2/event.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "antispam.h"
 #include "check_dnsbl.h"
 #include "checks.h"
 #include "cu.h"
+#include "store.h"
+#include "store_bdb_env.h"
+#include "tutil.h"
+#include "util.h"
 
 static int calls[8];
 
@@ -334,6 +342,113 @@ static void test_blocking_row_decides_on_worker(void)
     CU_ASSERT_FALSE(run.pending);
 }
 
+/* ---- blocking rows in place on a loop thread, rolled back when refused ---------- */
+
+static struct {
+    struct store *st;
+    int offloads, reads;
+    size_t next_at_offload, hdrs_at_offload;
+    enum check_answer answer_at_offload;
+    bool ended_at_offload;
+    char target_at_offload;
+} inplace;
+
+static enum check_status r_store_header(struct check_run *run, struct check_verdict *v)
+{
+    struct user_rec u;
+    (void)run;
+    inplace.reads++;
+    if (store_user_get(inplace.st, "alice@example.test", &u) == STORE_OK) {
+        v->answer = CHECK_ADD_HEADER;
+        v->header = "X-Store: read";
+    }
+    return CHECK_DONE;
+}
+
+static enum check_status r_store_accept(struct check_run *run, struct check_verdict *v)
+{
+    struct user_rec u;
+    struct policy_rcpt *out = run->ctx.rcpt_out;
+    int rc = store_user_get(inplace.st, "alice@example.test", &u);
+    out->kind = RCPT_LOCAL;
+    str_copy(out->target, "alice@example.test", sizeof out->target);
+    out->res = rc == STORE_OK ? (struct policy_result){ true, 250, "2.1.5", "OK", "local" }
+                              : (struct policy_result){ false, 451, "4.3.0", "x", "lookup_error" };
+    checks_from_policy(&out->res, v);
+    return CHECK_DONE;
+}
+
+/* The session's hook, seen from the run: rolled back to the first blocking row. The
+ * test held the store's lock for writing (a reopen under way): it lets go here. */
+static int offload_rolled_back(struct check_run *run)
+{
+    pthread_t t;
+    inplace.offloads++;
+    inplace.next_at_offload = run->next;
+    inplace.hdrs_at_offload = run->hdrs_len;
+    inplace.answer_at_offload = run->v.answer;
+    inplace.ended_at_offload = run->ended;
+    inplace.target_at_offload = run->ctx.rcpt_out->target[0];
+    (void)pthread_rwlock_unlock(&inplace.st->rw);
+    return pthread_create(&t, NULL, worker, run) == 0 && pthread_join(t, NULL) == 0 ? 0 : -1;
+}
+
+static void test_blocking_rows_in_place(void)
+{
+    static const struct check_row rows[] = {
+        { "hdr", r_header, false, false }, { "store_hdr", r_store_header, true, false },
+        { "store_accept", r_store_accept, true, false },
+    };
+    static struct check_run run;
+    struct policy_rcpt out;
+    struct user_rec u;
+    size_t len;
+    char dir[128];
+    snprintf(dir, sizeof dir, "build/tmp-test_checks-%d", (int)getpid());
+    (void)mkdir("build", 0755);
+    (void)tu_rmtree(dir);
+    memset(&inplace, 0, sizeof inplace);
+    CU_ASSERT_EQUAL_FATAL(store_open(dir, &inplace.st), STORE_OK);
+    memset(&u, 0, sizeof u);
+    str_copy(u.address, "alice@example.test", sizeof u.address);
+    CU_ASSERT_EQUAL_FATAL(store_user_put(inplace.st, &u, false), STORE_OK);
+    memset(&run, 0, sizeof run);
+    run.ctx.offload = offload_rolled_back;
+    run.ctx.rcpt_out = &out;
+    run.done = later_done;
+    store_mark_loop_thread(true);
+    /* the common case: the store answers in the loop, no hand-off */
+    memset(&out, 0, sizeof out);
+    start(&run, CHECK_RCPT, rows, 3, CHECK_DONE);
+    CU_ASSERT_EQUAL(inplace.offloads, 0);
+    CU_ASSERT_TRUE(run.v.res.accept);
+    CU_ASSERT_STRING_EQUAL(run.v.res.rule, "local");
+    CU_ASSERT_STRING_EQUAL(checks_headers(&run, &len), "X-Checked: yes\nX-Store: read\n");
+    /* a reopen under way: refused in place, rolled back, redone on a worker */
+    checks_headers_reset(&run, true);
+    memset(&out, 0, sizeof out);
+    later.done_calls = 0;
+    CU_ASSERT_EQUAL_FATAL(pthread_rwlock_wrlock(&inplace.st->rw), 0);
+    start(&run, CHECK_RCPT, rows, 3, CHECK_PENDING);
+    CU_ASSERT_EQUAL(inplace.offloads, 1);
+    CU_ASSERT_EQUAL(inplace.next_at_offload, 1);             /* the first blocking row */
+    CU_ASSERT_EQUAL(inplace.hdrs_at_offload, strlen("X-Checked: yes\n"));
+    CU_ASSERT_EQUAL(inplace.answer_at_offload, CHECK_CONTINUE);
+    CU_ASSERT_FALSE(inplace.ended_at_offload);
+    CU_ASSERT_EQUAL(inplace.target_at_offload, '\0');        /* rcpt_out zeroed */
+    CU_ASSERT_EQUAL(inplace.reads, 3);                       /* 2 in place, 1 on the worker */
+    checks_worked(&run);
+    CU_ASSERT_EQUAL(later.done_calls, 1);
+    CU_ASSERT_TRUE(run.v.res.accept);
+    CU_ASSERT_STRING_EQUAL(run.v.res.rule, "local");
+    CU_ASSERT_STRING_EQUAL(out.target, "alice@example.test");
+    CU_ASSERT_STRING_EQUAL(checks_headers(&run, &len), "X-Checked: yes\nX-Store: read\n");
+    store_mark_loop_thread(false);
+    CU_ASSERT_FALSE(store_take_again());
+    store_close(inplace.st);
+    (void)tu_rmtree(dir);
+}
+
 /* ---- the daemon's tables ------------------------------------------------------ */
 
 /* ---- gate rows (after_accept) ------------------------------------------------- */
@@ -446,6 +561,8 @@ static CU_TestInfo tests[] = {
     { "blocking rows run on a worker, one hand-off per run of them", test_blocking_rows_offloaded },
     { "a blocking row decides on the worker; no worker: 451", test_blocking_row_decides_on_worker },
     { "gate rows: only after an accept, may turn it into a 451", test_gate_rows },
+    { "blocking rows in place on a loop thread; refused: rolled back to a worker",
+      test_blocking_rows_in_place },
     { "the daemon's tables", test_daemon_tables },
     { "verdicts from policy results", test_from_policy },
     CU_TEST_INFO_NULL,
