@@ -19,6 +19,7 @@
 #define RULE_ANTISPAM_POPAUTH "antispam_popauth"
 
 struct dnsbl_lookup;
+struct rspamd_scan;
 
 struct antispam_client {
     bool popauth_fresh;                /* a POP-auth entry younger than the window */
@@ -28,6 +29,8 @@ struct antispam_client {
     char blocked_zone[256];            /* the first dnsbl zone listing the client, or "" */
     char text[320];                    /* its 554 text */
     struct dnsbl_lookup *lookup;       /* queries in flight (the RCPT row is pending) */
+    struct rspamd_scan *scan;          /* a content scan in flight (check_rspamd.h) */
+    char cf_score[64];                 /* its X-Spam-Score header for the next row, or "" */
 };
 
 /* Has the instance any anti-spam check on? */
