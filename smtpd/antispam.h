@@ -12,6 +12,7 @@
 #ifndef MS_ANTISPAM_H
 #define MS_ANTISPAM_H
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "checks.h"
 #include "config.h"
@@ -35,6 +36,10 @@ struct antispam_client {
 
 /* Has the instance any anti-spam check on? */
 bool antispam_on(const struct smtp_instance *inst);
+/* The instance's anti-spam checks for --check-config's policy line, in the order they
+ * run: "dnsbl(zone+zone),dnswl(zone),greylist,content_filter(rspamd:IP:PORT,accept)",
+ * or "-" when none is on. A check added later appends its word here. */
+void antispam_describe(const struct smtp_instance *inst, char *buf, size_t len);
 /* Is the session's client exempt from every anti-spam check? (ctx->as may be NULL:
  * then only the policy_client facts count.) */
 bool antispam_exempt(const struct check_ctx *ctx);
