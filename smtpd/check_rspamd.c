@@ -22,37 +22,32 @@ struct rspamd_scan {
     struct event_base *base;
     struct evhttp_connection *conn;
     struct evhttp_request *req;        /* in flight, else NULL */
-    struct event *timer;
+    struct event *timer;               /* the timeout; made active by the answer */
     bool tempfail;
+    bool answered;
+    struct rspamd_result result;       /* RSPAMD_FAILED until an answer is read */
     char id[48];
 };
 
-static void conn_free_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd, (void)what;
-    evhttp_connection_free(arg);
-}
-
-/* Free the scan; the connection now, or from the loop when we are inside its callback. */
-static void scan_free(struct rspamd_scan *sc, bool in_http_cb)
+/* Free the scan and its connection (with a request still in it: no callback). */
+static void scan_free(struct rspamd_scan *sc)
 {
     if (sc->timer)
         event_free(sc->timer);
-    if (sc->conn) {
-        struct timeval zero = { 0, 0 };
-        if (!in_http_cb || event_base_once(sc->base, -1, EV_TIMEOUT, conn_free_cb, sc->conn,
-                                           &zero) < 0)
-            evhttp_connection_free(sc->conn);   /* cannot defer: freed now (rare) */
-    }
+    if (sc->conn)
+        evhttp_connection_free(sc->conn);
     free(sc);
 }
 
-/* The scan is over with R: the verdict for the row, then the run goes on. */
-static void conclude(struct rspamd_scan *sc, const struct rspamd_result *r, bool in_http_cb)
+/* The scan is over with sc->result: the verdict for the row, then the run goes on.
+ * Always from the timer's callback: never inside evhttp's (the connection is freed
+ * here) nor inside the row's fn (checks_resume may not be called from there). */
+static void conclude(struct rspamd_scan *sc)
 {
     struct rspamd_outcome o;
     struct check_run *run = sc->run;
     struct antispam_client *as = sc->as;
+    const struct rspamd_result *r = &sc->result;
     rspamd_map(r, sc->tempfail, &o);
     if (r->action == RSPAMD_FAILED)
         log_warn("content_filter: id=%s scanner down, too slow or unreadable: %s", sc->id,
@@ -62,7 +57,7 @@ static void conclude(struct rspamd_scan *sc, const struct rspamd_result *r, bool
                  rspamd_action_name(r->action), r->score, r->required);
     as->scan = NULL;
     str_copy(as->cf_score, o.header2, sizeof as->cf_score);
-    scan_free(sc, in_http_cb);
+    scan_free(sc);
     struct check_verdict v = { .answer = CHECK_CONTINUE };
     if (o.code) {
         struct policy_result pr = { false, o.code, o.enh, o.text, RULE_CONTENT_FILTER };
@@ -74,38 +69,40 @@ static void conclude(struct rspamd_scan *sc, const struct rspamd_result *r, bool
     checks_resume(run, &v);
 }
 
+/* evhttp's answer (or its error: REQ NULL or no status): kept, then concluded from the
+ * timer, made active now. */
 static void on_reply(struct evhttp_request *req, void *arg)
 {
     struct rspamd_scan *sc = arg;
-    struct rspamd_result r = { .action = RSPAMD_FAILED };
     sc->req = NULL;
+    sc->answered = true;
     if (req && evhttp_request_get_response_code(req) == 200) {
         struct evbuffer *in = evhttp_request_get_input_buffer(req);
         size_t n = evbuffer_get_length(in);
         const char *body = n <= RSPAMD_REPLY_MAX ? (const char *)evbuffer_pullup(in, -1) : NULL;
-        if (rspamd_parse_reply(body, n, &r) < 0)
+        if (rspamd_parse_reply(body, n, &sc->result) < 0)
             log_warn("content_filter: id=%s unreadable answer (%zu octets)", sc->id, n);
-    } else if (req) {
+    } else if (req && evhttp_request_get_response_code(req) != 0) {
         log_warn("content_filter: id=%s HTTP status %d", sc->id,
                  evhttp_request_get_response_code(req));
     }
-    conclude(sc, &r, true);
+    event_active(sc->timer, EV_TIMEOUT, 0);
 }
 
-static void on_timeout(evutil_socket_t fd, short what, void *arg)
+static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     struct rspamd_scan *sc = arg;
-    struct rspamd_result r = { .action = RSPAMD_FAILED };
-    log_warn("content_filter: id=%s no answer within content_filter_timeout", sc->id);
-    conclude(sc, &r, false);           /* frees the connection and its request: no callback */
+    if (!sc->answered)
+        log_warn("content_filter: id=%s no answer within content_filter_timeout", sc->id);
+    conclude(sc);                      /* frees the connection and any request: no callback */
 }
 
 void rspamd_abort(struct antispam_client *as)
 {
     if (!as->scan)
         return;
-    scan_free(as->scan, false);
+    scan_free(as->scan);
     as->scan = NULL;
 }
 
@@ -139,7 +136,7 @@ static int send_scan(struct rspamd_scan *sc, const struct check_ctx *x,
 {
     const struct check_msg *m = x->msg;
     sc->conn = evhttp_connection_base_new(sc->base, NULL, inst->cf_host, (uint16_t)inst->cf_port);
-    sc->timer = evtimer_new(sc->base, on_timeout, sc);
+    sc->timer = evtimer_new(sc->base, on_timer, sc);
     if (!sc->conn || !sc->timer)
         return -1;
     evhttp_connection_set_timeout(sc->conn, (int)inst->cf_timeout);
@@ -179,10 +176,11 @@ enum check_status check_rspamd(struct check_run *run, struct check_verdict *v)
     sc->as = x->as;
     sc->base = x->loop;
     sc->tempfail = inst->cf_tempfail;
+    sc->result.action = RSPAMD_FAILED;
     str_copy(sc->id, x->msg->id, sizeof sc->id);
     if (send_scan(sc, x, inst) < 0) {
         log_warn("content_filter: id=%s request not sent", sc->id);
-        scan_free(sc, false);
+        scan_free(sc);
         struct rspamd_result r = { .action = RSPAMD_FAILED };
         struct rspamd_outcome o;
         rspamd_map(&r, inst->cf_tempfail, &o);
