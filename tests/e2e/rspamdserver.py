@@ -3,7 +3,8 @@ minimal config of the test's own (one normal worker on a free loopback port, its
 dbdir and rundir, no controller, no Redis, DNS pointed at a dead port so the scan is
 fast and offline), Debian's rules and rspamd's built-in GTUBE pattern, plus two
 multimap rules: MSTESTADDHEADER in the text forces "add header", MSTESTSOFTREJECT
-forces "soft reject". As root it drops to nobody (rspamd refuses root workers)."""
+forces "soft reject", client BAD_IP and envelope senders @BAD_SENDER_DOMAIN are
+rejected (the request's IP and From headers reach rspamd). As root it drops to nobody (rspamd refuses root workers)."""
 import os
 import shutil
 import socket
@@ -16,6 +17,8 @@ RSPAMD = "/usr/bin/rspamd"
 GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 ADD_HEADER = "MSTESTADDHEADER"
 SOFT_REJECT = "MSTESTSOFTREJECT"
+BAD_IP = "127.0.0.12"                 # rejected by an ip map: the IP header arrives
+BAD_SENDER_DOMAIN = "spammer.test"    # rejected by a from map: the From header arrives
 
 CONF = """.include "$CONFDIR/common.conf"
 options {
@@ -33,6 +36,10 @@ MULTIMAP = """MS_TEST_ADDHDR { type = "content"; filter = "text"; regexp = true;
   map = "${LOCAL_CONFDIR}/local.d/addhdr.map"; action = "add header"; }
 MS_TEST_SOFT { type = "content"; filter = "text"; regexp = true; score = 0.0;
   map = "${LOCAL_CONFDIR}/local.d/soft.map"; action = "soft reject"; }
+MS_TEST_IP { type = "ip"; score = 0.0; map = "${LOCAL_CONFDIR}/local.d/ip.map";
+  action = "reject"; }
+MS_TEST_FROM { type = "from"; filter = "email:domain"; score = 0.0;
+  map = "${LOCAL_CONFDIR}/local.d/from.map"; action = "reject"; }
 """
 
 
@@ -47,6 +54,8 @@ class Rspamd:
         self._write("local.d/multimap.conf", MULTIMAP)
         self._write("local.d/addhdr.map", "/%s/\n" % ADD_HEADER)
         self._write("local.d/soft.map", "/%s/\n" % SOFT_REJECT)
+        self._write("local.d/ip.map", "%s\n" % BAD_IP)
+        self._write("local.d/from.map", "%s\n" % BAD_SENDER_DOMAIN)
         cmd = [RSPAMD, "-f", "-c", os.path.join(self.dir, "rspamd.conf"),
                "--var=CONFDIR=/etc/rspamd", "--var=LOCAL_CONFDIR=" + self.dir,
                "--var=DBDIR=" + os.path.join(self.dir, "db"),

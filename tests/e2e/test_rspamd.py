@@ -13,7 +13,8 @@ import unittest
 
 from tests.e2e import harness
 from tests.e2e.harness import DOMAIN, LAN_IP, REMOTE_IP, EnvTestCase
-from tests.e2e.rspamdserver import ADD_HEADER, GTUBE, SOFT_REJECT, Rspamd, SilentServer
+from tests.e2e.rspamdserver import (ADD_HEADER, BAD_IP, BAD_SENDER_DOMAIN, GTUBE, SOFT_REJECT,
+                                    Rspamd, SilentServer)
 
 ALICE, ALICE_PW = "alice@" + DOMAIN, "Tr1cky-Walrus-Lamp"
 
@@ -24,13 +25,13 @@ def message(body):
             "\r\n%s\r\n" % (ALICE, time.time(), body)).encode()
 
 
-def send(env, body, source=REMOTE_IP, login=None):
+def send(env, body, source=REMOTE_IP, login=None, sender="someone@elsewhere.test"):
     """The reply to the end of data: (code, text)."""
     s = env.smtp("smtp", source)
     try:
         if login:
             s.login(*login)
-        s.mail("someone@elsewhere.test")
+        s.mail(sender)
         code, _ = s.rcpt(ALICE)
         assert code == 250, code
         return s.data(message(body))
@@ -66,6 +67,12 @@ class Scanner(EnvTestCase):
         self.assertEqual(self.env.messages(ALICE), [])
         self.assertIn("content_filter: id=", self.env.log("smtpd"))
         self.assertIn("action=reject", self.env.log("smtpd"))
+
+    def test_envelope_reaches_rspamd(self):
+        """rspamd's own ip and from maps see the client address and MAIL FROM we pass."""
+        self.assertEqual(send(self.env, "hello", source=BAD_IP)[0], 550)
+        self.assertEqual(send(self.env, "hello", sender="x@" + BAD_SENDER_DOMAIN)[0], 550)
+        self.assertEqual(send(self.env, "hello")[0], 250)
 
     def test_soft_reject_tempfails(self):
         code, text = send(self.env, "hello " + SOFT_REJECT)
