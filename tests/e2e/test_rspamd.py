@@ -6,7 +6,6 @@ scanned. A scanner that is down (nothing listening) or silent (accepts, never an
 gives, per content_filter_fail, acceptance with X-Spam-Status: unchecked or 451 4.7.1,
 and a silent one holds only the waiting session (another is served meanwhile)."""
 import os
-import smtplib
 import threading
 import time
 import unittest
