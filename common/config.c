@@ -102,6 +102,15 @@ static int set_value(const struct keydef *k, void *base, const struct config_kin
         return -1;
     case V_AUTHSRC:
         return cv_auth_source(v, FIELD(base, k->off, enum auth_source), why, wl);
+    case V_CFILTER:
+        return cv_content_filter(v, FIELD(base, k->off, char *), FIELD(base, k->off2, int), why, wl);
+    case V_CFFAIL:
+        if (str_ieq(v, "accept") || str_ieq(v, "tempfail")) {
+            *FIELD(base, k->off, bool) = str_ieq(v, "tempfail");
+            return 0;
+        }
+        snprintf(why, wl, "'%s' is not allowed (expected accept or tempfail)", v);
+        return -1;
     case V_HOSTPORT: {
         char *host;
         if (!*v) {   /* relayhost may be set empty: MX lookups */
@@ -153,7 +162,7 @@ static void free_fields(const struct keydef *keys, void *base)
 {
     for (const struct keydef *k = keys; k->name; k++) {
         switch (k->type) {
-        case V_STR: case V_NESTR: case V_HOST: case V_DOMAIN: case V_HOSTPORT:
+        case V_STR: case V_NESTR: case V_HOST: case V_DOMAIN: case V_HOSTPORT: case V_CFILTER:
             free(*FIELD(base, k->off, char *));
             break;
         case V_DOMLIST: case V_RELAYTO: case V_DNSSERVERS:

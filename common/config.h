@@ -73,6 +73,11 @@ struct smtp_instance {
     char *pam_service;                 /* system: the PAM service name */
     char *system_relay_group;          /* system: members may relay */
     char *auth_fixed_user;             /* fixed: the one account ("" unset) */
+    /* content_filter = rspamd:HOST:PORT (check_rspamd.h); cf_host "" when off */
+    char *cf_host;                     /* an IP address (no DNS wait on the loop) */
+    int cf_port;
+    bool cf_tempfail;                  /* content_filter_fail = tempfail (else accept) */
+    unsigned cf_timeout;               /* content_filter_timeout, seconds */
 };
 
 struct pop3_instance {

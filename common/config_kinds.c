@@ -78,6 +78,9 @@ static const struct keydef smtp_keys[] = {
     { "auth_fixed_user", V_STR, I(auth_fixed_user), NOOFF, "" },
     { "dnsbl", V_DOMLIST, I(dnsbl), NOOFF, "" },
     { "dnswl", V_DOMLIST, I(dnswl), NOOFF, "" },
+    { "content_filter", V_CFILTER, I(cf_host), I(cf_port), "" },
+    { "content_filter_fail", V_CFFAIL, I(cf_tempfail), NOOFF, "accept" },
+    { "content_filter_timeout", V_DUR_NZ, I(cf_timeout), NOOFF, "30s" },
     { NULL, V_STR, 0, NOOFF, NULL },
 };
 

@@ -15,7 +15,9 @@ enum vtype {
     V_AUTHSRC,    /* store, system, fixed */
     V_DNSSERVERS, /* IP[:PORT] list, kept as libunbound's "IP@PORT" */
     V_TLS,        /* off, the kind's STARTTLS word, required, implicit */
-    V_TIMEOUT     /* a nonzero duration; default: the kind's */
+    V_TIMEOUT,    /* a nonzero duration; default: the kind's */
+    V_CFILTER,    /* "" or rspamd:IP:PORT ([IPv6]); host string and port */
+    V_CFFAIL      /* accept (false), tempfail (true) */
 };
 
 struct keydef {

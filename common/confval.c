@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static void cv_strlist_add(struct strlist *l, const char *s)
 {
@@ -250,6 +251,31 @@ int cv_hostport(const char *v, char **host, int *port, char *why, size_t wl)
     }
     snprintf(why, wl, "'%s' %s (expected HOST, HOST:PORT or [HOST]:PORT, port 1-65535)", v,
              r == -2 ? "needs brackets around the IPv6 address" : "is not a host");
+    return -1;
+}
+
+int cv_content_filter(const char *v, char **host, int *port, char *why, size_t wl)
+{
+    char buf[80], *h, *ps;
+    uint8_t tmp[16];
+    bool br;
+    int r = -1;
+    if (!*v) {
+        free(*host);
+        *host = xstrdup("");
+        *port = 0;
+        return 0;
+    }
+    if (strncasecmp(v, "rspamd:", 7) == 0 && str_copy(buf, v + 7, sizeof(buf)) < sizeof(buf) &&
+        (r = split_hostport(buf, &h, &ps, &br)) == 0 &&
+        inet_pton(br ? AF_INET6 : AF_INET, h, tmp) == 1 && ps && cv_port(ps, port) == 0) {
+        free(*host);
+        *host = xstrdup(h);
+        return 0;
+    }
+    snprintf(why, wl, "'%s' %s (expected rspamd:ADDRESS:PORT like rspamd:127.0.0.1:11333 or "
+             "rspamd:[::1]:11333, an IP address)", v,
+             r == -2 ? "needs brackets around the IPv6 address" : "is not a content filter");
     return -1;
 }
 

@@ -19,6 +19,10 @@ int cv_mechs(const char *v, unsigned *out, char *why, size_t wl);       /* MECH_
 int cv_auth_source(const char *v, enum auth_source *out, char *why, size_t wl);  /* store system fixed */
 /* The word of an auth_source value ("store", "system", "fixed"). */
 const char *cv_auth_source_name(enum auth_source s);
+/* content_filter: "" (off) or rspamd:IP:PORT, rspamd:[IPv6]:PORT; *host (replaced) is the
+ * address ("" when off), *port its port. An IP address only: evhttp would resolve a name
+ * with a blocking call on the loop. */
+int cv_content_filter(const char *v, char **host, int *port, char *why, size_t wl);
 bool cv_hostname(const char *s);
 /* Lower case, one trailing dot dropped, into out (size n); [IP] literals pass too. */
 int cv_domain(const char *v, char *out, size_t n, char *why, size_t wl);

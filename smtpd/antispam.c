@@ -2,11 +2,58 @@
  * POP-auth cache for it. See antispam.h. */
 #include "antispam.h"
 
+#include <stdio.h>
+#include <string.h>
+
 #include "store.h"
+#include "util.h"
 
 bool antispam_on(const struct smtp_instance *inst)
 {
-    return inst && (inst->dnsbl.n > 0 || inst->dnswl.n > 0 || inst->greylist);
+    return inst && (inst->dnsbl.n > 0 || inst->dnswl.n > 0 || inst->greylist ||
+                    (inst->cf_host && inst->cf_host[0]));
+}
+
+/* Append S to BUF (LEN), truncated. */
+static void append(char *buf, size_t len, const char *s)
+{
+    size_t used = strlen(buf);
+    if (used + 1 < len)
+        (void)str_copy(buf + used, s, len - used);
+}
+
+/* Append "SEP WORD(zone+zone)" for a zone list. */
+static void add_zones(char *buf, size_t len, const char *word, const struct strlist *z)
+{
+    if (z->n == 0)
+        return;
+    append(buf, len, buf[0] ? "," : "");
+    append(buf, len, word);
+    append(buf, len, "(");
+    for (size_t i = 0; i < z->n; i++) {
+        append(buf, len, i ? "+" : "");
+        append(buf, len, z->v[i]);
+    }
+    append(buf, len, ")");
+}
+
+void antispam_describe(const struct smtp_instance *inst, char *buf, size_t len)
+{
+    char cf[128];
+    buf[0] = '\0';
+    add_zones(buf, len, "dnsbl", &inst->dnsbl);
+    add_zones(buf, len, "dnswl", &inst->dnswl);
+    if (inst->greylist)
+        append(buf, len, buf[0] ? ",greylist" : "greylist");
+    if (inst->cf_host && inst->cf_host[0]) {
+        bool v6 = strchr(inst->cf_host, ':') != NULL;
+        snprintf(cf, sizeof cf, "%scontent_filter(rspamd:%s%s%s:%d,%s)", buf[0] ? "," : "",
+                 v6 ? "[" : "", inst->cf_host, v6 ? "]" : "", inst->cf_port,
+                 inst->cf_tempfail ? "tempfail" : "accept");
+        append(buf, len, cf);
+    }
+    if (!buf[0])
+        str_copy(buf, "-", len);
 }
 
 bool antispam_exempt(const struct check_ctx *ctx)

@@ -12,6 +12,7 @@
 #ifndef MS_ANTISPAM_H
 #define MS_ANTISPAM_H
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "checks.h"
 #include "config.h"
@@ -19,6 +20,7 @@
 #define RULE_ANTISPAM_POPAUTH "antispam_popauth"
 
 struct dnsbl_lookup;
+struct rspamd_scan;
 
 struct antispam_client {
     bool popauth_fresh;                /* a POP-auth entry younger than the window */
@@ -28,10 +30,16 @@ struct antispam_client {
     char blocked_zone[256];            /* the first dnsbl zone listing the client, or "" */
     char text[320];                    /* its 554 text */
     struct dnsbl_lookup *lookup;       /* queries in flight (the RCPT row is pending) */
+    struct rspamd_scan *scan;          /* a content scan in flight (check_rspamd.h) */
+    char cf_score[64];                 /* its X-Spam-Score header for the next row, or "" */
 };
 
 /* Has the instance any anti-spam check on? */
 bool antispam_on(const struct smtp_instance *inst);
+/* The instance's anti-spam checks for --check-config's policy line, in the order they
+ * run: "dnsbl(zone+zone),dnswl(zone),greylist,content_filter(rspamd:IP:PORT,accept)",
+ * or "-" when none is on. A check added later appends its word here. */
+void antispam_describe(const struct smtp_instance *inst, char *buf, size_t len);
 /* Is the session's client exempt from every anti-spam check? (ctx->as may be NULL:
  * then only the policy_client facts count.) */
 bool antispam_exempt(const struct check_ctx *ctx);

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "antispam.h"
 #include "authsrc.h"
 #include "confval.h"
 #include "ipmatch.h"
@@ -58,23 +59,49 @@ static void domain_list(const struct strlist *l, char *buf, size_t len)
 
 static void instance_line(const struct config *cfg, const struct smtp_instance *in, FILE *out)
 {
-    char listen[512], to[512], mechs[128];
+    char listen[512], to[512], mechs[128], checks[1024];
 
     listen_list(in, listen, sizeof listen);
     domain_list(&in->always_relay_to, to, sizeof to);
     mech_names(in->common.auth_mechs, ',', mechs, sizeof mechs);
+    antispam_describe(in, checks, sizeof checks);
     fprintf(out, "smtp %s: listen=%s tls=%s auth=%s plaintext_auth=%s require_auth=%s relay=%s "
             "relay_pop_before_smtp=%s relay_outside_lan=%s relay_nonlocal_senders=%s "
             "relay_local_senders=%s always_relay_from=%s always_relay_to=%s "
             "reject_local_spoof=%s sender_login_match=%s allow_open_relay=%s open_relay=%s "
-            "auth_source=%s\n",
+            "auth_source=%s checks=%s\n",
             in->common.name, listen, tls_name(in->common.tls), mechs[0] ? mechs : "-",
             in->common.plaintext_auth == PLAINTEXT_ALWAYS ? "always" : "tls", yesno(in->require_auth),
             yesno(in->relay), yesno(in->relay_pop_before_smtp), yesno(in->relay_outside_lan),
             yesno(in->relay_nonlocal_senders), yesno(in->relay_local_senders),
             iplist_empty(in->always_relay_from) ? "-" : "set", to, yesno(in->reject_local_spoof),
             yesno(in->sender_login_match), yesno(in->allow_open_relay), yesno(relay_instance_is_open(cfg->lan, in)),
-            cv_auth_source_name(in->auth_source));
+            cv_auth_source_name(in->auth_source), checks);
+}
+
+/* Does the instance listen outside loopback (relay.h's sense of public)? */
+static bool listens_public(const struct smtp_instance *in)
+{
+    for (size_t i = 0; i < in->common.nlisten; i++)
+        if (relay_listen_is_public(in->common.listen[i].host))
+            return true;
+    return false;
+}
+
+/* SPEC "Anti-spam on an instance": on for the port-25 instance, off for submission. */
+static void antispam_findings(const struct config *cfg, const struct smtp_instance *in, FILE *out)
+{
+    const char *path = cfg->path ? cfg->path : "-";
+    if (in->require_auth && antispam_on(in))
+        fprintf(out, "warning: %s:%d: instance %s has require_auth = yes (submission) and "
+                "anti-spam checks on: authenticated sessions are exempt from them, so they only "
+                "cost time here; turn them on for the port-25 instance instead\n",
+                path, in->common.line, in->common.name);
+    else if (!in->require_auth && !antispam_on(in) && listens_public(in))
+        fprintf(out, "warning: %s:%d: instance %s listens outside loopback without "
+                "require_auth (a port-25 instance) and has no anti-spam check: set dnsbl, "
+                "greylist or content_filter (README \"Anti-spam\")\n",
+                path, in->common.line, in->common.name);
 }
 
 /* Findings for one instance; returns the number of errors. */
@@ -107,6 +134,7 @@ static int instance_findings(const struct config *cfg, const struct smtp_instanc
                 "reject_local_spoof = yes (local senders from outside the LAN are refused at "
                 "MAIL FROM, so local_sender never applies to them)\n",
                 cfg->path ? cfg->path : "-", in->common.line, in->common.name);
+    antispam_findings(cfg, in, out);
     if (in->greylist && in->greylist_window <= in->greylist_delay)
         fprintf(out, "warning: %s:%d: instance %s: greylist_window (%us) is not longer than "
                 "greylist_delay (%us): no retry can pass greylisting\n",

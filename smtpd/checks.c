@@ -7,6 +7,7 @@
 #include "antispam.h"
 #include "check_dnsbl.h"
 #include "check_greylist.h"
+#include "check_rspamd.h"
 #include "log.h"
 #include "store.h"
 
@@ -92,6 +93,10 @@ static const struct check_row rcpt_rows[] = {
     /* gates: only a recipient accepted above */
     { RULE_GREYLIST, check_greylist, true, true },
 };
+static const struct check_row eod_rows[] = {
+    { RULE_CONTENT_FILTER, check_rspamd, false, false },   /* answers later */
+    { RULE_CONTENT_FILTER_SCORE, check_rspamd_score, false, false },
+};
 
 #define ROWS(a) { (a), sizeof(a) / sizeof((a)[0]) }
 static const struct {
@@ -101,7 +106,8 @@ static const struct {
     [CHECK_CONNECT] = ROWS(connect_rows),
     [CHECK_MAIL] = ROWS(mail_rows),
     [CHECK_RCPT] = ROWS(rcpt_rows),
-    /* CHECK_HELO, CHECK_DATA, CHECK_EOD: no rows yet */
+    [CHECK_EOD] = ROWS(eod_rows),
+    /* CHECK_HELO, CHECK_DATA: no rows yet */
 };
 
 const struct check_row *checks_rows(enum check_stage stage, size_t *n)
@@ -115,10 +121,8 @@ const struct check_row *checks_rows(enum check_stage stage, size_t *n)
 static void add_header(struct check_run *run, const char *rule, const char *h)
 {
     size_t n = h ? strlen(h) : 0;
-    if (run->stage == CHECK_EOD || n == 0 || strpbrk(h, "\r\n") ||
-        n + 1 > sizeof run->hdrs - run->hdrs_len) {
-        log_info("checks: rule=%s header dropped (%s)", rule,
-                 run->stage == CHECK_EOD ? "end of data" : "empty, multi-line or no room");
+    if (n == 0 || strpbrk(h, "\r\n") || n + 1 > sizeof run->hdrs - run->hdrs_len) {
+        log_info("checks: rule=%s header dropped (empty, multi-line or no room)", rule);
         return;
     }
     memcpy(run->hdrs + run->hdrs_len, h, n);
@@ -135,8 +139,17 @@ void checks_headers_reset(struct check_run *run, bool all)
 
 const char *checks_headers(const struct check_run *run, size_t *len)
 {
-    *len = run->hdrs_len;
+    *len = run->stage == CHECK_EOD ? run->hdrs_eod : run->hdrs_len;
     return run->hdrs;
+}
+
+const char *checks_eod_headers(const struct check_run *run, size_t *len)
+{
+    size_t from = run->stage == CHECK_EOD ? run->hdrs_eod : run->hdrs_len;
+    if (from > run->hdrs_len)           /* the transaction was reset since */
+        from = run->hdrs_len;
+    *len = run->hdrs_len - from;
+    return run->hdrs + from;
 }
 
 /* ---- the runner ------------------------------------------------------------- */
@@ -281,6 +294,8 @@ enum check_status checks_start(struct check_run *run, enum check_stage stage,
         checks_headers_reset(run, true);
     else if (stage == CHECK_HELO)
         run->hdrs_len = run->hdrs_session = run->hdrs_connect;
+    else if (stage == CHECK_EOD)
+        run->hdrs_eod = run->hdrs_len;
     return run_rows(run);
 }
 

@@ -35,8 +35,8 @@
  * Headers: ADD_HEADER texts (one "Name: value" line, no line end) are kept in the run,
  * those of the connect and HELO stages for the session, the others for the mail
  * transaction, and written below the Received: line at DATA. End-of-data rows come
- * after the text is stored: their headers are logged and dropped for now (prepending
- * them needs the spool to take a header after the text, in the mail-store seam).
+ * after the text is stored: their headers are kept apart (checks_eod_headers) and
+ * prepended to the stored text by the delivery (spool_prepend_headers, deliver.h).
  *
  * Blocking rows: a row that reads the store (users, aliases, the POP-auth cache) is
  * marked blocking. On an event-loop thread the runner first runs the consecutive
@@ -81,6 +81,16 @@ enum check_status { CHECK_DONE, CHECK_PENDING };
 struct check_run;
 struct antispam_client;
 
+/* End of data: the stored message text and its envelope (for a content scanner). */
+struct check_msg {
+    int fd;                            /* the spool file; the text at off, len octets */
+    long long off;
+    size_t len;
+    const char *id;                    /* the queue id */
+    char *const *local, *const *relay; /* the delivery targets */
+    size_t nlocal, nrelay;
+};
+
 /* What the rows see. Pointers stay valid until the stage ends. */
 struct check_ctx {
     const struct policy_client *pc;
@@ -92,6 +102,7 @@ struct check_ctx {
     const struct mailaddr *from;       /* MAIL and later */
     const struct mailaddr *rcpt;       /* RCPT */
     struct policy_rcpt *rcpt_out;      /* RCPT: zeroed; the accepting row fills it */
+    const struct check_msg *msg;       /* EOD: the message (NULL elsewhere, offline) */
     void *owner;                       /* the caller's (the session; a test's state) */
     /* the anti-spam rows' facts about the client (antispam.h: as->whitelisted, the
      * exemption); NULL offline */
@@ -125,7 +136,7 @@ struct check_run {
     size_t nrows, next;
     enum check_stage stage;
     char hdrs[CHECK_HEADERS_MAX];      /* collected "Name: value\n" lines */
-    size_t hdrs_len, hdrs_connect, hdrs_session;
+    size_t hdrs_len, hdrs_connect, hdrs_session, hdrs_eod;
 };
 
 /* The daemon's rows for STAGE (*n of them). */
@@ -149,6 +160,8 @@ void checks_worked(struct check_run *run);
 void checks_headers_reset(struct check_run *run, bool all);
 /* The collected headers (LF line ends) and their length. */
 const char *checks_headers(const struct check_run *run, size_t *len);
+/* The end-of-data rows' headers (LF line ends; empty before that stage ran). */
+const char *checks_eod_headers(const struct check_run *run, size_t *len);
 
 /* A verdict from a policy.h result: ACCEPT, TEMPFAIL (4xx) or REJECT. */
 void checks_from_policy(const struct policy_result *r, struct check_verdict *v);

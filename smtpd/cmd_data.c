@@ -113,7 +113,9 @@ static void deliver_work(struct session *s)
     struct spool *sp = s->sp;
     s->sp = NULL;   /* deliver_commit consumes it */
     errno = 0;
-    if (signs(s) && spool_sign(sp) < 0) {
+    size_t hlen = 0;
+    const char *h = checks_eod_headers(&s->chk, &hlen);
+    if (spool_prepend_headers(sp, h, hlen) < 0 || (signs(s) && spool_sign(sp) < 0)) {
         s->deliver_errno = errno;
         s->deliver_rc = -1;
         spool_discard(sp);
@@ -157,6 +159,23 @@ static void eod_proceed(struct session *s)
     }
 }
 
+/* The stored text and its envelope for the end-of-data rows (a content scanner). */
+static int eod_msg(struct session *s)
+{
+    struct check_msg *m = &s->msg;
+    off_t off = 0;
+    memset(m, 0, sizeof *m);
+    if (spool_text(s->sp, &m->fd, &off, &m->len) < 0)
+        return -1;
+    m->off = (long long)off;
+    m->id = s->id;
+    m->local = s->tx->local;
+    m->nlocal = s->nlocal;
+    m->relay = s->tx->relay;
+    m->nrelay = s->nrelay;
+    return 0;
+}
+
 /* The end of the message text was read. */
 static void data_end(struct session *s)
 {
@@ -177,6 +196,11 @@ static void data_end(struct session *s)
         return;
     }
     s->msg_size = spool_msg_size(s->sp);
+    if (eod_msg(s) < 0) {
+        storage_error(s, spool_error(s->sp));
+        sess_reset_tx(s);
+        return;
+    }
     sess_check(s, CHECK_EOD, eod_proceed);
 }
 

@@ -142,6 +142,32 @@ int spool_sign(struct spool *sp)
     return 0;
 }
 
+int spool_text(struct spool *sp, int *fd, off_t *off, size_t *len)
+{
+    if (spool_flush(sp) < 0)
+        return errno = sp->err, -1;
+    *fd = sp->fd;
+    *off = (off_t)sp->rp_len;
+    *len = sp->size - sp->rp_len;
+    return 0;
+}
+
+int spool_prepend_headers(struct spool *sp, const char *hdrs, size_t len)
+{
+    if (len == 0)
+        return 0;
+    if (spool_flush(sp) < 0)
+        return errno = sp->err, -1;
+    if (mstore_tx_insert(sp->tx, sp->rp_len, hdrs, len) < 0) {
+        sp->err = errno ? errno : EIO;
+        return errno = sp->err, -1;
+    }
+    bool cr = false;
+    sp->wire += msgtext_wire_size(hdrs, len, &cr);
+    sp->size += len;
+    return 0;
+}
+
 int deliver_commit(struct spool *sp, char *const *local, size_t nlocal, char *const *relay,
                    size_t nrelay, deliver_enqueue_fn enqueue, char *name, size_t namelen)
 {

@@ -40,6 +40,13 @@ void spool_discard(struct spool *sp);
  * or signing failed (logged; the message goes unsigned), 1 no key, -1 with errno when
  * the spool file could not be rewritten (the message is lost: discard it). */
 int spool_sign(struct spool *sp);
+/* The message text for a scanner: flush, then *fd, *off (after Return-Path) and *len.
+ * 0, or -1 with errno (the spool's sticky error). */
+int spool_text(struct spool *sp, int *fd, off_t *off, size_t *len);
+/* Prepend HDRS (LEN octets, "Name: value\n" lines) to the message text, below the
+ * Return-Path: the end-of-data rows' headers (X-Spam-*). 0, or -1 with errno (the file
+ * is then unusable: discard it). The DKIM signature, added later, covers them. */
+int spool_prepend_headers(struct spool *sp, const char *hdrs, size_t len);
 
 /* Make the message durable for its recipients (canonical local addresses, relayed
  * addresses), see above. Always consumes sp. 0, or -1 with errno set (ENOSPC when the

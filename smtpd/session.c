@@ -16,6 +16,7 @@
 #include <event2/event.h>
 
 #include "check_dnsbl.h"
+#include "check_rspamd.h"
 #include "deliver.h"
 #include "log.h"
 #include "util.h"
@@ -136,6 +137,7 @@ static void sess_free(struct session *s)
     sess_reset_tx(s);
     auth_flow_free(s->sasl);
     dnsbl_abort(&s->as);               /* none in flight unless the loop is ending */
+    rspamd_abort(&s->as);
     free(s->ab);
     free(s);
 }
@@ -320,6 +322,7 @@ void sess_check(struct session *s, enum check_stage stage, void (*proceed)(struc
     x->from = s->tx ? &s->tx->from : NULL;
     x->rcpt = s->tx ? &s->tx->rcpt : NULL;
     x->rcpt_out = s->tx ? &s->tx->pr : NULL;
+    x->msg = stage == CHECK_EOD ? &s->msg : NULL;
     x->owner = s;
     x->as = &s->as;
     x->offload = check_offload;

@@ -48,6 +48,7 @@ struct session {
      * proceed(s) goes on with the command when they are over */
     struct check_run chk;
     struct antispam_client as;         /* anti-spam facts (antispam.h), chk.ctx.as */
+    struct check_msg msg;              /* end of data: the text for the rows (checks.h) */
     void (*proceed)(struct session *s);
     /* greeting and authentication */
     bool esmtp;

@@ -123,8 +123,8 @@ class FixedSourceTest(EnvTestCase):
         self.assertEqual(r.returncode, 0, r.stdout)
         lines = r.stdout.splitlines()
         self.assertTrue(lines[0].startswith("smtp scan: ") and
-                        lines[0].endswith(" auth_source=fixed"), lines)
-        self.assertTrue(lines[1].endswith(" auth_source=store"), lines)
+                        lines[0].endswith(" auth_source=fixed checks=-"), lines)
+        self.assertTrue(lines[1].endswith(" auth_source=store checks=-"), lines)
         env.start("smtpd")
         # every mechanism works for the fixed account, and it relays
         for mech in ("PLAIN", "LOGIN", "CRAM-MD5"):
@@ -228,7 +228,7 @@ class SystemSourceTest(EnvTestCase):
         env = self.env
         r = env.smtpd_cmd("--check-config")
         self.assertEqual(r.returncode, 0, r.stdout)
-        self.assertTrue(r.stdout.splitlines()[0].endswith(" auth_source=system"), r.stdout)
+        self.assertTrue(r.stdout.splitlines()[0].endswith(" auth_source=system checks=-"), r.stdout)
         # --test-relay gives a system user the relay right of his group membership
         for user, want in ((self.inuser, "ACCEPT rule=auth"),
                            (self.outuser, "REJECT 550 5.7.1 rule=auth_no_privilege")):

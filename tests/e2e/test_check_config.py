@@ -27,7 +27,7 @@ class CheckConfig(EnvTestCase):
         return [l for l in lines if l.startswith(kind + ":")]
 
     def test_safe_config(self):
-        rc, lines = self.check("[smtp mx]\nlisten = 0.0.0.0:{port:mx}\n"
+        rc, lines = self.check("[smtp mx]\nlisten = 0.0.0.0:{port:mx}\ndnsbl = bl.example\n"
                                "[smtp sub]\nlisten = 127.0.0.1:{port:sub}\nrequire_auth = yes\n")
         self.assertEqual(rc, 0, lines)
         inst = [l for l in lines if l.startswith("smtp ")]
@@ -42,6 +42,42 @@ class CheckConfig(EnvTestCase):
         self.assertEqual(self.findings(lines, "warning"), [])
         # the instance lines come before the findings
         self.assertTrue(all(l.startswith(("smtp ", "warning:", "error:")) for l in lines), lines)
+
+    def test_antispam_checks_and_warnings(self):
+        """Each instance's checks on its policy line; a warning for anti-spam on a
+        require_auth (submission) instance and for none on a public port-25 one."""
+        rc, lines = self.check(
+            "[smtp mx]\nlisten = 0.0.0.0:{port:mx}\ndnsbl = bl.example, bl2.example\n"
+            "dnswl = wl.example\ngreylist = yes\ncontent_filter = rspamd:[::1]:11333\n"
+            "content_filter_fail = tempfail\n"
+            "[smtp bare]\nlisten = 0.0.0.0:{port:bare}\n"
+            "[smtp sub]\nlisten = 0.0.0.0:{port:sub}\nrequire_auth = yes\ngreylist = yes\n"
+            "[smtp local]\nlisten = 127.0.0.1:{port:local}\n")
+        self.assertEqual(rc, 0, lines)
+        inst = {l.split(":")[0]: l for l in lines if l.startswith("smtp ")}
+        self.assertTrue(inst["smtp mx"].endswith(
+            " checks=dnsbl(bl.example+bl2.example),dnswl(wl.example),greylist,"
+            "content_filter(rspamd:[::1]:11333,tempfail)"), inst["smtp mx"])
+        self.assertTrue(inst["smtp bare"].endswith(" checks=-"), inst["smtp bare"])
+        self.assertTrue(inst["smtp sub"].endswith(" checks=greylist"), inst["smtp sub"])
+        w = self.findings(lines, "warning")
+        self.assertEqual(len(w), 2, lines)
+        self.assertIn("instance bare listens outside loopback without require_auth", w[0])
+        self.assertIn("no anti-spam check", w[0])
+        self.assertIn("instance sub has require_auth = yes (submission) and anti-spam checks on",
+                      w[1])
+
+    def test_content_filter_values(self):
+        for value in ("rspamd:localhost:11333", "spamassassin:127.0.0.1:783", "rspamd:127.0.0.1"):
+            with self.subTest(value=value):
+                rc, lines = self.check("[smtp mx]\nlisten = 127.0.0.1:{port:mx}\n"
+                                       "content_filter = %s\n" % value)
+                self.assertEqual(rc, 1, lines)
+                self.assertIn("rspamd:ADDRESS:PORT", lines[-1])
+        rc, lines = self.check("[smtp mx]\nlisten = 127.0.0.1:{port:mx}\n"
+                               "content_filter_fail = maybe\n")
+        self.assertEqual(rc, 1, lines)
+        self.assertIn("expected accept or tempfail", lines[-1])
 
     def test_open_relay_forms(self):
         forms = [

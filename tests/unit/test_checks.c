@@ -13,6 +13,7 @@
 
 #include "antispam.h"
 #include "check_dnsbl.h"
+#include "check_rspamd.h"
 #include "checks.h"
 #include "cu.h"
 #include "store.h"
@@ -118,9 +119,17 @@ static void test_headers(void)
     checks_headers_reset(&run, false);       /* the transaction ends: the connect one stays */
     (void)checks_headers(&run, &len);
     CU_ASSERT_EQUAL(len, strlen("X-Checked: yes\n"));
-    start(&run, CHECK_EOD, hrow, 1, CHECK_DONE);            /* too late: dropped */
+    CU_ASSERT_PTR_NOT_NULL(checks_eod_headers(&run, &len));
+    CU_ASSERT_EQUAL(len, 0);                                /* no end of data yet */
+    start(&run, CHECK_EOD, hrow, 1, CHECK_DONE);            /* kept apart, for the store */
     (void)checks_headers(&run, &len);
     CU_ASSERT_EQUAL(len, strlen("X-Checked: yes\n"));
+    h = checks_eod_headers(&run, &len);
+    CU_ASSERT_EQUAL(len, strlen("X-Checked: yes\n"));
+    CU_ASSERT_NSTRING_EQUAL(h, "X-Checked: yes\n", len);
+    checks_headers_reset(&run, false);                      /* the transaction ends */
+    (void)checks_eod_headers(&run, &len);
+    CU_ASSERT_EQUAL(len, 0);
     start(&run, CHECK_HELO, NULL, 0, CHECK_DONE);           /* a new HELO keeps connect's */
     (void)checks_headers(&run, &len);
     CU_ASSERT_EQUAL(len, strlen("X-Checked: yes\n"));
@@ -533,7 +542,11 @@ static void test_daemon_tables(void)
     CU_ASSERT_FALSE(r[0].blocking);                     /* a pattern match */
     CU_ASSERT_PTR_NULL(checks_rows(CHECK_HELO, &n));
     CU_ASSERT_EQUAL(n, 0);
-    CU_ASSERT_PTR_NULL(checks_rows(CHECK_EOD, &n));
+    r = checks_rows(CHECK_EOD, &n);
+    CU_ASSERT_EQUAL_FATAL(n, 2);
+    CU_ASSERT_STRING_EQUAL(r[0].rule, RULE_CONTENT_FILTER);
+    CU_ASSERT_FALSE(r[0].blocking);                     /* HTTP on the loop, answers later */
+    CU_ASSERT_STRING_EQUAL(r[1].rule, RULE_CONTENT_FILTER_SCORE);
     CU_ASSERT_PTR_NULL(checks_rows(CHECK_NSTAGES, &n));
 }
 

@@ -102,6 +102,9 @@ static void test_sample_documents_every_key(void)
         "relay_nonlocal_senders", "relay_local_senders", "always_relay_from", "always_relay_to", "allow_clients",
         "deny_clients", "reject_local_spoof", "sender_login_match", "allow_open_relay", "max_recipients",
         "greylist", "greylist_delay", "greylist_window", "greylist_keep",
+        "dnsbl", "dnswl", "content_filter", "content_filter_fail", "content_filter_timeout",
+        "auth_source", "pam_service", "system_relay_group", "auth_fixed_user", "dns_servers",
+        "dns_timeout", "queue_concurrency", "queue_destination_concurrency",
         "max_connections", "max_connections_per_ip", "timeout",
     };
     char *text = read_sample(true);
