@@ -78,6 +78,7 @@ static const struct keydef smtp_keys[] = {
     { "auth_fixed_user", V_STR, I(auth_fixed_user), NOOFF, "" },
     { "dnsbl", V_DOMLIST, I(dnsbl), NOOFF, "" },
     { "dnswl", V_DOMLIST, I(dnswl), NOOFF, "" },
+    { "spf", V_SPF, I(spf), NOOFF, "off" },
     { NULL, V_STR, 0, NOOFF, NULL },
 };
 

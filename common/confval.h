@@ -19,6 +19,9 @@ int cv_mechs(const char *v, unsigned *out, char *why, size_t wl);       /* MECH_
 int cv_auth_source(const char *v, enum auth_source *out, char *why, size_t wl);  /* store system fixed */
 /* The word of an auth_source value ("store", "system", "fixed"). */
 const char *cv_auth_source_name(enum auth_source s);
+/* off, tag, or ACT (spf: "reject", dmarc: "enforce"). */
+int cv_authres_mode(const char *v, const char *act, enum authres_mode *out, char *why, size_t wl);
+const char *cv_authres_mode_name(enum authres_mode m, const char *act);
 bool cv_hostname(const char *s);
 /* Lower case, one trailing dot dropped, into out (size n); [IP] literals pass too. */
 int cv_domain(const char *v, char *out, size_t n, char *why, size_t wl);

@@ -6,7 +6,8 @@
 
 bool antispam_on(const struct smtp_instance *inst)
 {
-    return inst && (inst->dnsbl.n > 0 || inst->dnswl.n > 0 || inst->greylist);
+    return inst && (inst->dnsbl.n > 0 || inst->dnswl.n > 0 || inst->greylist ||
+                    inst->spf != AUTHRES_OFF);
 }
 
 bool antispam_exempt(const struct check_ctx *ctx)

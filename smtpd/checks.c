@@ -7,6 +7,7 @@
 #include "antispam.h"
 #include "check_dnsbl.h"
 #include "check_greylist.h"
+#include "check_spf.h"
 #include "log.h"
 
 /* ---- rows ------------------------------------------------------------------- */
@@ -82,6 +83,7 @@ static const struct check_row mail_rows[] = {
     { RULE_ANTISPAM_POPAUTH, antispam_row_popauth, true, false },   /* notes, never decides */
     { RULE_LOCAL_SPOOF, row_spoof, true, false },
     { RULE_SENDER_LOGIN_MATCH, row_login_match, true, false },
+    { RULE_SPF, check_spf, true, false },      /* after popauth (the exemption); DNS waits */
 };
 static const struct check_row rcpt_rows[] = {
     { RULE_DNSBL, check_dnsbl, false, false },  /* before any accepting row; answers later */
