@@ -42,6 +42,9 @@
 #define LLVMFuzzerTestOneInput fz_one_dns
 #include "../fuzz/fuzz_dns.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fz_one_spf_dns
+#include "../fuzz/fuzz_spf_dns.c"
+#undef LLVMFuzzerTestOneInput
 
 typedef int (*fz_fn)(const uint8_t *, size_t);
 
@@ -122,6 +125,7 @@ static void t_ipmatch(void) { replay("fuzz_ipmatch", fz_one_ipmatch); }
 static void t_mx(void) { replay("fuzz_mx", fz_one_mx); }
 static void t_dkim(void) { replay("fuzz_dkim", fz_one_dkim); }
 static void t_dns(void) { replay("fuzz_dns", fz_one_dns); }
+static void t_spf_dns(void) { replay("fuzz_spf_dns", fz_one_spf_dns); }
 
 static CU_TestInfo tests[] = {
     { "smtp command parser corpus", t_smtp_parse },
@@ -134,6 +138,7 @@ static CU_TestInfo tests[] = {
     { "DNS MX answer corpus", t_mx },
     { "DKIM header and canonicalization corpus", t_dkim },
     { "DNS answers (DNSBL) and dns_servers corpus", t_dns },
+    { "DNS answers read for libspf2 corpus", t_spf_dns },
     CU_TEST_INFO_NULL,
 };
 
