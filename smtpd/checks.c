@@ -116,10 +116,8 @@ const struct check_row *checks_rows(enum check_stage stage, size_t *n)
 static void add_header(struct check_run *run, const char *rule, const char *h)
 {
     size_t n = h ? strlen(h) : 0;
-    if (run->stage == CHECK_EOD || n == 0 || strpbrk(h, "\r\n") ||
-        n + 1 > sizeof run->hdrs - run->hdrs_len) {
-        log_info("checks: rule=%s header dropped (%s)", rule,
-                 run->stage == CHECK_EOD ? "end of data" : "empty, multi-line or no room");
+    if (n == 0 || strpbrk(h, "\r\n") || n + 1 > sizeof run->hdrs - run->hdrs_len) {
+        log_info("checks: rule=%s header dropped (empty, multi-line or no room)", rule);
         return;
     }
     memcpy(run->hdrs + run->hdrs_len, h, n);
@@ -138,6 +136,13 @@ const char *checks_headers(const struct check_run *run, size_t *len)
 {
     *len = run->hdrs_len;
     return run->hdrs;
+}
+
+const char *checks_eod_headers(const struct check_run *run, size_t *len)
+{
+    bool eod = run->stage == CHECK_EOD && run->hdrs_len >= run->hdrs_eod;
+    *len = eod ? run->hdrs_len - run->hdrs_eod : 0;
+    return run->hdrs + (eod ? run->hdrs_eod : 0);
 }
 
 /* ---- the runner ------------------------------------------------------------- */
@@ -256,6 +261,8 @@ enum check_status checks_start(struct check_run *run, enum check_stage stage,
         checks_headers_reset(run, true);
     else if (stage == CHECK_HELO)
         run->hdrs_len = run->hdrs_session = run->hdrs_connect;
+    else if (stage == CHECK_EOD)
+        run->hdrs_eod = run->hdrs_len;     /* those before are in the spool already */
     return run_rows(run);
 }
 

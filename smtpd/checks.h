@@ -35,8 +35,9 @@
  * Headers: ADD_HEADER texts (one "Name: value" line, no line end) are kept in the run,
  * those of the connect and HELO stages for the session, the others for the mail
  * transaction, and written below the Received: line at DATA. End-of-data rows come
- * after the text is stored: their headers are logged and dropped for now (prepending
- * them needs the spool to take a header after the text, in the mail-store seam).
+ * after the text is spooled: their headers (checks_eod_headers) are put at the top of
+ * the spooled message (deliver.h's spool_prepend, over mstore_tx_insert) on the worker,
+ * before the durable delivery.
  *
  * Blocking rows: a row that reads the store (users, aliases, the POP-auth cache) may
  * block (store.h: no store call on an event-loop thread), so it is marked blocking and
@@ -121,7 +122,7 @@ struct check_run {
     size_t nrows, next;
     enum check_stage stage;
     char hdrs[CHECK_HEADERS_MAX];      /* collected "Name: value\n" lines */
-    size_t hdrs_len, hdrs_connect, hdrs_session;
+    size_t hdrs_len, hdrs_connect, hdrs_session, hdrs_eod;
 };
 
 /* The daemon's rows for STAGE (*n of them). */
@@ -145,6 +146,8 @@ void checks_worked(struct check_run *run);
 void checks_headers_reset(struct check_run *run, bool all);
 /* The collected headers (LF line ends) and their length. */
 const char *checks_headers(const struct check_run *run, size_t *len);
+/* Those the end-of-data rows added (*len 0 outside that stage). */
+const char *checks_eod_headers(const struct check_run *run, size_t *len);
 
 /* A verdict from a policy.h result: ACCEPT, TEMPFAIL (4xx) or REJECT. */
 void checks_from_policy(const struct policy_result *r, struct check_verdict *v);

@@ -115,6 +115,20 @@ void spool_discard(struct spool *sp)
     free(sp);
 }
 
+int spool_prepend(struct spool *sp, const char *text, size_t len)
+{
+    if (spool_flush(sp) < 0)
+        return errno = sp->err, -1;
+    if (mstore_tx_insert(sp->tx, sp->rp_len, text, len) < 0) {
+        sp->err = errno ? errno : EIO;
+        return errno = sp->err, -1;
+    }
+    bool cr = false;
+    sp->wire += msgtext_wire_size(text, len, &cr);
+    sp->size += len;
+    return 0;
+}
+
 int spool_sign(struct spool *sp)
 {
     char *hdrs = NULL;
@@ -129,17 +143,11 @@ int spool_sign(struct spool *sp)
             log_err("dkim: %s not signed (see above)", sp->id);
         return rc < 0 ? 0 : DKIMS_NOKEY;      /* unsigned mail still goes */
     }
-    if (mstore_tx_insert(sp->tx, sp->rp_len, hdrs, hlen) < 0) {
-        int e = errno;
-        free(hdrs);
-        sp->err = e ? e : EIO;
-        return errno = sp->err, -1;
-    }
-    bool cr = false;
-    sp->wire += msgtext_wire_size(hdrs, hlen, &cr);
-    sp->size += hlen;
+    rc = spool_prepend(sp, hdrs, hlen);
+    int e = errno;
     free(hdrs);
-    return 0;
+    errno = e;
+    return rc;
 }
 
 int deliver_commit(struct spool *sp, char *const *local, size_t nlocal, char *const *relay,

@@ -35,6 +35,11 @@ size_t spool_msg_size(const struct spool *sp);
 /* Drop the message: close, remove the spool file, free. NULL is fine. */
 void spool_discard(struct spool *sp);
 
+/* Put LEN octets of header fields (LF line ends) at the top of the spooled message,
+ * below the Return-Path line (the end-of-data checks' headers, a DKIM signature). On a
+ * worker. 0, or -1 with errno when the spool file could not be rewritten (discard it). */
+int spool_prepend(struct spool *sp, const char *text, size_t len);
+
 /* DKIM-sign the spooled message for its From: domain when that has keys (dkim_sign.h;
  * on a worker thread): the DKIM-Signature fields go above the Received: line. 0 signed
  * or signing failed (logged; the message goes unsigned), 1 no key, -1 with errno when

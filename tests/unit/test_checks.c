@@ -111,9 +111,15 @@ static void test_headers(void)
     checks_headers_reset(&run, false);       /* the transaction ends: the connect one stays */
     (void)checks_headers(&run, &len);
     CU_ASSERT_EQUAL(len, strlen("X-Checked: yes\n"));
-    start(&run, CHECK_EOD, hrow, 1, CHECK_DONE);            /* too late: dropped */
-    (void)checks_headers(&run, &len);
+    (void)checks_eod_headers(&run, &len);
+    CU_ASSERT_EQUAL(len, 0);                                /* not at end of data */
+    start(&run, CHECK_EOD, hrow, 1, CHECK_DONE);            /* only the new one */
+    h = checks_eod_headers(&run, &len);
     CU_ASSERT_EQUAL(len, strlen("X-Checked: yes\n"));
+    CU_ASSERT_NSTRING_EQUAL(h, "X-Checked: yes\n", len);
+    (void)checks_headers(&run, &len);
+    CU_ASSERT_EQUAL(len, 2 * strlen("X-Checked: yes\n"));
+    checks_headers_reset(&run, false);
     start(&run, CHECK_HELO, NULL, 0, CHECK_DONE);           /* a new HELO keeps connect's */
     (void)checks_headers(&run, &len);
     CU_ASSERT_EQUAL(len, strlen("X-Checked: yes\n"));
