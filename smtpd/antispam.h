@@ -29,10 +29,13 @@ struct antispam_client {
     char text[320];                    /* its 554 text */
     struct dnsbl_lookup *lookup;       /* queries in flight (the RCPT row is pending) */
     /* SPF of the transaction's sender (check_spf.h), set by the MAIL row */
+    bool spf_ran;                      /* this transaction's sender was checked */
+    bool spf_helo;                     /* ... by its HELO name (MAIL FROM:<>) */
     int spf;                           /* enum spf_result */
     char spf_domain[256];              /* the domain checked (MAIL FROM's, or HELO's) */
     char spf_header[1024];             /* its Received-SPF: line */
     char spf_text[320];                /* its 550/451 text */
+    char authres[1024];                /* the Authentication-Results: line (authres.h) */
 };
 
 /* Has the instance any anti-spam check on? */

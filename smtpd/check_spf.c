@@ -101,6 +101,8 @@ enum check_status check_spf(struct check_run *run, struct check_verdict *v)
 {
     const struct check_ctx *x = &run->ctx;
     enum authres_mode mode = x->pc->inst ? x->pc->inst->spf : AUTHRES_OFF;
+    if (x->as)
+        x->as->spf_ran = false;
     if (mode == AUTHRES_OFF || x->offline || !x->as || antispam_exempt(x))
         return CHECK_DONE;
     char sender[600];
@@ -115,6 +117,8 @@ enum check_status check_spf(struct check_run *run, struct check_verdict *v)
     enum spf_result r = evaluate(x, sender, hdr, sizeof hdr);
     str_copy(x->as->spf_domain, domain, sizeof x->as->spf_domain);
     x->as->spf = r;
+    x->as->spf_ran = true;
+    x->as->spf_helo = x->from->null || !*x->from->domain;
     log_info("spf: ip=%s from=<%s> helo=%s result=%s", x->pc->ipstr, x->from->text, x->helo,
              spf_result_name(r));
     str_copy(x->as->spf_header, hdr, sizeof x->as->spf_header);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "antispam.h"
+#include "authres.h"
 #include "check_dnsbl.h"
 #include "check_greylist.h"
 #include "check_spf.h"
@@ -93,6 +94,9 @@ static const struct check_row rcpt_rows[] = {
     /* gates: only a recipient accepted above */
     { RULE_GREYLIST, check_greylist, true, true },
 };
+static const struct check_row eod_rows[] = {
+    { RULE_AUTHRES, check_authres, false, false },   /* reports what the rows above found */
+};
 
 #define ROWS(a) { (a), sizeof(a) / sizeof((a)[0]) }
 static const struct {
@@ -102,7 +106,8 @@ static const struct {
     [CHECK_CONNECT] = ROWS(connect_rows),
     [CHECK_MAIL] = ROWS(mail_rows),
     [CHECK_RCPT] = ROWS(rcpt_rows),
-    /* CHECK_HELO, CHECK_DATA, CHECK_EOD: no rows yet */
+    [CHECK_EOD] = ROWS(eod_rows),
+    /* CHECK_HELO, CHECK_DATA: no rows yet */
 };
 
 const struct check_row *checks_rows(enum check_stage stage, size_t *n)

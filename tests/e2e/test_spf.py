@@ -86,6 +86,10 @@ class Spf(EnvTestCase):
         m = self.send("rej", CLIENT_IP, "bob@spf.example")
         self.assertIn(b"\nReceived-SPF: pass ", m)
         self.assertIn(b"client-ip=%s;" % CLIENT_IP.encode(), m)
+        # one Authentication-Results: on top, above our Received:
+        self.assertEqual(m.count(b"Authentication-Results:"), 1)
+        self.assertIn(b"\nAuthentication-Results: mail.example.test; spf=pass "
+                      b"smtp.mailfrom=spf.example\nReceived: from", m)
         self.assertIn("spf: ip=%s from=<bob@spf.example> helo=client.test result=pass"
                       % CLIENT_IP, self.env.log("smtpd"))
 
@@ -109,6 +113,7 @@ class Spf(EnvTestCase):
     def test_softfail_delivered_with_header(self):
         m = self.send("rej", CLIENT_IP, "bob@soft.spf.example")
         self.assertIn(b"\nReceived-SPF: softfail ", m)
+        self.assertIn(b"; spf=softfail smtp.mailfrom=soft.spf.example\n", m)
 
     def test_no_record_is_none(self):
         m = self.send("rej", CLIENT_IP, "bob@none.spf.example")
@@ -125,6 +130,7 @@ class Spf(EnvTestCase):
     def test_lan_client_exempt(self):
         m = self.send("rej", LAN_IP, "bob@fail.spf.example")
         self.assertNotIn(b"Received-SPF:", m)
+        self.assertNotIn(b"Authentication-Results:", m)
         self.assertNotIn("spf: ip=", self.env.log("smtpd"))
 
     def test_null_sender_checks_helo(self):

@@ -10,6 +10,7 @@
 #include "antispam.h"
 #include "check_dnsbl.h"
 #include "checks.h"
+#include "authres.h"
 #include "check_spf.h"
 #include "cu.h"
 
@@ -426,7 +427,9 @@ static void test_daemon_tables(void)
     CU_ASSERT_FALSE(r[0].blocking);                     /* a pattern match */
     CU_ASSERT_PTR_NULL(checks_rows(CHECK_HELO, &n));
     CU_ASSERT_EQUAL(n, 0);
-    CU_ASSERT_PTR_NULL(checks_rows(CHECK_EOD, &n));
+    r = checks_rows(CHECK_EOD, &n);
+    CU_ASSERT_EQUAL_FATAL(n, 1);
+    CU_ASSERT_STRING_EQUAL(r[0].rule, RULE_AUTHRES);
     CU_ASSERT_PTR_NULL(checks_rows(CHECK_NSTAGES, &n));
 }
 

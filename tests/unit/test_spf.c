@@ -2,12 +2,14 @@
  * (550 5.7.23 on fail, 451 4.7.24 on temperror, the Received-SPF: header otherwise,
  * nothing when off), and the libspf2 DNS layer's reading of wire answers (TXT strings
  * joined, MX and PTR names through compression pointers, A, AAAA, records of another
- * type skipped, malformed answers a temporary error). */
+ * type skipped, malformed answers a temporary error), and the Authentication-Results:
+ * line. */
 #include <arpa/nameser.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <string.h>
 
+#include "authres.h"
 #include "check_spf.h"
 #include "cu.h"
 #include "spf_dns.h"
@@ -168,7 +170,23 @@ static void test_fill(void)
     SPF_dns_rr_free(r);
 }
 
+static void test_authres(void)
+{
+    char out[256];
+    struct authres_facts f = { .spf_ran = false };
+    CU_ASSERT_EQUAL(authres_format("mx.example.test", &f, out, sizeof out), -1);  /* none ran */
+    f = (struct authres_facts){ true, "softfail", false, "spf.example" };
+    CU_ASSERT_EQUAL(authres_format("mx.example.test", &f, out, sizeof out), 0);
+    CU_ASSERT_STRING_EQUAL(out, "Authentication-Results: mx.example.test; "
+                                "spf=softfail smtp.mailfrom=spf.example");
+    f = (struct authres_facts){ true, "fail", true, "helo.example" };
+    CU_ASSERT_EQUAL(authres_format("mx", &f, out, sizeof out), 0);
+    CU_ASSERT_STRING_EQUAL(out, "Authentication-Results: mx; spf=fail smtp.helo=helo.example");
+    CU_ASSERT_EQUAL(authres_format("mx", &f, out, 20), -1);                   /* no room */
+}
+
 static CU_TestInfo tests[] = {
+    { "Authentication-Results: the line", test_authres },
     { "spf = tag|reject: the verdict of each result", test_decide },
     { "the DNS layer reads wire answers for libspf2", test_fill },
     CU_TEST_INFO_NULL,
