@@ -1,18 +1,33 @@
-/* authres: the Authentication-Results: header and its end-of-data row (see authres.h). */
+/* authres: the end-of-data row that adds the Authentication-Results: header, and the
+ * removal of forged ones from the spool (see authres.h; the pure parts: authres_hdr.c). */
 #include "authres.h"
 
-#include <stdio.h>
+#include <stdlib.h>
 
 #include "antispam.h"
 #include "check_spf.h"
+#include "deliver.h"
 
-int authres_format(const char *hostname, const struct authres_facts *f, char *out, size_t n)
+#define AUTHRES_HEAD 65536
+#define AUTHRES_MAX 32
+
+int authres_strip(struct spool *sp, const char *host)
 {
-    if (!f->spf_ran)
+    char *head = malloc(AUTHRES_HEAD);
+    if (!head)
         return -1;
-    int w = snprintf(out, n, "Authentication-Results: %s; spf=%s smtp.%s=%s", hostname,
-                     f->spf, f->spf_helo ? "helo" : "mailfrom", f->spf_domain);
-    return w < 0 || (size_t)w >= n ? -1 : 0;
+    long n = spool_read_head(sp, head, AUTHRES_HEAD);
+    struct authres_span f[AUTHRES_MAX];
+    size_t k = n > 0 ? authres_ours(head, (size_t)n, host, f, AUTHRES_MAX) : 0;
+    free(head);
+    if (n < 0)
+        return -1;
+    if (n == AUTHRES_HEAD && k > 0 && f[k - 1].at + f[k - 1].len == (size_t)n)
+        k--;                               /* it may go on past what was read: keep it */
+    while (k-- > 0)                        /* bottom up: the offsets above stay right */
+        if (spool_remove(sp, f[k].at, f[k].len) < 0)
+            return -1;
+    return 0;
 }
 
 enum check_status check_authres(struct check_run *run, struct check_verdict *v)

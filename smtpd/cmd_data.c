@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "authres.h"
 #include "deliver.h"
 #include "log.h"
 #include "queue.h"
@@ -115,7 +116,9 @@ static void deliver_work(struct session *s)
     errno = 0;
     size_t hlen = 0;
     const char *h = checks_eod_headers(&s->chk, &hlen);   /* the end-of-data rows' */
-    if ((hlen > 0 && spool_prepend(sp, h, hlen) < 0) || (signs(s) && spool_sign(sp) < 0)) {
+    /* SPEC: with our Authentication-Results:, forged ones claiming our name go */
+    if ((s->as.spf_ran && authres_strip(sp, s->cfg->hostname) < 0) ||
+        (hlen > 0 && spool_prepend(sp, h, hlen) < 0) || (signs(s) && spool_sign(sp) < 0)) {
         s->deliver_errno = errno;
         s->deliver_rc = -1;
         spool_discard(sp);

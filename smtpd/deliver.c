@@ -129,6 +129,36 @@ int spool_prepend(struct spool *sp, const char *text, size_t len)
     return 0;
 }
 
+long spool_read_head(struct spool *sp, char *buf, size_t n)
+{
+    if (spool_flush(sp) < 0)
+        return errno = sp->err, -1;
+    size_t have = sp->size - sp->rp_len;
+    ssize_t got = pread_full(sp->fd, buf, n < have ? n : have, (off_t)sp->rp_len);
+    return got < 0 ? -1 : (long)got;
+}
+
+int spool_remove(struct spool *sp, size_t at, size_t len)
+{
+    char *text = malloc(len ? len : 1);
+    if (!text)
+        return -1;
+    long got = spool_read_head(sp, NULL, 0);   /* flushes */
+    if (got < 0 || at > sp->size - sp->rp_len || len > sp->size - sp->rp_len - at ||
+        pread_full(sp->fd, text, len, (off_t)(sp->rp_len + at)) != (ssize_t)len ||
+        mstore_tx_remove(sp->tx, sp->rp_len + at, len) < 0) {
+        int e = errno ? errno : EINVAL;
+        free(text);
+        sp->err = e;
+        return errno = e, -1;
+    }
+    bool cr = false;
+    sp->wire -= msgtext_wire_size(text, len, &cr);
+    sp->size -= len;
+    free(text);
+    return 0;
+}
+
 int spool_sign(struct spool *sp)
 {
     char *hdrs = NULL;

@@ -40,6 +40,13 @@ void spool_discard(struct spool *sp);
  * worker. 0, or -1 with errno when the spool file could not be rewritten (discard it). */
 int spool_prepend(struct spool *sp, const char *text, size_t len);
 
+/* The first octets of the message (after the Return-Path line) into buf: how many (at
+ * most n), or -1 with errno. On a worker. */
+long spool_read_head(struct spool *sp, char *buf, size_t n);
+/* Remove LEN octets at offset AT of the message (as spool_read_head counts). On a
+ * worker. 0, or -1 with errno when the spool file could not be rewritten (discard it). */
+int spool_remove(struct spool *sp, size_t at, size_t len);
+
 /* DKIM-sign the spooled message for its From: domain when that has keys (dkim_sign.h;
  * on a worker thread): the DKIM-Signature fields go above the Received: line. 0 signed
  * or signing failed (logged; the message goes unsigned), 1 no key, -1 with errno when

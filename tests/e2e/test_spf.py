@@ -93,6 +93,23 @@ class Spf(EnvTestCase):
         self.assertIn("spf: ip=%s from=<bob@spf.example> helo=client.test result=pass"
                       % CLIENT_IP, self.env.log("smtpd"))
 
+    def test_forged_authentication_results_removed(self):
+        s = self.env.smtp("tag", CLIENT_IP)
+        s.sendmail("bob@fail.spf.example", [ALICE],
+                   b"Authentication-Results: Mail.Example.Test; spf=pass\r\n"
+                   b"Authentication-Results: elsewhere.example; dkim=pass\r\n"
+                   b"Authentication-Results: (forged)\r\n mail.example.test;\r\n spf=pass\r\n"
+                   b"Subject: forged\r\n\r\nAuthentication-Results: mail.example.test; body\r\n")
+        s.close()
+        m = self.env.messages(ALICE)[-1]
+        hdr, body = m.split(b"\n\n", 1)
+        self.assertEqual(hdr.count(b"Authentication-Results:"), 2)
+        self.assertIn(b"\nAuthentication-Results: mail.example.test; spf=fail", hdr)
+        self.assertIn(b"\nAuthentication-Results: elsewhere.example; dkim=pass\n", hdr)
+        self.assertNotIn(b"forged)", hdr)
+        self.assertIn(b"Subject: forged", hdr)
+        self.assertEqual(body, b"Authentication-Results: mail.example.test; body\n")
+
     def test_pass_through_mx_mechanism(self):
         m = self.send("rej", CLIENT_IP, "bob@mxd.spf.example")
         self.assertIn(b"\nReceived-SPF: pass ", m)

@@ -135,6 +135,13 @@ static void test_prepend(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(sp);
     CU_ASSERT_EQUAL(spool_write(sp, body, sizeof body - 1), 0);
     CU_ASSERT_EQUAL(spool_prepend(sp, hdr, sizeof hdr - 1), 0);
+    /* a field removed again: the text is as before, sizes too */
+    CU_ASSERT_EQUAL(spool_remove(sp, 0, sizeof hdr - 1), 0);
+    CU_ASSERT_EQUAL(spool_msg_size(sp), sizeof body - 1);
+    char head[16];
+    CU_ASSERT_EQUAL(spool_read_head(sp, head, sizeof head), (long)sizeof head);
+    CU_ASSERT_EQUAL(memcmp(head, body, sizeof head), 0);
+    CU_ASSERT_EQUAL(spool_prepend(sp, hdr, sizeof hdr - 1), 0);
     CU_ASSERT_EQUAL(spool_msg_size(sp), sizeof body - 1 + sizeof hdr - 1);
     CU_ASSERT_EQUAL(deliver_commit(sp, rc, 1, NULL, 0, fake_enqueue, name, sizeof name), 0);
     snprintf(path, sizeof path, "%s/mail/example.test/bob/new/%s", data_dir, name);
@@ -408,7 +415,7 @@ static void test_dirsync_error(void)
 
 static CU_TestInfo tests[] = {
     { "one local recipient: complete file in new/", test_single_local },
-    { "end-of-data headers prepended below Return-Path", test_prepend },
+    { "end-of-data headers prepended below Return-Path, removed", test_prepend },
     { "several recipients: one file, hard links", test_hard_links },
     { "names are unique", test_unique_names },
     { "write failure keeps nothing", test_write_failure_keeps_nothing },

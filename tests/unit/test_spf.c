@@ -185,7 +185,38 @@ static void test_authres(void)
     CU_ASSERT_EQUAL(authres_format("mx", &f, out, 20), -1);                   /* no room */
 }
 
+static void test_authres_ours(void)
+{
+    static const char h[] =
+        "Received: from x\n\tby mx\n"
+        "Authentication-Results: MX.example.test; spf=pass\n"          /* ours, any case */
+        "Authentication-Results: other.example; spf=pass\n"
+        "authentication-results :\n (a (nested) comment)\tmx.example.test;\n dkim=pass\n"
+        "Authentication-Results: mx.example.test.evil; spf=pass\n"
+        "Authentication-Results-X: mx.example.test\n"
+        "Subject: hi\n"
+        "\n"
+        "Authentication-Results: mx.example.test; in the body\n";
+    struct authres_span f[8];
+    size_t n = authres_ours(h, sizeof h - 1, "mx.example.test", f, 8);
+    CU_ASSERT_EQUAL_FATAL(n, 2);
+    CU_ASSERT_EQUAL(f[0].at, strlen("Received: from x\n\tby mx\n"));
+    CU_ASSERT_NSTRING_EQUAL(h + f[0].at, "Authentication-Results: MX.example.test; spf=pass\n",
+                            f[0].len);
+    CU_ASSERT_NSTRING_EQUAL(h + f[1].at, "authentication-results :\n (a (nested) comment)"
+                            "\tmx.example.test;\n dkim=pass\n", f[1].len);
+    CU_ASSERT_EQUAL(authres_ours(h, sizeof h - 1, "mx.example.test", f, 1), 1);   /* max */
+    CU_ASSERT_EQUAL(authres_ours(h, sizeof h - 1, "nowhere.example", f, 8), 0);
+    /* cut anywhere: never past the end */
+    for (size_t cut = 0; cut < sizeof h - 1; cut++) {
+        n = authres_ours(h, cut, "mx.example.test", f, 8);
+        for (size_t i = 0; i < n; i++)
+            CU_ASSERT(f[i].at + f[i].len <= cut);
+    }
+}
+
 static CU_TestInfo tests[] = {
+    { "Authentication-Results: fields claiming our name", test_authres_ours },
     { "Authentication-Results: the line", test_authres },
     { "spf = tag|reject: the verdict of each result", test_decide },
     { "the DNS layer reads wire answers for libspf2", test_fill },
