@@ -1,17 +1,18 @@
 """SPF (SPEC "Anti-spam on an instance": spf = tag|reject) against a real authoritative
 DNS server (NSD) serving SPF records on loopback, looked up by libspf2 through our
 resolver (dns_servers): pass (ip4: and mx mechanisms), fail, softfail, temperror (a
-domain the server refuses), the Received-SPF: header of tag and reject, 550 5.7.23 and
+domain the server refuses, a server that never answers), the Received-SPF: header of tag and reject, 550 5.7.23 and
 451 4.7.24 of reject, and exempt (LAN) clients left alone.
 libspf2 passes every loopback client (127.0.0.0/8, ::1) without a lookup, so the
 remote client here is this machine's own non-loopback address (the source address
 of its default route) connecting to the daemon on 127.0.0.1."""
 import os
 import socket
+import time
 import unittest
 
 from tests.e2e import harness
-from tests.e2e.dnsserver import Nsd
+from tests.e2e.dnsserver import DeadDns, Nsd
 from tests.e2e.harness import DOMAIN, LAN_IP, EnvTestCase
 
 ALICE, ALICE_PW = "alice@" + DOMAIN, "Tr1cky-Walrus-Lamp"
@@ -162,3 +163,39 @@ class Spf(EnvTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+@unittest.skipIf(CLIENT_IP is None, "no non-loopback IPv4 address on this machine")
+class SpfDeadDns(EnvTestCase):
+    """A DNS server that never answers: the SPF lookup gives up after dns_timeout
+    (temperror: 451 4.7.24 with spf = reject), the worker is not held longer."""
+
+    def setUp(self):
+        self.dead = None
+        self.dead = DeadDns()
+        self.env = harness.Env(
+            self.id().split(".")[-1],
+            server_conf="dns_servers = %s\ndns_timeout = 1s\n" % self.dead.server,
+            sections="[smtp rej]\nlisten = 127.0.0.1:{port:rej}\nspf = reject\n")
+        self.env.add_user(ALICE, ALICE_PW)
+        self.env.start("smtpd", wait=["rej"])
+
+    def tearDown(self):
+        try:
+            super().tearDown()
+        finally:
+            if self.dead:
+                self.dead.stop()
+
+    def test_dead_server_is_temperror(self):
+        s = self.env.smtp("rej", CLIENT_IP)
+        try:
+            t0 = time.monotonic()
+            code, text = s.mail("bob@spf.example")
+            took = time.monotonic() - t0
+        finally:
+            s.close()
+        self.assertEqual(code, 451, text)
+        self.assertTrue(text.decode().startswith("4.7.24 "), text)
+        self.assertLess(took, 4)
+        self.assertGreater(self.dead.queries, 0)
