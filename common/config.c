@@ -111,6 +111,10 @@ static int set_value(const struct keydef *k, void *base, const struct config_kin
         }
         snprintf(why, wl, "'%s' is not allowed (expected accept or tempfail)", v);
         return -1;
+    case V_SPF:
+    case V_DMARC:
+        return cv_authres_mode(v, k->type == V_SPF ? "reject" : "enforce",
+                               FIELD(base, k->off, enum authres_mode), why, wl);
     case V_HOSTPORT: {
         char *host;
         if (!*v) {   /* relayhost may be set empty: MX lookups */

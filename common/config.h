@@ -16,6 +16,8 @@ enum tls_mode { TLS_OFF, TLS_STARTTLS, TLS_REQUIRED, TLS_IMPLICIT };  /* pop3 "s
 enum plaintext_auth { PLAINTEXT_TLS, PLAINTEXT_ALWAYS };
 /* [smtp NAME] auth_source (SPEC "Authentication source"): who may log in there. */
 enum auth_source { AUTH_SOURCE_STORE, AUTH_SOURCE_SYSTEM, AUTH_SOURCE_FIXED };
+/* spf = off|tag|reject, dmarc = off|tag|enforce (SPEC "Anti-spam on an instance") */
+enum authres_mode { AUTHRES_OFF, AUTHRES_TAG, AUTHRES_ACT };
 
 struct strlist {
     char **v;
@@ -68,6 +70,7 @@ struct smtp_instance {
     bool greylist;                     /* greylisting at RCPT (greylist.h) */
     unsigned greylist_delay, greylist_window, greylist_keep;
     struct strlist dnsbl, dnswl;       /* DNS block / allow list zones (check_dnsbl.h) */
+    enum authres_mode spf;             /* SPF at MAIL FROM (check_spf.h); ACT: reject */
     bool always_relay_from_set;        /* for --check-config warnings */
     enum auth_source auth_source;      /* store (userdb), system (PAM), fixed (one account) */
     char *pam_service;                 /* system: the PAM service name */

@@ -81,6 +81,7 @@ static const struct keydef smtp_keys[] = {
     { "content_filter", V_CFILTER, I(cf_host), I(cf_port), "" },
     { "content_filter_fail", V_CFFAIL, I(cf_tempfail), NOOFF, "accept" },
     { "content_filter_timeout", V_DUR_NZ, I(cf_timeout), NOOFF, "30s" },
+    { "spf", V_SPF, I(spf), NOOFF, "off" },
     { NULL, V_STR, 0, NOOFF, NULL },
 };
 

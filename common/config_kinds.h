@@ -13,6 +13,8 @@ enum vtype {
     V_STR, V_NESTR, V_HOST, V_DOMAIN, V_DOMLIST, V_RELAYTO, V_IPLIST, V_BOOL, V_DUR, V_DUR_NZ,
     V_SIZE, V_UINT, V_LISTEN, V_MECHS, V_PLAIN, V_HOSTPORT,
     V_AUTHSRC,    /* store, system, fixed */
+    V_SPF,        /* off, tag, reject */
+    V_DMARC,      /* off, tag, enforce */
     V_DNSSERVERS, /* IP[:PORT] list, kept as libunbound's "IP@PORT" */
     V_TLS,        /* off, the kind's STARTTLS word, required, implicit */
     V_TIMEOUT,    /* a nonzero duration; default: the kind's */

@@ -370,6 +370,26 @@ const char *cv_auth_source_name(enum auth_source s)
                ? auth_source_names[s] : "?";
 }
 
+int cv_authres_mode(const char *v, const char *act, enum authres_mode *out, char *why, size_t wl)
+{
+    if (str_ieq(v, "off"))
+        *out = AUTHRES_OFF;
+    else if (str_ieq(v, "tag"))
+        *out = AUTHRES_TAG;
+    else if (str_ieq(v, act))
+        *out = AUTHRES_ACT;
+    else {
+        snprintf(why, wl, "'%s' is not allowed (expected off, tag or %s)", v, act);
+        return -1;
+    }
+    return 0;
+}
+
+const char *cv_authres_mode_name(enum authres_mode m, const char *act)
+{
+    return m == AUTHRES_OFF ? "off" : m == AUTHRES_TAG ? "tag" : act;
+}
+
 /* tls: off|STARTTLS|required|implicit, where the kind names STARTTLS ("stls" for pop3). */
 int cv_tls(const char *v, const char *starttls, enum tls_mode *out, char *why, size_t wl)
 {

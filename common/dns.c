@@ -4,10 +4,13 @@
 
 #include <arpa/nameser.h>
 #include <event2/event.h>
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unbound.h>
 
 #include "log.h"
@@ -338,20 +341,70 @@ void dns_cancel(struct dns_query *q)
 
 /* ---- blocking --------------------------------------------------------------- */
 
+/* dns_sync_query's answer, filled by its callback. */
+struct sync_wait {
+    bool done;
+    int err;
+    struct ub_result *res;
+};
+
+static void on_sync_answer(void *arg, int err, struct ub_result *res)
+{
+    struct sync_wait *w = arg;
+    w->done = true;
+    w->err = err;
+    w->res = res;
+}
+
+/* Resolve on UB (asynchronous, threaded) and wait at most TIMEOUT seconds: the result,
+ * or NULL (logged) on error or timeout. */
+static struct ub_result *sync_resolve(struct ub_ctx *ub, const char *name, int type,
+                                      unsigned timeout)
+{
+    struct sync_wait w = { false, 0, NULL };
+    int id = 0;
+    int err = ub_resolve_async(ub, name, type, ns_c_in, &w, on_sync_answer, &id);
+    struct timespec end;
+    if (!err && clock_gettime(CLOCK_MONOTONIC, &end) < 0)
+        err = UB_INITFAIL;
+    end.tv_sec += timeout;
+    while (!err && !w.done) {
+        struct timespec now;
+        if (clock_gettime(CLOCK_MONOTONIC, &now) < 0)
+            break;
+        long ms = (long)(end.tv_sec - now.tv_sec) * 1000 + (end.tv_nsec - now.tv_nsec) / 1000000;
+        if (ms <= 0)
+            break;
+        struct pollfd p = { .fd = ub_fd(ub), .events = POLLIN };
+        int r = poll(&p, 1, (int)ms);
+        if (r < 0 && errno != EINTR)
+            break;
+        if (r > 0 && (err = ub_process(ub)) != 0)
+            break;
+    }
+    if (!w.done) {
+        log_info("dns: %s: %s", name, err ? ub_strerror(err) : "timed out");
+        (void)ub_cancel(ub, id);
+        return NULL;
+    }
+    if (w.err) {
+        log_info("dns: %s: %s", name, ub_strerror(w.err));
+        return NULL;
+    }
+    return w.res;
+}
+
 int dns_sync_query(const char *name, int type, unsigned char *buf, size_t size,
                    enum dns_status *status)
 {
     unsigned gen, timeout;
     *status = DNS_ERROR;
-    struct ub_ctx *ub = ub_new(false, &gen, &timeout);
+    struct ub_ctx *ub = ub_new(true, &gen, &timeout);
     if (!ub)
         return -1;
-    struct ub_result *res = NULL;
-    int err = ub_resolve(ub, name, type, ns_c_in, &res);
+    struct ub_result *res = sync_resolve(ub, name, type, timeout ? timeout : 5);
     int len = -1;
-    if (err) {
-        log_info("dns: %s: %s", name, ub_strerror(err));
-    } else if (res->answer_packet && (size_t)res->answer_len <= size) {
+    if (res && res->answer_packet && (size_t)res->answer_len <= size) {
         struct dns_answer a;
         if (dns_parse_answer(res->answer_packet, (size_t)res->answer_len, type, &a) == 0)
             *status = a.status;

@@ -7,7 +7,8 @@
  * has a timer of dns_timeout: when it fires the caller is answered DNS_TIMEOUT and the
  * query is cancelled. A libunbound context is not shared between threads (its docs:
  * one context per thread, or locking). Off the loops (the queue runner's delivery
- * threads) dns_sync_query blocks with the same settings.
+ * threads, blocking check rows on workers) dns_sync_query blocks with the same settings,
+ * dns_timeout included.
  *
  * dns_configure sets the servers and timeout (at start and on reload); contexts made
  * before a reload finish their queries and are freed, new queries use new ones.

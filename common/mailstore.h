@@ -27,6 +27,10 @@ int mstore_tx_fd(const struct mstore_tx *tx);
  * e.g. a DKIM signature): what follows moves down. 0, or -1 with errno (the file is then
  * unusable: end the transaction). */
 int mstore_tx_insert(struct mstore_tx *tx, uint64_t at, const char *text, size_t len);
+/* Remove LEN octets at offset AT of the file (a header field that must go, e.g. a forged
+ * Authentication-Results:): what follows moves up. 0, or -1 with errno (the file is then
+ * unusable: end the transaction). */
+int mstore_tx_remove(struct mstore_tx *tx, uint64_t at, uint64_t len);
 /* fsync the file of SIZE octets (WIRE with CRLF), put it into every mailbox of ADDRS
  * (canonical addresses; repeats skipped; one file hard-linked to all) and fsync each
  * directory entry (concurrent deliveries share one directory fsync). 0, or -1 with

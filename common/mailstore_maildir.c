@@ -178,6 +178,30 @@ int mstore_tx_insert(struct mstore_tx *tx, uint64_t at, const char *text, size_t
     return lseek(tx->fd, 0, SEEK_END) < 0 ? -1 : 0;
 }
 
+int mstore_tx_remove(struct mstore_tx *tx, uint64_t at, uint64_t len)
+{
+    struct stat st;
+    char buf[65536];
+    if (fstat(tx->fd, &st) < 0)
+        return -1;
+    uint64_t end = (uint64_t)st.st_size;
+    if (at > end || len > end - at)
+        return errno = EINVAL, -1;
+    /* from the front forwards, so nothing is overwritten before it is moved */
+    for (uint64_t pos = at + len; pos < end;) {
+        size_t n = end - pos < sizeof buf ? (size_t)(end - pos) : sizeof buf;
+        ssize_t got = pread_full(tx->fd, buf, n, (off_t)pos);
+        if (got != (ssize_t)n)
+            return errno = got < 0 ? errno : EIO, -1;
+        if (pwrite_all(tx->fd, buf, n, (off_t)(pos - len)) < 0)
+            return -1;
+        pos += n;
+    }
+    if (ftruncate(tx->fd, (off_t)(end - len)) < 0)
+        return -1;
+    return lseek(tx->fd, 0, SEEK_END) < 0 ? -1 : 0;
+}
+
 static int copy_in(struct mstore_tx *tx, const char *dir, const char *dst)
 {
     char tmp[PATH_MAX];

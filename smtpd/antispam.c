@@ -11,7 +11,7 @@
 bool antispam_on(const struct smtp_instance *inst)
 {
     return inst && (inst->dnsbl.n > 0 || inst->dnswl.n > 0 || inst->greylist ||
-                    (inst->cf_host && inst->cf_host[0]));
+                    (inst->cf_host && inst->cf_host[0]) || inst->spf != AUTHRES_OFF);
 }
 
 /* Append S to BUF (LEN), truncated. */
@@ -52,6 +52,9 @@ void antispam_describe(const struct smtp_instance *inst, char *buf, size_t len)
                  inst->cf_tempfail ? "tempfail" : "accept");
         append(buf, len, cf);
     }
+    if (inst->spf != AUTHRES_OFF)
+        append(buf, len, inst->spf == AUTHRES_ACT ? (buf[0] ? ",spf(reject)" : "spf(reject)")
+                                                     : (buf[0] ? ",spf(tag)" : "spf(tag)"));
     if (!buf[0])
         str_copy(buf, "-", len);
 }

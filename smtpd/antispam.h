@@ -1,5 +1,5 @@
 /* antispam: what the anti-spam rows of an instance (SPEC "Anti-spam on an instance":
- * dnsbl, dnswl, and greylist, spf... later) know about the session's client, and the
+ * dnsbl, dnswl, greylist, spf) know about the session's client, and the
  * one exemption rule they share: sessions that authenticated, clients in lan, clients
  * with a fresh POP-before-SMTP entry and always_relay_from hosts are exempt from every
  * anti-spam check. The state lives in the session (struct session's `as`), the rows see
@@ -32,6 +32,14 @@ struct antispam_client {
     struct dnsbl_lookup *lookup;       /* queries in flight (the RCPT row is pending) */
     struct rspamd_scan *scan;          /* a content scan in flight (check_rspamd.h) */
     char cf_score[64];                 /* its X-Spam-Score header for the next row, or "" */
+    /* SPF of the transaction's sender (check_spf.h), set by the MAIL row */
+    bool spf_ran;                      /* this transaction's sender was checked */
+    bool spf_helo;                     /* ... by its HELO name (MAIL FROM:<>) */
+    int spf;                           /* enum spf_result */
+    char spf_domain[256];              /* the domain checked (MAIL FROM's, or HELO's) */
+    char spf_header[1024];             /* its Received-SPF: line */
+    char spf_text[320];                /* its 550/451 text */
+    char authres[1024];                /* the Authentication-Results: line (authres.h) */
 };
 
 /* Has the instance any anti-spam check on? */

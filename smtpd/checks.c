@@ -5,9 +5,11 @@
 #include <string.h>
 
 #include "antispam.h"
+#include "authres.h"
 #include "check_dnsbl.h"
 #include "check_greylist.h"
 #include "check_rspamd.h"
+#include "check_spf.h"
 #include "log.h"
 #include "store.h"
 
@@ -84,6 +86,7 @@ static const struct check_row mail_rows[] = {
     { RULE_ANTISPAM_POPAUTH, antispam_row_popauth, true, false },   /* notes, never decides */
     { RULE_LOCAL_SPOOF, row_spoof, true, false },
     { RULE_SENDER_LOGIN_MATCH, row_login_match, true, false },
+    { RULE_SPF, check_spf, true, false },      /* after popauth (the exemption); DNS waits */
 };
 static const struct check_row rcpt_rows[] = {
     { RULE_DNSBL, check_dnsbl, false, false },  /* before any accepting row; answers later */
@@ -96,6 +99,7 @@ static const struct check_row rcpt_rows[] = {
 static const struct check_row eod_rows[] = {
     { RULE_CONTENT_FILTER, check_rspamd, false, false },   /* answers later */
     { RULE_CONTENT_FILTER_SCORE, check_rspamd_score, false, false },
+    { RULE_AUTHRES, check_authres, false, false },   /* reports what the rows above found */
 };
 
 #define ROWS(a) { (a), sizeof(a) / sizeof((a)[0]) }
@@ -295,7 +299,7 @@ enum check_status checks_start(struct check_run *run, enum check_stage stage,
     else if (stage == CHECK_HELO)
         run->hdrs_len = run->hdrs_session = run->hdrs_connect;
     else if (stage == CHECK_EOD)
-        run->hdrs_eod = run->hdrs_len;
+        run->hdrs_eod = run->hdrs_len;     /* those before are in the spool already */
     return run_rows(run);
 }
 

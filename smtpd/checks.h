@@ -35,8 +35,9 @@
  * Headers: ADD_HEADER texts (one "Name: value" line, no line end) are kept in the run,
  * those of the connect and HELO stages for the session, the others for the mail
  * transaction, and written below the Received: line at DATA. End-of-data rows come
- * after the text is stored: their headers are kept apart (checks_eod_headers) and
- * prepended to the stored text by the delivery (spool_prepend_headers, deliver.h).
+ * after the text is spooled: their headers (checks_eod_headers) are put at the top of
+ * the spooled message (deliver.h's spool_prepend, over mstore_tx_insert) on the worker,
+ * before the durable delivery.
  *
  * Blocking rows: a row that reads the store (users, aliases, the POP-auth cache) is
  * marked blocking. On an event-loop thread the runner first runs the consecutive
@@ -160,7 +161,7 @@ void checks_worked(struct check_run *run);
 void checks_headers_reset(struct check_run *run, bool all);
 /* The collected headers (LF line ends) and their length. */
 const char *checks_headers(const struct check_run *run, size_t *len);
-/* The end-of-data rows' headers (LF line ends; empty before that stage ran). */
+/* Those the end-of-data rows added (*len 0 outside that stage). */
 const char *checks_eod_headers(const struct check_run *run, size_t *len);
 
 /* A verdict from a policy.h result: ACCEPT, TEMPFAIL (4xx) or REJECT. */

@@ -1,14 +1,15 @@
 /* cmd_data: DATA (RFC 5321 4.1.1.4): the DATA checks (checks.h), the spool file with
  * the Received: header first and the checks' headers below it, the message text
  * through the data.h machine (dot-unstuffing, <CRLF>.<CRLF> only, smuggling and size
- * checks), the end-of-data checks, then the durable delivery on a worker thread
- * (deliver.h) and only then "250 2.0.0 Ok: queued as ID". */
+ * checks), the end-of-data checks (their headers go on top of the spooled text), then
+ * the durable delivery on a worker thread (deliver.h) and only then "250 2.0.0 Ok: queued as ID". */
 #include <errno.h>
 #include <event2/buffer.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "authres.h"
 #include "deliver.h"
 #include "log.h"
 #include "queue.h"
@@ -114,8 +115,10 @@ static void deliver_work(struct session *s)
     s->sp = NULL;   /* deliver_commit consumes it */
     errno = 0;
     size_t hlen = 0;
-    const char *h = checks_eod_headers(&s->chk, &hlen);
-    if (spool_prepend_headers(sp, h, hlen) < 0 || (signs(s) && spool_sign(sp) < 0)) {
+    const char *h = checks_eod_headers(&s->chk, &hlen);   /* the end-of-data rows' */
+    /* SPEC: with our Authentication-Results:, forged ones claiming our name go */
+    if ((s->as.spf_ran && authres_strip(sp, s->cfg->hostname) < 0) ||
+        (hlen > 0 && spool_prepend(sp, h, hlen) < 0) || (signs(s) && spool_sign(sp) < 0)) {
         s->deliver_errno = errno;
         s->deliver_rc = -1;
         spool_discard(sp);

@@ -115,6 +115,50 @@ void spool_discard(struct spool *sp)
     free(sp);
 }
 
+int spool_prepend(struct spool *sp, const char *text, size_t len)
+{
+    if (spool_flush(sp) < 0)
+        return errno = sp->err, -1;
+    if (mstore_tx_insert(sp->tx, sp->rp_len, text, len) < 0) {
+        sp->err = errno ? errno : EIO;
+        return errno = sp->err, -1;
+    }
+    bool cr = false;
+    sp->wire += msgtext_wire_size(text, len, &cr);
+    sp->size += len;
+    return 0;
+}
+
+long spool_read_head(struct spool *sp, char *buf, size_t n)
+{
+    if (spool_flush(sp) < 0)
+        return errno = sp->err, -1;
+    size_t have = sp->size - sp->rp_len;
+    ssize_t got = pread_full(sp->fd, buf, n < have ? n : have, (off_t)sp->rp_len);
+    return got < 0 ? -1 : (long)got;
+}
+
+int spool_remove(struct spool *sp, size_t at, size_t len)
+{
+    char *text = malloc(len ? len : 1);
+    if (!text)
+        return -1;
+    long got = spool_read_head(sp, NULL, 0);   /* flushes */
+    if (got < 0 || at > sp->size - sp->rp_len || len > sp->size - sp->rp_len - at ||
+        pread_full(sp->fd, text, len, (off_t)(sp->rp_len + at)) != (ssize_t)len ||
+        mstore_tx_remove(sp->tx, sp->rp_len + at, len) < 0) {
+        int e = errno ? errno : EINVAL;
+        free(text);
+        sp->err = e;
+        return errno = e, -1;
+    }
+    bool cr = false;
+    sp->wire -= msgtext_wire_size(text, len, &cr);
+    sp->size -= len;
+    free(text);
+    return 0;
+}
+
 int spool_sign(struct spool *sp)
 {
     char *hdrs = NULL;
@@ -129,17 +173,11 @@ int spool_sign(struct spool *sp)
             log_err("dkim: %s not signed (see above)", sp->id);
         return rc < 0 ? 0 : DKIMS_NOKEY;      /* unsigned mail still goes */
     }
-    if (mstore_tx_insert(sp->tx, sp->rp_len, hdrs, hlen) < 0) {
-        int e = errno;
-        free(hdrs);
-        sp->err = e ? e : EIO;
-        return errno = sp->err, -1;
-    }
-    bool cr = false;
-    sp->wire += msgtext_wire_size(hdrs, hlen, &cr);
-    sp->size += hlen;
+    rc = spool_prepend(sp, hdrs, hlen);
+    int e = errno;
     free(hdrs);
-    return 0;
+    errno = e;
+    return rc;
 }
 
 int spool_text(struct spool *sp, int *fd, off_t *off, size_t *len)
@@ -149,22 +187,6 @@ int spool_text(struct spool *sp, int *fd, off_t *off, size_t *len)
     *fd = sp->fd;
     *off = (off_t)sp->rp_len;
     *len = sp->size - sp->rp_len;
-    return 0;
-}
-
-int spool_prepend_headers(struct spool *sp, const char *hdrs, size_t len)
-{
-    if (len == 0)
-        return 0;
-    if (spool_flush(sp) < 0)
-        return errno = sp->err, -1;
-    if (mstore_tx_insert(sp->tx, sp->rp_len, hdrs, len) < 0) {
-        sp->err = errno ? errno : EIO;
-        return errno = sp->err, -1;
-    }
-    bool cr = false;
-    sp->wire += msgtext_wire_size(hdrs, len, &cr);
-    sp->size += len;
     return 0;
 }
 

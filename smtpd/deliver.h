@@ -35,6 +35,18 @@ size_t spool_msg_size(const struct spool *sp);
 /* Drop the message: close, remove the spool file, free. NULL is fine. */
 void spool_discard(struct spool *sp);
 
+/* Put LEN octets of header fields (LF line ends) at the top of the spooled message,
+ * below the Return-Path line (the end-of-data checks' headers, a DKIM signature). On a
+ * worker. 0, or -1 with errno when the spool file could not be rewritten (discard it). */
+int spool_prepend(struct spool *sp, const char *text, size_t len);
+
+/* The first octets of the message (after the Return-Path line) into buf: how many (at
+ * most n), or -1 with errno. On a worker. */
+long spool_read_head(struct spool *sp, char *buf, size_t n);
+/* Remove LEN octets at offset AT of the message (as spool_read_head counts). On a
+ * worker. 0, or -1 with errno when the spool file could not be rewritten (discard it). */
+int spool_remove(struct spool *sp, size_t at, size_t len);
+
 /* DKIM-sign the spooled message for its From: domain when that has keys (dkim_sign.h;
  * on a worker thread): the DKIM-Signature fields go above the Received: line. 0 signed
  * or signing failed (logged; the message goes unsigned), 1 no key, -1 with errno when
@@ -43,10 +55,6 @@ int spool_sign(struct spool *sp);
 /* The message text for a scanner: flush, then *fd, *off (after Return-Path) and *len.
  * 0, or -1 with errno (the spool's sticky error). */
 int spool_text(struct spool *sp, int *fd, off_t *off, size_t *len);
-/* Prepend HDRS (LEN octets, "Name: value\n" lines) to the message text, below the
- * Return-Path: the end-of-data rows' headers (X-Spam-*). 0, or -1 with errno (the file
- * is then unusable: discard it). The DKIM signature, added later, covers them. */
-int spool_prepend_headers(struct spool *sp, const char *hdrs, size_t len);
 
 /* Make the message durable for its recipients (canonical local addresses, relayed
  * addresses), see above. Always consumes sp. 0, or -1 with errno set (ENOSPC when the

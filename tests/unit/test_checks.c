@@ -15,6 +15,8 @@
 #include "check_dnsbl.h"
 #include "check_rspamd.h"
 #include "checks.h"
+#include "authres.h"
+#include "check_spf.h"
 #include "cu.h"
 #include "store.h"
 #include "store_bdb_env.h"
@@ -519,12 +521,13 @@ static void test_daemon_tables(void)
 {
     size_t n = 0;
     const struct check_row *r = checks_rows(CHECK_MAIL, &n);
-    CU_ASSERT_EQUAL_FATAL(n, 3);
+    CU_ASSERT_EQUAL_FATAL(n, 4);
     CU_ASSERT_STRING_EQUAL(r[0].rule, RULE_ANTISPAM_POPAUTH);
     CU_ASSERT_STRING_EQUAL(r[1].rule, RULE_LOCAL_SPOOF);
     CU_ASSERT_STRING_EQUAL(r[2].rule, RULE_SENDER_LOGIN_MATCH);
+    CU_ASSERT_STRING_EQUAL(r[3].rule, RULE_SPF);          /* after popauth: the exemption */
     for (size_t i = 0; i < n; i++)
-        CU_ASSERT_TRUE(r[i].blocking);                  /* they read the store */
+        CU_ASSERT_TRUE(r[i].blocking);                  /* the store; SPF's DNS waits */
     r = checks_rows(CHECK_RCPT, &n);
     CU_ASSERT_EQUAL_FATAL(n, 5);
     CU_ASSERT_STRING_EQUAL(r[0].rule, RULE_DNSBL);      /* before any accepting row */
@@ -543,10 +546,11 @@ static void test_daemon_tables(void)
     CU_ASSERT_PTR_NULL(checks_rows(CHECK_HELO, &n));
     CU_ASSERT_EQUAL(n, 0);
     r = checks_rows(CHECK_EOD, &n);
-    CU_ASSERT_EQUAL_FATAL(n, 2);
+    CU_ASSERT_EQUAL_FATAL(n, 3);
     CU_ASSERT_STRING_EQUAL(r[0].rule, RULE_CONTENT_FILTER);
     CU_ASSERT_FALSE(r[0].blocking);                     /* HTTP on the loop, answers later */
     CU_ASSERT_STRING_EQUAL(r[1].rule, RULE_CONTENT_FILTER_SCORE);
+    CU_ASSERT_STRING_EQUAL(r[2].rule, RULE_AUTHRES);              /* reports the rows above */
     CU_ASSERT_PTR_NULL(checks_rows(CHECK_NSTAGES, &n));
 }
 

@@ -124,6 +124,41 @@ static void test_single_local(void)
     CU_ASSERT_EQUAL(calls, 0);
 }
 
+/* The end-of-data checks' headers go on top, below Return-Path; sizes count them. */
+static void test_prepend(void)
+{
+    char *rc[] = { "bob@example.test" };
+    char name[256], path[1024];
+    size_t len = 0;
+    static const char hdr[] = "Authentication-Results: mail.example.test; spf=pass\n";
+    struct spool *sp = spool_open(&cfg, "IDP", "alice@remote.test", rc[0]);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sp);
+    CU_ASSERT_EQUAL(spool_write(sp, body, sizeof body - 1), 0);
+    CU_ASSERT_EQUAL(spool_prepend(sp, hdr, sizeof hdr - 1), 0);
+    /* a field removed again: the text is as before, sizes too */
+    CU_ASSERT_EQUAL(spool_remove(sp, 0, sizeof hdr - 1), 0);
+    CU_ASSERT_EQUAL(spool_msg_size(sp), sizeof body - 1);
+    char head[16];
+    CU_ASSERT_EQUAL(spool_read_head(sp, head, sizeof head), (long)sizeof head);
+    CU_ASSERT_EQUAL(memcmp(head, body, sizeof head), 0);
+    CU_ASSERT_EQUAL(spool_prepend(sp, hdr, sizeof hdr - 1), 0);
+    CU_ASSERT_EQUAL(spool_msg_size(sp), sizeof body - 1 + sizeof hdr - 1);
+    CU_ASSERT_EQUAL(deliver_commit(sp, rc, 1, NULL, 0, fake_enqueue, name, sizeof name), 0);
+    snprintf(path, sizeof path, "%s/mail/example.test/bob/new/%s", data_dir, name);
+    char *text = slurp(path, &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    const char *rp = "Return-Path: <alice@remote.test>\n";
+    CU_ASSERT_EQUAL(strncmp(text, rp, strlen(rp)), 0);
+    CU_ASSERT_EQUAL(strncmp(text + strlen(rp), hdr, strlen(hdr)), 0);
+    CU_ASSERT_STRING_EQUAL(text + strlen(rp) + strlen(hdr), body);
+    size_t lines = 0;
+    for (size_t i = 0; i < len; i++)
+        lines += text[i] == '\n';
+    char want[64];
+    snprintf(want, sizeof want, ",S=%zu,W=%zu", len, len + lines);
+    CU_ASSERT_PTR_NOT_NULL(strstr(name, want));
+}
+
 static void test_hard_links(void)
 {
     char *rc[] = { "carol@example.test", "dave@example.test", "carol@example.test" };
@@ -380,6 +415,7 @@ static void test_dirsync_error(void)
 
 static CU_TestInfo tests[] = {
     { "one local recipient: complete file in new/", test_single_local },
+    { "end-of-data headers prepended below Return-Path, removed", test_prepend },
     { "several recipients: one file, hard links", test_hard_links },
     { "names are unique", test_unique_names },
     { "write failure keeps nothing", test_write_failure_keeps_nothing },

@@ -45,6 +45,12 @@
 #define LLVMFuzzerTestOneInput fz_one_rspamd
 #include "../fuzz/fuzz_rspamd.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fz_one_spf_dns
+#include "../fuzz/fuzz_spf_dns.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fz_one_authres
+#include "../fuzz/fuzz_authres.c"
+#undef LLVMFuzzerTestOneInput
 
 typedef int (*fz_fn)(const uint8_t *, size_t);
 
@@ -126,6 +132,8 @@ static void t_mx(void) { replay("fuzz_mx", fz_one_mx); }
 static void t_dkim(void) { replay("fuzz_dkim", fz_one_dkim); }
 static void t_dns(void) { replay("fuzz_dns", fz_one_dns); }
 static void t_rspamd(void) { replay("fuzz_rspamd", fz_one_rspamd); }
+static void t_spf_dns(void) { replay("fuzz_spf_dns", fz_one_spf_dns); }
+static void t_authres(void) { replay("fuzz_authres", fz_one_authres); }
 
 static CU_TestInfo tests[] = {
     { "smtp command parser corpus", t_smtp_parse },
@@ -139,6 +147,8 @@ static CU_TestInfo tests[] = {
     { "DKIM header and canonicalization corpus", t_dkim },
     { "DNS answers (DNSBL) and dns_servers corpus", t_dns },
     { "rspamd answers corpus", t_rspamd },
+    { "DNS answers read for libspf2 corpus", t_spf_dns },
+    { "Authentication-Results: fields corpus", t_authres },
     CU_TEST_INFO_NULL,
 };
 

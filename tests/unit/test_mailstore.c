@@ -174,7 +174,30 @@ static void test_insert(void)
     mstore_tx_end(tx);
 }
 
+/* mstore_tx_remove (a forged header field): the text after it moves up intact across
+ * the 64 KiB pieces, the file is shorter, writes go on at the end. */
+static void test_remove(void)
+{
+    static char text[200000], got[sizeof text + 64];
+    for (size_t i = 0; i < sizeof text; i++)
+        text[i] = (char)('a' + (i * 7 + i / 65536) % 26);
+    struct mstore_tx *tx = mstore_tx_begin(data, "mx", "T6", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tx);
+    int fd = mstore_tx_fd(tx);
+    CU_ASSERT_EQUAL(write_all(fd, text, sizeof text), 0);
+    CU_ASSERT_EQUAL(mstore_tx_remove(tx, 17, 8), 0);
+    CU_ASSERT_EQUAL(write_all(fd, "!", 1), 0);           /* the offset is at the end */
+    CU_ASSERT_EQUAL(pread_full(fd, got, sizeof got, 0), (ssize_t)(sizeof text - 8 + 1));
+    CU_ASSERT_EQUAL(memcmp(got, text, 17), 0);
+    CU_ASSERT_EQUAL(memcmp(got + 17, text + 25, sizeof text - 25), 0);
+    CU_ASSERT_EQUAL(got[sizeof text - 8], '!');
+    CU_ASSERT_EQUAL(mstore_tx_remove(tx, sizeof text - 8, 2), -1);   /* past the end */
+    CU_ASSERT_EQUAL(errno, EINVAL);
+    mstore_tx_end(tx);
+}
+
 static CU_TestInfo tests[] = {
+    { "remove a header field", test_remove },
     { "deliver to N mailboxes, then read it back", test_deliver_then_read },
     { "undo and end leave nothing", test_undo_and_end },
     { "durable file, copy_range, pread_full", test_dfile },
