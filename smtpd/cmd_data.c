@@ -117,7 +117,7 @@ static void deliver_work(struct session *s)
     size_t hlen = 0;
     const char *h = checks_eod_headers(&s->chk, &hlen);   /* the end-of-data rows' */
     /* SPEC: with our Authentication-Results:, forged ones claiming our name go */
-    if ((s->as.spf_ran && authres_strip(sp, s->cfg->hostname) < 0) ||
+    if ((s->as && s->as->spf_ran && authres_strip(sp, s->cfg->hostname) < 0) ||
         (hlen > 0 && spool_prepend(sp, h, hlen) < 0) || (signs(s) && spool_sign(sp) < 0)) {
         s->deliver_errno = errno;
         s->deliver_rc = -1;

@@ -136,8 +136,11 @@ static void sess_free(struct session *s)
         event_free(s->delay_ev);
     sess_reset_tx(s);
     auth_flow_free(s->sasl);
-    dnsbl_abort(&s->as);               /* none in flight unless the loop is ending */
-    rspamd_abort(&s->as);
+    if (s->as) {
+        dnsbl_abort(s->as);            /* none in flight unless the loop is ending */
+        rspamd_abort(s->as);
+        free(s->as);
+    }
     free(s->ab);
     free(s);
 }
@@ -324,7 +327,10 @@ void sess_check(struct session *s, enum check_stage stage, void (*proceed)(struc
     x->rcpt_out = s->tx ? &s->tx->pr : NULL;
     x->msg = stage == CHECK_EOD ? &s->msg : NULL;
     x->owner = s;
-    x->as = &s->as;
+    if (!s->as && antispam_on(s->inst) && !(s->as = calloc(1, sizeof *s->as)))
+        log_err("session: no memory for the anti-spam state: ip=%s (checks skipped)",
+                s->pc.ipstr);
+    x->as = s->as;
     x->offload = check_offload;
     s->chk.done = check_done;
     s->proceed = proceed;

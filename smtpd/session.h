@@ -47,7 +47,9 @@ struct session {
     /* the checks of the current stage (chk.pending: a row answers later, input paused);
      * proceed(s) goes on with the command when they are over */
     struct check_run chk;
-    struct antispam_client as;         /* anti-spam facts (antispam.h), chk.ctx.as */
+    struct antispam_client *as;        /* anti-spam facts (antispam.h), chk.ctx.as: made at
+                                        * the first check of an instance with anti-spam on
+                                        * (3 KB: 10,000 idle sessions must not carry it) */
     struct check_msg msg;              /* end of data: the text for the rows (checks.h) */
     void (*proceed)(struct session *s);
     /* greeting and authentication */
