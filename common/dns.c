@@ -364,7 +364,7 @@ static struct ub_result *sync_resolve(struct ub_ctx *ub, const char *name, int t
     struct sync_wait w = { false, 0, NULL };
     int id = 0;
     int err = ub_resolve_async(ub, name, type, ns_c_in, &w, on_sync_answer, &id);
-    struct timespec end;
+    struct timespec end = { 0, 0 };
     if (!err && clock_gettime(CLOCK_MONOTONIC, &end) < 0)
         err = UB_INITFAIL;
     end.tv_sec += timeout;
