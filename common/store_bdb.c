@@ -1,10 +1,7 @@
-/* store_bdb: the Berkeley DB 5.3 backend of store.h, operations half (the environment,
- * open/close and the background health checks are in store_bdb_env.c). Four btrees
- * (users, aliases, popauth, authfail, greylist). Every call is one transaction that never
- * waits for a lock: a conflict is retried after a short backoff (and the health
- * check of store_env_check before each attempt); DB_RUNRECOVERY closes and reopens
- * the whole environment, then retries. On an event-loop thread a call makes one
- * attempt and answers STORE_AGAIN where it would wait (run_on_loop, store.h). */
+/* store_bdb: the Berkeley DB 5.3 backend of store.h, the records half: five btrees
+ * (users, aliases, popauth, authfail, greylist), their keys, records and walks. How a
+ * call runs (one transaction, retries, recovery, the loop-thread rule) is
+ * store_bdb_run.c; the environment, open/close and the health checks store_bdb_env.c. */
 #include "store.h"
 
 #include <db.h>
@@ -17,145 +14,11 @@
 #include "lockout.h"
 #include "log.h"
 #include "store_bdb_env.h"
+#include "store_bdb_run.h"
 #include "store_rec.h"
 #include "util.h"
 
-#define MAX_ATTEMPTS 60
 #define KEY_MAX 1024               /* a greylisting triplet: net, two addresses */
-#define ERR_BADREC EINVAL          /* a record that does not decode */
-#define TXN_NONE UINT32_MAX        /* run without a transaction (no locks taken) */
-/* A loop thread refuses a call for the routine health check only this long after a
- * worker would run it, and store_loop_ready says no from when a worker would: work
- * that passed that look (a SASL verification) has this long to end in the loop. */
-#define LOOP_CHK_SLACK_MS 100
-
-typedef int (*txn_fn)(struct store *st, DB_TXN *txn, void *ctx);
-
-/* ---- the transaction runner ---------------------------------------------- */
-
-/* One transaction (none with TXN_NONE) around fn. */
-static int run_txn(struct store *st, txn_fn fn, void *ctx, u_int32_t txn_flags)
-{
-    DB_TXN *txn = NULL;
-    int ret;
-    if (txn_flags == TXN_NONE)
-        return fn(st, NULL, ctx);
-    if ((ret = st->env->txn_begin(st->env, NULL, &txn, txn_flags)) != 0)
-        return ret;
-    ret = fn(st, txn, ctx);
-    if (ret == 0 || ret == DB_NOTFOUND || ret == DB_KEYEXIST) {
-        int c = txn->commit(txn, 0);
-        if (c != 0)
-            ret = c;
-    } else {
-        (void)txn->abort(txn);
-    }
-    return ret;
-}
-
-/* The health check before every attempt: a process that died holding a region
- * mutex must be noticed before we block on that mutex (a check only once a
- * second let such an operation block for ever in txn_begin; see test_store
- * "writer killed"). store_env_check looks at the registry, which is cheap, and
- * runs the costly failchk only when someone died (or once a second). */
-static int run_once(struct store *st, txn_fn fn, void *ctx, u_int32_t txn_flags)
-{
-    int ret = store_env_check(st, false);
-    return ret != 0 ? ret : run_txn(st, fn, ctx, txn_flags);
-}
-
-static int store_map(int ret)
-{
-    switch (ret) {
-    case 0: return STORE_OK;
-    case DB_NOTFOUND: return STORE_NOTFOUND;
-    case DB_KEYEXIST: return STORE_EXISTS;
-    case ERR_BADREC:
-        log_err("store: a record does not decode (damaged or newer format)");
-        return STORE_ERROR;
-    default:
-        log_err("store: %s", db_strerror(ret));
-        return STORE_ERROR;
-    }
-}
-
-static __thread bool on_loop_thread;
-static __thread bool again_taken;   /* a call on this thread was refused: store_take_again */
-
-void store_mark_loop_thread(bool on)
-{
-    on_loop_thread = on;
-}
-
-bool store_loop_thread(void)
-{
-    return on_loop_thread;
-}
-
-bool store_take_again(void)
-{
-    bool a = again_taken;
-    again_taken = false;
-    return a;
-}
-
-static int refuse(void)
-{
-    again_taken = true;
-    return STORE_AGAIN;
-}
-
-/* On an event-loop thread (store.h): one attempt that never waits. A reopen under
- * way (the write lock), an environment gone, a health check due, a lock conflict
- * or DB_RUNRECOVERY: STORE_AGAIN at once, and a worker redoes the work. */
-static int run_on_loop(struct store *st, txn_fn fn, void *ctx, u_int32_t txn_flags)
-{
-    if (pthread_rwlock_tryrdlock(&st->rw) != 0)
-        return refuse();
-    int ret = DB_RUNRECOVERY;
-    if (st->env != NULL && !store_env_check_due(st, LOOP_CHK_SLACK_MS, true))
-        ret = run_txn(st, fn, ctx, txn_flags);
-    (void)pthread_rwlock_unlock(&st->rw);
-    if (ret == DB_LOCK_DEADLOCK || ret == DB_LOCK_NOTGRANTED || ret == DB_RUNRECOVERY)
-        return refuse();
-    return store_map(ret);
-}
-
-bool store_loop_ready(struct store *st)
-{
-    if (!on_loop_thread || st == NULL)
-        return true;
-    if (pthread_rwlock_tryrdlock(&st->rw) != 0)
-        return false;
-    bool ready = st->env != NULL && !store_env_check_due(st, 0, false);
-    (void)pthread_rwlock_unlock(&st->rw);
-    return ready;
-}
-
-static int run(struct store *st, txn_fn fn, void *ctx, u_int32_t txn_flags)
-{
-    if (on_loop_thread)
-        return run_on_loop(st, fn, ctx, txn_flags);
-    int ret = DB_RUNRECOVERY;
-    unsigned reopens = 0;
-    for (unsigned attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-        if (pthread_rwlock_rdlock(&st->rw) != 0)
-            return STORE_ERROR;
-        unsigned long gen = st->gen;
-        ret = st->env == NULL ? DB_RUNRECOVERY : run_once(st, fn, ctx, txn_flags);
-        (void)pthread_rwlock_unlock(&st->rw);
-        if (ret == DB_LOCK_DEADLOCK || ret == DB_LOCK_NOTGRANTED) {
-            store_backoff(attempt);
-            continue;
-        }
-        if (ret == DB_RUNRECOVERY && reopens++ < 2) {
-            store_env_reopen(st, gen);
-            continue;
-        }
-        break;
-    }
-    return store_map(ret);
-}
 
 /* ---- generic operations on one database ------------------------------------ */
 
@@ -228,7 +91,7 @@ static int kv_fetch(struct store *st, int dbi, const void *key, size_t klen, str
     kv->key = key;
     kv->klen = klen;
     kv->outlen = 0;
-    return klen == 0 ? STORE_NOTFOUND : run(st, fn_get, kv, 0);
+    return klen == 0 ? STORE_NOTFOUND : store_run(st, fn_get, kv, 0);
 }
 
 static int kv_put(struct store *st, int dbi, const void *key, size_t klen,
@@ -236,13 +99,13 @@ static int kv_put(struct store *st, int dbi, const void *key, size_t klen,
 {
     struct kv kv = { .dbi = dbi, .key = key, .klen = klen, .val = val, .vlen = vlen,
                      .put_flags = replace ? 0 : DB_NOOVERWRITE };
-    return run(st, fn_put, &kv, txn_flags_for(dbi));
+    return store_run(st, fn_put, &kv, txn_flags_for(dbi));
 }
 
 static int kv_del(struct store *st, int dbi, const void *key, size_t klen)
 {
     struct kv kv = { .dbi = dbi, .key = key, .klen = klen };
-    return run(st, fn_del, &kv, txn_flags_for(dbi));
+    return store_run(st, fn_del, &kv, txn_flags_for(dbi));
 }
 
 /* ---- cursor walks: collect (key, value) pairs, or delete matching ones ---- */
@@ -331,7 +194,7 @@ static bool walk_next(const struct walk *w, size_t *off, const uint8_t **k, size
 
 static int walk_collect(struct store *st, struct walk *w)
 {
-    return run(st, fn_walk, w, 0);
+    return store_run(st, fn_walk, w, 0);
 }
 
 /* ---- keys ------------------------------------------------------------------ */
@@ -513,13 +376,13 @@ static bool purge_popauth_old(const DBT *k, const DBT *d, const struct walk *w)
 int store_popauth_flush(struct store *st)
 {
     struct walk w = { .dbi = DBI_POPAUTH, .purge = purge_all };
-    return run(st, fn_walk, &w, DB_TXN_WRITE_NOSYNC);
+    return store_run(st, fn_walk, &w, DB_TXN_WRITE_NOSYNC);
 }
 
 int store_popauth_purge(struct store *st, int64_t before)
 {
     struct walk w = { .dbi = DBI_POPAUTH, .purge = purge_popauth_old, .t1 = before };
-    return run(st, fn_walk, &w, DB_TXN_WRITE_NOSYNC);
+    return store_run(st, fn_walk, &w, DB_TXN_WRITE_NOSYNC);
 }
 
 /* ---- auth-failure table ----------------------------------------------------------- */
@@ -609,7 +472,7 @@ static int authfail_update(struct store *st, const struct ipaddr *ip, struct afr
     a->klen = authfail_key(ip, &a->rec.ip, a->key, sizeof a->key);
     if (a->klen == 0)
         return STORE_ERROR;
-    return run(st, fn_authfail_update, a, DB_TXN_WRITE_NOSYNC);
+    return store_run(st, fn_authfail_update, a, DB_TXN_WRITE_NOSYNC);
 }
 
 int store_authfail_record(struct store *st, const struct ipaddr *ip, int64_t now,
@@ -689,7 +552,7 @@ static bool purge_authfail_over(const DBT *k, const DBT *d, const struct walk *w
 int store_authfail_purge(struct store *st, int64_t now, unsigned window)
 {
     struct walk w = { .dbi = DBI_AUTHFAIL, .purge = purge_authfail_over, .t1 = now, .t2 = window };
-    return run(st, fn_walk, &w, DB_TXN_WRITE_NOSYNC);
+    return store_run(st, fn_walk, &w, DB_TXN_WRITE_NOSYNC);
 }
 
 /* ---- greylisting triplets ------------------------------------------------------ */
@@ -736,7 +599,7 @@ int store_greylist_check(struct store *st, struct greylist_rec *r, int64_t now,
     g.klen = greylist_key_enc(r, g.key, sizeof g.key);
     if (g.klen == 0)
         return STORE_ERROR;
-    int rc = run(st, fn_greylist_check, &g, dry ? 0 : DB_TXN_WRITE_NOSYNC);
+    int rc = store_run(st, fn_greylist_check, &g, dry ? 0 : DB_TXN_WRITE_NOSYNC);
     *outcome = g.outcome;
     return rc;
 }
@@ -764,7 +627,7 @@ int store_greylist_list(struct store *st, int (*cb)(const struct greylist_rec *r
 int store_greylist_flush(struct store *st)
 {
     struct walk w = { .dbi = DBI_GREYLIST, .purge = purge_all };
-    return run(st, fn_walk, &w, DB_TXN_WRITE_NOSYNC);
+    return store_run(st, fn_walk, &w, DB_TXN_WRITE_NOSYNC);
 }
 
 static bool purge_greylist_expired(const DBT *k, const DBT *d, const struct walk *w)
@@ -778,7 +641,7 @@ static bool purge_greylist_expired(const DBT *k, const DBT *d, const struct walk
 int store_greylist_purge(struct store *st, int64_t now, const struct greylist_params *p)
 {
     struct walk w = { .dbi = DBI_GREYLIST, .purge = purge_greylist_expired, .t1 = now, .gp = p };
-    return run(st, fn_walk, &w, DB_TXN_WRITE_NOSYNC);
+    return store_run(st, fn_walk, &w, DB_TXN_WRITE_NOSYNC);
 }
 
 /* ---- maintenance ------------------------------------------------------------------- */
@@ -797,5 +660,5 @@ static int fn_maintain(struct store *st, DB_TXN *txn, void *ctx)
 
 void store_maintain(struct store *st)
 {
-    (void)run(st, fn_maintain, NULL, TXN_NONE);
+    (void)store_run(st, fn_maintain, NULL, TXN_NONE);
 }
