@@ -9,7 +9,7 @@
 #   bench/bench.sh start|stop our daemons alone on the bench ports, for profiling by hand
 # Env: BENCH_QUICK=1 (few messages, 1 repetition), BENCH_REPS, BENCH_MSGS, BENCH_POP_MSGS,
 #      BENCH_SESSIONS ("1 20 200"), BENCH_IDLE ("1000 10000"), BENCH_AUTH_SECS, PEERS_DIR,
-#      BENCH_ONLY (subset of "smtp auth pop3 idle").
+#      BENCH_ONLY (subset of "smtp auth pop3 idle mx sign"; mx and sign: bench/bench_mx.sh).
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 PEERS=${PEERS_DIR:-$(cd "$TOP/../shared/peers" 2>/dev/null && pwd)}
@@ -31,7 +31,7 @@ fi
 SESSIONS=${BENCH_SESSIONS:-1 20 200}
 IDLE_NS=${BENCH_IDLE:-1000 10000}
 
-ONLY=${BENCH_ONLY:-smtp auth pop3 idle}
+ONLY=${BENCH_ONLY:-smtp auth pop3 idle mx sign}
 want() { case " $ONLY " in *" $1 "*) return 0;; esac; return 1; }
 log() { printf '\n=== %s  %s\n' "$(date +%H:%M:%S)" "$*"; }
 die() { echo "bench: $*" >&2; exit 1; }
@@ -262,6 +262,8 @@ run_peer() {
     peer_stop
 }
 
+. "$TOP/bench/bench_mx.sh"    # run_mx, run_sign: the anti-spam and DKIM-signing rows
+
 # ---- main ------------------------------------------------------------------------------------
 [ "$(id -u)" = 0 ] || die "run as root (the daemons drop to run_as_user; the peers need root)"
 case $MODE in
@@ -275,8 +277,11 @@ need_packages postfix swaks
 mkdir -p "$RUN" "$TOP/bench/results"
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"   # 10,000 idle connections need > 10,000 fds
 build_clients
+{ want mx || want sign; } && mx_build
 echo "bench: mode=$MODE quick=${BENCH_QUICK:-0} reps=$REPS msgs=$NMSG pop3=$NPOP sessions='$SESSIONS' idle='$IDLE_NS' auth=${ASECS}s raw=$RUN"
 [ "$MODE" = compare ] && run_peer
 run_ours
+want mx && { need_packages nsd python3-dkim; run_mx; }
+want sign && run_sign
 python3 "$TOP/bench/report.py" "$RUN" --out "$TOP/bench/results" --stamp "$STAMP" \
     --meta "mode=$MODE reps=$REPS msgs=$NMSG pop3_msgs=$NPOP auth_secs=$ASECS quick=${BENCH_QUICK:-0}"

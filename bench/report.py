@@ -29,6 +29,17 @@ FIGURES = [
     ("pop3_bulk", "s", "lo", "POP3 LIST+RETR+DELE of all messages, one session (total)"),
     ("pop3_retr", "msg/s", "hi", "POP3 RETR+DELE rate in that session"),
     ("pop3_login", "login/s", "hi", "POP3 USER/PASS logins, concurrency 10"),
+    # bench_mx.sh: our own rows, each compared with our own baseline row (BASELINES)
+    ("mx_plain", "msg/s", "hi", "MX instance, remote client, 20 sessions, no checks"),
+    ("mx_checks", "msg/s", "hi", "the same with the anti-spam checks"),
+    ("mxlat_plain", "ms p50/p99", "lo", "end of DATA -> 250 there, no checks"),
+    ("mxlat_checks", "ms p50/p99", "lo", "end of DATA -> 250 there, with the checks"),
+    ("sign_none", "msg/s", "hi", "relay LAN -> queue -> sink, From: domain without keys"),
+    ("sign_rsa", "msg/s", "hi", "the same, DKIM-signed with RSA-2048"),
+    ("sign_ed25519", "msg/s", "hi", "the same, RSA-2048 + Ed25519"),
+    ("signl_none", "msg/s", "hi", "local delivery from the LAN, no keys"),
+    ("signl_rsa", "msg/s", "hi", "the same, DKIM-signed with RSA-2048"),
+    ("signl_ed25519", "msg/s", "hi", "the same, RSA-2048 + Ed25519"),
 ]
 
 # figure: (peer figure, peer label, minimum ratio, note); idle_10000 is an absolute target
@@ -42,6 +53,16 @@ TARGETS = {
     "pop3_login": ("pop3_login", "peer", 2.0, ">= 2x Dovecot, process reuse"),
 }
 IDLE_LIMIT_MB = 64.0
+
+# figure: (our baseline figure, minimum ratio or None, target text); the ratio is to our own row
+BASELINES = {
+    "mx_checks": ("mx_plain", 0.80, "/mx_plain >= 0.80 (cost < 20%)"),
+    "mxlat_checks": ("mxlat_plain", None, "p99 /mxlat_plain"),
+    "sign_rsa": ("sign_none", 0.85, "/sign_none >= 0.85 (cost < 15%)"),
+    "sign_ed25519": ("sign_none", None, "/sign_none"),
+    "signl_rsa": ("signl_none", 0.85, "/signl_none >= 0.85 (cost < 15%)"),
+    "signl_ed25519": ("signl_none", None, "/signl_none"),
+}
 
 
 def parse_line(line):
@@ -95,6 +116,13 @@ def absorb(name, d, fig):
                 "LOGIN": "auth_login"}.get(d.get("mech", ""))
         if mech:
             fig[mech] = num(d, "median_auth_per_s")
+    elif name.startswith(("mx-", "sign-")) and d.get("row"):
+        row = d["row"]
+        fig[row] = num(d, "median_rate_per_s")
+        if row.startswith("mx_"):
+            fig["mxlat_" + row[3:]] = (num(d, "median_p50_ms"), num(d, "median_p99_ms"))
+        if d.get("checks"):
+            fig["mx_checks_set"] = d["checks"]
     elif name.startswith("pop3-"):
         if "median_total_s" in d:
             fig["pop3_bulk"] = num(d, "median_total_s")
@@ -119,6 +147,8 @@ def fmt(v):
 
 def ratio(fig_name, ours, peers):
     """(ratio, target text, met) for a figure, or (None, text, None)."""
+    if fig_name in BASELINES:
+        return own_ratio(fig_name, ours)
     if fig_name == "idle_10000":
         v = ours.get(fig_name)
         held = ours.get("held_10000")
@@ -139,6 +169,17 @@ def ratio(fig_name, ours, peers):
     return r, text, r >= need
 
 
+def own_ratio(fig_name, ours):
+    """A bench_mx.sh row against our own baseline row (latencies: the p99s)."""
+    base, need, text = BASELINES[fig_name]
+    a, b = ours.get(fig_name), ours.get(base)
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        a, b = a[1], b[1]
+    if a is None or b is None or a == 0 or b == 0:
+        return None, text, None
+    return a / b, text, (None if need is None else a / b >= need)
+
+
 def table(res):
     ours = res.get("ours", {})
     have_peer = "peer" in res
@@ -148,6 +189,8 @@ def table(res):
         if name == "auth_plain" and "peersha" in res:
             peer_v = res["peersha"].get(name)
         r, target, met = ratio(name, ours, res)
+        if name == "mx_checks" and ours.get("mx_checks_set"):
+            what += ": " + ours["mx_checks_set"]
         rows.append({"figure": name, "unit": unit, "what": what, "ours": ours.get(name),
                      "peer": peer_v if have_peer else None, "ratio": r, "target": target,
                      "met": "" if met is None else ("yes" if met else "NO")})
@@ -155,7 +198,7 @@ def table(res):
 
 
 def print_table(rows, have_peer, out=sys.stdout):
-    head = "%-11s %-11s %10s" % ("figure", "unit", "ours")
+    head = "%-13s %-11s %10s" % ("figure", "unit", "ours")
     if have_peer:
         head += " %10s %7s  %-32s %s" % ("peer", "us/peer", "target", "met")
     else:
@@ -163,12 +206,14 @@ def print_table(rows, have_peer, out=sys.stdout):
     print(head, file=out)
     print("-" * len(head), file=out)
     for r in rows:
-        line = "%-11s %-11s %10s" % (r["figure"], r["unit"], fmt(r["ours"]))
+        line = "%-13s %-11s %10s" % (r["figure"], r["unit"], fmt(r["ours"]))
         if have_peer:
             rr = "-" if r["ratio"] is None else "%.2f" % r["ratio"]
             line += " %10s %7s  %-32s %s" % (fmt(r["peer"]), rr, r["target"], r["met"])
         elif r["figure"] == "idle_10000":
             line += "  %-32s %s" % (r["target"], r["met"])
+        elif r["figure"] in BASELINES and r["ratio"] is not None:    # our own baseline's ratio
+            line += "  %-32s %s" % ("%.2f %s" % (r["ratio"], r["target"]), r["met"])
         print(line, file=out)
 
 
@@ -203,7 +248,7 @@ def main():
     print("\nmedians, %s (%s)" % (a.stamp, a.meta))
     if have_peer:
         print("us/peer: rates and times as they are (pop3_bulk: peer time / our time, the speed-up);"
-              " for memory and latency below 1 is better")
+              " for memory and latency below 1 is better; mx_/sign_ rows: to our own baseline row")
     print_table(rows, have_peer)
     os.makedirs(a.out, exist_ok=True)
     path = os.path.join(a.out, "%s-%s.csv" % (a.stamp, "compare" if have_peer else "bench"))

@@ -8,8 +8,12 @@
  *       server signature checked), QUIT, close. The salted password is cached per salt and
  *       iteration count, as real clients do, so the client's PBKDF2 does not dominate.
  *   smtpload deliver HOST PORT -t RCPT [-f FROM] [-s SESSIONS] [-m COUNT] [-l BYTES] [-b BINDIP]
+ *                    [-F FILE]
  *       SESSIONS threads send COUNT messages of about BYTES in all, one connection per message
- *       like smtp-source: banner, EHLO, MAIL, RCPT, DATA, body, QUIT.
+ *       like smtp-source: banner, EHLO, MAIL, RCPT, DATA, body, QUIT. -F sends FILE as the
+ *       message instead (e.g. one DKIM-signed beforehand; LF or CRLF lines, dot-stuffed here).
+ *       BINDIP may be this machine's own non-loopback address (a "remote" client whose SPF
+ *       check really looks up DNS: libspf2 passes loopback clients without a lookup).
  * Build: gcc -O2 -pthread -o smtpload smtpload.c -lcrypto
  */
 #define _GNU_SOURCE
@@ -51,7 +55,7 @@ static void die(const char *fmt, ...)
 static struct sockaddr_in g_dst, g_src;
 static int g_bind;
 
-static void set_addr(struct sockaddr_in *sa, const char *ip, int port)
+static void set_addr(struct sockaddr_in *sa, const char *ip, int port, int any)
 {
     memset(sa, 0, sizeof *sa);
     sa->sin_family = AF_INET;
@@ -60,7 +64,7 @@ static void set_addr(struct sockaddr_in *sa, const char *ip, int port)
         ip = "127.0.0.1";
     if (inet_pton(AF_INET, ip, &sa->sin_addr) != 1)
         die("not a numeric IPv4 address: %s", ip);
-    if ((ntohl(sa->sin_addr.s_addr) >> 24) != 127)
+    if (!any && (ntohl(sa->sin_addr.s_addr) >> 24) != 127)
         die("refusing non-loopback address %s", ip);
 }
 
@@ -400,6 +404,42 @@ static void make_body(long bytes)
     g_bodylen = len + 3;
 }
 
+/* The message in `path` as DATA: CRLF line ends, dot-stuffed, ending with CRLF.CRLF. */
+static void load_body(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        die("cannot open %s", path);
+    size_t cap = 1 << 16, len = 0;
+    int ch, bol = 1;
+    g_body = malloc(cap);
+    if (!g_body)
+        die("out of memory");
+    while ((ch = getc(f)) != EOF) {
+        if (len + 8 > cap) {
+            char *nb = realloc(g_body, cap *= 2);
+            if (!nb)
+                die("out of memory");
+            g_body = nb;
+        }
+        if (ch == '\r')
+            continue;
+        if (bol && ch == '.')
+            g_body[len++] = '.';
+        if (ch == '\n')
+            g_body[len++] = '\r';
+        g_body[len++] = (char)ch;
+        bol = ch == '\n';
+    }
+    fclose(f);
+    if (!bol) {
+        memcpy(g_body + len, "\r\n", 2);
+        len += 2;
+    }
+    memcpy(g_body + len, ".\r\n", 3);
+    g_bodylen = len + 3;
+}
+
 /* One connection, one message; the latency of the 250 after the final dot goes to lat. */
 static int deliver_session(stats_t *st, conn_t *c, stats_t *lat)
 {
@@ -516,7 +556,8 @@ static int run(int conc, double secs)
 static void usage(void)
 {
     die("usage: smtpload scram HOST PORT -u USER -p PASS [-c CONC] [-d SECS] [-b BINDIP]\n"
-        "       smtpload deliver HOST PORT -t RCPT [-f FROM] [-s SESSIONS] [-m COUNT] [-l BYTES] [-b BINDIP]");
+        "       smtpload deliver HOST PORT -t RCPT [-f FROM] [-s SESSIONS] [-m COUNT] [-l BYTES] [-b BINDIP]"
+        " [-F FILE]");
 }
 
 int main(int argc, char **argv)
@@ -524,31 +565,35 @@ int main(int argc, char **argv)
     int conc = 10, opt;
     double secs = 10;
     long bytes = 4096;
+    const char *file = NULL;
     if (argc < 4)
         usage();
     g_mode_deliver = !strcmp(argv[1], "deliver");
     if (!g_mode_deliver && strcmp(argv[1], "scram") != 0)
         usage();
-    set_addr(&g_dst, argv[2], atoi(argv[3]));
+    set_addr(&g_dst, argv[2], atoi(argv[3]), 0);
     g_count = 1000;
     optind = 4;
-    while ((opt = getopt(argc, argv, "u:p:c:d:b:t:f:s:m:l:")) != -1) {
+    while ((opt = getopt(argc, argv, "u:p:c:d:b:t:f:s:m:l:F:")) != -1) {
         switch (opt) {
         case 'u': g_user = optarg; break;
         case 'p': g_pass = optarg; break;
         case 'c': case 's': conc = atoi(optarg); break;
         case 'd': secs = atof(optarg); break;
-        case 'b': set_addr(&g_src, optarg, 0); g_bind = 1; break;
+        case 'b': set_addr(&g_src, optarg, 0, 1); g_bind = 1; break; /* bind(): local addresses only */
         case 't': g_rcpt = optarg; break;
         case 'f': g_from = optarg; break;
         case 'm': g_count = atol(optarg); break;
         case 'l': bytes = atol(optarg); break;
+        case 'F': file = optarg; break;
         default: usage();
         }
     }
     if (conc < 1 || conc > 5000 || (g_mode_deliver ? !g_rcpt : (!g_user || !g_pass)))
         usage();
-    if (g_mode_deliver)
+    if (g_mode_deliver && file)
+        load_body(file);
+    else if (g_mode_deliver)
         make_body(bytes);
     int r = run(conc, secs);
     free(g_body);

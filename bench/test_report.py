@@ -35,6 +35,17 @@ SUMMARIES = {
         "label=peer target=x bulk messages=10000 median_total_s=2.0 median_retr_dele_per_s=9000\n"
         "label=peer target=x login conc=10 median_logins_per_s=1000\n",
     "mem-ours.summary": "label=ours what=idle nproc=3 rss_kb=20000 pss_kb=6144\n",
+    "mx-ours.summary":
+        "label=ours row=mx_plain sessions=20 reps=3 client=192.0.2.2 median_rate_per_s=1000 "
+        "median_p50_ms=2.0 median_p99_ms=8.0 median_fail=0\n"
+        "label=ours row=mx_checks sessions=20 reps=3 client=192.0.2.2 checks=dnsbl,spf "
+        "median_rate_per_s=850 median_p50_ms=2.5 median_p99_ms=12.0 median_fail=0\n",
+    "sign-ours.summary":
+        "label=ours row=sign_none sessions=20 reps=3 path=relay median_rate_per_s=800\n"
+        "label=ours row=signl_none sessions=20 reps=3 path=local median_rate_per_s=1000\n"
+        "label=ours row=sign_rsa sessions=20 reps=3 path=relay median_rate_per_s=600\n"
+        "label=ours row=signl_rsa sessions=20 reps=3 path=local median_rate_per_s=900\n"
+        "label=ours row=sign_ed25519 sessions=20 reps=3 path=relay median_rate_per_s=nan\n",
 }
 
 
@@ -79,6 +90,21 @@ class ReportTest(unittest.TestCase):
         self.res["ours"]["held_10000"] = 9000.0
         rows = {r["figure"]: r for r in report.table(self.res)}
         self.assertEqual(rows["idle_10000"]["met"], "NO")
+
+    def test_own_baseline_rows(self):
+        """bench_mx.sh's rows are held against our own baseline row, not the peer."""
+        self.assertEqual(self.res["ours"]["mxlat_checks"], (2.5, 12.0))
+        self.assertAlmostEqual(self.rows["mx_checks"]["ratio"], 0.85)
+        self.assertEqual(self.rows["mx_checks"]["met"], "yes")
+        self.assertIn("dnsbl,spf", self.rows["mx_checks"]["what"])
+        self.assertAlmostEqual(self.rows["mxlat_checks"]["ratio"], 1.5)     # the p99s
+        self.assertEqual(self.rows["mxlat_checks"]["met"], "")
+        self.assertAlmostEqual(self.rows["sign_rsa"]["ratio"], 0.75)
+        self.assertEqual(self.rows["sign_rsa"]["met"], "NO")
+        self.assertAlmostEqual(self.rows["signl_rsa"]["ratio"], 0.9)
+        self.assertEqual(self.rows["signl_rsa"]["met"], "yes")
+        self.assertIsNone(self.rows["sign_ed25519"]["ratio"])               # no figure (nan)
+        self.assertIsNone(self.rows["mx_plain"]["ratio"])                   # a baseline itself
 
     def test_missing_figures_stay_empty(self):
         self.assertIsNone(self.rows["smtp_s1"]["ours"])
