@@ -197,6 +197,7 @@ EOF
 2.0.0.127 TXT "listed for the bench"
 EOF
     mx_nsd_start "$MXW/nsd"
+    trap 'mx_daemon_stop "$MXW"; mx_nsd_stop "$MXW/nsd"' EXIT
     # dkim_verify and dmarc where this build has them (another branch brings them)
     mkdir -p "$MXW/data"
     mx_config "dkim_verify = yes
@@ -210,7 +211,6 @@ dmarc = tag"
     fi
     mx_daemon_prepare "$MXW" "$(mx_config "$extra")"
     mx_daemon_start "$MXW" "$MX_PLAIN_PORT" "$MX_CHECKS_PORT"
-    trap 'mx_daemon_stop "$MXW"; mx_nsd_stop "$MXW/nsd"' EXIT
     # the checks must really run: one message, its Authentication-Results read back
     mx_load "$MX_CHECKS_PORT" 1 "$client" "$MXW/message.eml" > /dev/null || echo "mx: the probe message failed" >&2
     first=$(ls "$MXW/data/mail/example.test/alice/new" | head -1)
@@ -262,12 +262,13 @@ EOF
 sign_relay_run() {
     local dom=$2 t0 sink
     "$BUILD_DIR/smtpsink" "$SINK_PORT" -n "$SIGN_N" -T 300 > "$SGW/sink.out" &
-    sink=$!
+    sink=$! SINK_PID=$!
     wait_port "$SINK_PORT" || die "smtpsink did not listen"
     t0=$(date +%s.%N)
     "$BUILD_DIR/smtpload" deliver 127.0.0.1 "$SIGN_PORT" -t bob@remote.example -f "load@$dom" -s "$MX_S" \
         -m "$SIGN_N" -l 4096 > "$SGW/client.out" || echo "sign: client failures: $(cat "$SGW/client.out")" >&2
     wait "$sink"
+    SINK_PID=
     awk -v t0="$t0" '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
         END { s = v["last_epoch"] - t0; printf "ok=%d fail=%d seconds=%.3f rate_per_s=%.1f\n", v["ok"], (v["timeout"] ? 1 : 0), s, (s > 0 ? v["ok"] / s : 0) }' \
         "$SGW/sink.out"
@@ -278,6 +279,7 @@ run_sign() {
     log "sign: LAN -> queue -> sink and LAN -> local delivery, $MX_S sessions, $SIGN_N messages per run, $REPS rep(s)"
     for port in $SIGN_PORT $SINK_PORT; do port_busy "$port" && die "port $port busy (BENCH_MX_PORTS)"; done
     rm -rf "$SGW"; mkdir -p "$SGW"
+    trap 'mx_daemon_stop "$SGW"; [ -n "${SINK_PID:-}" ] && kill "$SINK_PID" 2>/dev/null' EXIT
     mx_daemon_prepare "$SGW" "$(sign_config)"
     "$TOP/bin/userdb" -c "$SGW/mailserver.conf" dkim add rsa.example --selector r1 > /dev/null &&
         "$TOP/bin/userdb" -c "$SGW/mailserver.conf" dkim add ed.example --selector r1 > /dev/null &&
@@ -285,7 +287,6 @@ run_sign() {
         die "userdb dkim add failed"
     chown -R mail:mail "$SGW/data"
     mx_daemon_start "$SGW" "$SIGN_PORT"
-    trap 'mx_daemon_stop "$SGW"' EXIT
     # each domain really gets 0, 1, 2 signatures: one local message each, read back
     local want d
     for row in none:nokey.example:0 rsa:rsa.example:1 ed25519:ed.example:2; do
