@@ -1,10 +1,11 @@
-/* dkim_sign: signing with libopendkim, the per-process key cache (see dkim_sign.h). */
+/* dkim_sign: signing over our canonicalization with OpenSSL, the per-process key cache
+ * of parsed keys (see dkim_sign.h). */
 #include "dkim_sign.h"
 
 #include <errno.h>
-#include <opendkim/dkim.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -24,11 +25,13 @@
 #define CHUNK 65536
 #define MAX_FIELDS 512         /* header fields of a message we sign */
 #define H_MAX 64               /* names in h= */
+#define SIG_MAX 1024           /* octets of a signature: RSA keys up to 8192 bits */
+#define SIG_FIELD "DKIM-Signature"
 
 struct key {
     char selector[DKIM_SELECTOR_MAX + 1];
     enum dkim_alg alg;
-    char *pem;
+    EVP_PKEY *pkey;            /* parsed once: shared by the signing threads, read-only */
 };
 
 /* One domain's keys as read at one state of its directory; shared, reference counted. */
@@ -44,26 +47,6 @@ struct domkeys {
 
 static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct domkeys *cache;
-static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
-static DKIM_LIB *lib;
-
-static void lib_init(void)
-{
-    lib = dkim_init(NULL, NULL);
-    if (!lib)
-        return;
-    unsigned int flags = DKIM_LIBFLAGS_FIXCRLF;   /* our text has LF line endings */
-    if (dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_FLAGS, &flags, sizeof flags) != DKIM_STAT_OK ||
-        dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_SIGNHDRS, (void *)dkim_sign_headers,
-                     sizeof(char **)) != DKIM_STAT_OK ||
-        dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_OVERSIGNHDRS,
-                     (void *)dkim_oversign_headers, sizeof(char **)) != DKIM_STAT_OK) {
-        log_err("dkim: cannot set the library's options");
-        dkim_close(lib);
-        lib = NULL;
-    }
-}
-
 static void domkeys_unref(struct domkeys *d)
 {
     if (!d)
@@ -74,7 +57,7 @@ static void domkeys_unref(struct domkeys *d)
     if (left > 0)
         return;
     for (size_t i = 0; i < d->n; i++)
-        free(d->k[i].pem);
+        EVP_PKEY_free(d->k[i].pkey);
     free(d);
 }
 
@@ -88,10 +71,23 @@ static int add_key(const struct dkim_keyfile *kf, void *arg)
         log_err("dkim: cannot read %s: %s", kf->path, strerror(errno));
         return 0;                  /* the domain's other keys still sign */
     }
+    size_t len = strlen(pem);
+    BIO *mem = BIO_new_mem_buf(pem, (int)len);
+    EVP_PKEY *pkey = mem ? PEM_read_bio_PrivateKey(mem, NULL, NULL, NULL) : NULL;
+    BIO_free(mem);
+    OPENSSL_cleanse(pem, len);
+    free(pem);
+    int want = kf->alg == DKIM_ALG_ED25519 ? EVP_PKEY_ED25519 : EVP_PKEY_RSA;
+    if (!pkey || EVP_PKEY_get_base_id(pkey) != want || EVP_PKEY_get_size(pkey) > SIG_MAX) {
+        log_err("dkim: %s: not a usable %s private key", kf->path,
+                kf->alg == DKIM_ALG_ED25519 ? "ed25519" : "rsa");
+        EVP_PKEY_free(pkey);
+        return 0;
+    }
     struct key *k = &d->k[d->n++];
     str_copy(k->selector, kf->selector, sizeof k->selector);
     k->alg = kf->alg;
-    k->pem = pem;
+    k->pkey = pkey;
     return 0;
 }
 
@@ -218,11 +214,8 @@ static int hsink_end(struct hsink *h, unsigned char *dig)
     return rc;
 }
 
-/* The message in hand: the signers of libopendkim (rsa) and the body hash of ours. */
+/* The message in hand: its header fields and our body hash. */
 struct signing {
-    DKIM *sig[MAX_KEYS];
-    size_t n;
-    bool ed;                    /* an ed25519 key: the body hash below is needed */
     struct hsink body;
     struct dkim_body canon;
     size_t hlen;                /* header section with its empty line */
@@ -232,50 +225,28 @@ struct signing {
     size_t headlen;
 };
 
-/* Feed the whole message to every signer. 0 or -1. */
+/* The body through our canonicalization into the body hash. 0 or -1. */
 static int feed(struct signing *sg, const struct dkim_msg *m, char *buf)
 {
-    for (size_t pos = 0; pos < m->len;) {
+    for (size_t pos = sg->hlen; pos < m->len;) {
         ssize_t got = msg_read(m, pos, buf, CHUNK);
         if (got <= 0)
             return -1;
-        for (size_t i = 0; i < sg->n; i++)
-            if (dkim_chunk(sg->sig[i], (u_char *)buf, (size_t)got) != DKIM_STAT_OK)
-                return -1;
-        if (sg->ed && pos + (size_t)got > sg->hlen) {
-            size_t skip = pos < sg->hlen ? sg->hlen - pos : 0;
-            dkim_body_feed(&sg->canon, buf + skip, (size_t)got - skip);
-        }
+        dkim_body_feed(&sg->canon, buf, (size_t)got);
         pos += (size_t)got;
     }
-    for (size_t i = 0; i < sg->n; i++)
-        if (dkim_chunk(sg->sig[i], NULL, 0) != DKIM_STAT_OK ||
-            dkim_eom(sg->sig[i], NULL) != DKIM_STAT_OK)
-            return -1;
-    if (sg->ed)
-        dkim_body_end(&sg->canon);
+    dkim_body_end(&sg->canon);
     return 0;
 }
 
-/* Append "DKIM-Signature: " and the field of SIG (CRLFs made LFs) to OUT. */
-static int append_sig(DKIM *sig, FILE *out)
+static const char *alg_name(enum dkim_alg alg)
 {
-    u_char *h = NULL;
-    size_t hl = 0;
-    const size_t initial = sizeof DKIM_SIGNHEADER + 1;     /* "DKIM-Signature: " */
-    if (dkim_getsighdr_d(sig, initial, &h, &hl) != DKIM_STAT_OK)
-        return -1;
-    fputs(DKIM_SIGNHEADER ": ", out);
-    for (size_t i = 0; i < hl; i++)
-        if (h[i] != '\r')
-            fputc(h[i], out);
-    fputc('\n', out);
-    return 0;
+    return alg == DKIM_ALG_ED25519 ? "ed25519-sha256" : "rsa-sha256";
 }
 
-/* The tags of our ed25519-sha256 signature up to "b=" (RFC 8463, RFC 6376 3.5). */
-static int ed_tags(const struct signing *sg, const struct key *k, const char *domain,
-                   const unsigned char *bh, char *v, size_t vlen)
+/* The tags of our signature with key K up to "b=" (RFC 6376 3.5, RFC 8463). */
+static int sig_tags(const struct signing *sg, const struct key *k, const char *domain,
+                    const unsigned char *bh, char *v, size_t vlen)
 {
     const char *names[H_MAX];
     char h[H_MAX * 28] = "", b64[64];
@@ -288,13 +259,14 @@ static int ed_tags(const struct signing *sg, const struct key *k, const char *do
     }
     if (EVP_EncodeBlock((unsigned char *)b64, bh, 32) <= 0)
         return -1;
-    int n = snprintf(v, vlen, "v=1; a=ed25519-sha256; c=relaxed/relaxed; d=%s; s=%s; t=%lld; "
-                     "h=%s; bh=%s; b=", domain, k->selector, (long long)time(NULL), h, b64);
+    int n = snprintf(v, vlen, "v=1; a=%s; c=relaxed/relaxed; d=%s; s=%s; t=%lld; "
+                     "h=%s; bh=%s; b=", alg_name(k->alg), domain, k->selector,
+                     (long long)time(NULL), h, b64);
     return n < 0 || (size_t)n >= vlen ? -1 : 0;
 }
 
 /* The header hash: the selected fields, then our own with an empty b= (no CRLF). */
-static int ed_header_hash(const struct signing *sg, const char *tags, unsigned char *dig)
+static int header_hash(const struct signing *sg, const char *tags, unsigned char *dig)
 {
     const char *names[H_MAX];
     int sel[H_MAX];
@@ -309,7 +281,7 @@ static int ed_header_hash(const struct signing *sg, const char *tags, unsigned c
         if (sel[i] >= 0)
             dkim_header_canon(sg->f[sel[i]].p, sg->f[sel[i]].len, true, hsink_out, &h);
     char self[2048];
-    int n = snprintf(self, sizeof self, DKIM_SIGNHEADER ": %s", tags);
+    int n = snprintf(self, sizeof self, SIG_FIELD ": %s", tags);
     if (n < 0 || (size_t)n >= sizeof self) {
         EVP_MD_CTX_free(h.md);
         return -1;
@@ -318,31 +290,43 @@ static int ed_header_hash(const struct signing *sg, const char *tags, unsigned c
     return hsink_end(&h, dig);
 }
 
-/* Our ed25519-sha256 signature of the message in SG with key K, onto OUT. */
-static int ed_sign(const struct signing *sg, const struct key *k, const char *domain,
+/* K's signature of the header hash DIG: ed25519 signs the hash itself (RFC 8463),
+ * rsa-sha256 is RSASSA-PKCS1-v1_5 with SHA-256 (RFC 6376 3.3.1). 0 or -1. */
+static int key_sign(const struct key *k, const unsigned char *dig, unsigned char *sig,
+                    size_t *siglen)
+{
+    int ok;
+    if (k->alg == DKIM_ALG_ED25519) {
+        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        ok = ctx && EVP_DigestSignInit(ctx, NULL, NULL, NULL, k->pkey) == 1 &&
+             EVP_DigestSign(ctx, sig, siglen, dig, 32) == 1;
+        EVP_MD_CTX_free(ctx);
+    } else {
+        EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(k->pkey, NULL);
+        ok = ctx && EVP_PKEY_sign_init(ctx) == 1 &&
+             EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0 &&
+             EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) > 0 &&
+             EVP_PKEY_sign(ctx, sig, siglen, dig, 32) == 1;
+        EVP_PKEY_CTX_free(ctx);
+    }
+    return ok ? 0 : -1;
+}
+
+/* Our signature of the message in SG with key K, onto OUT. */
+static int key_sig(const struct signing *sg, const struct key *k, const char *domain,
                    const unsigned char *bh, FILE *out)
 {
-    char tags[2048], b64[128];
-    unsigned char dig[32], sig[64];
+    char tags[2048], b64[(SIG_MAX + 2) / 3 * 4 + 1];
+    unsigned char dig[32], sig[SIG_MAX];
     size_t siglen = sizeof sig;
-    if (ed_tags(sg, k, domain, bh, tags, sizeof tags) < 0 || ed_header_hash(sg, tags, dig) < 0)
-        return -1;
-    BIO *mem = BIO_new_mem_buf(k->pem, -1);
-    EVP_PKEY *key = mem ? PEM_read_bio_PrivateKey(mem, NULL, NULL, NULL) : NULL;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    int rc = key && ctx && EVP_DigestSignInit(ctx, NULL, NULL, NULL, key) == 1 &&
-                     EVP_DigestSign(ctx, sig, &siglen, dig, sizeof dig) == 1 &&
-                     EVP_EncodeBlock((unsigned char *)b64, sig, (int)siglen) > 0
-                 ? 0 : -1;
-    EVP_MD_CTX_free(ctx);
-    EVP_PKEY_free(key);
-    BIO_free(mem);
-    if (rc < 0)
+    if (sig_tags(sg, k, domain, bh, tags, sizeof tags) < 0 || header_hash(sg, tags, dig) < 0 ||
+        key_sign(k, dig, sig, &siglen) < 0 ||
+        EVP_EncodeBlock((unsigned char *)b64, sig, (int)siglen) <= 0)
         return -1;
     /* folded at the "; " between tags (the same under relaxed canonicalization),
-     * lines of at most about 76 columns; b= and its value on a line of their own */
-    size_t col = sizeof DKIM_SIGNHEADER + 1;
-    fputs(DKIM_SIGNHEADER ":", out);
+     * lines of at most about 76 columns; b= on a line of its own, its value folded */
+    size_t col = sizeof SIG_FIELD + 1;
+    fputs(SIG_FIELD ":", out);
     for (const char *p = tags; *p;) {
         const char *e = strstr(p, "; ");
         size_t n = e ? (size_t)(e - p) + 1 : strlen(p);
@@ -352,51 +336,35 @@ static int ed_sign(const struct signing *sg, const struct key *k, const char *do
         fwrite(p, 1, n, out);
         p += n + (e ? 1 : 0);
     }
-    fprintf(out, "%s\n", b64);
+    for (size_t i = 0, n = strlen(b64); i < n; i += 64) {
+        if (i)
+            fputs("\n\t ", out);
+        fwrite(b64 + i, 1, n - i < 64 ? n - i : 64, out);
+    }
+    fputc('\n', out);
     return 0;
 }
 
-/* Start libopendkim's signer for rsa key K (NULL on failure, logged). */
-static DKIM *rsa_start(const struct domkeys *d, const struct key *k)
-{
-    DKIM_STAT st;
-    DKIM *sig = dkim_sign(lib, (const u_char *)"smtpd", NULL, (dkim_sigkey_t)k->pem,
-                          (const u_char *)k->selector, (const u_char *)d->domain,
-                          DKIM_CANON_RELAXED, DKIM_CANON_RELAXED, DKIM_SIGN_RSASHA256, -1, &st);
-    if (!sig)
-        log_err("dkim: %s key %s: %s", d->domain, k->selector, dkim_getresultstr(st));
-    return sig;
-}
-
-/* Sign with every key of D: the rsa ones through libopendkim, ed25519 ourselves. */
+/* Sign with every key of D, the rsa ones first. */
 static int sign_all(struct signing *sg, const struct domkeys *d, const struct dkim_msg *m,
                     char *buf, FILE *out)
 {
     unsigned char bh[32];
-    for (size_t i = 0; i < d->n; i++) {
-        if (d->k[i].alg == DKIM_ALG_ED25519)
-            sg->ed = true;
-        else if ((sg->sig[sg->n] = rsa_start(d, &d->k[i])) != NULL)
-            sg->n++;
-    }
-    if (sg->ed && hsink_start(&sg->body) < 0)
+    if (hsink_start(&sg->body) < 0)
         return -1;
-    if (sg->ed)
-        dkim_body_init(&sg->canon, hsink_out, &sg->body);
-    if (feed(sg, m, buf) < 0 || (sg->ed && hsink_end(&sg->body, bh) < 0)) {
-        log_err("dkim: signing for %s failed: %s", d->domain,
-                sg->n ? dkim_geterror(sg->sig[0]) : "read error");
+    dkim_body_init(&sg->canon, hsink_out, &sg->body);
+    if (feed(sg, m, buf) < 0 || hsink_end(&sg->body, bh) < 0) {
+        log_err("dkim: signing for %s failed: read error", d->domain);
         return -1;
     }
-    for (size_t i = 0; i < sg->n; i++)
-        if (append_sig(sg->sig[i], out) < 0) {
-            log_err("dkim: signing for %s: %s", d->domain, dkim_geterror(sg->sig[i]));
-            return -1;
-        }
-    for (size_t i = 0; i < d->n; i++)
-        if (d->k[i].alg == DKIM_ALG_ED25519 && ed_sign(sg, &d->k[i], d->domain, bh, out) < 0) {
-            log_err("dkim: %s ed25519 key %s: signing failed", d->domain, d->k[i].selector);
-            return -1;
+    for (int ed = 0; ed < 2; ed++)
+        for (size_t i = 0; i < d->n; i++) {
+            const struct key *k = &d->k[i];
+            if ((k->alg == DKIM_ALG_ED25519) == (ed == 1) && key_sig(sg, k, d->domain, bh, out) < 0) {
+                log_err("dkim: %s %s key %s: signing failed", d->domain, alg_name(k->alg),
+                        k->selector);
+                return -1;
+            }
         }
     return 0;
 }
@@ -420,8 +388,6 @@ static int sign_with(const struct domkeys *d, const struct dkim_msg *m, char **h
     out = open_memstream(hdrs, hlen);
     if (out)
         rc = sign_all(sg, d, m, buf, out);
-    for (size_t i = 0; i < sg->n; i++)
-        dkim_free(sg->sig[i]);
     EVP_MD_CTX_free(sg->body.md);
 done:
     if (out && fclose(out) != 0)
@@ -451,10 +417,6 @@ int dkim_sign_msg(const char *data_dir, const char *domain, const struct dkim_ms
     struct domkeys *d = keys_for(data_dir, domain);
     if (!d)
         return DKIMS_NOKEY;
-    if (pthread_once(&lib_once, lib_init) != 0 || !lib) {
-        domkeys_unref(d);
-        return -1;
-    }
     int rc = sign_with(d, msg, hdrs, hlen);
     domkeys_unref(d);
     return rc;

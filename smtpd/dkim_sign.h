@@ -1,7 +1,7 @@
 /* dkim_sign: DKIM signatures (RFC 6376, c=relaxed/relaxed; rsa-sha256, and
  * ed25519-sha256 of RFC 8463 as a second signature where the domain has such a key)
- * with OpenDKIM's libopendkim, over the keys of dkim_keys.h. SPEC.md "Signing and
- * publishing (outbound)". Slow (a file read, RSA): call it on a worker thread, never on
+ * with OpenSSL over our canonicalization (dkim_canon.h), over the keys of dkim_keys.h.
+ * SPEC.md "Signing and publishing (outbound)". Slow (a file read, RSA): call it on a worker thread, never on
  * an event loop. Keys are read once per process and cached per domain; a domain's keys
  * are read again when its key directory changes (userdb dkim add/del write there), so
  * no SIGHUP is needed. Thread-safe.
