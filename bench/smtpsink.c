@@ -2,7 +2,9 @@
  * server that accepts every message, counts it at the final dot and stops after COUNT,
  * printing one "key=value ..." line: ok=N first_epoch=T last_epoch=T (CLOCK_REALTIME of the
  * first and the last message's final dot) and the total of message octets. Thread per
- * connection, no TLS offered (the queue then sends in clear, as to any such host).
+ * connection, no TLS offered (the queue then sends in clear, as to any such host). Replies
+ * to pipelined commands go out together when the input read so far is used up, as a real
+ * server's do (one write per reply would wait on the client's delayed ACK: Nagle).
  *
  *   smtpsink PORT -n COUNT [-T SECS]     exits 0 at COUNT messages, 1 at SECS (default 300)
  * Build: gcc -O2 -pthread -o smtpsink smtpsink.c
@@ -34,7 +36,16 @@ typedef struct {
     int fd;
     char buf[65536];
     size_t len, pos;
+    char out[4096];
+    size_t olen;
 } conn_t;
+
+static int flush_out(conn_t *c)
+{
+    size_t n = c->olen;
+    c->olen = 0;
+    return n == 0 || write(c->fd, c->out, n) == (ssize_t)n ? 0 : -1;
+}
 
 /* One line without its CRLF into out (cut at cap-1); -1 at EOF or error. */
 static int get_line(conn_t *c, char *out, size_t cap, size_t *outlen)
@@ -42,6 +53,8 @@ static int get_line(conn_t *c, char *out, size_t cap, size_t *outlen)
     size_t n = 0;
     for (;;) {
         if (c->pos == c->len) {
+            if (flush_out(c) < 0)
+                return -1;
             ssize_t r = read(c->fd, c->buf, sizeof c->buf);
             if (r <= 0)
                 return -1;
@@ -61,10 +74,15 @@ static int get_line(conn_t *c, char *out, size_t cap, size_t *outlen)
     return 0;
 }
 
+/* A reply, sent with the others before the next read that has to wait. */
 static int say(conn_t *c, const char *s)
 {
     size_t n = strlen(s);
-    return write(c->fd, s, n) == (ssize_t)n ? 0 : -1;
+    if (c->olen + n > sizeof c->out && flush_out(c) < 0)
+        return -1;
+    memcpy(c->out + c->olen, s, n);
+    c->olen += n;
+    return 0;
 }
 
 static void counted(long octets)
@@ -93,6 +111,7 @@ static void *session(void *arg)
             reply = "250-sink.bench\r\n250-8BITMIME\r\n250 PIPELINING\r\n";
         else if (!strncasecmp(line, "QUIT", 4)) {
             (void)say(c, "221 2.0.0 bye\r\n");
+            (void)flush_out(c);
             break;
         } else if (!strncasecmp(line, "DATA", 4)) {
             long octets = 0;
@@ -100,8 +119,8 @@ static void *session(void *arg)
                 break;
             while (get_line(c, line, sizeof line, &n) == 0 && strcmp(line, ".") != 0)
                 octets += (long)n + 2;
-            if (say(c, reply) < 0)     /* the 250 first: the last message is not retried */
-                break;
+            if (say(c, reply) < 0 || flush_out(c) < 0)   /* the 250 first: the last */
+                break;                                    /* message is not retried */
             counted(octets);
             continue;
         }

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <poll.h>
@@ -316,6 +318,11 @@ static int tcp_connect(const struct addrinfo *ai, int64_t dl)
     int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
+    /* no Nagle: the end of data after the body's last piece went out only at the peer's
+     * delayed ACK, 40 ms a message (bench sign rows through the queue: 55 msgs/s) */
+    int one = 1;
+    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0)
+        goto fail;
     if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS)
         goto fail;
     if (wait_fd(fd, POLLOUT, dl) < 0)
