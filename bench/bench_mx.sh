@@ -49,7 +49,7 @@ port_busy() { ss -Hltn "sport = :$1" | grep -q .; }
 
 # $1 dir; zone files $1/*.zone already written: NSD in the foreground on 127.0.0.1:$NSD_PORT
 mx_nsd_start() {
-    local dir=$1 z i
+    local dir=$1 z
     port_busy "$NSD_PORT" && die "port $NSD_PORT busy (BENCH_MX_PORTS)"
     {
         printf 'server:\n    ip-address: 127.0.0.1\n    port: %s\n    username: ""\n    chroot: ""\n' "$NSD_PORT"
@@ -63,7 +63,7 @@ mx_nsd_start() {
     } > "$dir/nsd.conf"
     /usr/sbin/nsd -d -c "$dir/nsd.conf" > "$dir/nsd.log" 2>&1 &
     echo $! > "$dir/nsd.run.pid"
-    for i in $(seq 100); do
+    for _ in $(seq 100); do
         grep -q "nsd started" "$dir/nsd.log" 2>/dev/null && return 0
         sleep 0.05
     done
@@ -98,11 +98,11 @@ mx_daemon_start() {
 }
 
 mx_daemon_stop() {
-    local pid i
+    local pid
     [ -f "$1/smtpd.pid" ] || return 0
     pid=$(cat "$1/smtpd.pid")
     kill -TERM "$pid" 2>/dev/null
-    for i in $(seq 120); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 120); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
     rm -f "$1/smtpd.pid"
 }
@@ -177,7 +177,7 @@ mx_load() {
 }
 
 run_mx() {
-    local client pub checks=dnsbl,spf extra="" r row port first
+    local client pub checks=dnsbl,spf extra="" row port first
     client=$(mx_client_ip)
     log "mx: MX instance, remote client $client, $MX_S sessions, $MX_N messages per run, $REPS rep(s): no checks vs checks"
     for port in $MX_PLAIN_PORT $MX_CHECKS_PORT; do port_busy "$port" && die "port $port busy (BENCH_MX_PORTS)"; done
@@ -213,15 +213,15 @@ dmarc = tag"
     mx_daemon_start "$MXW" "$MX_PLAIN_PORT" "$MX_CHECKS_PORT"
     # the checks must really run: one message, its Authentication-Results read back
     mx_load "$MX_CHECKS_PORT" 1 "$client" "$MXW/message.eml" > /dev/null || echo "mx: the probe message failed" >&2
-    first=$(ls "$MXW/data/mail/example.test/alice/new" | head -1)
-    grep -m1 '^Authentication-Results:' "$MXW/data/mail/example.test/alice/new/$first" 2>/dev/null |
+    first=$(find "$MXW/data/mail/example.test/alice/new" -type f | head -1)
+    grep -m1 '^Authentication-Results:' "$first" 2>/dev/null |
         tee "$MXW/authres.txt" | sed 's/^/mx: probe: /'
     grep -q 'spf=pass' "$MXW/authres.txt" || echo "mx: WARNING: the probe message has no spf=pass: the checks row measures less" >&2
     log "mx: warm-up (DNS caches), checks = $checks"
     mx_load "$MX_PLAIN_PORT" 200 "$client" "$MXW/message.eml" > /dev/null
     mx_load "$MX_CHECKS_PORT" 200 "$client" "$MXW/message.eml" > /dev/null
     : > "$RUN/mx-plain.txt"; : > "$RUN/mx-checks.txt"
-    for r in $(seq 1 "$REPS"); do
+    for _ in $(seq 1 "$REPS"); do
         for row in plain checks; do
             [ $row = plain ] && port=$MX_PLAIN_PORT || port=$MX_CHECKS_PORT
             sleep 1
@@ -275,7 +275,7 @@ sign_relay_run() {
 }
 
 run_sign() {
-    local r row dom n
+    local row dom n port
     log "sign: LAN -> queue -> sink and LAN -> local delivery, $MX_S sessions, $SIGN_N messages per run, $REPS rep(s)"
     for port in $SIGN_PORT $SINK_PORT; do port_busy "$port" && die "port $port busy (BENCH_MX_PORTS)"; done
     rm -rf "$SGW"; mkdir -p "$SGW"
@@ -300,7 +300,7 @@ run_sign() {
     log "sign: warm-up"
     SIGN_N=200 sign_relay_run none nokey.example > /dev/null
     for row in none rsa ed25519; do : > "$RUN/sign-$row.txt"; : > "$RUN/signl-$row.txt"; done
-    for r in $(seq 1 "$REPS"); do
+    for _ in $(seq 1 "$REPS"); do
         for row in none rsa ed25519; do
             case $row in none) dom=nokey.example;; rsa) dom=rsa.example;; *) dom=ed.example;; esac
             sleep 1
