@@ -36,7 +36,7 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 # Debian packages: build dependencies and what the tests talk to the daemons with.
 DEB_PKGS := build-essential libdb-dev libsasl2-dev libsasl2-modules libssl-dev libcunit1-dev \
             libevent-dev libcrypt-dev libopendkim-dev libspf2-dev libunbound-dev libjansson-dev nsd rspamd python3 python3-aiosmtpd swaks curl openssl fetchmail \
-            python3-dkim python3-nacl libpam0g-dev libpam-modules db5.3-util \
+            python3-dkim python3-nacl libpam0g-dev libpam-modules db5.3-util ldnsutils \
             man-db groff-base systemd
 # ... and for the package checks only (make deb, make check-package)
 DEB_PKG_PKGS := debhelper lintian adduser

@@ -114,6 +114,7 @@ struct config {
     int relayhost_port;
     struct strlist dns_servers;        /* "IP@PORT" (libunbound's form); none: resolv.conf */
     unsigned dns_timeout;              /* seconds, per query (dns.h) */
+    char *dns_trust_anchor;            /* DNSSEC anchor file (dns.h); "": no validation */
     unsigned queue_retry;
     unsigned queue_lifetime;
     unsigned queue_concurrency;        /* outbound connections in all */

@@ -35,6 +35,7 @@ const struct keydef config_server_keys[] = {
     { "queue_lifetime", V_DUR_NZ, S(queue_lifetime), NOOFF, "5d" },
     { "dns_servers", V_DNSSERVERS, S(dns_servers), NOOFF, "" },   /* "": /etc/resolv.conf */
     { "dns_timeout", V_DUR_NZ, S(dns_timeout), NOOFF, "5s" },
+    { "dns_trust_anchor", V_STR, S(dns_trust_anchor), NOOFF, "/usr/share/dns/root.key" },
     { "queue_concurrency", V_UINT, S(queue_concurrency), NOOFF, "20" },
     { "queue_destination_concurrency", V_UINT, S(queue_destination_concurrency), NOOFF, "5" },
     { NULL, V_STR, 0, NOOFF, NULL },

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 #include <unbound.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "util.h"
@@ -24,7 +25,8 @@ static struct {
     size_t n;
     unsigned timeout;
     unsigned gen;                 /* bumped by each dns_configure */
-} conf = { NULL, 0, 5, 1 };
+    char *anchor;                 /* DNSSEC trust anchor file, or NULL: no validation */
+} conf = { NULL, 0, 5, 1, NULL };
 
 /* A fork (the queue runner's restart) while a loop thread holds conf_mu would leave
  * the child's copy locked for ever: hold it across fork. */
@@ -68,8 +70,42 @@ int dns_configure(const struct strlist *servers, unsigned timeout)
     return 0;
 }
 
-/* A new libunbound context with the current settings (*gen, *timeout: theirs). */
-static struct ub_ctx *ub_new(bool threads, unsigned *gen, unsigned *timeout)
+int dns_set_trust_anchor(const char *file)
+{
+    char *v = NULL;
+    int rc = 0;
+    if (file && file[0]) {
+        if (access(file, R_OK) == 0)
+            v = xstrdup(file);
+        else if (strcmp(file, DNS_ROOT_ANCHOR) != 0 || errno != ENOENT)
+            rc = -1;              /* named but unreadable: said; the default may be absent */
+        if (rc < 0)
+            log_warn("dns: dns_trust_anchor %s: %s; no DNSSEC validation (no DANE)", file,
+                     strerror(errno));
+    }
+    if (pthread_mutex_lock(&conf_mu) != 0)
+        abort();
+    char *old = conf.anchor;
+    conf.anchor = v;
+    conf.gen++;
+    pthread_mutex_unlock(&conf_mu);
+    free(old);
+    return rc;
+}
+
+bool dns_validating(void)
+{
+    if (pthread_mutex_lock(&conf_mu) != 0)
+        abort();
+    bool on = conf.anchor != NULL;
+    pthread_mutex_unlock(&conf_mu);
+    return on;
+}
+
+/* A new libunbound context with the current settings (*gen, *timeout: theirs); with the
+ * trust anchor when VALIDATE (dns_sync_query_sec), else none (libunbound validates
+ * nothing without one: every answer is insecure, none bogus). */
+static struct ub_ctx *ub_new(bool threads, bool validate, unsigned *gen, unsigned *timeout)
 {
     struct ub_ctx *ub = ub_ctx_create();
     if (!ub)
@@ -87,6 +123,8 @@ static struct ub_ctx *ub_new(bool threads, unsigned *gen, unsigned *timeout)
         if (rc)   /* no /etc/resolv.conf: libunbound resolves from the root itself */
             log_warn("dns: /etc/resolv.conf: %s; resolving from the root", ub_strerror(rc));
     }
+    if (!err && validate && conf.anchor)
+        err = ub_ctx_add_ta_file(ub, conf.anchor);
     if (!err && (err = ub_ctx_hosts(ub, NULL)) != 0) {
         log_warn("dns: /etc/hosts: %s", ub_strerror(err));
         err = 0;
@@ -177,7 +215,7 @@ static struct dns_ctx *ctx_new(struct event_base *base)
 {
     struct dns_ctx *c = xcalloc(1, sizeof *c);
     c->base = base;
-    c->ub = ub_new(true, &c->gen, &c->timeout);
+    c->ub = ub_new(true, false, &c->gen, &c->timeout);
     if (!c->ub) {
         free(c);
         return NULL;
@@ -275,6 +313,10 @@ static void on_answer(void *arg, int err, struct ub_result *res)
     else if (res && res->answer_packet &&
              dns_parse_answer(res->answer_packet, (size_t)res->answer_len, res->qtype, &a) < 0)
         a.status = DNS_ERROR;
+    if (!err && res) {
+        a.secure = res->secure != 0;
+        a.bogus = res->bogus != 0;
+    }
     q->cb(q->arg, &a);
     if (res)
         ub_resolve_free(res);
@@ -394,17 +436,31 @@ static struct ub_result *sync_resolve(struct ub_ctx *ub, const char *name, int t
     return w.res;
 }
 
-int dns_sync_query(const char *name, int type, unsigned char *buf, size_t size,
-                   enum dns_status *status)
+/* What libunbound says of an answer's DNSSEC state. */
+static enum dns_sec sec_of(const struct ub_result *res)
+{
+    return res->bogus ? DNS_SEC_BOGUS : res->secure ? DNS_SEC_SECURE : DNS_SEC_INSECURE;
+}
+
+/* dns_sync_query, validating or not; *sec (may be NULL) gets the DNSSEC state. */
+static int sync_query(const char *name, int type, unsigned char *buf, size_t size,
+                      enum dns_status *status, bool validate, enum dns_sec *sec)
 {
     unsigned gen, timeout;
     *status = DNS_ERROR;
-    struct ub_ctx *ub = ub_new(true, &gen, &timeout);
+    if (sec)
+        *sec = DNS_SEC_INSECURE;
+    struct ub_ctx *ub = ub_new(true, validate, &gen, &timeout);
     if (!ub)
         return -1;
     struct ub_result *res = sync_resolve(ub, name, type, timeout ? timeout : 5);
     int len = -1;
-    if (res && res->answer_packet && (size_t)res->answer_len <= size) {
+    if (res && sec)
+        *sec = sec_of(res);
+    if (res && res->bogus) {
+        log_info("dns: %s: DNSSEC validation failed: %s", name,
+                 res->why_bogus ? res->why_bogus : "bogus");
+    } else if (res && res->answer_packet && (size_t)res->answer_len <= size) {
         struct dns_answer a;
         if (dns_parse_answer(res->answer_packet, (size_t)res->answer_len, type, &a) == 0)
             *status = a.status;
@@ -417,6 +473,18 @@ int dns_sync_query(const char *name, int type, unsigned char *buf, size_t size,
         ub_resolve_free(res);
     ub_ctx_delete(ub);
     return len;
+}
+
+int dns_sync_query(const char *name, int type, unsigned char *buf, size_t size,
+                   enum dns_status *status)
+{
+    return sync_query(name, type, buf, size, status, false, NULL);
+}
+
+int dns_sync_query_sec(const char *name, int type, unsigned char *buf, size_t size,
+                       enum dns_status *status, enum dns_sec *sec)
+{
+    return sync_query(name, type, buf, size, status, true, sec);
 }
 
 /* The addresses of one type's answer appended to out. */
@@ -437,26 +505,51 @@ static void add_addrs(const unsigned char *pkt, int len, int type, struct ipaddr
     }
 }
 
-int dns_sync_addrs(const char *host, struct ipaddr *out, size_t max, size_t *n,
-                   enum dns_status *status)
+/* The weaker of two DNSSEC states (bogus < insecure < secure). */
+static enum dns_sec sec_min(enum dns_sec a, enum dns_sec b)
+{
+    if (a == DNS_SEC_BOGUS || b == DNS_SEC_BOGUS)
+        return DNS_SEC_BOGUS;
+    return a == DNS_SEC_SECURE && b == DNS_SEC_SECURE ? DNS_SEC_SECURE : DNS_SEC_INSECURE;
+}
+
+int dns_sync_addrs_sec(const char *host, struct ipaddr *out, size_t max, size_t *n,
+                       enum dns_status *status, enum dns_sec *sec)
 {
     *n = 0;
     *status = DNS_OK;
+    bool validate = sec != NULL;
+    if (sec)
+        *sec = DNS_SEC_INSECURE;      /* an address literal has no DNSSEC state */
     if (max > 0 && ipaddr_parse(host, &out[0]) == 0) {
         *n = 1;
         return 0;
     }
     unsigned char buf[4096];
     enum dns_status s6, s4;
-    int l6 = dns_sync_query(host, ns_t_aaaa, buf, sizeof buf, &s6);
+    enum dns_sec q6 = DNS_SEC_INSECURE, q4 = DNS_SEC_INSECURE;
+    int l6 = sync_query(host, ns_t_aaaa, buf, sizeof buf, &s6, validate, &q6);
     add_addrs(buf, l6, ns_t_aaaa, out, max, n);
-    int l4 = dns_sync_query(host, ns_t_a, buf, sizeof buf, &s4);
+    int l4 = sync_query(host, ns_t_a, buf, sizeof buf, &s4, validate, &q4);
     add_addrs(buf, l4, ns_t_a, out, max, n);
+    if (sec)
+        *sec = sec_min(q6, q4);
+    if (sec && *sec == DNS_SEC_BOGUS) {   /* RFC 7672 2.2.2: not to be used at all */
+        *n = 0;
+        *status = DNS_ERROR;
+        return -1;
+    }
     if (*n > 0)
         return 0;
     bool gone = (s6 == DNS_NXDOMAIN || s6 == DNS_NODATA) && (s4 == DNS_NXDOMAIN || s4 == DNS_NODATA);
     *status = gone ? DNS_NXDOMAIN : DNS_ERROR;
     return -1;
+}
+
+int dns_sync_addrs(const char *host, struct ipaddr *out, size_t max, size_t *n,
+                   enum dns_status *status)
+{
+    return dns_sync_addrs_sec(host, out, max, n, status, NULL);
 }
 
 /* ---- pure ------------------------------------------------------------------- */

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dane.h"
 #include "dns.h"
 #include "log.h"
 #include "msgtext.h"
@@ -126,6 +127,7 @@ struct smtpc {
     char in[8192];
     size_t inlen;
     bool broken;
+    const struct dane_tlsa_set *dane;   /* while greeting: the host's DANE state, or NULL */
 };
 
 static int timeout_cap(int t)
@@ -336,15 +338,45 @@ fail:;
     return -1;
 }
 
+/* DANE (dane.h) asks for TLS and C cannot have it: -1 with r a temporary failure. */
+static int dane_refused(struct smtpc *c, struct smtpc_reply *r, const char *what)
+{
+    r->code = 0;
+    str_copy(r->enh, "4.7.4", sizeof r->enh);
+    snprintf(r->text, sizeof r->text, "DANE: %s has TLSA records but %s; not sent in clear",
+             c->host, what);
+    c->broken = true;
+    return -1;
+}
+
+/* After the handshake of a DANE host: did its certificate match (TLS-only: any)? 0 or -1
+ * with r a temporary failure (the mail is deferred, never sent in clear). */
+static int dane_check(struct smtpc *c, struct smtpc_reply *r)
+{
+    char how[200] = "TLSA records unusable: unauthenticated";
+    if (c->dane->n && dane_ssl_verdict(c->ssl, how, sizeof how) < 0) {
+        r->code = 0;
+        str_copy(r->enh, "4.7.5", sizeof r->enh);
+        snprintf(r->text, sizeof r->text, "DANE: %s: %s", c->host, how);
+        c->broken = true;
+        return -1;
+    }
+    log_info("smtpc: %s: TLS %s verified=%s (%s)", c->host, SSL_get_version(c->ssl),
+             c->dane->n ? "dane" : "none", how);
+    return 0;
+}
+
 static int do_starttls(struct smtpc *c, SSL_CTX *tls, struct smtpc_reply *r)
 {
     if (send_cmd(c, "STARTTLS\r\n", r, "sending STARTTLS") < 0 ||
         read_reply(c, r, SMTPC_T_OTHER, "waiting for STARTTLS reply", NULL) < 0)
         return -1;
     if (r->code != 220)
-        return 1;                       /* refused: go on in plaintext */
+        return c->dane ? dane_refused(c, r, "refused STARTTLS") : 1;   /* else: plaintext */
     c->ssl = SSL_new(tls);
     if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1)
+        goto fail;
+    if (c->dane && c->dane->n && dane_ssl_setup(c->ssl, c->dane) < 0)
         goto fail;
     SSL_set_connect_state(c->ssl);
     int64_t dl = deadline(SMTPC_T_OTHER);
@@ -359,7 +391,7 @@ static int do_starttls(struct smtpc *c, SSL_CTX *tls, struct smtpc_reply *r)
             goto fail;
     }
     c->inlen = 0;
-    return 0;
+    return c->dane ? dane_check(c, r) : 0;
 fail:
     r->code = 0;
     str_copy(r->enh, "4.7.5", sizeof r->enh);
@@ -416,6 +448,8 @@ static int greet(struct smtpc *c, SSL_CTX *tls, struct smtpc_reply *r)
         return -1;
     if (hello(c, r) < 0)
         return -1;
+    if (c->dane && (!tls || !c->caps.starttls))
+        return dane_refused(c, r, "offers no STARTTLS");
     if (tls && c->caps.starttls) {
         int t = do_starttls(c, tls, r);
         if (t < 0)
@@ -428,7 +462,8 @@ static int greet(struct smtpc *c, SSL_CTX *tls, struct smtpc_reply *r)
 
 /* Connect to ADDR and greet: a connected, greeted smtpc, or NULL (why set). */
 static struct smtpc *open_addr(const struct mx_host *h, const struct ipaddr *addr,
-                               const char *helo, SSL_CTX *tls, struct smtpc_reply *why)
+                               const char *helo, SSL_CTX *tls,
+                               const struct dane_tlsa_set *dane, struct smtpc_reply *why)
 {
     char port[16], text[64];
     snprintf(port, sizeof port, "%d", h->port);
@@ -454,7 +489,10 @@ static struct smtpc *open_addr(const struct mx_host *h, const struct ipaddr *add
         free(c);
         return NULL;
     }
-    if (greet(c, tls, why) == 0)
+    c->dane = dane->state == DANE_NONE ? NULL : dane;
+    int g = greet(c, tls, why);
+    c->dane = NULL;
+    if (g == 0)
         return c;
     smtpc_close(c);
     return NULL;
@@ -462,13 +500,22 @@ static struct smtpc *open_addr(const struct mx_host *h, const struct ipaddr *add
 
 /* Try every address of one host (dns.h: [server] dns_servers); a connected, greeted
  * smtpc or NULL. */
-static struct smtpc *open_host(const struct mx_host *h, const char *helo, SSL_CTX *tls,
-                               struct smtpc_reply *why)
+static struct smtpc *open_host(const struct mx_host *h, bool secure, const char *helo,
+                               SSL_CTX *tls, struct smtpc_reply *why)
 {
     struct ipaddr addrs[SMTPC_ADDRS_MAX];
     size_t n;
     enum dns_status st;
-    if (dns_sync_addrs(h->name, addrs, SMTPC_ADDRS_MAX, &n, &st) < 0) {
+    struct dane_tlsa_set dane;           /* RFC 7672: TLSA when MX and addresses are secure */
+    char dwhy[300];
+    int pr = dane_host_prepare(h->name, h->port, secure, addrs, SMTPC_ADDRS_MAX, &n, &st,
+                               &dane, dwhy, sizeof dwhy);
+    if (pr < 0 && dane.state == DANE_DEFER) {
+        *why = (struct smtpc_reply){ .code = 0, .enh = "4.7.5" };
+        str_copy(why->text, dwhy, sizeof why->text);
+        return NULL;
+    }
+    if (pr < 0) {
         bool gone = st == DNS_NXDOMAIN;
         why->code = gone ? 550 : 0;
         str_copy(why->enh, gone ? "5.4.4" : "4.4.3", sizeof why->enh);
@@ -477,7 +524,7 @@ static struct smtpc *open_host(const struct mx_host *h, const char *helo, SSL_CT
         return NULL;
     }
     for (size_t i = 0; i < n; i++) {
-        struct smtpc *c = open_addr(h, &addrs[i], helo, tls, why);
+        struct smtpc *c = open_addr(h, &addrs[i], helo, tls, &dane, why);
         if (c)
             return c;
     }
@@ -490,7 +537,7 @@ struct smtpc *smtpc_open(const struct nexthop *nh, const char *helo, SSL_CTX *tl
     memset(why, 0, sizeof *why);
     snprintf(why->text, sizeof why->text, "no host to deliver to");
     for (size_t i = 0; i < nh->n; i++) {
-        struct smtpc *c = open_host(&nh->host[i], helo, tls, why);
+        struct smtpc *c = open_host(&nh->host[i], nh->secure, helo, tls, why);
         if (c)
             return c;
     }
