@@ -16,7 +16,7 @@
 
 int dane_tlsa_parse(const unsigned char *rd, size_t len, struct dane_tlsa *out)
 {
-    if (len < 4)
+    if (len < 3)
         return -1;
     uint8_t usage = rd[0], selector = rd[1], mtype = rd[2];
     size_t dlen = len - 3;
@@ -26,7 +26,7 @@ int dane_tlsa_parse(const unsigned char *rd, size_t len, struct dane_tlsa *out)
         return 0;
     if ((mtype == 1 && dlen != 32) || (mtype == 2 && dlen != 64) || mtype > 2)
         return 0;                 /* a digest of the wrong length matches nothing */
-    if (dlen > DANE_DATA_MAX)
+    if (dlen == 0 || dlen > DANE_DATA_MAX)
         return 0;
     out->usage = usage;
     out->selector = selector;

@@ -55,9 +55,9 @@ struct dane_tlsa_set {
 /* ---- pure ---------------------------------------------------------------- */
 
 /* One TLSA RDATA (RFC 6698 2.1): 1 usable for SMTP (usage 2 or 3, selector 0 or 1,
- * matching type 0, 1 with 32 octets or 2 with 64), 0 well-formed but unusable, -1
- * malformed (shorter than 4 octets) or too long to keep (matching type 0 over
- * DANE_DATA_MAX: unusable, 0). out is filled when the return is 1. */
+ * matching type 0, 1 with 32 octets or 2 with 64), 0 well-formed but unusable (no
+ * data, or matching type 0 over DANE_DATA_MAX), -1 malformed (under 3 octets). out is
+ * filled when the return is 1. */
 int dane_tlsa_parse(const unsigned char *rd, size_t len, struct dane_tlsa *out);
 /* The records of a TLSA answer into set (usable ones kept, others counted); set->state
  * DANE_USABLE when any is, else DANE_TLS_ONLY (records but none usable). */
