@@ -23,7 +23,7 @@ from aiosmtpd.controller import Controller
 
 from tests.e2e.dnsserver import Nsd
 from tests.e2e.harness import Env, WORK
-from tests.e2e.test_outbound import SENDER, SinkHandler, wait_for
+from tests.e2e.test_outbound import SENDER, Sink, SinkHandler, wait_for
 
 BODY = b"Subject: dane test\r\nMessage-ID: <dane-1@client.example>\r\n\r\nhello\r\n"
 ZONE = "dane.example"
@@ -61,11 +61,11 @@ def spki_sha256(cert):
     return hashlib.sha256(der).hexdigest()
 
 
-class TlsSink:
-    """An SMTP sink on IP:25; STARTTLS with chain (cert file, key) when given (offered,
-    not required: a client falling back to clear text would deliver)."""
+class TlsSink(Sink):
+    """test_outbound's sink on IP:25; STARTTLS with chain (cert file, key) when given
+    (offered, not required: a client falling back to clear text would deliver)."""
 
-    def __init__(self, ip, chain=None):
+    def __init__(self, ip, chain=None):   # pylint: disable=super-init-not-called
         self.handler = SinkHandler()
         kw = {}
         if chain:
@@ -75,14 +75,6 @@ class TlsSink:
         self.ctl = Controller(self.handler, hostname=ip, port=25, data_size_limit=0,
                               decode_data=False, **kw)
         self.ctl.start()
-
-    @property
-    def messages(self):
-        with self.handler.lock:
-            return list(self.handler.messages)
-
-    def stop(self):
-        self.ctl.stop()
 
 
 def break_tlsa(owner):
