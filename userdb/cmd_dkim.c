@@ -3,7 +3,8 @@
  *   dkim add DOMAIN [--selector NAME] [--algorithm rsa|ed25519]   a new key, its TXT
  *   dkim list | dkim del DOMAIN SELECTOR
  *   dns [DOMAIN]   MX, SPF, each DKIM key, DMARC and the RFC 6186 SRV records of a
- *                  local domain (all of them without DOMAIN), in zone-file syntax.
+ *                  local domain (all of them without DOMAIN), in zone-file syntax;
+ *                  then our host's TLSA record for DANE (dns_tlsa.c).
  * Runs after the privilege drop: key files are made by run_as_user, 0600, O_EXCL and
  * O_NOFOLLOW, under data_dir/dkim/DOMAIN (dkim_keys.h); smtpd picks a change up by
  * itself (dkim_sign.h). */
@@ -219,12 +220,17 @@ static int dns_domain(struct udb *u, const char *domain)
 int cmd_dns(struct udb *u)
 {
     char domain[256];
-    if (u->nargs == 1)
-        return local_domain(u, u->args[0], domain, sizeof domain) == UDB_OK
-                   ? dns_domain(u, domain) : UDB_ERR;
-    int rc = dns_domain(u, u->cfg->domain);
-    for (size_t i = 0; i < u->cfg->domain_aliases.n && rc == UDB_OK; i++)
-        if (u->cfg->domain_aliases.v[i][0] != '[')          /* not an address literal */
-            rc = dns_domain(u, u->cfg->domain_aliases.v[i]);
+    int rc;
+    if (u->nargs == 1) {
+        rc = local_domain(u, u->args[0], domain, sizeof domain) == UDB_OK
+                 ? dns_domain(u, domain) : UDB_ERR;
+    } else {
+        rc = dns_domain(u, u->cfg->domain);
+        for (size_t i = 0; i < u->cfg->domain_aliases.n && rc == UDB_OK; i++)
+            if (u->cfg->domain_aliases.v[i][0] != '[')      /* not an address literal */
+                rc = dns_domain(u, u->cfg->domain_aliases.v[i]);
+    }
+    if (rc == UDB_OK && dns_tlsa(stdout, u->cfg) < 0)       /* our MX host's, once */
+        rc = UDB_ERR;
     return rc;
 }

@@ -58,6 +58,9 @@ void clientcfg_srv_domain(FILE *f, const struct config *cfg, const char *domain)
  * record to publish for a local domain. */
 int cmd_dkim(struct udb *u);
 int cmd_dns(struct udb *u);
+/* dns_tlsa.c: the TLSA record (DANE-EE, 3 1 1) of tls_cert for _25._tcp.HOSTNAME on
+ * out (nothing without tls_cert); 0, or -1 when the certificate cannot be read (said). */
+int dns_tlsa(FILE *out, const struct config *cfg);
 
 /* Time as "YYYY-MM-DDTHH:MM:SSZ". */
 const char *udb_time(long long t, char *buf, size_t len);

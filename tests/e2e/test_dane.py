@@ -9,7 +9,8 @@ certificates the test makes) on port 25 of their own loopback addresses.
   although the sink would take the mail in clear;
 - TLSA published but no STARTTLS offered: deferred, nothing in clear;
 - a TLSA record whose signature no longer verifies (bogus): deferred;
-- an unsigned zone: delivered as before (opportunistic STARTTLS, not verified)."""
+- an unsigned zone: delivered as before (opportunistic STARTTLS, not verified);
+- `userdb dns` prints our own TLSA record (3 1 1 of tls_cert's key)."""
 import hashlib
 import os
 import random
@@ -22,7 +23,7 @@ import unittest
 from aiosmtpd.controller import Controller
 
 from tests.e2e.dnsserver import Nsd
-from tests.e2e.harness import Env, WORK
+from tests.e2e.harness import Env, WORK, test_cert
 from tests.e2e.test_outbound import SENDER, Sink, SinkHandler, wait_for
 
 BODY = b"Subject: dane test\r\nMessage-ID: <dane-1@client.example>\r\n\r\nhello\r\n"
@@ -215,6 +216,17 @@ class Dane(unittest.TestCase):
         log = self.env.log("smtpd")
         self.assertNotRegex(log, r"mx\.plain\.example\S*: TLS .*verified=dane")
         self.assertIsNone(re.search(r"rcpt@plain\.example", self.queue()))
+
+    def test_userdb_dns_prints_our_tlsa(self):
+        """userdb dns: _25._tcp.HOSTNAME TLSA 3 1 1 of tls_cert's key (the harness's)."""
+        out = self.env.userdb("dns").stdout
+        lines = [ln for ln in out.splitlines() if "\tTLSA\t" in ln]
+        self.assertEqual(len(lines), 1, out)
+        f = lines[0].split("\t")
+        self.assertEqual(f[0], "_25._tcp.mail.example.test.")
+        self.assertEqual(f[4].lower(), "3 1 1 " + spki_sha256(test_cert()[0]))
+        self.assertIn("\tTLSA\t", self.env.userdb("dns", "example.test").stdout)
+
 
 
 if __name__ == "__main__":
