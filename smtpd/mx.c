@@ -130,8 +130,9 @@ static void one_host(struct nexthop *out, const char *kind, const char *host, in
     out->host[0].port = port > 0 ? port : 25;
     snprintf(out->key, sizeof out->key, "%s:%.*s:%d", kind, MX_NAME_MAX - 1, host,
              out->host[0].port);
-    /* a name the admin configured: DANE when its addresses are secure (RFC 7672 2.2.2) */
-    out->secure = strcmp(kind, "literal") != 0;
+    /* a name the admin configured (not an address): DANE when its addresses are secure */
+    struct ipaddr ip;
+    out->secure = ipaddr_parse(host, &ip) != 0;
 }
 
 int nexthop_static(const struct config *cfg, const char *domain, struct nexthop *out)

@@ -1,7 +1,8 @@
 /* test_dane: TLSA record parsing and the usability filter of RFC 7672 3.1.3 (DANE-TA
  * and DANE-EE only; digests of the right length), collecting an answer's records into a
  * set, the TLSA owner name, and the trust anchor setting of dns.h (the default anchor
- * may be absent, another unreadable one is an error; both mean no validation). */
+ * may be absent, another unreadable one is an error; both mean no validation), and which
+ * static next hops may get DANE. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include "cu.h"
 #include "dane.h"
 #include "dns.h"
+#include "mx.h"
 
 /* A TLSA RDATA: usage, selector, matching type, then n octets of data (0xab...). */
 static size_t rdata(unsigned char *out, int usage, int selector, int mtype, size_t n)
@@ -135,6 +137,24 @@ static void test_trust_anchor(void)
     unlink(path);
 }
 
+/* RFC 7672 2.2: which next hops may be DANE reference identifiers before any DNS */
+static void test_static_hops(void)
+{
+    struct config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    struct route routes[] = { { "example.net", "smtp.example.net", 25 },
+                              { "example.org", "192.0.2.5", 25 } };
+    cfg.routes = routes;
+    cfg.nroutes = 2;
+    struct nexthop nh;
+    CU_ASSERT_EQUAL(nexthop_static(&cfg, "example.net", &nh), 1);
+    CU_ASSERT_TRUE(nh.secure);                   /* a name: its addresses decide */
+    CU_ASSERT_EQUAL(nexthop_static(&cfg, "example.org", &nh), 1);
+    CU_ASSERT_FALSE(nh.secure);                  /* an address: no TLSA base domain */
+    CU_ASSERT_EQUAL(nexthop_static(&cfg, "[192.0.2.7]", &nh), 1);
+    CU_ASSERT_FALSE(nh.secure);
+}
+
 static CU_TestInfo tests[] = {
     { "TLSA: DANE-EE and DANE-TA records parsed", test_parse_usable },
     { "TLSA: PKIX usages, bad selectors, digests of the wrong length unusable",
@@ -143,6 +163,7 @@ static CU_TestInfo tests[] = {
       test_collect },
     { "TLSA owner name _PORT._tcp.HOST, bounded", test_name },
     { "trust anchor: none, unreadable, a file, the default root anchor", test_trust_anchor },
+    { "[routes]: a host name may get DANE, an address never", test_static_hops },
     CU_TEST_INFO_NULL,
 };
 
