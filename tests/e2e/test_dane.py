@@ -3,11 +3,12 @@ served by a real NSD, smtpd's resolver validating it with the zone's DS as trust
 (dns_trust_anchor), MX hosts that are real SMTP sinks (aiosmtpd, STARTTLS with
 certificates the test makes) on port 25 of their own loopback addresses.
 
-- TLSA 3 1 1 matching the sink's key: delivered over TLS, "verified=dane" logged;
+- TLSA 3 1 1 matching the sink's key (its certificate names another host): delivered over TLS, "verified=dane" logged;
 - TLSA 2 1 1 of the CA that issued the sink's certificate (named as the MX host): the same;
 - TLSA not matching: deferred with the reason in the queue listing, nothing arrives,
   although the sink would take the mail in clear;
 - TLSA published but no STARTTLS offered: deferred, nothing in clear;
+- only PKIX (unusable) TLSA records: STARTTLS required, delivered unauthenticated;
 - a TLSA record whose signature no longer verifies (bogus): deferred;
 - an unsigned zone: delivered as before (opportunistic STARTTLS, not verified);
 - `userdb dns` prints our own TLSA record (3 1 1 of tls_cert's key)."""
@@ -109,11 +110,11 @@ class Dane(unittest.TestCase):
     def _setup(cls):
         base = random.randrange(2, 250)            # loopback addresses of our own
         ip = {k: "127.%d.%d.%d" % (base, 25, i + 1)
-              for i, k in enumerate(("good", "bad", "notls", "bogus", "ta", "plain"))}
+              for i, k in enumerate(("good", "bad", "notls", "bogus", "ta", "plain", "pkix"))}
         d = os.path.join(WORK, "dane-pki-%d" % os.getpid())   # zones, keys, certificates
         shutil.rmtree(d, ignore_errors=True)
         os.makedirs(d)
-        good = make_cert(d, "good", "mx-good." + ZONE)
+        good = make_cert(d, "good", "unrelated.example")   # DANE-EE checks no name
         other = make_cert(d, "other", "mx-bad." + ZONE)
         ca = make_cert(d, "ca", "Test CA")
         leaf = make_cert(d, "leaf", "mx-ta." + ZONE, ca=ca)
@@ -122,28 +123,30 @@ class Dane(unittest.TestCase):
             f.write(open(leaf[0]).read() + open(ca[0]).read())
         good_tlsa = "3 1 1 " + spki_sha256(good[0])
         records = []
-        for k in ("good", "bad", "notls", "bogus", "ta"):
+        for k in ("good", "bad", "notls", "bogus", "ta", "pkix"):
             records += ["%s MX 10 mx-%s.%s." % (k, k, ZONE), "mx-%s A %s" % (k, ip[k])]
         records += ["_25._tcp.mx-good TLSA " + good_tlsa,
                     "_25._tcp.mx-bad TLSA " + good_tlsa,       # the sink shows another key
                     "_25._tcp.mx-notls TLSA " + good_tlsa,
                     "_25._tcp.mx-bogus TLSA " + good_tlsa,     # broken after signing
                     "_25._tcp.mx-ta TLSA 2 1 1 " + spki_sha256(ca[0]),
-                    "_25._tcp.mx-ta TLSA 0 1 1 " + "00" * 32]  # PKIX-TA: unusable, ignored
+                    "_25._tcp.mx-ta TLSA 0 1 1 " + "00" * 32,  # PKIX-TA: unusable, ignored
+                    "_25._tcp.mx-pkix TLSA 1 1 1 " + spki_sha256(good[0])]   # only unusable
         plain = ["@ MX 10 mx.plain.example.", "mx A " + ip["plain"]]
         cls.nsd = Nsd(d, {ZONE: records, "plain.example": plain}, signed=(ZONE,),
                       tamper={ZONE: break_tlsa("_25._tcp.mx-bogus." + ZONE)})
         cls.sinks = {"good": TlsSink(ip["good"], good), "bad": TlsSink(ip["bad"], other),
                      "notls": TlsSink(ip["notls"]), "bogus": TlsSink(ip["bogus"], good),
                      "ta": TlsSink(ip["ta"], (chain, leaf[1])),
-                     "plain": TlsSink(ip["plain"], other)}
+                     "plain": TlsSink(ip["plain"], other),
+                     "pkix": TlsSink(ip["pkix"], other)}
         cls.env = env = Env("dane", server_conf="dns_servers = %s\ndns_trust_anchor = %s\n"
                             "queue_retry = 1h\n" % (cls.nsd.server, cls.nsd.trust_anchor),
                             sections="[smtp lan]\nlisten = 127.0.0.1:{port:smtp}\n")
         env.start("smtpd")
         s = env.smtp("smtp")
         try:
-            for k in ("good", "bad", "notls", "bogus", "ta"):
+            for k in ("good", "bad", "notls", "bogus", "ta", "pkix"):
                 s.sendmail(SENDER, ["rcpt@%s.%s" % (k, ZONE)], BODY)
             s.sendmail(SENDER, ["rcpt@plain.example"], BODY)
         finally:
@@ -210,6 +213,12 @@ class Dane(unittest.TestCase):
         self.assertTrue(line, self.queue())
         self.assertIn("bogus", line)
         self.assertEqual(self.sinks["bogus"].messages, [])
+
+    def test_only_unusable_tlsa_tls_unauthenticated(self):
+        """PKIX-EE only (unusable for SMTP): TLS required but not authenticated."""
+        self.assertTrue(self.delivered("pkix"), "not over TLS")
+        self.assertRegex(self.env.log("smtpd"), r"mx-pkix\.dane\.example\[[0-9.]+\]:25: TLS "
+                                                r"\S+ verified=none \(TLSA records unusable")
 
     def test_unsigned_zone_opportunistic(self):
         self.assertTrue(self.delivered("plain"), "STARTTLS was offered")
