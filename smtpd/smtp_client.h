@@ -1,6 +1,7 @@
 /* smtp_client: the outbound SMTP client of the queue runner. Blocking style over a
  * non-blocking socket with poll deadlines (RFC 5321 4.5.3.2 timeouts), EHLO with HELO
- * fallback, opportunistic STARTTLS (no certificate check), PIPELINING, SIZE, per
+ * fallback, opportunistic STARTTLS (no certificate check; required and checked
+ * against its TLSA records for a DANE host, dane.h), PIPELINING, SIZE, per
  * recipient results, RSET between messages on a reused connection. Reply parsing,
  * EHLO keyword parsing are pure and unit-tested; the message text goes out through
  * msgtext.h (CRLF, dot-stuffing, the SIZE value). */
