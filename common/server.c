@@ -163,6 +163,7 @@ static void admit(void *arg)
         static const char *const names[] = { "denied", "too many connections",
                                              "too many connections from this IP" };
         conn_mark_refused(c);
+        stats_count(STAT_REJ_OTHER);       /* the status counters (stats.h) */
         log_info("refused: id=%lu instance=%s ip=%s reason=%s", conn_id(c), si->name,
                  conn_peer_str(c), names[why]);
         S.proto->on_refuse(c, (enum server_refusal)why);
