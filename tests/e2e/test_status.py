@@ -219,5 +219,31 @@ class StatusTest(EnvTestCase):
         self.assertRegex(r.stdout, r"(?m)^pop3d: down \(last seen ")
 
 
+class StatusCertTest(EnvTestCase):
+    def test_certificate_expiring_soon_is_degraded(self):
+        """A tls_cert with 5 days left: degraded, exit 1, the warning on its line."""
+        env = Env("status-cert", sections="[smtp lan]\nlisten = 127.0.0.1:{port:smtp}\n")
+        self.env = env
+        cert, key = os.path.join(env.dir, "soon.pem"), os.path.join(env.dir, "soon.key")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                        "-out", cert, "-days", "5", "-subj", "/CN=mail.example.test"], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.chmod(key, 0o644)
+        with open(env.conf) as f:
+            text = re.sub(r"(?m)^tls_cert = .*$", "tls_cert = " + cert, f.read())
+            text = re.sub(r"(?m)^tls_key = .*$", "tls_key = " + key, text)
+        env.write_conf(text)
+        env.start("smtpd")
+        r = wait_for(lambda: (lambda r: r if "queue runner: up" in r.stdout else None)(
+            env.userdb("status", check=False)), 15)
+        self.assertTrue(r, env.userdb("status", check=False).stdout)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertRegex(r.stdout, r"^status: degraded \(tls_cert expires in [45] days\)\n")
+        self.assertRegex(r.stdout, r"(?m)^tls_cert: .*soon\.pem: expires \S+ \([45] days left\) WARNING$")
+        self.assertNotIn("pop3d", r.stdout)            # no [pop3] instance: not expected
+        samples, _ = parse_prom(env.userdb("status", "--prometheus", check=False).stdout)
+        self.assertEqual(samples[("mailserver_health", "")], 1)
+
+
 if __name__ == "__main__":
     unittest.main()
