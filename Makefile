@@ -161,6 +161,8 @@ $(DIST)/.paths: FORCE
 	@echo '$(SBINDIR) $(SYSCONFDIR) $(LOCALSTATEDIR)' | cmp -s - $@ || \
 	  echo '$(SBINDIR) $(SYSCONFDIR) $(LOCALSTATEDIR)' > $@
 $(DIST)/mailserver.conf $(UNITS): $(DIST)/.paths
+# phony: .SECONDARY (every target) would otherwise let a missing FORCE count as made
+.PHONY: FORCE
 FORCE:
 
 dist-files: $(DIST)/mailserver.conf $(DIST)/mailserver.conf.5 $(UNITS)

@@ -119,6 +119,8 @@ struct config {
     unsigned queue_lifetime;
     unsigned queue_concurrency;        /* outbound connections in all */
     unsigned queue_destination_concurrency;   /* ... and to one next hop */
+    char *metrics_textfile;            /* Prometheus textfile (status.h); "" off */
+    unsigned metrics_interval;         /* seconds between its writes */
     struct route *routes;
     size_t nroutes;
     struct smtp_instance *smtp;

@@ -38,6 +38,8 @@ const struct keydef config_server_keys[] = {
     { "dns_trust_anchor", V_STR, S(dns_trust_anchor), NOOFF, "/usr/share/dns/root.key" },
     { "queue_concurrency", V_UINT, S(queue_concurrency), NOOFF, "20" },
     { "queue_destination_concurrency", V_UINT, S(queue_destination_concurrency), NOOFF, "5" },
+    { "metrics_textfile", V_STR, S(metrics_textfile), NOOFF, "" },
+    { "metrics_interval", V_DUR_NZ, S(metrics_interval), NOOFF, "30s" },
     { NULL, V_STR, 0, NOOFF, NULL },
 };
 

@@ -31,6 +31,7 @@
 #include "loops.h"
 #include "privdrop.h"
 #include "sasl_glue.h"
+#include "stats.h"
 #include "tls.h"
 #include "util.h"
 
@@ -52,6 +53,7 @@ static struct {
     char tls_cert[1024], tls_key[1024];   /* where tls_ctx was loaded from */
     struct event *ev_sig[3];
     struct event *ev_maint;
+    struct event *ev_stats;       /* writes data_dir/run/IDENT.stats (stats.h) */
     bool maint_running;
     bool reload_running;          /* a reload's load and store checks are on a worker */
     bool sasl_ok;
@@ -161,6 +163,7 @@ static void admit(void *arg)
         static const char *const names[] = { "denied", "too many connections",
                                              "too many connections from this IP" };
         conn_mark_refused(c);
+        stats_count(STAT_REJ_OTHER);       /* the status counters (stats.h) */
         log_info("refused: id=%lu instance=%s ip=%s reason=%s", conn_id(c), si->name,
                  conn_peer_str(c), names[why]);
         S.proto->on_refuse(c, (enum server_refusal)why);
@@ -465,6 +468,31 @@ static void maint_cb(evutil_socket_t fd, short what, void *arg)
         S.maint_running = false;
 }
 
+/* The counters' snapshot with the live connections per instance (stats.h). */
+static void stats_now(bool stopped)
+{
+    const char *names[SRV_MAX_INSTANCES];
+    unsigned n[SRV_MAX_INSTANCES];
+    size_t k = S.cur ? S.cur->ninst : 0;
+    pthread_mutex_lock(&S.limits_mu);
+    for (size_t i = 0; i < k; i++) {
+        names[i] = S.cur->inst[i]->name;
+        n[i] = S.limits ? connlimit_count(S.limits, names[i]) : 0;
+    }
+    pthread_mutex_unlock(&S.limits_mu);
+    if (S.cur && stats_publish(S.cur->cfg->data_dir, names, n, k, stopped) != 0)
+        log_warn("stats: cannot write %s/run/%s.stats: %s", S.cur->cfg->data_dir,
+                 S.proto->ident, strerror(errno));
+}
+
+static void stats_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    stats_now(false);
+}
+
 /* ---- start and stop --------------------------------------------------------------- */
 
 static void teardown(void)
@@ -477,6 +505,11 @@ static void teardown(void)
             event_free(S.ev_sig[i]);
     if (S.ev_maint)
         event_free(S.ev_maint);
+    if (S.ev_stats) {
+        event_free(S.ev_stats);
+        S.ev_stats = NULL;
+        stats_now(true);               /* the last snapshot says: stopped */
+    }
     listeners_free(S.listeners);
     S.listeners = NULL;
     if (S.wq)
@@ -555,6 +588,11 @@ static int add_events(void)
     S.ev_maint = event_new(S.base, -1, EV_PERSIST, maint_cb, NULL);
     if (!S.ev_maint || event_add(S.ev_maint, &tv) != 0)
         return -1;
+    struct timeval stv = { .tv_sec = STATS_INTERVAL, .tv_usec = 0 };
+    S.ev_stats = event_new(S.base, -1, EV_PERSIST, stats_cb, NULL);
+    if (!S.ev_stats || event_add(S.ev_stats, &stv) != 0)
+        return -1;
+    stats_now(false);
     return 0;
 }
 
@@ -592,6 +630,7 @@ static int start(void)
     }
     if (saslg_init(S.store, cfg) != 0)
         return -1;
+    stats_begin(S.proto->ident, (int64_t)time(NULL));
     S.sasl_ok = true;
     /* before any thread exists: smtpd forks its queue runner here, and a fork while
      * other threads run may copy a lock one of them holds (the child then hangs) */

@@ -11,6 +11,7 @@
 #include "check_rspamd.h"
 #include "check_spf.h"
 #include "log.h"
+#include "reject_class.h"
 #include "store.h"
 
 /* ---- rows ------------------------------------------------------------------- */
@@ -210,6 +211,8 @@ static void stage_end(struct check_run *run)
     run->next = run->nrows;
     if (run->v.answer == CHECK_CONTINUE)
         default_outcome(run);
+    if (!run->v.res.accept && !run->ctx.offline)    /* the status counters (stats.h) */
+        stats_count(reject_class(run->v.res.rule));
     if (run->stage == CHECK_CONNECT)
         run->hdrs_connect = run->hdrs_len;
     if (run->stage <= CHECK_HELO)

@@ -16,6 +16,7 @@
 #include "received.h"
 #include "runner.h"
 #include "session.h"
+#include "stats.h"
 
 static int data_sink(void *ctx, const char *buf, size_t len)
 {
@@ -191,6 +192,8 @@ static void data_end(struct session *s)
         int err = spool_error(s->sp);
         log_info("rejected: id=%s from=<%s> ip=%s reply=%d %s", s->id, s->tx->from.text,
                  s->pc.ipstr, r.code, r.enh);
+        if (r.code / 100 == 5)         /* bare LF, size, hops: status counters (stats.h) */
+            stats_count(STAT_REJ_OTHER);
         if (r.code == 451 && err)
             storage_error(s, err);
         else

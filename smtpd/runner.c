@@ -26,6 +26,8 @@
 #include "log.h"
 #include "queue_file.h"
 #include "queue_run.h"
+#include "stats.h"
+#include "status.h"
 #include "store.h"
 #include "tls.h"
 
@@ -147,8 +149,28 @@ static bool wait_event(struct qrun *q, struct config **own, int sfd, int ifd, in
     return kick;
 }
 
+/* Every STATS_INTERVAL: the runner's counters to data_dir/run/queue.stats; every
+ * metrics_interval the Prometheus textfile, if configured (status.h; the runner may
+ * wait on the store and the disk, the daemons' loops may not). */
+static void report(const struct qrun *q, int64_t now, int64_t *last_stats, int64_t *last_metrics)
+{
+    if (now - *last_stats >= STATS_INTERVAL) {
+        *last_stats = now;
+        if (stats_publish(q->cfg->data_dir, NULL, NULL, 0, false) != 0)
+            log_warn("runner: cannot write %s/run/queue.stats: %s", q->cfg->data_dir,
+                     strerror(errno));
+    }
+    const char *mf = q->cfg->metrics_textfile;
+    if (mf && mf[0] && now - *last_metrics >= (int64_t)q->cfg->metrics_interval) {
+        *last_metrics = now;
+        if (status_write_textfile(mf, q->cfg, q->st) != 0)
+            log_warn("runner: cannot write metrics_textfile %s: %s", mf, strerror(errno));
+    }
+}
+
 static void child_loop(struct qrun *q, pid_t parent, const sigset_t *waitset)
 {
+    int64_t last_stats = 0, last_metrics = 0;
     struct config *own = NULL;
     int64_t last_clean = 0;
     int sfd = signalfd(-1, waitset, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -171,9 +193,10 @@ static void child_loop(struct qrun *q, pid_t parent, const sigset_t *waitset)
         if (getppid() != parent)
             _exit(0);
         now = (int64_t)time(NULL);
+        report(q, now, &last_stats, &last_metrics);
         int64_t wait = next ? next - now : RUNNER_MAX_SLEEP;
-        if (wait > RUNNER_MAX_SLEEP)
-            wait = RUNNER_MAX_SLEEP;
+        if (wait > STATS_INTERVAL)      /* the stats file is rewritten that often */
+            wait = STATS_INTERVAL;
         kick = wait > 0 ? wait_event(q, &own, sfd, ifd, wait) : false;
     }
 }
@@ -203,6 +226,8 @@ static void child_main(const struct config *cfg, pid_t parent)
         log_warn("runner: store not available: bounces go to canonical addresses only");
         q.st = NULL;
     }
+    stats_reset();                  /* the parent's counts are the parent's */
+    stats_begin("queue", (int64_t)time(NULL));
     log_info("runner: started, pid %ld", (long)getpid());
     child_loop(&q, parent, &waitset);
 }
