@@ -261,8 +261,9 @@ static void reload_apply(struct reload_job *j)
     SSL_CTX *ctx = NULL;
 
     if (!nr ||
-        (j->tls_tried && tls_load_reload(cfg->tls_cert, needs_tls(nr), j->tls_rc, &j->tls,
-                                         S.tls_ctx, &ctx, err, sizeof err) != 0) ||
+        (j->tls_tried &&
+         tls_load_reload(cfg->tls_cert, needs_tls(nr), j->tls_rc, &j->tls, &ctx, err,
+                         sizeof err) != 0) ||
         listeners_for(nr, &S.listeners, &fresh, err, sizeof err) != 0) {
         log_err("reload refused: %s", err);
         if (ctx)
@@ -543,8 +544,12 @@ static int prepare(const char *cfgpath, char *err, size_t errlen)
 /* After daemonizing: the certificate keeper (as root) and the drop to run_as_user. */
 static int drop(char *err, size_t errlen)
 {
-    if (certkeeper_start(S.cfgpath, err, errlen) != 0 ||
-        privdrop_to_user(S.cur->cfg->run_as_user, err, errlen) != 0)
+    if (certkeeper_start(S.cfgpath, err, errlen) != 0)
+        return -1;
+    if (certkeeper_pid())
+        log_info("certificate keeper: pid %ld stays root to read tls_cert/tls_key on reload",
+                 certkeeper_pid());
+    if (privdrop_to_user(S.cur->cfg->run_as_user, err, errlen) != 0)
         return -1;
     umask(077);
     return 0;
@@ -675,9 +680,6 @@ static int run(const char *cfgpath, bool foreground)
     log_info("started: %zu instance(s), %u event loop(s), config %s, running as uid %d",
              S.cur->ninst, S.nloops,
              S.cfgpath, (int)getuid());
-    if (certkeeper_pid())
-        log_info("certificate keeper: pid %ld stays root to read tls_cert/tls_key on reload",
-                 certkeeper_pid());
     if (pthread_sigmask(SIG_UNBLOCK, &sigs, NULL) != 0)
         log_warn("cannot unblock signals");
     store_mark_loop_thread(true);   /* store calls never wait here: store.h */

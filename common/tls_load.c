@@ -87,7 +87,7 @@ int tls_load_start(const char *cert, const char *key, bool needed, SSL_CTX **out
 }
 
 int tls_load_reload(const char *cert, bool needed, enum tls_load_rc rc, struct tls_loaded *t,
-                    SSL_CTX *old, SSL_CTX **out, char *err, size_t errlen)
+                    SSL_CTX **out, char *err, size_t errlen)
 {
     *out = NULL;
     if (rc == TLS_LOAD_OK) {
@@ -99,15 +99,10 @@ int tls_load_reload(const char *cert, bool needed, enum tls_load_rc rc, struct t
     if (t->ctx)
         SSL_CTX_free(t->ctx);
     t->ctx = NULL;
-    if (old && SSL_CTX_up_ref(old) == 1) {
-        log_err("reload: %s; keeping the old one", t->msg);
-        *out = old;
-        return 0;
-    }
     if (needed) {
-        snprintf(err, errlen, "%s", t->msg);
+        snprintf(err, errlen, "%s; keeping the old one", t->msg);
         return -1;
     }
-    log_warn("reload: TLS stays off: %s", t->msg);
+    log_warn("reload: TLS disabled: %s", t->msg);
     return 0;
 }

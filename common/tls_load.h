@@ -37,10 +37,11 @@ int tls_load_start(const char *cert, const char *key, bool needed, SSL_CTX **out
                    size_t errlen);
 
 /* On reload, from the worker's load T (RC) of CERT: a good new context in *out (taken
- * from T); otherwise OLD (a new reference) stays in force, with a log line naming the
- * file and the reason ("reload: tls_cert F: certificate expired on D; keeping the old
- * one"). 0, or -1 with err when there is no OLD and NEEDED. */
+ * from T). A refused one refuses the whole reload when NEEDED (an instance uses TLS):
+ * -1 with err naming the file and the reason ("tls_cert F: certificate expired on D;
+ * keeping the old one"), and the old certificate and configuration stay in force, as
+ * for any refused reload; not needed, TLS is off with a warning. 0, or -1. */
 int tls_load_reload(const char *cert, bool needed, enum tls_load_rc rc, struct tls_loaded *t,
-                    SSL_CTX *old, SSL_CTX **out, char *err, size_t errlen);
+                    SSL_CTX **out, char *err, size_t errlen);
 
 #endif
