@@ -322,6 +322,10 @@ class CertAsUser(CertCase):
         self.start_smtpd()
         self.assertIn("certificate expired on 2025-01-01 00:00:00 UTC; serving it anyway",
                       self.env.log("smtpd"))
+        r = self.env.smtpd_cmd("--check-config")
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertIn("warning: tls_cert %s: certificate expired on 2025-01-01" % self.le.cert,
+                      r.stdout)
         self.assert_served(expired[2], "the expired certificate, at start")
         self.env.stop("smtpd")
         good = self.le.issue()
@@ -333,6 +337,9 @@ class CertAsUser(CertCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("tls_key %s: the key does not match the certificate in %s"
                       % (self.le.key, self.le.cert), r.stderr)
+        r = self.env.smtpd_cmd("--check-config")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("error: tls_key %s: the key does not match" % self.le.key, r.stdout)
 
 
 if __name__ == "__main__":
