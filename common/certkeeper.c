@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -105,16 +106,27 @@ static void answer(int sock, const char *cfgpath)
             (void)close(fds[i]);
 }
 
+/* Nothing of the daemon's but the socket and stdio: not the listeners. */
+static void close_others(int sock)
+{
+    if ((sock <= 3 || close_range(3, (unsigned)sock - 1, 0) == 0) &&
+        close_range((unsigned)sock + 1, ~0U, 0) == 0)
+        return;
+    struct rlimit rl;                 /* a kernel before 5.9: one by one */
+    int max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 ? (int)rl.rlim_cur
+                                                                          : 65536;
+    for (int fd = 3; fd < max; fd++)
+        if (fd != sock)
+            (void)close(fd);
+}
+
 static void keeper_main(int sock, pid_t daemon, const char *cfgpath)
 {
     char err[256];
 
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0L, 0L, 0L) != 0 || getppid() != daemon)
         _exit(0);
-    /* nothing of the daemon's but the socket and stdio: not the listeners */
-    if ((sock > 3 && close_range(3, (unsigned)sock - 1, 0) != 0) ||
-        close_range((unsigned)sock + 1, ~0U, 0) != 0)
-        _exit(1);
+    close_others(sock);
     if (privdrop_keeper(err, sizeof err) != 0) {
         log_err("certificate keeper: %s", err);
         _exit(1);
