@@ -37,6 +37,10 @@ const struct keydef config_server_keys[] = {
     { "dns_timeout", V_DUR_NZ, S(dns_timeout), NOOFF, "5s" },
     { "queue_concurrency", V_UINT, S(queue_concurrency), NOOFF, "20" },
     { "queue_destination_concurrency", V_UINT, S(queue_destination_concurrency), NOOFF, "5" },
+    { "tls_ca_file", V_STR, S(tls_ca_file), NOOFF, "" },        /* "": the system store */
+    { "mta_sts_policy", V_STSPUB, S(mta_sts_policy), NOOFF, "off" },
+    { "mta_sts_max_age", V_DUR_NZ, S(mta_sts_max_age), NOOFF, "7d" },
+    { "mta_sts_fetch_port", V_UINT, S(mta_sts_fetch_port), NOOFF, "443" },
     { NULL, V_STR, 0, NOOFF, NULL },
 };
 

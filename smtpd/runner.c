@@ -23,6 +23,7 @@
 
 #include "dns.h"
 #include "log.h"
+#include "mtasts.h"
 #include "queue_file.h"
 #include "queue_run.h"
 #include "store.h"
@@ -97,6 +98,7 @@ static void reload(struct qrun *q, struct config **own)
     *own = n;
     q->cfg = n;
     (void)dns_configure(&n->dns_servers, n->dns_timeout);
+    (void)outbound_tls_configure(n);                  /* tls_ca_file, MTA-STS settings */
     log_info("runner: config reloaded");
 }
 
@@ -195,6 +197,7 @@ static void child_main(const struct config *cfg, pid_t parent)
         _exit(1);
     }
     q.tls = tls_client_ctx();
+    (void)outbound_tls_configure(cfg);               /* logged when it fails */
     if (store_open(cfg->data_dir, &q.st) != STORE_OK) {
         log_warn("runner: store not available: bounces go to canonical addresses only");
         q.st = NULL;

@@ -18,6 +18,7 @@ struct udb {
     struct config *cfg;
     struct store *st;
     bool relay, password_stdin, force, no_mailbox;   /* flags given on the command line */
+    bool sts_policy;                     /* dns --mta-sts-policy */
     const char *selector, *algorithm;    /* --selector NAME, --algorithm ALG (dkim add) */
     char **args;                         /* positional arguments after the command */
     int nargs;

@@ -93,7 +93,7 @@ static bool open_against(struct hop *h, struct smtpc_reply *why)
     nh.n = 1;
     snprintf(nh.host[0].name, sizeof nh.host[0].name, "127.0.0.1");
     nh.host[0].port = ntohs(sa.sin_port);
-    struct smtpc *c = smtpc_open(&nh, ME, NULL, why);
+    struct smtpc *c = smtpc_open(&nh, ME, NULL, NULL, why);
     bool ok = c != NULL;
     smtpc_close(c);
     pthread_join(th, NULL);
