@@ -117,9 +117,14 @@ static int policy_field(const char *k, size_t kl, const char *v, size_t vl,
     } else if (KEY("max_age")) {
         if (s->max_age)
             return 0;
-        if (vl == 0 || vl > 10 || strspn(v, "0123456789") < vl)
+        char num[12];
+        if (vl == 0 || vl > 10)
             return -1;
-        unsigned long a = strtoul(v, NULL, 10);
+        memcpy(num, v, vl);                 /* v is not NUL-terminated */
+        num[vl] = '\0';
+        if (strspn(num, "0123456789") < vl)
+            return -1;
+        unsigned long a = strtoul(num, NULL, 10);
         p->max_age = a > MTASTS_MAX_AGE_MAX ? MTASTS_MAX_AGE_MAX : a;
         s->max_age = true;
     } else if (KEY("mx")) {
