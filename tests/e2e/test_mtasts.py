@@ -250,5 +250,42 @@ class MtaSts(OutboundCase):
         self.assertTrue(self.plain.handler.messages[0][2].endswith(BODY))
 
 
+class Publish(unittest.TestCase):
+    """`userdb dns` prints the _mta-sts TXT of mta_sts_policy (its id follows the
+    policy file), `userdb dns --mta-sts-policy` the file; off prints neither."""
+
+    def dns(self, env, *args):
+        r = env.userdb("dns", *args, check=False)
+        return r.returncode, r.stdout
+
+    def test_userdb_dns(self):
+        env = harness.Env("mtasts-publish")
+        try:
+            rc, out = self.dns(env)
+            self.assertEqual(rc, 0)
+            self.assertNotIn("_mta-sts", out)
+            self.assertNotEqual(self.dns(env, "--mta-sts-policy")[0], 0)
+            ids = []
+            for mode in ("enforce", "testing"):
+                with open(env.conf) as f:
+                    text = re.sub(r"mta_sts_policy = \w+\n", "", f.read())
+                env.write_conf(text.replace("[server]\n", "[server]\nmta_sts_policy = %s\n"
+                                            "mta_sts_max_age = 2d\n" % mode, 1))
+                rc, out = self.dns(env)
+                self.assertEqual(rc, 0, out)
+                m = re.search(r"^_mta-sts\.%s\.\t3600\tIN\tTXT\t\"v=STSv1; id=([0-9a-f]{16})\"$"
+                              % re.escape(harness.DOMAIN), out, re.M)
+                self.assertTrue(m, out)
+                ids.append(m.group(1))
+                self.assertIn("https://mta-sts.%s/.well-known/mta-sts.txt" % harness.DOMAIN, out)
+                rc, pol = self.dns(env, "--mta-sts-policy")
+                self.assertEqual(rc, 0)
+                self.assertEqual(pol, "version: STSv1\nmode: %s\nmx: mail.example.test\n"
+                                      "max_age: 172800\n" % mode)     # (text mode: CRLF read as LF)
+            self.assertNotEqual(ids[0], ids[1])
+        finally:
+            env.stop_all()
+
+
 if __name__ == "__main__":
     unittest.main()
