@@ -268,7 +268,7 @@ class Publish(unittest.TestCase):
             ids = []
             for mode in ("enforce", "testing"):
                 with open(env.conf) as f:
-                    text = re.sub(r"mta_sts_policy = \w+\n", "", f.read())
+                    text = re.sub(r"mta_sts_(policy|max_age) = \w+\n", "", f.read())
                 env.write_conf(text.replace("[server]\n", "[server]\nmta_sts_policy = %s\n"
                                             "mta_sts_max_age = 2d\n" % mode, 1))
                 rc, out = self.dns(env)
