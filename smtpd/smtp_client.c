@@ -503,10 +503,10 @@ static struct smtpc *open_addr(const struct mx_host *h, const struct ipaddr *add
     return NULL;
 }
 
-/* Try every address of one host (dns.h: [server] dns_servers); a connected, greeted
- * smtpc or NULL. */
-static struct smtpc *open_host(const struct mx_host *h, const char *helo, SSL_CTX *tls,
-                               const struct tls_policy *p, struct smtpc_reply *why)
+/* Try every address of one host (dns.h: [server] dns_servers) under policy p; a
+ * connected, greeted smtpc or NULL. */
+static struct smtpc *open_host_as(const struct mx_host *h, const char *helo, SSL_CTX *tls,
+                                  const struct tls_policy *p, struct smtpc_reply *why)
 {
     if (!tlsp_host_allowed(p, h->name)) {        /* RFC 8461 section 5 */
         struct smtpc none = { .fd = -1 };
@@ -533,6 +533,17 @@ static struct smtpc *open_host(const struct mx_host *h, const char *helo, SSL_CT
             return c;
     }
     return NULL;
+}
+
+/* One host under its own policy (tlsp_host_policy: DANE) or the domain's. */
+static struct smtpc *open_host(const struct mx_host *h, const char *helo, SSL_CTX *tls,
+                               const struct tls_policy *dp, struct smtpc_reply *why)
+{
+    struct tls_policy *scratch = malloc(sizeof *scratch);
+    const struct tls_policy *p = scratch ? tlsp_host_policy(dp, h->name, h->port, scratch) : dp;
+    struct smtpc *c = open_host_as(h, helo, tls, p, why);
+    free(scratch);
+    return c;
 }
 
 struct smtpc *smtpc_open(const struct nexthop *nh, const char *helo, SSL_CTX *tls,

@@ -8,11 +8,16 @@
  * mail is deferred, never sent in clear. Testing mode checks the same, logs what fails
  * and delivers anyway.
  *
+ * The domain's policy comes from the queue (queue_dest.c: mtasts_lookup); DANE is per
+ * MX host (its TLSA records are _PORT._tcp.HOST), so smtpc_open asks tlsp_host_policy
+ * for each host: that is where a DANE lookup returns a required policy (via DANE, its
+ * TLSA set in p->dane) that takes precedence over MTA-STS (RFC 8461 section 2).
+ *
  * MTA-STS verification is OpenSSL's: the chain against the system CA store (or
  * [server] tls_ca_file), the MX host name (SNI, X509_VERIFY_PARAM host, no partial
- * wildcards). DANE fills p->dane and adds its TLSA records in tlsp_ssl_prepare
- * (OpenSSL's SSL_dane_enable / SSL_dane_tlsa_add); tlsp_ssl_check then reads the same
- * verify result.
+ * wildcards). DANE adds its TLSA records in tlsp_ssl_prepare (OpenSSL's
+ * SSL_dane_enable / SSL_dane_tlsa_add); tlsp_ssl_check then reads the same verify
+ * result.
  *
  * Result codes: 0 success, negative error. */
 #ifndef MS_TLS_POLICY_H
@@ -59,6 +64,11 @@ const char *tlsp_label(const struct tls_policy *p);
 bool tlsp_mx_match(const char *pattern, const char *host);
 /* May HOST be used under p (MTA-STS: it matches one of the mx patterns; else yes)? */
 bool tlsp_host_allowed(const struct tls_policy *p, const char *host);
+
+/* The policy for one host of the hop (HOST:PORT) under the domain's policy p (NULL:
+ * none): p itself, or scratch filled with a host's own (DANE). Blocking (DNS). */
+const struct tls_policy *tlsp_host_policy(const struct tls_policy *p, const char *host,
+                                          int port, struct tls_policy *scratch);
 
 /* ---- OpenSSL ---- */
 /* The verifying client context (CA_FILE, or the system store when NULL or ""): made
