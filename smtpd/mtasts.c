@@ -47,6 +47,26 @@ int outbound_tls_configure(const struct config *cfg)
     return rc;
 }
 
+int outbound_tls_check_config(const struct config *cfg, FILE *out)
+{
+    char err[512];
+    const char *path = cfg->path ? cfg->path : "-";
+    int errors = 0;
+    if (cfg->tls_ca_file && cfg->tls_ca_file[0] && tlsp_configure(cfg->tls_ca_file, err, sizeof err) < 0) {
+        fprintf(out, "error: %s: tls_ca_file: %s\n", path, err);
+        errors++;
+    }
+    bool starttls = false;
+    for (size_t i = 0; i < cfg->nsmtp; i++)
+        starttls |= cfg->smtp[i].common.tls == TLS_STARTTLS || cfg->smtp[i].common.tls == TLS_REQUIRED;
+    if ((cfg->mta_sts_policy == MTA_STS_TESTING || cfg->mta_sts_policy == MTA_STS_ENFORCE) &&
+        (!starttls || !cfg->tls_cert || !cfg->tls_cert[0]))
+        fprintf(out, "warning: %s: mta_sts_policy = %s but no [smtp] instance offers STARTTLS "
+                "with tls_cert: senders that honour the policy cannot deliver to us\n", path,
+                cfg->mta_sts_policy == MTA_STS_ENFORCE ? "enforce" : "testing");
+    return errors;
+}
+
 /* ---------------------------------------------------------- cache file ---- */
 
 char *mtasts_cache_format(const char *id, long long fetched, const char *policy, size_t plen,

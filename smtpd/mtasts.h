@@ -12,6 +12,7 @@
 #ifndef MS_MTASTS_H
 #define MS_MTASTS_H
 #include <stddef.h>
+#include <stdio.h>
 
 #include "config.h"
 #include "mtasts_parse.h"
@@ -21,6 +22,11 @@
  * verifying context (tlsp_configure) and ours. At the runner's start and at each
  * reload; any thread. 0, or -1 (logged; the old settings stay). */
 int outbound_tls_configure(const struct config *cfg);
+
+/* --check-config's findings on the outbound TLS keys (error: a tls_ca_file that does
+ * not load; warning: a published MTA-STS policy that no STARTTLS listener can serve).
+ * Returns the number of errors. */
+int outbound_tls_check_config(const struct config *cfg, FILE *out);
 
 /* The policy for a delivery to DOMAIN into *out (opportunistic when it has none). */
 void mtasts_lookup(const char *domain, struct tls_policy *out);

@@ -286,6 +286,25 @@ class Publish(unittest.TestCase):
         finally:
             env.stop_all()
 
+    def test_check_config(self):
+        env = harness.Env("mtasts-check", server_conf="mta_sts_policy = enforce\n"
+                                                      "tls_ca_file = /nonexistent/ca.pem\n",
+                          sections="[smtp mx]\nlisten = 127.0.0.1:{port:mx}\n")
+        r = env.smtpd_cmd("--check-config")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertRegex(r.stdout, r"(?m)^error: .*: tls_ca_file: cannot load the CA "
+                                   r"certificates /nonexistent/ca\.pem")
+        self.assertRegex(r.stdout, r"(?m)^warning: .*: mta_sts_policy = enforce but no \[smtp\] "
+                                   r"instance offers STARTTLS")
+        with open(env.conf) as f:
+            text = f.read()
+        env.write_conf(text.replace("tls_ca_file = /nonexistent/ca.pem\n", "")
+                       .replace("listen = 127.0.0.1:", "tls = starttls\nlisten = 127.0.0.1:"))
+        r = env.smtpd_cmd("--check-config")
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertNotIn("tls_ca_file", r.stdout)
+        self.assertNotIn("mta_sts_policy", r.stdout)
+
 
 if __name__ == "__main__":
     unittest.main()
