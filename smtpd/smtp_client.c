@@ -346,8 +346,8 @@ static int policy_unmet(struct smtpc *c, const struct tls_policy *p, struct smtp
     if (!p || p->mode == TLSP_OPPORTUNISTIC)
         return 0;
     if (p->mode == TLSP_TESTING) {
-        log_warn("tls policy: %s for %s: %s at %s; delivering anyway", tlsp_label(p),
-                 p->domain, what, c->host);
+        log_warn("tls policy: %s for %s: %s; delivering anyway", tlsp_label(p), p->domain,
+                 what);
         return 0;
     }
     r->code = 0;
