@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ipmatch.h"
 #include "log.h"
 #include "mtasts.h"
 #include "mx.h"
@@ -106,11 +107,15 @@ static void hop_of(const struct config *cfg, const char *domain, struct nexthop 
 }
 
 /* The TLS policy of a hop: the recipient domain's MTA-STS policy for its MX hosts and
- * for a [routes] host (matched against the policy's mx list like an MX); none for the
+ * for a [routes] host name (matched against the policy's mx list like an MX); none for
+ * a route to an address (the admin's explicit choice: mx patterns are names), the
  * relayhost (a smarthost is not the domain's MX) and address literals. */
 static void hop_policy(const struct dest *t, const struct nexthop *nh, struct tls_policy *p)
 {
-    if (strncmp(nh->key, "mx:", 3) == 0 || strncmp(nh->key, "route:", 6) == 0) {
+    struct ipaddr a;
+    bool route = strncmp(nh->key, "route:", 6) == 0;
+    if (strncmp(nh->key, "mx:", 3) == 0 ||
+        (route && nh->n > 0 && ipaddr_parse(nh->host[0].name, &a) != 0)) {
         mtasts_lookup(t->domain, p);
         return;
     }

@@ -4,7 +4,8 @@ their MX and mta-sts hosts; a Python HTTPS server (http.server + ssl, a certific
 test CA made here with openssl) serves their policies; aiosmtpd sinks offer STARTTLS
 with a certificate of that CA for their name, with a self-signed one, or no STARTTLS.
 [routes] send each domain to its sink by host name (mx.DOMAIN:PORT), and the queue
-applies the recipient domain's policy to the route's host as to an MX.
+applies the recipient domain's policy to the route's host as to an MX (a route to an
+address is the admin's explicit choice and exempt).
 
 enforce: delivered over verified TLS to the matching sink; a self-signed certificate,
 a certificate for another name, a host not in the policy's mx list and a sink without
@@ -39,6 +40,7 @@ POLICIES = {        # domain: (mode, mx patterns)
     "nomx.example": ("enforce", ["mx.nomx.example"]),
     "plain.example": ("enforce", ["mx.plain.example"]),
     "testing.example": ("testing", ["mx.testing.example"]),
+    "addr.example": ("enforce", ["mx.addr.example"]),    # routed to an address: exempt
 }
 NO_POLICY = "none.example"     # no _mta-sts record
 
@@ -176,7 +178,8 @@ class MtaSts(OutboundCase):
             "mtasts", server_conf="dns_servers = %s\ndns_timeout = 3s\ntls_ca_file = %s\n"
                                   "mta_sts_fetch_port = %d\nqueue_retry = 1h\n"
             % (self.nsd.server, self.certs["ca"][0], self.https.port),
-            routes="\n".join("%s = %s.%s:%d" % (d, h, d, s.port) for d, (h, s) in routes.items()))
+            routes="\n".join(["%s = %s.%s:%d" % (d, h, d, s.port) for d, (h, s) in routes.items()] +
+                             ["addr.example = 127.0.0.1:%d" % self.bad.port]))
 
     def listing(self):
         return {ln.split(" to=<")[1].split(">")[0].split("@")[1]: ln
@@ -202,11 +205,12 @@ class MtaSts(OutboundCase):
             "plain.example": "MTA-STS enforce: no STARTTLS at mx.plain.example",
         }
         self.deferred_with(want)
-        self.assertTrue(wait_for(lambda: len(self.bad.rcpts()) == 2 and self.good.rcpts(), 30),
+        self.assertTrue(wait_for(lambda: len(self.bad.rcpts()) == 3 and self.good.rcpts(), 30),
                         self.queue())
         # enforce: only the verified sink got mail; nothing in clear, nothing unverified
         self.assertEqual(self.good.rcpts(), ["bob@good.example"])
-        self.assertEqual(sorted(self.bad.rcpts()), ["bob@none.example", "bob@testing.example"])
+        self.assertEqual(sorted(self.bad.rcpts()),
+                         ["bob@addr.example", "bob@none.example", "bob@testing.example"])
         self.assertEqual(self.plain.rcpts(), [])
         self.assertEqual(self.good.handler.tls, [True])
         log = self.env.log("smtpd")
@@ -219,7 +223,8 @@ class MtaSts(OutboundCase):
                               r"verified for mx\.testing\.example: .*; delivering anyway")
         self.assertNotIn("none.example: policy", log)
         cache = os.path.join(self.env.data, "mta-sts")
-        self.assertEqual(sorted(os.listdir(cache)), sorted(POLICIES))
+        self.assertEqual(sorted(os.listdir(cache)), sorted(set(POLICIES) - {"addr.example"}))
+        self.assertNotIn("addr.example", self.https.fetches)
         self.assertEqual(self.https.fetches.count("bad.example"), 1)
 
         # the cached policy: HTTPS server gone, smtpd restarted, still enforced
