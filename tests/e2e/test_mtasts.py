@@ -43,6 +43,7 @@ POLICIES = {        # domain: (mode, mx patterns)
     "addr.example": ("enforce", ["mx.addr.example"]),    # routed to an address: exempt
 }
 NO_POLICY = "none.example"     # no _mta-sts record
+BROKEN = {"big.example": "a 70 KB policy", "redir.example": "a redirect"}   # not taken
 
 
 def openssl(*args):
@@ -71,7 +72,7 @@ def make_certs(d):
                 "-out", cert, "-days", "2", "-extfile", ext)
         out[name] = (cert, key)
 
-    leaf("https", ["mta-sts." + dom for dom in POLICIES])
+    leaf("https", ["mta-sts." + dom for dom in list(POLICIES) + list(BROKEN)])
     leaf("good", ["mx.good.example"])
     key, cert = os.path.join(d, "self.key"), os.path.join(d, "self.pem")
     openssl("req", "-x509", *ec, "-keyout", key, "-out", cert, "-days", "2",
@@ -94,6 +95,23 @@ class PolicyServer:
                 host = (self.headers.get("Host") or "").split(":")[0]
                 domain = host[len("mta-sts."):] if host.startswith("mta-sts.") else ""
                 outer.fetches.append(domain)
+                if domain == "redir.example":
+                    self.send_response(301)
+                    self.send_header("Location", "https://mta-sts.good.example:%d%s"
+                                     % (outer.port, self.path))
+                    self.end_headers()
+                    return
+                if domain == "big.example":
+                    body = ("version: STSv1\r\nmode: enforce\r\nmx: mx.big.example\r\n"
+                            "max_age: 86400\r\n" + "x: y\r\n" * 14000).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/plain")
+                    self.end_headers()       # no length: read until the limit
+                    try:
+                        self.wfile.write(body)
+                    except OSError:
+                        pass
+                    return
                 if self.path != "/.well-known/mta-sts.txt" or domain not in POLICIES:
                     self.send_error(404)
                     return
@@ -149,9 +167,9 @@ class TlsSink:
 
 def zones():
     z = {}
-    for dom in list(POLICIES) + [NO_POLICY]:
+    for dom in list(POLICIES) + list(BROKEN) + [NO_POLICY]:
         recs = ["mx A 127.0.0.1", "other A 127.0.0.1", "mta-sts A 127.0.0.1"]
-        if dom in POLICIES:
+        if dom != NO_POLICY:
             recs.append('_mta-sts TXT "v=STSv1; id=20261207a;"')
         recs.append('_mta-sts TXT "some other record"')
         z[dom] = recs
@@ -173,7 +191,8 @@ class MtaSts(OutboundCase):
         routes = {"good.example": ("mx", self.good), "bad.example": ("mx", self.bad),
                   "wrong.example": ("mx", self.good), "nomx.example": ("other", self.good),
                   "plain.example": ("mx", self.plain), "testing.example": ("mx", self.bad),
-                  NO_POLICY: ("mx", self.bad)}
+                  NO_POLICY: ("mx", self.bad), "big.example": ("mx", self.bad),
+                  "redir.example": ("mx", self.bad)}
         self.env = relay_env(
             "mtasts", server_conf="dns_servers = %s\ndns_timeout = 3s\ntls_ca_file = %s\n"
                                   "mta_sts_fetch_port = %d\nqueue_retry = 1h\n"
@@ -196,7 +215,7 @@ class MtaSts(OutboundCase):
 
     def test_enforce_testing_none_and_cache(self):
         self.env.start("smtpd")
-        for dom in list(POLICIES) + [NO_POLICY]:
+        for dom in list(POLICIES) + list(BROKEN) + [NO_POLICY]:
             self.send(["bob@" + dom])
         want = {
             "bad.example": "MTA-STS enforce: certificate not verified for mx.bad.example",
@@ -205,12 +224,14 @@ class MtaSts(OutboundCase):
             "plain.example": "MTA-STS enforce: no STARTTLS at mx.plain.example",
         }
         self.deferred_with(want)
-        self.assertTrue(wait_for(lambda: len(self.bad.rcpts()) == 3 and self.good.rcpts(), 30),
+        self.assertTrue(wait_for(lambda: len(self.bad.rcpts()) == 5 and self.good.rcpts(), 30),
                         self.queue())
         # enforce: only the verified sink got mail; nothing in clear, nothing unverified
         self.assertEqual(self.good.rcpts(), ["bob@good.example"])
+        # a policy over 64 KB, a redirect: no policy (opportunistic), the reason logged
         self.assertEqual(sorted(self.bad.rcpts()),
-                         ["bob@addr.example", "bob@none.example", "bob@testing.example"])
+                         ["bob@addr.example", "bob@big.example", "bob@none.example",
+                          "bob@redir.example", "bob@testing.example"])
         self.assertEqual(self.plain.rcpts(), [])
         self.assertEqual(self.good.handler.tls, [True])
         log = self.env.log("smtpd")
@@ -222,6 +243,9 @@ class MtaSts(OutboundCase):
         self.assertRegex(log, r"tls policy: MTA-STS testing for testing\.example: certificate not "
                               r"verified for mx\.testing\.example: .*; delivering anyway")
         self.assertNotIn("none.example: policy", log)
+        self.assertRegex(log, r"mta-sts: big\.example: policy fetch failed: .*larger than 65536")
+        self.assertRegex(log, r"mta-sts: redir\.example: policy fetch failed: HTTP status 301")
+        self.assertEqual(self.https.fetches.count("good.example"), 1)    # not followed
         cache = os.path.join(self.env.data, "mta-sts")
         self.assertEqual(sorted(os.listdir(cache)), sorted(set(POLICIES) - {"addr.example"}))
         self.assertNotIn("addr.example", self.https.fetches)
