@@ -18,6 +18,8 @@ enum plaintext_auth { PLAINTEXT_TLS, PLAINTEXT_ALWAYS };
 enum auth_source { AUTH_SOURCE_STORE, AUTH_SOURCE_SYSTEM, AUTH_SOURCE_FIXED };
 /* spf = off|tag|reject, dmarc = off|tag|enforce (SPEC "Anti-spam on an instance") */
 enum authres_mode { AUTHRES_OFF, AUTHRES_TAG, AUTHRES_ACT };
+/* [server] mta_sts_policy = off|none|testing|enforce: the MTA-STS policy we publish */
+enum mta_sts_publish { MTA_STS_OFF, MTA_STS_NONE, MTA_STS_TESTING, MTA_STS_ENFORCE };
 
 struct strlist {
     char **v;
@@ -121,6 +123,10 @@ struct config {
     unsigned queue_destination_concurrency;   /* ... and to one next hop */
     char *metrics_textfile;            /* Prometheus textfile (status.h); "" off */
     unsigned metrics_interval;         /* seconds between its writes */
+    char *tls_ca_file;                 /* outbound verification (MTA-STS); "": system store */
+    enum mta_sts_publish mta_sts_policy;   /* what `userdb dns` publishes */
+    unsigned mta_sts_max_age;          /* max_age of the published policy, seconds */
+    unsigned mta_sts_fetch_port;       /* HTTPS port of policy fetches (443; tests) */
     struct route *routes;
     size_t nroutes;
     struct smtp_instance *smtp;

@@ -40,6 +40,10 @@ const struct keydef config_server_keys[] = {
     { "queue_destination_concurrency", V_UINT, S(queue_destination_concurrency), NOOFF, "5" },
     { "metrics_textfile", V_STR, S(metrics_textfile), NOOFF, "" },
     { "metrics_interval", V_DUR_NZ, S(metrics_interval), NOOFF, "30s" },
+    { "tls_ca_file", V_STR, S(tls_ca_file), NOOFF, "" },        /* "": the system store */
+    { "mta_sts_policy", V_STSPUB, S(mta_sts_policy), NOOFF, "off" },
+    { "mta_sts_max_age", V_DUR_NZ, S(mta_sts_max_age), NOOFF, "7d" },
+    { "mta_sts_fetch_port", V_UINT, S(mta_sts_fetch_port), NOOFF, "443" },
     { NULL, V_STR, 0, NOOFF, NULL },
 };
 

@@ -13,6 +13,7 @@
 #include "confval.h"
 #include "ipmatch.h"
 #include "log.h"
+#include "mtasts.h"
 #include "privdrop.h"
 #include "relay.h"
 #include "tls_load.h"
@@ -158,6 +159,7 @@ int checkconf_report(const struct config *cfg, FILE *out)
                 cfg->path ? cfg->path : "-");
     for (size_t i = 0; i < cfg->nsmtp; i++)
         errors += instance_findings(cfg, &cfg->smtp[i], out);
+    errors += outbound_tls_check_config(cfg, out);        /* tls_ca_file, mta_sts_policy */
     return errors;
 }
 

@@ -21,9 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dane.h"
 #include "dns.h"
 #include "log.h"
+#include "mtasts.h"
 #include "queue_file.h"
 #include "queue_run.h"
 #include "stats.h"
@@ -101,6 +101,7 @@ static void reload(struct qrun *q, struct config **own)
     q->cfg = n;
     (void)dns_configure(&n->dns_servers, n->dns_timeout);
     (void)dns_set_trust_anchor(n->dns_trust_anchor);
+    (void)outbound_tls_configure(n);                  /* tls_ca_file, MTA-STS settings */
     log_info("runner: config reloaded");
 }
 
@@ -220,8 +221,7 @@ static void child_main(const struct config *cfg, pid_t parent)
         _exit(1);
     }
     q.tls = tls_client_ctx();
-    if (q.tls && dane_ctx_init(q.tls) < 0)    /* dane.h: TLSA matching on delivery */
-        log_warn("runner: OpenSSL DANE unavailable: DANE hosts will be deferred");
+    (void)outbound_tls_configure(cfg);               /* logged when it fails */
     if (store_open(cfg->data_dir, &q.st) != STORE_OK) {
         log_warn("runner: store not available: bounces go to canonical addresses only");
         q.st = NULL;

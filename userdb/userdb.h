@@ -19,6 +19,7 @@ struct udb {
     struct store *st;
     bool relay, password_stdin, force, no_mailbox;   /* flags given on the command line */
     bool prometheus;                     /* status --prometheus */
+    bool sts_policy;                     /* dns --mta-sts-policy */
     const char *selector, *algorithm;    /* --selector NAME, --algorithm ALG (dkim add) */
     char **args;                         /* positional arguments after the command */
     int nargs;

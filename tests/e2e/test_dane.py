@@ -186,14 +186,16 @@ class Dane(unittest.TestCase):
     def test_dane_ee_match_delivered_verified(self):
         self.assertTrue(self.delivered("good"), "not over TLS")
         log = self.env.log("smtpd")
-        self.assertRegex(log, r"mx-good\.dane\.example\[[0-9.]+\]:25: TLS TLSv1\.[23] "
-                              r"verified=dane \(DANE-EE\(3\) 1 1")
+        self.assertRegex(log, r"tls policy: mx-good\.dane\.example: DANE-EE\(3\) 1 1 matched")
+        self.assertRegex(log, r"relay=mx-good\.dane\.example\[[0-9.]+\]:25 tls=TLSv1\.[23] "
+                              r"verified=dane status=sent")
 
     def test_dane_ta_match_delivered_verified(self):
         self.assertTrue(self.delivered("ta"), "not over TLS")
-        self.assertRegex(self.env.log("smtpd"),
-                         r"mx-ta\.dane\.example\[[0-9.]+\]:25: TLS \S+ verified=dane "
-                         r"\(DANE-TA\(2\) 1 1")
+        log = self.env.log("smtpd")
+        self.assertRegex(log, r"tls policy: mx-ta\.dane\.example: DANE-TA\(2\) 1 1 matched")
+        self.assertRegex(log, r"relay=mx-ta\.dane\.example\[[0-9.]+\]:25 tls=\S+ "
+                              r"verified=dane status=sent")
 
     def test_mismatch_deferred_never_in_clear(self):
         line = wait_for(lambda: self.line_of("rcpt@bad." + ZONE), 20)
@@ -205,7 +207,7 @@ class Dane(unittest.TestCase):
     def test_no_starttls_deferred(self):
         line = wait_for(lambda: self.line_of("rcpt@notls." + ZONE), 20)
         self.assertTrue(line, self.queue())
-        self.assertIn("offers no STARTTLS", line)
+        self.assertIn("DANE: no STARTTLS at mx-notls.dane.example", line)
         self.assertEqual(self.sinks["notls"].messages, [])
 
     def test_bogus_tlsa_deferred(self):
@@ -217,8 +219,11 @@ class Dane(unittest.TestCase):
     def test_only_unusable_tlsa_tls_unauthenticated(self):
         """PKIX-EE only (unusable for SMTP): TLS required but not authenticated."""
         self.assertTrue(self.delivered("pkix"), "not over TLS")
-        self.assertRegex(self.env.log("smtpd"), r"mx-pkix\.dane\.example\[[0-9.]+\]:25: TLS "
-                                                r"\S+ verified=none \(TLSA records unusable")
+        log = self.env.log("smtpd")
+        self.assertIn("mx-pkix.dane.example: TLSA records, none usable: TLS without "
+                      "authentication", log)
+        self.assertRegex(log, r"relay=mx-pkix\.dane\.example\[[0-9.]+\]:25 tls=TLSv1\.[23] "
+                              r"verified=none status=sent")
 
     def test_unsigned_zone_opportunistic(self):
         self.assertTrue(self.delivered("plain"), "STARTTLS was offered")

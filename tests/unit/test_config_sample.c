@@ -105,6 +105,7 @@ static void test_sample_documents_every_key(void)
         "dnsbl", "dnswl", "content_filter", "content_filter_fail", "content_filter_timeout",
         "auth_source", "pam_service", "system_relay_group", "auth_fixed_user", "dns_servers",
         "dns_timeout", "queue_concurrency", "queue_destination_concurrency",
+        "tls_ca_file", "mta_sts_policy", "mta_sts_max_age", "mta_sts_fetch_port",
         "max_connections", "max_connections_per_ip", "timeout",
         "metrics_textfile", "metrics_interval",
     };

@@ -54,6 +54,9 @@
 #define LLVMFuzzerTestOneInput fz_one_dane
 #include "../fuzz/fuzz_dane.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fz_one_mtasts
+#include "../fuzz/fuzz_mtasts.c"
+#undef LLVMFuzzerTestOneInput
 
 typedef int (*fz_fn)(const uint8_t *, size_t);
 
@@ -138,6 +141,7 @@ static void t_rspamd(void) { replay("fuzz_rspamd", fz_one_rspamd); }
 static void t_spf_dns(void) { replay("fuzz_spf_dns", fz_one_spf_dns); }
 static void t_authres(void) { replay("fuzz_authres", fz_one_authres); }
 static void t_dane(void) { replay("fuzz_dane", fz_one_dane); }
+static void t_mtasts(void) { replay("fuzz_mtasts", fz_one_mtasts); }
 
 static CU_TestInfo tests[] = {
     { "smtp command parser corpus", t_smtp_parse },
@@ -154,6 +158,7 @@ static CU_TestInfo tests[] = {
     { "DNS answers read for libspf2 corpus", t_spf_dns },
     { "Authentication-Results: fields corpus", t_authres },
     { "DNS TLSA answers (DANE) corpus", t_dane },
+    { "MTA-STS records and policies corpus", t_mtasts },
     CU_TEST_INFO_NULL,
 };
 
