@@ -86,12 +86,15 @@ static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
 static DKIM_LIB *vlib;
 
 /* A verification's key lookups: the hook, and the signatures whose lookup failed for a
- * temporary reason (libopendkim's own error code does not always say so). */
+ * temporary reason or gave an unusable record. libopendkim stops the whole verification
+ * when its hook says "try again" or "error"; so for these the hook answers an empty
+ * record instead (the library marks that signature and goes on with the others) and
+ * the result is taken from here. */
 struct keyctx {
     dkimv_keyfn fn;
     void *ctx;
-    size_t ntemp;
-    const DKIM_SIGINFO *temp[KEYS_SEEN];
+    size_t ntemp, nbad;
+    const DKIM_SIGINFO *temp[KEYS_SEEN], *bad[KEYS_SEEN];
 };
 
 static DKIM_CBSTAT key_lookup(DKIM *d, DKIM_SIGINFO *sig, u_char *buf, size_t buflen)
@@ -105,18 +108,17 @@ static DKIM_CBSTAT key_lookup(DKIM *d, DKIM_SIGINFO *sig, u_char *buf, size_t bu
     int w = snprintf(name, sizeof name, "%s._domainkey.%s", sel, dom);
     if (w < 0 || (size_t)w >= sizeof name)
         return DKIM_CBSTAT_NOTFOUND;   /* no such name can exist */
-    switch (kc->fn(kc->ctx, name, (char *)buf, buflen)) {
-    case DKIMV_KEY_OK:
+    enum dkimv_key r = kc->fn(kc->ctx, name, (char *)buf, buflen);
+    if (r == DKIMV_KEY_OK)
         return DKIM_CBSTAT_CONTINUE;
-    case DKIMV_KEY_NOTFOUND:
+    if (r == DKIMV_KEY_NOTFOUND)
         return DKIM_CBSTAT_NOTFOUND;
-    case DKIMV_KEY_TEMPFAIL:
-        if (kc->ntemp < KEYS_SEEN)
-            kc->temp[kc->ntemp++] = sig;
-        return DKIM_CBSTAT_TRYAGAIN;
-    default:
-        return DKIM_CBSTAT_ERROR;
-    }
+    if (r == DKIMV_KEY_TEMPFAIL && kc->ntemp < KEYS_SEEN)
+        kc->temp[kc->ntemp++] = sig;
+    else if (r != DKIMV_KEY_TEMPFAIL && kc->nbad < KEYS_SEEN)
+        kc->bad[kc->nbad++] = sig;
+    buf[0] = '\0';                    /* the library: "empty key record", next signature */
+    return DKIM_CBSTAT_CONTINUE;
 }
 
 static void lib_init(void)
@@ -134,10 +136,10 @@ static void lib_init(void)
     }
 }
 
-static bool key_tempfailed(const struct keyctx *kc, const DKIM_SIGINFO *sig)
+static bool listed(const DKIM_SIGINFO *const *list, size_t n, const DKIM_SIGINFO *sig)
 {
-    for (size_t i = 0; i < kc->ntemp; i++)
-        if (kc->temp[i] == sig)
+    for (size_t i = 0; i < n; i++)
+        if (list[i] == sig)
             return true;
     return false;
 }
@@ -159,7 +161,8 @@ static void sig_result(DKIM *d, DKIM_SIGINFO *sig, const struct keyctx *kc, stru
     bool processed = (flags & DKIM_SIGFLAG_PROCESSED) != 0;
     bool passed = (flags & DKIM_SIGFLAG_PASSED) != 0;
     bool bh = dkim_sig_getbh(sig) == DKIM_SIGBH_MATCH;
-    bool temp = key_tempfailed(kc, sig);
+    bool temp = listed(kc->temp, kc->ntemp, sig);
+    bool bad = listed(kc->bad, kc->nbad, sig);
     if (!processed && err == DKIM_SIGERROR_OK && !temp)
         err = DKIM_SIGERROR_UNKNOWN;   /* never looked at (the run stopped before it) */
     out->result = dkimv_classify(err, passed, bh, temp);
@@ -168,6 +171,8 @@ static void sig_result(DKIM *d, DKIM_SIGINFO *sig, const struct keyctx *kc, stru
         why = passed && !bh ? "body hash mismatch" : "signature mismatch";
     else if (out->result == DKIMV_TEMPERROR)
         why = "key lookup failed";
+    else if (bad)
+        why = "unusable key record";
     else if (out->result != DKIMV_PASS)
         why = err == DKIM_SIGERROR_UNKNOWN ? "not verified" : dkim_sig_geterrorstr(err);
     str_copy(out->why, why ? why : "", sizeof out->why);
@@ -205,7 +210,7 @@ int dkimv_verify(const struct dkim_msg *msg, dkimv_keyfn keyfn, void *kctx,
     DKIM *d = dkim_verify(vlib, (const u_char *)"verify", NULL, &st);
     if (!d)
         return -1;
-    struct keyctx kc = { keyfn, kctx, 0, { NULL } };
+    struct keyctx kc = { keyfn, kctx, 0, 0, { NULL }, { NULL } };
     int rc = -1;
     if (dkim_set_user_context(d, &kc) != DKIM_STAT_OK)
         goto out;

@@ -18,9 +18,10 @@
 #define DMARC_PKT 65536                /* a DNS answer over TCP at most */
 #define HEAD_MAX 65536                 /* the header looked at for From: */
 
-enum { FOUND = 0, NO_RECORD = 1, BROKEN = -1, DNS_FAILED = -2 };
+enum { FOUND = 0, NO_RECORD = 1, SEVERAL = 2, BROKEN = -1, DNS_FAILED = -2 };
 
-/* The record of _dmarc.DOMAIN into rec (size n): FOUND, NO_RECORD, BROKEN, DNS_FAILED. */
+/* The record of _dmarc.DOMAIN into rec (size n): FOUND, NO_RECORD, SEVERAL, BROKEN,
+ * DNS_FAILED. */
 static int lookup(const char *domain, char *rec, size_t n)
 {
     char name[DNS_NAME_MAX];
@@ -74,7 +75,9 @@ static enum dmarcv_result evaluate(struct antispam_client *as, struct dmarcv_out
         r = lookup(org, rec, sizeof rec);
     }
     if (r != FOUND)
-        return r == NO_RECORD ? DMARCV_NONE : r == BROKEN ? DMARCV_PERMERROR : DMARCV_TEMPERROR;
+        return r == NO_RECORD || r == SEVERAL ? DMARCV_NONE
+               : r == BROKEN                  ? DMARCV_PERMERROR
+                                              : DMARCV_TEMPERROR;
     in.spf_pass = as->spf_ran && as->spf == SPF_PASS;
     in.spf_domain = as->spf_domain;
     in.dkim = as->dkim;

@@ -40,8 +40,9 @@ const char *dmarcv_result_name(enum dmarcv_result r);
 
 /* The DMARC record out of a wire-format answer to a TXT query for _dmarc.DOMAIN: the
  * one record starting "v=DMARC1" (RFC 7489 6.6.3), its character-strings joined, into
- * out (size n). 0 found; 1 none (no record, or more than one); -1 malformed or too big
- * (n at most). Pure. */
+ * out (size n). 0 found; 1 none (then the organizational domain is asked); 2 more than
+ * one (no policy applies, none is looked for); -1 malformed or too big (n at most).
+ * Pure. */
 int dmarcv_pick(const unsigned char *pkt, size_t len, char *out, size_t n);
 
 /* Are identifier domain ID and the From: domain FROM aligned (RFC 7489 3.1): equal in

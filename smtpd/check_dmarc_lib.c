@@ -50,7 +50,7 @@ int dmarcv_pick(const unsigned char *pkt, size_t len, char *out, size_t n)
             which = i;
         }
     if (found != 1)
-        return 1;                      /* none, or several: no policy (6.6.3) */
+        return found ? 2 : 1;          /* several: no policy at all (6.6.3 step 5) */
     return dkimv_txt_join(a.rdata[which], a.rdlen[which], out, n) < 0 ? -1 : 0;
 }
 
