@@ -283,6 +283,14 @@ class Dmarc(unittest.TestCase):
         self.assertEqual(code, 250)
         self.assertIn("; dmarc=permerror", self.authres(m))
 
+    def test_check_config_shows_checks(self):
+        r = self.env.smtpd_cmd("--check-config")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        inst = {l.split(":")[0]: l for l in r.stdout.splitlines() if l.startswith("smtp ")}
+        self.assertTrue(inst["smtp enf"].endswith(" checks=dkim,dmarc(enforce)"), inst)
+        self.assertTrue(inst["smtp tag"].endswith(" checks=dmarc(tag)"), inst)
+        self.assertTrue(inst["smtp dk"].endswith(" checks=dkim"), inst)
+
     def test_lan_client_exempt(self):
         msg = self.sign(message("bob@good.example", "lan"), "good.example")
         code, _, m = self.send("enf", msg.replace(b"all is well", b"changed"), source=LAN_IP)
