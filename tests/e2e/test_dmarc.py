@@ -19,7 +19,7 @@ import dkim
 import nacl.signing
 
 from tests.e2e import harness
-from tests.e2e.dnsserver import Nsd
+from tests.e2e.dnsserver import DeadDns, Nsd
 from tests.e2e.harness import DOMAIN, LAN_IP
 from tests.e2e.test_spf import local_ip
 
@@ -296,6 +296,47 @@ class Dmarc(unittest.TestCase):
         code, _, m = self.send("enf", msg.replace(b"all is well", b"changed"), source=LAN_IP)
         self.assertEqual(code, 250)
         self.assertNotIn(b"Authentication-Results:", m)
+
+
+@unittest.skipIf(CLIENT_IP is None, "no non-loopback IPv4 address on this machine")
+class DmarcDeadDns(harness.EnvTestCase):
+    """A DNS server that never answers: the key and record lookups give up after
+    dns_timeout on the worker; the message is delivered with dkim=temperror and
+    dmarc=temperror, nothing is refused."""
+
+    def setUp(self):
+        self.dead = None
+        self.dead = DeadDns()
+        self.env = harness.Env(
+            "dmarc-dead", server_conf="dns_servers = %s\ndns_timeout = 1s\n" % self.dead.server,
+            sections="[smtp enf]\nlisten = 127.0.0.1:{port:enf}\ndkim_verify = yes\n"
+                     "dmarc = enforce\n")
+        self.env.add_user(ALICE, ALICE_PW)
+        self.env.start("smtpd", wait=["enf"])
+
+    def tearDown(self):
+        try:
+            super().tearDown()
+        finally:
+            if self.dead:
+                self.dead.stop()
+
+    def test_dead_server_is_temperror(self):
+        msg = (b"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=good.example; s=rsa;"
+               b" h=from; bh=47DEQpj8HBSdTWL6Z2BldxDE8K3ZGM6uQxx43iUtI1U=; b=AAAA\r\n"
+               + message("bob@good.example", "dead dns"))
+        s = self.env.smtp("enf", CLIENT_IP)
+        try:
+            s.mail("bounce@env.example")
+            s.rcpt(ALICE)
+            code, text = s.data(msg)
+        finally:
+            s.close()
+        self.assertEqual(code, 250, text)
+        m = self.env.messages(ALICE)[-1]
+        self.assertIn(b"; dkim=temperror (key lookup failed) header.d=good.example", m)
+        self.assertIn(b"; dmarc=temperror header.from=good.example", m)
+        self.assertNotIn(b"X-Spam-Flag", m)
 
 
 if __name__ == "__main__":
