@@ -154,9 +154,12 @@ static void sig_result(DKIM *d, DKIM_SIGINFO *sig, const struct keyctx *kc, stru
     str_copy(out->domain, dom ? dom : "", sizeof out->domain);
     str_lower(out->domain);
     str_copy(out->selector, sel ? sel : "", sizeof out->selector);
-    size_t blen = sizeof out->b;
-    if (dkim_get_sigsubstring(d, sig, out->b, &blen) != DKIM_STAT_OK)
-        out->b[0] = '\0';
+    char b[64];                        /* the library may fill it without a NUL */
+    size_t blen = sizeof b - 1;
+    if (dkim_get_sigsubstring(d, sig, b, &blen) == DKIM_STAT_OK) {
+        b[blen < sizeof b - 1 ? blen : sizeof b - 1] = '\0';
+        str_copy(out->b, b, sizeof out->b);
+    }
     int err = dkim_sig_geterror(sig);
     unsigned flags = dkim_sig_getflags(sig);
     bool processed = (flags & DKIM_SIGFLAG_PROCESSED) != 0;
