@@ -184,7 +184,9 @@ static void sig_result(DKIM *d, DKIM_SIGINFO *sig, const struct keyctx *kc, stru
 
 /* Feeding a message to libopendkim: the header fields one by one (dkim_header), then
  * the body (dkim_body). Not dkim_chunk: its own header splitting aborts the process on
- * some malformed input (an assertion on an empty field, found by fuzz_dmarc). */
+ * some malformed input (an assertion on an empty field, found by fuzz_dmarc). A field
+ * with a NUL is left out: libopendkim copies a signature's tags past it (a heap
+ * overflow, found by fuzz_dmarc). */
 struct feed {
     DKIM *d;
     char *f;                           /* the field being collected (FIELD_MAX) */
@@ -205,8 +207,9 @@ static DKIM_STAT flush(struct feed *fd)
 
 static void field_add(struct feed *fd, const char *s, size_t k)
 {
-    if (fd->n + k > FIELD_MAX)
-        fd->skip = true;               /* a field this long is nobody's signed header */
+    if (fd->n + k > FIELD_MAX || memchr(s, '\0', k))
+        fd->skip = true;               /* too long to be anybody's signed header, or a NUL:
+                                        * the library reads fields as C strings */
     else {
         memcpy(fd->f + fd->n, s, k);
         fd->n += k;
