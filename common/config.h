@@ -73,6 +73,8 @@ struct smtp_instance {
     unsigned greylist_delay, greylist_window, greylist_keep;
     struct strlist dnsbl, dnswl;       /* DNS block / allow list zones (check_dnsbl.h) */
     enum authres_mode spf;             /* SPF at MAIL FROM (check_spf.h); ACT: reject */
+    bool dkim_verify;                  /* DKIM signatures verified at end of data (check_dkim.h) */
+    enum authres_mode dmarc;           /* DMARC at end of data (check_dmarc.h); ACT: enforce */
     bool always_relay_from_set;        /* for --check-config warnings */
     enum auth_source auth_source;      /* store (userdb), system (PAM), fixed (one account) */
     char *pam_service;                 /* system: the PAM service name */

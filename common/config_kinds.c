@@ -89,6 +89,8 @@ static const struct keydef smtp_keys[] = {
     { "content_filter_fail", V_CFFAIL, I(cf_tempfail), NOOFF, "accept" },
     { "content_filter_timeout", V_DUR_NZ, I(cf_timeout), NOOFF, "30s" },
     { "spf", V_SPF, I(spf), NOOFF, "off" },
+    { "dkim_verify", V_BOOL, I(dkim_verify), NOOFF, "no" },
+    { "dmarc", V_DMARC, I(dmarc), NOOFF, "off" },
     { NULL, V_STR, 0, NOOFF, NULL },
 };
 

@@ -156,7 +156,7 @@ static struct domkeys *keys_for(const char *data_dir, const char *domain)
 }
 
 /* Up to LEN octets of the message at POS into BUF; the count, or -1. */
-static ssize_t msg_read(const struct dkim_msg *m, size_t pos, char *buf, size_t len)
+ssize_t dkim_msg_read(const struct dkim_msg *m, size_t pos, char *buf, size_t len)
 {
     if (pos >= m->len)
         return 0;
@@ -236,7 +236,7 @@ struct signing {
 static int feed(struct signing *sg, const struct dkim_msg *m, char *buf)
 {
     for (size_t pos = 0; pos < m->len;) {
-        ssize_t got = msg_read(m, pos, buf, CHUNK);
+        ssize_t got = dkim_msg_read(m, pos, buf, CHUNK);
         if (got <= 0)
             return -1;
         for (size_t i = 0; i < sg->n; i++)
@@ -411,7 +411,7 @@ static int sign_with(const struct domkeys *d, const struct dkim_msg *m, char **h
     FILE *out = NULL;
     if (!sg || !buf)
         goto done;
-    ssize_t got = msg_read(m, 0, sg->head, sizeof sg->head);
+    ssize_t got = dkim_msg_read(m, 0, sg->head, sizeof sg->head);
     sg->nf = got < 0 ? -1 : dkim_fields(sg->head, (size_t)got, sg->f, MAX_FIELDS, &sg->hlen);
     if (sg->nf < 0) {
         log_err("dkim: %s: the header section is too large to sign", d->domain);
@@ -443,7 +443,7 @@ int dkim_sign_msg(const char *data_dir, const char *domain, const struct dkim_ms
     *hlen = 0;
     if (!domain) {
         char head[CHUNK];
-        ssize_t n = msg_read(msg, 0, head, sizeof head);
+        ssize_t n = dkim_msg_read(msg, 0, head, sizeof head);
         if (n < 0 || dkim_from_domain(head, (size_t)n, from, sizeof from) != 0)
             return n < 0 ? -1 : DKIMS_NOKEY;
         domain = from;

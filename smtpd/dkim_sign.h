@@ -22,6 +22,9 @@ struct dkim_msg {
     size_t len;
 };
 
+/* Up to LEN octets of MSG at POS into BUF: the count (0 past the end), or -1. */
+ssize_t dkim_msg_read(const struct dkim_msg *m, size_t pos, char *buf, size_t len);
+
 /* Sign MSG for DOMAIN, or (DOMAIN NULL) for its From: domain, with every key the domain
  * has under DATA_DIR. *hdrs: the DKIM-Signature fields (LF endings, folded) to put
  * above the message's headers, malloc'd, *hlen its length. */
