@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dkim_feed.h"
 #include "dkim_sign.h"
 #include "dns.h"
 #include "log.h"
@@ -15,8 +16,6 @@
 
 #include <arpa/nameser.h>
 
-#define CHUNK 65536
-#define FIELD_MAX 65536                /* one header field, folded lines included */
 #define KEYS_SEEN 16                   /* signatures whose key lookup we remember */
 
 const char *dkimv_result_name(enum dkimv_result r)
@@ -182,103 +181,6 @@ static void sig_result(DKIM *d, DKIM_SIGINFO *sig, const struct keyctx *kc, stru
     str_copy(out->why, why ? why : "", sizeof out->why);
 }
 
-/* Feeding a message to libopendkim: the header fields one by one (dkim_header), then
- * the body (dkim_body). Not dkim_chunk: its own header splitting aborts the process on
- * some malformed input (an assertion on an empty field, found by fuzz_dmarc). A field
- * with a NUL is left out: libopendkim copies a signature's tags past it (a heap
- * overflow, found by fuzz_dmarc). */
-struct feed {
-    DKIM *d;
-    char *f;                           /* the field being collected (FIELD_MAX) */
-    size_t n;
-    bool bol, body, skip;              /* at a line start; in the body; field too long */
-};
-
-/* The field collected so far to the library (a malformed one is left out). */
-static DKIM_STAT flush(struct feed *fd)
-{
-    DKIM_STAT st = DKIM_STAT_OK;
-    if (fd->n > 0 && !fd->skip)
-        st = dkim_header(fd->d, (u_char *)fd->f, fd->n);
-    fd->n = 0;
-    fd->skip = false;
-    return st == DKIM_STAT_SYNTAX ? DKIM_STAT_OK : st;
-}
-
-static void field_add(struct feed *fd, const char *s, size_t k)
-{
-    if (fd->n + k > FIELD_MAX || memchr(s, '\0', k))
-        fd->skip = true;               /* too long to be anybody's signed header, or a NUL:
-                                        * the library reads fields as C strings */
-    else {
-        memcpy(fd->f + fd->n, s, k);
-        fd->n += k;
-    }
-}
-
-/* Header octets of BUF (LEN); *used: how many were header (the empty line included).
- * DKIM_STAT_OK, NOSIG at the end of an unsigned header, or an error. */
-static DKIM_STAT head_bytes(struct feed *fd, const char *buf, size_t len, size_t *used)
-{
-    DKIM_STAT st = DKIM_STAT_OK;
-    size_t i = 0;
-    for (; i < len && st == DKIM_STAT_OK && !fd->body; i++) {
-        char c = buf[i];
-        if (c == '\r')
-            continue;                  /* line ends are the library's (FIXCRLF) */
-        if (fd->bol) {
-            fd->bol = false;
-            if (c == '\n') {           /* the empty line: the body follows */
-                st = flush(fd);
-                if (st == DKIM_STAT_OK)
-                    st = dkim_eoh(fd->d);
-                fd->body = true;
-                continue;
-            }
-            if (c == ' ' || c == '\t')
-                field_add(fd, "\r\n", 2);
-            else
-                st = flush(fd);
-        }
-        if (c == '\n')
-            fd->bol = true;
-        else
-            field_add(fd, &c, 1);
-    }
-    *used = i;
-    return st;
-}
-
-/* Feed MSG to D. DKIM_STAT_OK, NOSIG (unsigned: the body is not read), or the first
- * failing status. */
-static DKIM_STAT feed(DKIM *d, const struct dkim_msg *msg)
-{
-    struct feed fd = { d, malloc(FIELD_MAX), 0, true, false, false };
-    char *buf = malloc(CHUNK);
-    DKIM_STAT st = buf && fd.f ? DKIM_STAT_OK : DKIM_STAT_NORESOURCE;
-    for (size_t pos = 0; pos < msg->len && st == DKIM_STAT_OK;) {
-        ssize_t got = dkim_msg_read(msg, pos, buf, CHUNK);
-        if (got <= 0) {
-            st = DKIM_STAT_INTERNAL;
-            break;
-        }
-        size_t used = 0;
-        if (!fd.body)
-            st = head_bytes(&fd, buf, (size_t)got, &used);
-        if (st == DKIM_STAT_OK && fd.body && used < (size_t)got)
-            st = dkim_body(d, (u_char *)buf + used, (size_t)got - used);
-        pos += (size_t)got;
-    }
-    if (st == DKIM_STAT_OK && !fd.body) {   /* no body at all */
-        st = flush(&fd);
-        if (st == DKIM_STAT_OK)
-            st = dkim_eoh(d);
-    }
-    free(buf);
-    free(fd.f);
-    return st;
-}
-
 int dkimv_verify(const struct dkim_msg *msg, dkimv_keyfn keyfn, void *kctx,
                  struct dkimv_sig *out, size_t max, size_t *n)
 {
@@ -293,7 +195,7 @@ int dkimv_verify(const struct dkim_msg *msg, dkimv_keyfn keyfn, void *kctx,
     int rc = -1;
     if (dkim_set_user_context(d, &kc) != DKIM_STAT_OK)
         goto out;
-    st = feed(d, msg);
+    st = dkim_feed_msg(d, msg);     /* field by field: dkim_feed.h */
     if (st == DKIM_STAT_NORESOURCE || st == DKIM_STAT_INTERNAL)
         goto out;
     if (st == DKIM_STAT_OK)

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "dkim_canon.h"
+#include "dkim_feed.h"
 #include "dkim_hdr.h"
 #include "dkim_keys.h"
 #include "fsutil.h"
@@ -232,29 +233,37 @@ struct signing {
     size_t headlen;
 };
 
-/* Feed the whole message to every signer. 0 or -1. */
+/* Feed the whole message to every signer (libopendkim's through dkim_feed.h, never
+ * dkim_chunk) and to our body hash, in one pass. 0 or -1. */
 static int feed(struct signing *sg, const struct dkim_msg *m, char *buf)
 {
-    for (size_t pos = 0; pos < m->len;) {
+    struct dkim_feed fd[MAX_KEYS];
+    size_t nfd = 0;
+    int rc = 0;
+    for (; nfd < sg->n && rc == 0; nfd++)
+        rc = dkim_feed_init(&fd[nfd], sg->sig[nfd]) == DKIM_STAT_OK ? 0 : -1;
+    for (size_t pos = 0; pos < m->len && rc == 0;) {
         ssize_t got = dkim_msg_read(m, pos, buf, CHUNK);
-        if (got <= 0)
-            return -1;
-        for (size_t i = 0; i < sg->n; i++)
-            if (dkim_chunk(sg->sig[i], (u_char *)buf, (size_t)got) != DKIM_STAT_OK)
-                return -1;
+        if (got <= 0) {
+            rc = -1;
+            break;
+        }
+        for (size_t i = 0; i < sg->n && rc == 0; i++)
+            rc = dkim_feed_bytes(&fd[i], buf, (size_t)got) == DKIM_STAT_OK ? 0 : -1;
         if (sg->ed && pos + (size_t)got > sg->hlen) {
             size_t skip = pos < sg->hlen ? sg->hlen - pos : 0;
             dkim_body_feed(&sg->canon, buf + skip, (size_t)got - skip);
         }
         pos += (size_t)got;
     }
-    for (size_t i = 0; i < sg->n; i++)
-        if (dkim_chunk(sg->sig[i], NULL, 0) != DKIM_STAT_OK ||
-            dkim_eom(sg->sig[i], NULL) != DKIM_STAT_OK)
-            return -1;
-    if (sg->ed)
+    for (size_t i = 0; i < sg->n && rc == 0; i++)
+        if (dkim_feed_end(&fd[i]) != DKIM_STAT_OK || dkim_eom(sg->sig[i], NULL) != DKIM_STAT_OK)
+            rc = -1;
+    for (size_t i = 0; i < nfd; i++)
+        dkim_feed_free(&fd[i]);
+    if (rc == 0 && sg->ed)
         dkim_body_end(&sg->canon);
-    return 0;
+    return rc;
 }
 
 /* Append "DKIM-Signature: " and the field of SIG (CRLFs made LFs) to OUT. */
