@@ -275,8 +275,11 @@ static void query_end(struct dns_query *q)
     maybe_free(c);
 }
 
+static void sync_thread_end(void);
+
 void dns_thread_end(void)
 {
+    sync_thread_end();            /* the blocking lookups' contexts */
     struct dns_ctx *c = tl_ctx;
     tl_ctx = NULL;
     struct dns_query *list = c ? c->queries : NULL;
@@ -398,15 +401,101 @@ static void on_sync_answer(void *arg, int err, struct ub_result *res)
     w->res = res;
 }
 
+/* A thread's libunbound contexts for the blocking lookups, one validating and one not,
+ * kept between lookups: answers are cached for their TTL, and a validating lookup does
+ * not start from the trust anchor each time. Rebuilt when the settings' generation
+ * changes (dns_configure, dns_set_trust_anchor at reload) or after a resolver error;
+ * freed when the thread ends (the key's destructor) or by dns_thread_end. */
+struct sync_ctx {
+    struct ub_ctx *ub[2];         /* [validate] */
+    unsigned gen[2], timeout[2];
+    pid_t pid;                    /* the process that made them */
+};
+
+static __thread struct sync_ctx *tl_sync;
+static pthread_key_t sync_key;
+static pthread_once_t sync_once = PTHREAD_ONCE_INIT;
+
+static void sync_ctx_free(void *p)
+{
+    struct sync_ctx *s = p;
+    if (!s)
+        return;
+    for (size_t i = 0; i < 2; i++)
+        if (s->ub[i])
+            ub_ctx_delete(s->ub[i]);
+    free(s);
+}
+
+static void sync_key_make(void)
+{
+    if (pthread_key_create(&sync_key, sync_ctx_free) != 0)
+        abort();
+}
+
+/* The calling thread's context (VALIDATE or not) with the current settings; NULL when
+ * it cannot be made (logged). */
+static struct ub_ctx *sync_ctx(bool validate, unsigned *timeout)
+{
+    if (pthread_once(&sync_once, sync_key_make) != 0)
+        abort();
+    struct sync_ctx *s = tl_sync;
+    if (s && s->pid != getpid())
+        s = NULL;                 /* inherited over a fork: its resolver thread stayed in
+                                   * the parent, so it is neither used nor deleted here */
+    if (!s) {
+        s = xcalloc(1, sizeof *s);
+        s->pid = getpid();
+        tl_sync = s;
+        if (pthread_setspecific(sync_key, s) != 0)
+            log_warn("dns: pthread_setspecific failed");
+    }
+    if (pthread_mutex_lock(&conf_mu) != 0)
+        abort();
+    unsigned gen = conf.gen;
+    pthread_mutex_unlock(&conf_mu);
+    size_t i = validate;
+    if (s->ub[i] && s->gen[i] != gen) {
+        ub_ctx_delete(s->ub[i]);
+        s->ub[i] = NULL;
+    }
+    if (!s->ub[i])
+        s->ub[i] = ub_new(true, validate, &s->gen[i], &s->timeout[i]);
+    *timeout = s->timeout[i];
+    return s->ub[i];
+}
+
+/* The calling thread's context VALIDATE failed: made anew at the next lookup. */
+static void sync_ctx_drop(bool validate)
+{
+    if (tl_sync && tl_sync->pid == getpid() && tl_sync->ub[validate]) {
+        ub_ctx_delete(tl_sync->ub[validate]);
+        tl_sync->ub[validate] = NULL;
+    }
+}
+
+/* dns_thread_end's part: this thread's blocking contexts. */
+static void sync_thread_end(void)
+{
+    struct sync_ctx *s = tl_sync;
+    tl_sync = NULL;
+    if (pthread_once(&sync_once, sync_key_make) == 0)
+        (void)pthread_setspecific(sync_key, NULL);
+    if (s && s->pid == getpid())
+        sync_ctx_free(s);
+}
+
 /* Resolve on UB (asynchronous, threaded) and wait at most TIMEOUT seconds: the result,
- * or NULL (logged) on error or timeout. */
+ * or NULL (logged) on error or timeout (the query cancelled, the context kept). *broken:
+ * the context failed and is not to be used again. */
 static struct ub_result *sync_resolve(struct ub_ctx *ub, const char *name, int type,
-                                      unsigned timeout)
+                                      unsigned timeout, bool *broken)
 {
     struct sync_wait w = { false, 0, NULL };
     int id = 0;
     int err = ub_resolve_async(ub, name, type, ns_c_in, &w, on_sync_answer, &id);
     struct timespec end = { 0, 0 };
+    *broken = err != 0;
     if (!err && clock_gettime(CLOCK_MONOTONIC, &end) < 0)
         err = UB_INITFAIL;
     end.tv_sec += timeout;
@@ -422,11 +511,11 @@ static struct ub_result *sync_resolve(struct ub_ctx *ub, const char *name, int t
         if (r < 0 && errno != EINTR)
             break;
         if (r > 0 && (err = ub_process(ub)) != 0)
-            break;
+            *broken = true;
     }
     if (!w.done) {
         log_info("dns: %s: %s", name, err ? ub_strerror(err) : "timed out");
-        (void)ub_cancel(ub, id);
+        (void)ub_cancel(ub, id);   /* its callback is never called now */
         return NULL;
     }
     if (w.err) {
@@ -442,18 +531,22 @@ static enum dns_sec sec_of(const struct ub_result *res)
     return res->bogus ? DNS_SEC_BOGUS : res->secure ? DNS_SEC_SECURE : DNS_SEC_INSECURE;
 }
 
-/* dns_sync_query, validating or not; *sec (may be NULL) gets the DNSSEC state. */
+/* dns_sync_query, validating or not, on the calling thread's context; *sec (may be
+ * NULL) gets the DNSSEC state. */
 static int sync_query(const char *name, int type, unsigned char *buf, size_t size,
                       enum dns_status *status, bool validate, enum dns_sec *sec)
 {
-    unsigned gen, timeout;
+    unsigned timeout = 0;
+    bool broken = false;
     *status = DNS_ERROR;
     if (sec)
         *sec = DNS_SEC_INSECURE;
-    struct ub_ctx *ub = ub_new(true, validate, &gen, &timeout);
+    struct ub_ctx *ub = sync_ctx(validate, &timeout);
     if (!ub)
         return -1;
-    struct ub_result *res = sync_resolve(ub, name, type, timeout ? timeout : 5);
+    struct ub_result *res = sync_resolve(ub, name, type, timeout ? timeout : 5, &broken);
+    if (broken)
+        sync_ctx_drop(validate);
     int len = -1;
     if (res && sec)
         *sec = sec_of(res);
@@ -471,7 +564,6 @@ static int sync_query(const char *name, int type, unsigned char *buf, size_t siz
     }
     if (res)
         ub_resolve_free(res);
-    ub_ctx_delete(ub);
     return len;
 }
 

@@ -8,7 +8,10 @@
  * query is cancelled. A libunbound context is not shared between threads (its docs:
  * one context per thread, or locking). Off the loops (the queue runner's delivery
  * threads, blocking check rows on workers) dns_sync_query blocks with the same settings,
- * dns_timeout included.
+ * dns_timeout included, on contexts of the calling thread (one validating, one not) kept
+ * between lookups, so that answers are cached for their TTL and a validating lookup
+ * does not start from the trust anchor each time; a timed-out query is cancelled, the
+ * context kept. They are made anew after a reload and freed when the thread ends.
  *
  * dns_configure sets the servers and timeout (at start and on reload); contexts made
  * before a reload finish their queries and are freed, new queries use new ones.
@@ -87,8 +90,8 @@ struct dns_query *dns_query(struct event_base *base, const char *name, int type,
                             void *arg);
 /* Drop a query whose answer is no longer wanted: CB is not called. */
 void dns_cancel(struct dns_query *q);
-/* Free the calling thread's context (a loop thread ends; the main thread at exit);
- * queries still waiting are answered DNS_ERROR first. */
+/* Free the calling thread's contexts (a loop thread ends; the main thread at exit; other
+ * threads' are freed when they end); queries still waiting are answered DNS_ERROR first. */
 void dns_thread_end(void);
 
 /* Blocking, for threads that may wait (queue delivery threads): the answer packet into
