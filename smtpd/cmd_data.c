@@ -38,7 +38,7 @@ static int write_received(struct session *s)
     struct received_info ri = {
         .helo = s->helo, .rdns = NULL, .ip = s->pc.ipstr, .hostname = s->cfg->hostname,
         .esmtp = s->esmtp, .tls = conn_is_tls(s->c), .tls_info = conn_tls_info(s->c),
-        .auth = s->authenticated, .id = s->id,
+        .auth = s->pc.authenticated, .id = s->id,
         .rcpt = s->nrcpt == 1 ? s->tx->first_rcpt : NULL, .when = time(NULL),
     };
     int n = received_format(&ri, hdr, sizeof hdr);
