@@ -21,7 +21,7 @@ LOCALSTATEDIR ?= /var
 # /lib/systemd/system (debian/rules)
 UNITDIR ?= /etc/systemd/system
 CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -g -D_GNU_SOURCE -MMD -MP
-LIBS    := -ljansson -levent -levent_openssl -levent_pthreads -lopendkim -lspf2 -lssl -lcrypto -ldb -lunbound -lsasl2 -lcrypt -lpam -lresolv -lpthread
+LIBS    := -lcurl -ljansson -levent -levent_openssl -levent_pthreads -lopendkim -lopendmarc -lpsl -lspf2 -lssl -lcrypto -ldb -lunbound -lsasl2 -lcrypt -lpam -lresolv -lpthread
 # Include paths per directory: each daemon sees common/ and its own headers, never the
 # other's; tests/ (unit tests, fuzz harnesses) see all, so no header name may be in two
 # directories (make check-names). $(call incs,FILE.c) gives FILE's.
@@ -35,8 +35,8 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 
 # Debian packages: build dependencies and what the tests talk to the daemons with.
 DEB_PKGS := build-essential libdb-dev libsasl2-dev libsasl2-modules libssl-dev libcunit1-dev \
-            libevent-dev libcrypt-dev libopendkim-dev libspf2-dev libunbound-dev libjansson-dev nsd rspamd python3 python3-aiosmtpd swaks curl openssl fetchmail \
-            python3-dkim python3-nacl libpam0g-dev libpam-modules db5.3-util \
+            libevent-dev libcrypt-dev libopendkim-dev libspf2-dev libunbound-dev libjansson-dev libopendmarc-dev libpsl-dev publicsuffix libcurl4-openssl-dev nsd rspamd python3 python3-aiosmtpd swaks curl openssl fetchmail \
+            python3-dkim python3-nacl libpam0g-dev libpam-modules db5.3-util ldnsutils \
             man-db groff-base systemd
 # ... and for the package checks only (make deb, make check-package)
 DEB_PKG_PKGS := debhelper lintian adduser
@@ -161,6 +161,8 @@ $(DIST)/.paths: FORCE
 	@echo '$(SBINDIR) $(SYSCONFDIR) $(LOCALSTATEDIR)' | cmp -s - $@ || \
 	  echo '$(SBINDIR) $(SYSCONFDIR) $(LOCALSTATEDIR)' > $@
 $(DIST)/mailserver.conf $(UNITS): $(DIST)/.paths
+# phony: .SECONDARY (every target) would otherwise let a missing FORCE count as made
+.PHONY: FORCE
 FORCE:
 
 dist-files: $(DIST)/mailserver.conf $(DIST)/mailserver.conf.5 $(UNITS)

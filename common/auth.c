@@ -13,6 +13,7 @@
 #include "lockout.h"
 #include "log.h"
 #include "password.h"
+#include "stats.h"
 #include "util.h"
 
 /* A yescrypt hash of a throw-away string: verified for unknown users so that
@@ -104,6 +105,7 @@ void auth_log_refused(const struct ipaddr *ip, const char *service, const char *
     log_safe(user, ub, sizeof ub);
     log_safe(service, sb, sizeof sb);
     log_info("auth refused: service=%s ip=%s user=%s reason=locked", sb, ipb, ub);
+    stats_count(STAT_REJ_AUTH);
 }
 
 static void log_lockout(const char *ipb, int64_t locked_until)
@@ -148,6 +150,7 @@ static int count_failure(struct store *st, const struct config *cfg, const struc
         log_safe(user, ub, sizeof ub);
         log_safe(service, sb, sizeof sb);
         log_info("auth failed: service=%s ip=%s user=%s", sb, ipb, ub);
+        stats_count(STAT_REJ_AUTH);
     }
     if (!st || !cfg)
         return AUTH_OK;

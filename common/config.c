@@ -111,6 +111,16 @@ static int set_value(const struct keydef *k, void *base, const struct config_kin
         }
         snprintf(why, wl, "'%s' is not allowed (expected accept or tempfail)", v);
         return -1;
+    case V_STSPUB: {
+        static const char *const words[] = { "off", "none", "testing", "enforce" };
+        for (int i = 0; i < 4; i++)
+            if (str_ieq(v, words[i])) {
+                *FIELD(base, k->off, enum mta_sts_publish) = (enum mta_sts_publish)i;
+                return 0;
+            }
+        snprintf(why, wl, "'%s' is not allowed (expected off, none, testing or enforce)", v);
+        return -1;
+    }
     case V_SPF:
     case V_DMARC:
         return cv_authres_mode(v, k->type == V_SPF ? "reject" : "enforce",

@@ -18,6 +18,8 @@ enum plaintext_auth { PLAINTEXT_TLS, PLAINTEXT_ALWAYS };
 enum auth_source { AUTH_SOURCE_STORE, AUTH_SOURCE_SYSTEM, AUTH_SOURCE_FIXED };
 /* spf = off|tag|reject, dmarc = off|tag|enforce (SPEC "Anti-spam on an instance") */
 enum authres_mode { AUTHRES_OFF, AUTHRES_TAG, AUTHRES_ACT };
+/* [server] mta_sts_policy = off|none|testing|enforce: the MTA-STS policy we publish */
+enum mta_sts_publish { MTA_STS_OFF, MTA_STS_NONE, MTA_STS_TESTING, MTA_STS_ENFORCE };
 
 struct strlist {
     char **v;
@@ -71,6 +73,8 @@ struct smtp_instance {
     unsigned greylist_delay, greylist_window, greylist_keep;
     struct strlist dnsbl, dnswl;       /* DNS block / allow list zones (check_dnsbl.h) */
     enum authres_mode spf;             /* SPF at MAIL FROM (check_spf.h); ACT: reject */
+    bool dkim_verify;                  /* DKIM signatures verified at end of data (check_dkim.h) */
+    enum authres_mode dmarc;           /* DMARC at end of data (check_dmarc.h); ACT: enforce */
     bool always_relay_from_set;        /* for --check-config warnings */
     enum auth_source auth_source;      /* store (userdb), system (PAM), fixed (one account) */
     char *pam_service;                 /* system: the PAM service name */
@@ -114,10 +118,17 @@ struct config {
     int relayhost_port;
     struct strlist dns_servers;        /* "IP@PORT" (libunbound's form); none: resolv.conf */
     unsigned dns_timeout;              /* seconds, per query (dns.h) */
+    char *dns_trust_anchor;            /* DNSSEC anchor file (dns.h); "": no validation */
     unsigned queue_retry;
     unsigned queue_lifetime;
     unsigned queue_concurrency;        /* outbound connections in all */
     unsigned queue_destination_concurrency;   /* ... and to one next hop */
+    char *metrics_textfile;            /* Prometheus textfile (status.h); "" off */
+    unsigned metrics_interval;         /* seconds between its writes */
+    char *tls_ca_file;                 /* outbound verification (MTA-STS); "": system store */
+    enum mta_sts_publish mta_sts_policy;   /* what `userdb dns` publishes */
+    unsigned mta_sts_max_age;          /* max_age of the published policy, seconds */
+    unsigned mta_sts_fetch_port;       /* HTTPS port of policy fetches (443; tests) */
     struct route *routes;
     size_t nroutes;
     struct smtp_instance *smtp;

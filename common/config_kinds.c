@@ -35,8 +35,15 @@ const struct keydef config_server_keys[] = {
     { "queue_lifetime", V_DUR_NZ, S(queue_lifetime), NOOFF, "5d" },
     { "dns_servers", V_DNSSERVERS, S(dns_servers), NOOFF, "" },   /* "": /etc/resolv.conf */
     { "dns_timeout", V_DUR_NZ, S(dns_timeout), NOOFF, "5s" },
+    { "dns_trust_anchor", V_STR, S(dns_trust_anchor), NOOFF, "/usr/share/dns/root.key" },
     { "queue_concurrency", V_UINT, S(queue_concurrency), NOOFF, "20" },
     { "queue_destination_concurrency", V_UINT, S(queue_destination_concurrency), NOOFF, "5" },
+    { "metrics_textfile", V_STR, S(metrics_textfile), NOOFF, "" },
+    { "metrics_interval", V_DUR_NZ, S(metrics_interval), NOOFF, "30s" },
+    { "tls_ca_file", V_STR, S(tls_ca_file), NOOFF, "" },        /* "": the system store */
+    { "mta_sts_policy", V_STSPUB, S(mta_sts_policy), NOOFF, "off" },
+    { "mta_sts_max_age", V_DUR_NZ, S(mta_sts_max_age), NOOFF, "7d" },
+    { "mta_sts_fetch_port", V_UINT, S(mta_sts_fetch_port), NOOFF, "443" },
     { NULL, V_STR, 0, NOOFF, NULL },
 };
 
@@ -82,6 +89,8 @@ static const struct keydef smtp_keys[] = {
     { "content_filter_fail", V_CFFAIL, I(cf_tempfail), NOOFF, "accept" },
     { "content_filter_timeout", V_DUR_NZ, I(cf_timeout), NOOFF, "30s" },
     { "spf", V_SPF, I(spf), NOOFF, "off" },
+    { "dkim_verify", V_BOOL, I(dkim_verify), NOOFF, "no" },
+    { "dmarc", V_DMARC, I(dmarc), NOOFF, "off" },
     { NULL, V_STR, 0, NOOFF, NULL },
 };
 

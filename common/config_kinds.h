@@ -19,7 +19,8 @@ enum vtype {
     V_TLS,        /* off, the kind's STARTTLS word, required, implicit */
     V_TIMEOUT,    /* a nonzero duration; default: the kind's */
     V_CFILTER,    /* "" or rspamd:IP:PORT ([IPv6]); host string and port */
-    V_CFFAIL      /* accept (false), tempfail (true) */
+    V_CFFAIL,     /* accept (false), tempfail (true) */
+    V_STSPUB      /* off, none, testing, enforce (enum mta_sts_publish) */
 };
 
 struct keydef {

@@ -104,6 +104,16 @@ static size_t outlen(const struct conn *c)
     return evbuffer_get_length(bufferevent_get_output(c->bev));
 }
 
+/* Nothing more will be sent: the output is empty, or the peer of a TLS connection hung
+ * up. libevent's TLS bufferevent stops reading and writing at the peer's EOF (a
+ * close_notify, or a bare FIN), so what is still buffered would never drain and the
+ * close would wait for the linger limit (a client that completes the handshake and
+ * leaves at once, before the greeting went out; a QUIT sent with close_notify). */
+static bool flushed(const struct conn *c)
+{
+    return outlen(c) == 0 || (c->tls && c->eof);
+}
+
 static void set_write_lowmark(struct conn *c)
 {
     size_t low = (c->drained_cb && !c->closing && !c->tls_pending) ? c->drained_low : 0;
@@ -163,7 +173,7 @@ static void begin_close(struct conn *c, const char *reason)
     struct timeval tv = { .tv_sec = (t && t < CONN_LINGER_MAX) ? t : CONN_LINGER_MAX };
     if (event_add(c->ev_defer, &tv) != 0)
         log_warn("conn: id=%lu no linger limit", c->id);
-    if (outlen(c) == 0 && !c->paused)
+    if (flushed(c) && !c->paused)
         defer(c, DEF_FINISH);
 }
 
@@ -264,7 +274,7 @@ static void defer_cb(evutil_socket_t fd, short what, void *arg)
     if (w & DEF_FLUSH)
         flush_now(c);   /* first: a reply queued after the close began still goes out */
     if (w & DEF_FINISH) {
-        if (!c->paused && (c->dead || (c->closing && outlen(c) == 0)))
+        if (!c->paused && (c->dead || (c->closing && flushed(c))))
             conn_finish(c);
         return;
     }
@@ -691,7 +701,7 @@ void conn_close(struct conn *c)
         return;
     }
     if (c->closing) {
-        if (outlen(c) == 0)
+        if (flushed(c))
             defer(c, DEF_FINISH);
         return;
     }
@@ -743,7 +753,7 @@ void conn_resume(struct conn *c)
     if (!c->paused)
         return;
     c->paused = false;
-    if (c->dead || (c->closing && outlen(c) == 0)) {
+    if (c->dead || (c->closing && flushed(c))) {
         defer(c, DEF_FINISH);
         return;
     }

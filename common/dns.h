@@ -8,10 +8,19 @@
  * query is cancelled. A libunbound context is not shared between threads (its docs:
  * one context per thread, or locking). Off the loops (the queue runner's delivery
  * threads, blocking check rows on workers) dns_sync_query blocks with the same settings,
- * dns_timeout included.
+ * dns_timeout included, on contexts of the calling thread (one validating, one not) kept
+ * between lookups, so that answers are cached for their TTL and a validating lookup
+ * does not start from the trust anchor each time; a timed-out query is cancelled, the
+ * context kept. They are made anew after a reload and freed when the thread ends.
  *
  * dns_configure sets the servers and timeout (at start and on reload); contexts made
  * before a reload finish their queries and are freed, new queries use new ones.
+ *
+ * DNSSEC ([server] dns_trust_anchor, dns_set_trust_anchor): only dns_sync_query_sec and
+ * dns_sync_addrs_sec validate (the delivery path: MX, the hosts' addresses, TLSA for
+ * DANE); the other lookups (DNSBL, SPF) do not, so a resolver in dns_servers that strips
+ * DNSSEC cannot make them fail. Unsigned zones are "insecure", fine as before; "bogus"
+ * (signatures that do not verify) is an error.
  *
  * Result codes: 0 success, negative error; enum dns_status is a named outcome. */
 #ifndef MS_DNS_H
@@ -34,6 +43,16 @@ enum dns_status {
     DNS_TIMEOUT = 4,     /* no answer within dns_timeout */
 };
 
+/* The DNSSEC state of an answer (RFC 4035 4.3). */
+enum dns_sec {
+    DNS_SEC_INSECURE = 0,  /* unsigned, no trust anchor above it, or no validation */
+    DNS_SEC_SECURE = 1,    /* validated from the trust anchor */
+    DNS_SEC_BOGUS = 2,     /* signed but does not validate: never to be used */
+};
+
+/* Debian's dns-root-data: the root zone's trust anchor (the default anchor file). */
+#define DNS_ROOT_ANCHOR "/usr/share/dns/root.key"
+
 #define DNS_ANSWERS_MAX 16
 #define DNS_NAME_MAX 256               /* a name in text form, with its NUL */
 
@@ -46,6 +65,7 @@ struct dns_answer {
     size_t rdlen[DNS_ANSWERS_MAX];
     const unsigned char *packet;    /* the whole answer (wire format) or NULL */
     size_t packet_len;
+    bool secure, bogus;             /* libunbound's DNSSEC verdict (both false: insecure) */
 };
 
 /* Called on the loop that started the query, once, unless it was cancelled. The answer
@@ -56,14 +76,22 @@ typedef void (*dns_cb)(void *arg, const struct dns_answer *a);
  * /etc/resolv.conf) and the per-query timeout in seconds. Any thread; 0 or -1. */
 int dns_configure(const struct strlist *servers, unsigned timeout);
 
+/* The DNSSEC trust anchor file (zone-file DS or DNSKEY records, as Debian's
+ * dns-root-data or a test zone's; libunbound's ub_ctx_add_ta_file) for the validating
+ * lookups; NULL or "": none (no validation). DNS_ROOT_ANCHOR may be absent (then none,
+ * silently); another file that cannot be read is logged and -1 (no validation). */
+int dns_set_trust_anchor(const char *file);
+/* Is a trust anchor set (validating lookups can say "secure")? */
+bool dns_validating(void);
+
 /* Look NAME up (TYPE: ns_t_a, ns_t_txt...) from the loop BASE of the calling thread; CB
  * runs later on that loop. The query, or NULL (then CB is never called). */
 struct dns_query *dns_query(struct event_base *base, const char *name, int type, dns_cb cb,
                             void *arg);
 /* Drop a query whose answer is no longer wanted: CB is not called. */
 void dns_cancel(struct dns_query *q);
-/* Free the calling thread's context (a loop thread ends; the main thread at exit);
- * queries still waiting are answered DNS_ERROR first. */
+/* Free the calling thread's contexts (a loop thread ends; the main thread at exit; other
+ * threads' are freed when they end); queries still waiting are answered DNS_ERROR first. */
 void dns_thread_end(void);
 
 /* Blocking, for threads that may wait (queue delivery threads): the answer packet into
@@ -71,11 +99,20 @@ void dns_thread_end(void);
 int dns_sync_query(const char *name, int type, unsigned char *buf, size_t size,
                    enum dns_status *status);
 
+/* dns_sync_query with DNSSEC validation: *sec says secure / insecure / bogus (a bogus
+ * answer is -1 with *status DNS_ERROR). */
+int dns_sync_query_sec(const char *name, int type, unsigned char *buf, size_t size,
+                       enum dns_status *status, enum dns_sec *sec);
+
 /* Blocking: HOST's addresses (an address literal is itself; else its AAAA and A
  * records, /etc/hosts first), at most MAX into out. 0 with *n set, or -1 with *status
  * (NXDOMAIN when the name has no address at all, ERROR). */
 int dns_sync_addrs(const char *host, struct ipaddr *out, size_t max, size_t *n,
                    enum dns_status *status);
+/* The same, validated: *sec the weaker of the AAAA and A answers' states (a literal:
+ * insecure); bogus ones are -1 with *status DNS_ERROR (RFC 7672 2.2.2). */
+int dns_sync_addrs_sec(const char *host, struct ipaddr *out, size_t max, size_t *n,
+                       enum dns_status *status, enum dns_sec *sec);
 
 /* ---- pure helpers (tested) ----------------------------------------------- */
 

@@ -149,13 +149,13 @@ int privdrop_dirs(const char *data_dir, const char *user, char *err, size_t errl
  * later execve (of a set-uid or file-capability program) can hand a capability back.
  * Without CAP_SETPCAP (a container, a unit's CapabilityBoundingSet) the set stays as
  * it is, with a warning: no_new_privs alone already keeps execve from adding any. */
-static int drop_bounding_set(char *err, size_t errlen)
+static int drop_bounding_set(long keep, char *err, size_t errlen)
 {
     for (unsigned long cap = 0; cap < 64; cap++) {
         int r = prctl(PR_CAPBSET_READ, cap, 0L, 0L, 0L);
         if (r < 0)
             break;              /* EINVAL: past the last capability this kernel knows */
-        if (r == 0 || cap == CAP_NET_BIND_SERVICE)
+        if (r == 0 || (long)cap == keep)
             continue;
         if (prctl(PR_CAPBSET_DROP, cap, 0L, 0L, 0L) != 0) {
             if (errno == EPERM) {
@@ -195,7 +195,7 @@ int privdrop_to_user(const char *user, char *err, size_t errlen)
         snprintf(err, errlen, "run_as_user '%s' is root; refusing to run as root", user);
         return -1;
     }
-    if (drop_bounding_set(err, errlen) != 0)
+    if (drop_bounding_set(CAP_NET_BIND_SERVICE, err, errlen) != 0)
         return -1;
     if (prctl(PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L) != 0 || initgroups(user, gid) != 0 ||
         setresgid(gid, gid, gid) != 0 || setresuid(uid, uid, uid) != 0) {
@@ -221,4 +221,31 @@ int privdrop_admin(const char *data_dir, const char *user, char *err, size_t err
     if (privdrop_dirs(data_dir, user, err, errlen) != 0)
         return -1;
     return privdrop_to_user(user, err, errlen);
+}
+
+int privdrop_keeper(char *err, size_t errlen)
+{
+    struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+    struct __user_cap_data_struct data[2];
+
+    memset(data, 0, sizeof data);
+    if (syscall(SYS_capget, &hdr, data) != 0) {
+        snprintf(err, errlen, "capget: %s", strerror(errno));
+        return -1;
+    }
+    bool can_read = data[0].permitted & (1u << CAP_DAC_READ_SEARCH);
+    if (drop_bounding_set(-1, err, errlen) != 0)
+        return -1;
+    memset(data, 0, sizeof data);
+    if (can_read)
+        data[0].effective = data[0].permitted = 1u << CAP_DAC_READ_SEARCH;
+    if (syscall(SYS_capset, &hdr, data) != 0) {
+        snprintf(err, errlen, "capset: %s", strerror(errno));
+        return -1;
+    }
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) != 0) {
+        snprintf(err, errlen, "cannot set no_new_privs: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
 }

@@ -22,6 +22,11 @@ int privdrop_dirs(const char *data_dir, const char *user, char *err, size_t errl
  * 0, or -1 with a message in err. */
 int privdrop_to_user(const char *user, char *err, size_t errlen);
 
+/* For the certificate keeper (certkeeper.h), which stays uid 0: empty the bounding set,
+ * keep no capability but CAP_DAC_READ_SEARCH (if it was held: to open a key file that
+ * root does not own; a root-owned 0600 key needs none), set no_new_privs. 0, or -1. */
+int privdrop_keeper(char *err, size_t errlen);
+
 /* For the admin commands (userdb, smtpd --queue, --test-relay): privdrop_dirs, then
  * privdrop_to_user. Call it before anything under DATA_DIR is opened. */
 int privdrop_admin(const char *data_dir, const char *user, char *err, size_t errlen);

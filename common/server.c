@@ -22,6 +22,7 @@
 #include <event2/thread.h>
 #include <openssl/ssl.h>
 
+#include "certkeeper.h"
 #include "conn_internal.h"
 #include "connlimit.h"
 #include "dns.h"
@@ -31,7 +32,9 @@
 #include "loops.h"
 #include "privdrop.h"
 #include "sasl_glue.h"
+#include "stats.h"
 #include "tls.h"
+#include "tls_load.h"
 #include "util.h"
 
 #define SHUTDOWN_GRACE_SEC 9      /* then force-close what is left (SPEC: exit within 10 s) */
@@ -48,10 +51,10 @@ static struct {
     struct listener *listeners;
     struct store *store;
     struct workq *wq;
-    SSL_CTX *tls_ctx;
-    char tls_cert[1024], tls_key[1024];   /* where tls_ctx was loaded from */
+    SSL_CTX *tls_ctx;             /* new sessions get it; live ones keep theirs */
     struct event *ev_sig[3];
     struct event *ev_maint;
+    struct event *ev_stats;       /* writes data_dir/run/IDENT.stats (stats.h) */
     bool maint_running;
     bool reload_running;          /* a reload's load and store checks are on a worker */
     bool sasl_ok;
@@ -161,6 +164,7 @@ static void admit(void *arg)
         static const char *const names[] = { "denied", "too many connections",
                                              "too many connections from this IP" };
         conn_mark_refused(c);
+        stats_count(STAT_REJ_OTHER);       /* the status counters (stats.h) */
         log_info("refused: id=%lu instance=%s ip=%s reason=%s", conn_id(c), si->name,
                  conn_peer_str(c), names[why]);
         S.proto->on_refuse(c, (enum server_refusal)why);
@@ -214,8 +218,8 @@ static bool needs_tls(const struct cfgref *r)
     return false;
 }
 
-/* Load (or keep) the server context for R's config. 0, or -1 with err. */
-static int tls_for(const struct cfgref *r, SSL_CTX **out, char *err, size_t errlen)
+/* At start: the context for R's config (tls_load.h says what is refused). */
+static int tls_at_start(const struct cfgref *r, SSL_CTX **out, char *err, size_t errlen)
 {
     const struct config *cfg = r->cfg;
 
@@ -228,41 +232,41 @@ static int tls_for(const struct cfgref *r, SSL_CTX **out, char *err, size_t errl
         }
         return 0;
     }
-    if (S.tls_ctx && strcmp(S.tls_cert, cfg->tls_cert) == 0 &&
-        strcmp(S.tls_key, cfg->tls_key) == 0) {
-        SSL_CTX_up_ref(S.tls_ctx);     /* same files: keep the loaded one */
-        *out = S.tls_ctx;
-        return 0;
-    }
-    *out = tls_server_ctx(cfg->tls_cert, cfg->tls_key, err, errlen);
-    if (!*out && !needs_tls(r)) {
-        log_warn("TLS disabled: %s", err);
-        return 0;
-    }
-    return *out ? 0 : -1;
+    return tls_load_start(cfg->tls_cert, cfg->tls_key, needs_tls(r), out, err, errlen);
 }
 
-static void tls_install(const struct config *cfg, SSL_CTX *ctx)
+static void tls_install(SSL_CTX *ctx)
 {
     if (S.tls_ctx)
         SSL_CTX_free(S.tls_ctx);
     S.tls_ctx = ctx;
-    str_copy(S.tls_cert, ctx && cfg ? cfg->tls_cert : "", sizeof S.tls_cert);
-    str_copy(S.tls_key, ctx && cfg ? cfg->tls_key : "", sizeof S.tls_key);
     conn_set_tls_ctx(ctx);
 }
 
 /* ---- reload (SIGHUP) --------------------------------------------------------------- */
 
-/* On the main loop, after reload_work: put CFG (loaded, store checks passed) in force. */
-static void reload_apply(struct config *cfg)
+struct reload_job {
+    struct config *cfg;
+    char err[1024];
+    bool tls_tried;               /* tls_cert/tls_key set: the worker loaded them */
+    enum tls_load_rc tls_rc;
+    struct tls_loaded tls;
+};
+
+/* On the main loop, after reload_work: put J's config (loaded, store checks passed, its
+ * certificate loaded) in force. */
+static void reload_apply(struct reload_job *j)
 {
     char err[1024];
+    struct config *cfg = j->cfg;
     struct cfgref *nr = cfgref_make(cfg, err, sizeof err);
     struct listener *fresh = NULL;
     SSL_CTX *ctx = NULL;
 
-    if (!nr || tls_for(nr, &ctx, err, sizeof err) != 0 ||
+    if (!nr ||
+        (j->tls_tried &&
+         tls_load_reload(cfg->tls_cert, needs_tls(nr), j->tls_rc, &j->tls, &ctx, err,
+                         sizeof err) != 0) ||
         listeners_for(nr, &S.listeners, &fresh, err, sizeof err) != 0) {
         log_err("reload refused: %s", err);
         if (ctx)
@@ -284,7 +288,7 @@ static void reload_apply(struct config *cfg)
     for (struct listener *l = fresh; l; l = l->next)
         if (!listener_started(l) && listener_start(l, S.base, accept_cb) != 0)
             log_err("reload: listener %s:%d not started", l->host, l->port);
-    tls_install(cfg, ctx);
+    tls_install(ctx);
     struct cfgref *old = S.cur;
     char old_data_dir[1024], old_user[256];
     str_copy(old_data_dir, old->cfg->data_dir, sizeof old_data_dir);
@@ -297,13 +301,8 @@ static void reload_apply(struct config *cfg)
         log_warn("reload: data_dir and run_as_user changes take effect after a restart");
 }
 
-struct reload_job {
-    struct config *cfg;
-    char err[1024];
-};
-
-/* Worker: load the file and run the protocol's store checks (store.h: never on a
- * loop thread). */
+/* Worker: load the file, run the protocol's store checks (store.h: never on a loop
+ * thread) and load the certificate as it is on disk now (the keeper may be waited for). */
 static void reload_work(void *arg)
 {
     struct reload_job *j = arg;
@@ -312,6 +311,10 @@ static void reload_work(void *arg)
         S.proto->check_store(j->cfg, S.store, j->err, sizeof j->err) != 0) {
         config_free(j->cfg);
         j->cfg = NULL;
+    }
+    if (j->cfg && j->cfg->tls_cert[0] && j->cfg->tls_key[0]) {
+        j->tls_tried = true;
+        j->tls_rc = tls_load(j->cfg->tls_cert, j->cfg->tls_key, time(NULL), &j->tls);
     }
 }
 
@@ -324,7 +327,9 @@ static void reload_done(void *arg)
     else if (stopping())
         config_free(j->cfg);
     else
-        reload_apply(j->cfg);
+        reload_apply(j);
+    if (j->tls.ctx)
+        SSL_CTX_free(j->tls.ctx);
     free(j);
 }
 
@@ -465,6 +470,31 @@ static void maint_cb(evutil_socket_t fd, short what, void *arg)
         S.maint_running = false;
 }
 
+/* The counters' snapshot with the live connections per instance (stats.h). */
+static void stats_now(bool stopped)
+{
+    const char *names[SRV_MAX_INSTANCES];
+    unsigned n[SRV_MAX_INSTANCES];
+    size_t k = S.cur ? S.cur->ninst : 0;
+    pthread_mutex_lock(&S.limits_mu);
+    for (size_t i = 0; i < k; i++) {
+        names[i] = S.cur->inst[i]->name;
+        n[i] = S.limits ? connlimit_count(S.limits, names[i]) : 0;
+    }
+    pthread_mutex_unlock(&S.limits_mu);
+    if (S.cur && stats_publish(S.cur->cfg->data_dir, names, n, k, stopped) != 0)
+        log_warn("stats: cannot write %s/run/%s.stats: %s", S.cur->cfg->data_dir,
+                 S.proto->ident, strerror(errno));
+}
+
+static void stats_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    stats_now(false);
+}
+
 /* ---- start and stop --------------------------------------------------------------- */
 
 static void teardown(void)
@@ -477,6 +507,11 @@ static void teardown(void)
             event_free(S.ev_sig[i]);
     if (S.ev_maint)
         event_free(S.ev_maint);
+    if (S.ev_stats) {
+        event_free(S.ev_stats);
+        S.ev_stats = NULL;
+        stats_now(true);               /* the last snapshot says: stopped */
+    }
     listeners_free(S.listeners);
     S.listeners = NULL;
     if (S.wq)
@@ -488,7 +523,8 @@ static void teardown(void)
     if (S.store)
         store_close(S.store);
     S.store = NULL;
-    tls_install(NULL, NULL);
+    tls_install(NULL);
+    certkeeper_stop();
     cfgref_release(S.cur);
     S.cur = NULL;
     if (S.base)
@@ -521,8 +557,8 @@ static int daemonize(void)
     return 0;
 }
 
-/* Everything up to the privilege drop: config, TLS, listeners, data_dir. Messages
- * go to stderr (the caller exits 1). */
+/* Everything root does before the privilege drop: config, TLS, listeners, data_dir.
+ * Messages go to stderr (the caller exits 1). */
 static int prepare(const char *cfgpath, char *err, size_t errlen)
 {
     struct config *cfg = config_load(cfgpath, err, errlen);
@@ -530,13 +566,23 @@ static int prepare(const char *cfgpath, char *err, size_t errlen)
 
     if (!cfg || !(S.cur = cfgref_make(cfg, err, errlen)))
         return -1;
-    if (tls_for(S.cur, &ctx, err, errlen) != 0)
+    if (tls_at_start(S.cur, &ctx, err, errlen) != 0)
         return -1;
-    tls_install(cfg, ctx);
+    tls_install(ctx);
     if (listeners_for(S.cur, NULL, &S.listeners, err, errlen) != 0)
         return -1;
-    if (privdrop_dirs(cfg->data_dir, cfg->run_as_user, err, errlen) != 0 ||
-        privdrop_to_user(cfg->run_as_user, err, errlen) != 0)
+    return privdrop_dirs(cfg->data_dir, cfg->run_as_user, err, errlen);
+}
+
+/* After daemonizing: the certificate keeper (as root) and the drop to run_as_user. */
+static int drop(char *err, size_t errlen)
+{
+    if (certkeeper_start(S.cfgpath, err, errlen) != 0)
+        return -1;
+    if (certkeeper_pid())
+        log_info("certificate keeper: pid %ld stays root to read tls_cert/tls_key on reload",
+                 certkeeper_pid());
+    if (privdrop_to_user(S.cur->cfg->run_as_user, err, errlen) != 0)
         return -1;
     umask(077);
     return 0;
@@ -555,6 +601,11 @@ static int add_events(void)
     S.ev_maint = event_new(S.base, -1, EV_PERSIST, maint_cb, NULL);
     if (!S.ev_maint || event_add(S.ev_maint, &tv) != 0)
         return -1;
+    struct timeval stv = { .tv_sec = STATS_INTERVAL, .tv_usec = 0 };
+    S.ev_stats = event_new(S.base, -1, EV_PERSIST, stats_cb, NULL);
+    if (!S.ev_stats || event_add(S.ev_stats, &stv) != 0)
+        return -1;
+    stats_now(false);
     return 0;
 }
 
@@ -592,6 +643,7 @@ static int start(void)
     }
     if (saslg_init(S.store, cfg) != 0)
         return -1;
+    stats_begin(S.proto->ident, (int64_t)time(NULL));
     S.sasl_ok = true;
     /* before any thread exists: smtpd forks its queue runner here, and a fork while
      * other threads run may copy a lock one of them holds (the child then hangs) */
@@ -650,6 +702,13 @@ static int run(const char *cfgpath, bool foreground)
         return 1;
     }
     if (!foreground && daemonize() != 0) {
+        teardown();
+        return 1;
+    }
+    if (drop(err, sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n", S.proto->ident, err);
+        if (!foreground)
+            log_err("%s", err);
         teardown();
         return 1;
     }

@@ -5,7 +5,9 @@
  * access control (allow/deny) and connection limits (total and per IP), idle timeouts,
  * SIGTERM (stop accepting, on_shutdown for live sessions, exit 0 within 10 s) and
  * SIGHUP (reload: new/changed listeners and policies for new sessions, live sessions
- * keep the old config, removed listeners close, a bad config is refused and logged). */
+ * keep the old config, removed listeners close, a bad config is refused and logged;
+ * tls_cert/tls_key are reread from disk and checked, through the root certificate
+ * keeper when started as root (certkeeper.h, tls_load.h)). */
 #ifndef MS_SERVER_H
 #define MS_SERVER_H
 #include <stdbool.h>

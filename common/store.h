@@ -63,6 +63,10 @@ bool store_take_again(void);
  * Runs recovery by itself when a previous user of the environment died. */
 int store_open(const char *data_dir, struct store **out);
 void store_close(struct store *st);
+/* The health check (status.h): the dead-process check (failchk) run now and one read
+ * transaction. STORE_OK, or STORE_ERROR with what is wrong in msg. Workers and
+ * processes without an event loop only. */
+int store_health(struct store *st, char *msg, size_t len);
 /* Checkpoint and remove logs no longer needed; call every minute or so from one daemon. */
 void store_maintain(struct store *st);
 

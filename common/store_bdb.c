@@ -154,7 +154,10 @@ static int fn_walk(struct store *st, DB_TXN *txn, void *ctx)
     uint8_t kb[KEY_MAX], vb[REC_MAX];
     DBT k, d;
     w->len = 0;                     /* a retry starts over */
-    int ret = st->db[w->dbi]->cursor(st->db[w->dbi], txn, &c, 0);
+    /* A listing holds one page's read lock at a time (degree 2): a long walk then
+     * never deadlocks with the writers it overlaps; a purge keeps its write locks. */
+    int ret = st->db[w->dbi]->cursor(st->db[w->dbi], txn, &c,
+                                     w->purge ? 0 : DB_READ_COMMITTED);
     if (ret != 0)
         return ret;
     for (;;) {

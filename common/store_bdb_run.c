@@ -3,6 +3,8 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "log.h"
 
@@ -138,3 +140,47 @@ int store_run(struct store *st, txn_fn fn, void *ctx, u_int32_t txn_flags)
     return store_map(ret);
 }
 
+
+/* ---- the health check for status.h ------------------------------------------- */
+
+/* One read of each database (its first record), inside the caller's transaction. */
+static int health_txn(struct store *st, DB_TXN *txn, void *ctx)
+{
+    (void)ctx;
+    for (size_t i = 0; i < DBI_N; i++) {
+        DBC *cur = NULL;
+        DBT k, v;
+        memset(&k, 0, sizeof k);
+        memset(&v, 0, sizeof v);
+        int ret = st->db[i]->cursor(st->db[i], txn, &cur, 0);
+        if (ret != 0)
+            return ret;
+        ret = cur->get(cur, &k, &v, DB_FIRST);
+        int c = cur->close(cur);
+        if (ret != 0 && ret != DB_NOTFOUND)
+            return ret;
+        if (c != 0)
+            return c;
+    }
+    return 0;
+}
+
+int store_health(struct store *st, char *msg, size_t len)
+{
+    if (pthread_rwlock_rdlock(&st->rw) != 0) {
+        snprintf(msg, len, "cannot lock the store");
+        return STORE_ERROR;
+    }
+    int ret = st->env ? store_env_check(st, true) : DB_RUNRECOVERY;
+    (void)pthread_rwlock_unlock(&st->rw);
+    if (ret != 0) {
+        snprintf(msg, len, "health check failed: %s", db_strerror(ret));
+        return STORE_ERROR;
+    }
+    if (store_run(st, health_txn, NULL, 0) != STORE_OK) {
+        snprintf(msg, len, "a read of the databases failed (see the log)");
+        return STORE_ERROR;
+    }
+    snprintf(msg, len, "ok");
+    return STORE_OK;
+}

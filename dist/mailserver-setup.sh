@@ -5,7 +5,8 @@
 #   - the system user and group "mailserver" (run_as_user of the installed config);
 #   - /var/lib/mailserver (data_dir) owned by it, mode 0700;
 #   - a self-signed certificate in /etc/mailserver/tls when there is none yet (replace
-#     it with a real one: README "Installing on a server"), key root:mailserver 0640.
+#     it with a real one: README "Installing on a server"), key root:root 0600 like
+#     certbot's: the daemons' root certificate keeper reads it on reload.
 # Usage: mailserver-setup [SYSCONFDIR [LOCALSTATEDIR]]   (defaults /etc and /var)
 set -eu
 etc=${1:-/etc}/mailserver
@@ -39,8 +40,7 @@ if [ ! -e "$etc/tls/cert.pem" ] && [ ! -e "$etc/tls/key.pem" ]; then
     umask 077
     openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=$name" \
         -keyout "$etc/tls/key.pem" -out "$etc/tls/cert.pem" >/dev/null 2>&1
-    chgrp "$group" "$etc/tls/key.pem"
-    chmod 0640 "$etc/tls/key.pem"
+    chmod 0600 "$etc/tls/key.pem"
     chmod 0644 "$etc/tls/cert.pem"
     echo "mailserver-setup: made a self-signed certificate for $name in $etc/tls"
 fi

@@ -30,6 +30,7 @@
 #include "conn.h"
 #include "log.h"
 #include "server.h"
+#include "stats.h"
 #include "util.h"
 #include "workq.h"
 
@@ -163,6 +164,7 @@ static void open_mailbox(struct p3_job *j)
         return;
     }
     log_info("login: service=pop3 ip=%s user=%s method=%s", j->ipstr, j->canon, j->method);
+    stats_count(STAT_POP3_LOGIN);
     j->res = R_OK;
 }
 

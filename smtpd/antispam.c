@@ -11,7 +11,8 @@
 bool antispam_on(const struct smtp_instance *inst)
 {
     return inst && (inst->dnsbl.n > 0 || inst->dnswl.n > 0 || inst->greylist ||
-                    (inst->cf_host && inst->cf_host[0]) || inst->spf != AUTHRES_OFF);
+                    (inst->cf_host && inst->cf_host[0]) || inst->spf != AUTHRES_OFF ||
+                    inst->dkim_verify || inst->dmarc != AUTHRES_OFF);
 }
 
 /* Append S to BUF (LEN), truncated. */
@@ -55,6 +56,12 @@ void antispam_describe(const struct smtp_instance *inst, char *buf, size_t len)
     if (inst->spf != AUTHRES_OFF)
         append(buf, len, inst->spf == AUTHRES_ACT ? (buf[0] ? ",spf(reject)" : "spf(reject)")
                                                      : (buf[0] ? ",spf(tag)" : "spf(tag)"));
+    if (inst->dkim_verify)
+        append(buf, len, buf[0] ? ",dkim" : "dkim");
+    if (inst->dmarc != AUTHRES_OFF)
+        append(buf, len, inst->dmarc == AUTHRES_ACT
+                             ? (buf[0] ? ",dmarc(enforce)" : "dmarc(enforce)")
+                             : (buf[0] ? ",dmarc(tag)" : "dmarc(tag)"));
     if (!buf[0])
         str_copy(buf, "-", len);
 }

@@ -1,5 +1,5 @@
 /* antispam: what the anti-spam rows of an instance (SPEC "Anti-spam on an instance":
- * dnsbl, dnswl, greylist, spf) know about the session's client, and the
+ * dnsbl, dnswl, greylist, spf, dkim_verify, dmarc) know about the session's client, and the
  * one exemption rule they share: sessions that authenticated, clients in lan, clients
  * with a fresh POP-before-SMTP entry and always_relay_from hosts are exempt from every
  * anti-spam check. The state lives in the session (struct session's `as`), the rows see
@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "check_dkim.h"
 #include "checks.h"
 #include "config.h"
 
@@ -40,6 +41,15 @@ struct antispam_client {
     char spf_header[1024];             /* its Received-SPF: line */
     char spf_text[320];                /* its 550/451 text */
     char authres[1024];                /* the Authentication-Results: line (authres.h) */
+    /* DKIM and DMARC of the message (check_dkim.h, check_dmarc.h), set at end of data */
+    bool dkim_ran;                     /* the signatures were verified */
+    size_t ndkim;
+    struct dkimv_sig dkim[DKIMV_SIGS_MAX];
+    bool dmarc_ran;
+    int dmarc;                         /* enum dmarc_result */
+    char dmarc_from[254];              /* the From: domain */
+    char dmarc_why[64];                /* the policy found ("p=reject"...), or "" */
+    char dmarc_text[320];              /* its 550 text */
 };
 
 /* Has the instance any anti-spam check on? */

@@ -48,8 +48,7 @@ static void auth_success(struct session *s)
 {
     const char *user = auth_flow_user(s->sasl);
     bool relay = false;
-    s->authenticated = true;
-    policy_client_set_user(&s->pc, user);
+    policy_client_set_user(&s->pc, user);   /* pc.authenticated: the one flag */
     if (auth_flow_source_relay(s->sasl, &relay))
         policy_client_set_relay(&s->pc, relay);
     auth_log(s, user, "ok", NULL);
@@ -140,7 +139,7 @@ static bool auth_allowed(struct session *s)
         code = 530, err = "Must issue a STARTTLS command first";
     else if (!s->esmtp)
         err = "Error: send EHLO first";
-    else if (s->authenticated)
+    else if (s->pc.authenticated)
         err = "Error: already authenticated";
     else if (sess_in_mail(s))
         err = "Error: MAIL transaction in progress";

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "antispam.h"
+#include "check_dmarc.h"
 #include "check_spf.h"
 #include "deliver.h"
 
@@ -33,10 +34,15 @@ int authres_strip(struct spool *sp, const char *host)
 enum check_status check_authres(struct check_run *run, struct check_verdict *v)
 {
     struct antispam_client *as = run->ctx.as;
-    if (!as || !as->spf_ran)
+    if (!as || !(as->spf_ran || as->dkim_ran || as->dmarc_ran))
         return CHECK_DONE;
-    struct authres_facts f = { .spf_ran = true, .spf = spf_result_name((enum spf_result)as->spf),
-                               .spf_helo = as->spf_helo, .spf_domain = as->spf_domain };
+    struct authres_facts f = { .spf_ran = as->spf_ran,
+                               .spf = spf_result_name((enum spf_result)as->spf),
+                               .spf_helo = as->spf_helo, .spf_domain = as->spf_domain,
+                               .dkim_ran = as->dkim_ran, .dkim = as->dkim, .ndkim = as->ndkim,
+                               .dmarc_ran = as->dmarc_ran,
+                               .dmarc = dmarcv_result_name((enum dmarcv_result)as->dmarc),
+                               .dmarc_why = as->dmarc_why, .dmarc_from = as->dmarc_from };
     if (authres_format(run->ctx.pc->cfg->hostname, &f, as->authres, sizeof as->authres) == 0) {
         v->answer = CHECK_ADD_HEADER;
         v->header = as->authres;

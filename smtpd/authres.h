@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "check_dkim.h"
 #include "checks.h"
 
 #define RULE_AUTHRES "authres"
@@ -18,6 +19,13 @@ struct authres_facts {
     const char *spf;            /* spf_result_name() */
     bool spf_helo;              /* the HELO identity was checked (MAIL FROM:<>) */
     const char *spf_domain;     /* the domain checked */
+    bool dkim_ran;
+    const struct dkimv_sig *dkim;   /* the signatures (none: dkim=none) */
+    size_t ndkim;
+    bool dmarc_ran;
+    const char *dmarc;          /* dmarcv_result_name() */
+    const char *dmarc_why;      /* "p=reject"..., or "" */
+    const char *dmarc_from;     /* the From: domain, or "" */
 };
 
 /* The header line (no line end) into out. 0, -1 when nothing ran or it does not fit. */

@@ -97,13 +97,22 @@ out:
     return res;
 }
 
+bool check_spf_wanted(const struct check_run *run)
+{
+    const struct check_ctx *x = &run->ctx;
+    const struct smtp_instance *inst = x->pc->inst;
+    return inst && (inst->spf != AUTHRES_OFF || inst->dmarc != AUTHRES_OFF) && !x->offline &&
+           x->as && !antispam_exempt(x);
+}
+
 enum check_status check_spf(struct check_run *run, struct check_verdict *v)
 {
     const struct check_ctx *x = &run->ctx;
+    /* spf = off with dmarc on: evaluated for DMARC, no Received-SPF:, no reply */
     enum authres_mode mode = x->pc->inst ? x->pc->inst->spf : AUTHRES_OFF;
     if (x->as)
         x->as->spf_ran = false;
-    if (mode == AUTHRES_OFF || x->offline || !x->as || antispam_exempt(x))
+    if (!check_spf_wanted(run))
         return CHECK_DONE;
     char sender[600];
     const char *domain = x->from->domain;

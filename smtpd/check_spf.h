@@ -4,7 +4,8 @@
  * worker, its lookups going through our resolver (spf_dns.h: dns_servers, dns_timeout).
  * tag: a Received-SPF: header; reject: also 550 5.7.23 on fail and 451 4.7.24 on
  * temperror (RFC 7372). Exempt clients (antispam.h) are not checked; --test-relay
- * (offline) does not look up. spf_decide is the pure part (tested). */
+ * (offline) does not look up. With spf = off and dmarc on, SPF is evaluated for DMARC
+ * (check_dmarc.h) and reported in Authentication-Results: only. spf_decide is the pure part (tested). */
 #ifndef MS_CHECK_SPF_H
 #define MS_CHECK_SPF_H
 #include <stddef.h>
@@ -26,7 +27,9 @@ const char *spf_result_name(enum spf_result r);
 void spf_decide(enum authres_mode mode, enum spf_result result, const char *domain,
                 const char *header, char *text, size_t n, struct check_verdict *v);
 
-/* The row. */
+/* Does the row evaluate for this session (spf or dmarc on, not exempt, not offline)? */
+bool check_spf_wanted(const struct check_run *run);
+/* The row (blocking; waits: check_spf_wanted). */
 enum check_status check_spf(struct check_run *run, struct check_verdict *v);
 
 #endif

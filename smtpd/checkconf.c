@@ -4,14 +4,19 @@
 
 #include <stdbool.h>
 #include <string.h>
+#include <time.h>
+
+#include <openssl/ssl.h>
 
 #include "antispam.h"
 #include "authsrc.h"
 #include "confval.h"
 #include "ipmatch.h"
 #include "log.h"
+#include "mtasts.h"
 #include "privdrop.h"
 #include "relay.h"
+#include "tls_load.h"
 #include "util.h"
 
 static const char *yesno(bool b)
@@ -154,6 +159,7 @@ int checkconf_report(const struct config *cfg, FILE *out)
                 cfg->path ? cfg->path : "-");
     for (size_t i = 0; i < cfg->nsmtp; i++)
         errors += instance_findings(cfg, &cfg->smtp[i], out);
+    errors += outbound_tls_check_config(cfg, out);        /* tls_ca_file, mta_sts_policy */
     return errors;
 }
 
@@ -214,9 +220,33 @@ static int report_fixed(const struct config *cfg, FILE *out)
     return rc != 0;
 }
 
+/* --check-config: tls_cert/tls_key as a start loads them (still as root): what a start
+ * refuses is an error when an instance of any kind uses TLS; an expired one a warning. */
+static int report_tls(const struct config *cfg, FILE *out)
+{
+    struct tls_loaded t;
+    bool needed = false;
+
+    if (!cfg->tls_cert[0] || !cfg->tls_key[0])
+        return 0;
+    for (int k = 0; k < KIND_COUNT; k++)
+        for (size_t i = 0; i < config_count(cfg, (enum inst_kind)k); i++)
+            needed |= config_common(cfg, (enum inst_kind)k, i)->tls != TLS_OFF;
+    enum tls_load_rc rc = tls_load(cfg->tls_cert, cfg->tls_key, time(NULL), &t);
+    if (t.ctx)
+        SSL_CTX_free(t.ctx);
+    if (rc == TLS_LOAD_DATES)
+        fprintf(out, "warning: %s (a start serves it with a warning, a reload refuses it)\n",
+                t.msg);
+    else if (rc == TLS_LOAD_FAIL)
+        fprintf(out, "%s: %s\n", needed ? "error" : "warning", t.msg);
+    return rc == TLS_LOAD_FAIL && needed;
+}
+
 int checkconf_main(const struct config *cfg)
 {
     int errors = checkconf_report(cfg, stdout);
+    errors += report_tls(cfg, stdout);
     errors += report_fixed(cfg, stdout);
     if (fflush(stdout) != 0)
         return 1;

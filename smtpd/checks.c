@@ -6,11 +6,14 @@
 
 #include "antispam.h"
 #include "authres.h"
+#include "check_dkim.h"
+#include "check_dmarc.h"
 #include "check_dnsbl.h"
 #include "check_greylist.h"
 #include "check_rspamd.h"
 #include "check_spf.h"
 #include "log.h"
+#include "reject_class.h"
 #include "store.h"
 
 /* ---- rows ------------------------------------------------------------------- */
@@ -80,26 +83,31 @@ static enum check_status row_relay(struct check_run *run, struct check_verdict *
 }
 
 static const struct check_row connect_rows[] = {
-    { RULE_CLIENT_DENIED, row_client, false, false },
+    { RULE_CLIENT_DENIED, row_client, false, false, NULL },
 };
 static const struct check_row mail_rows[] = {
-    { RULE_ANTISPAM_POPAUTH, antispam_row_popauth, true, false },   /* notes, never decides */
-    { RULE_LOCAL_SPOOF, row_spoof, true, false },
-    { RULE_SENDER_LOGIN_MATCH, row_login_match, true, false },
-    { RULE_SPF, check_spf, true, false },      /* after popauth (the exemption); DNS waits */
+    { RULE_ANTISPAM_POPAUTH, antispam_row_popauth, true, false, NULL },   /* notes, never decides */
+    { RULE_LOCAL_SPOOF, row_spoof, true, false, NULL },
+    { RULE_SENDER_LOGIN_MATCH, row_login_match, true, false, NULL },
+    /* after popauth (the exemption); DNS waits: on a worker */
+    { RULE_SPF, check_spf, true, false, check_spf_wanted },
 };
 static const struct check_row rcpt_rows[] = {
-    { RULE_DNSBL, check_dnsbl, false, false },  /* before any accepting row; answers later */
-    { RULE_SRS, row_srs, true, false },
-    { RULE_LOCAL, row_local, true, false },
-    { "relay", row_relay, true, false },
+    { RULE_DNSBL, check_dnsbl, false, false, NULL },  /* before any accepting row; answers later */
+    { RULE_SRS, row_srs, true, false, NULL },
+    { RULE_LOCAL, row_local, true, false, NULL },
+    { "relay", row_relay, true, false, NULL },
     /* gates: only a recipient accepted above */
-    { RULE_GREYLIST, check_greylist, true, true },
+    { RULE_GREYLIST, check_greylist, true, true, NULL },
 };
 static const struct check_row eod_rows[] = {
-    { RULE_CONTENT_FILTER, check_rspamd, false, false },   /* answers later */
-    { RULE_CONTENT_FILTER_SCORE, check_rspamd_score, false, false },
-    { RULE_AUTHRES, check_authres, false, false },   /* reports what the rows above found */
+    /* DKIM keys and DMARC records: DNS waits, on a worker (before the scanner: a DMARC
+     * reject costs no scan) */
+    { RULE_DKIM, check_dkim, true, false, check_dkim_wanted },
+    { RULE_DMARC, check_dmarc, true, false, check_dmarc_wanted },
+    { RULE_CONTENT_FILTER, check_rspamd, false, false, NULL },   /* answers later */
+    { RULE_CONTENT_FILTER_SCORE, check_rspamd_score, false, false, NULL },
+    { RULE_AUTHRES, check_authres, false, false, NULL },   /* reports what the rows above found */
 };
 
 #define ROWS(a) { (a), sizeof(a) / sizeof((a)[0]) }
@@ -164,6 +172,12 @@ static bool skipped(const struct check_run *run, const struct check_row *row)
     return row->after_accept != (run->v.answer == CHECK_ACCEPT);
 }
 
+/* Would ROW wait for the network now (checks.h: never in place on a loop thread)? */
+static bool row_waits(const struct check_run *run, const struct check_row *row)
+{
+    return row->waits && row->waits(run);
+}
+
 /* Is a gate row left after run->next? */
 static bool gate_follows(const struct check_run *run)
 {
@@ -210,6 +224,8 @@ static void stage_end(struct check_run *run)
     run->next = run->nrows;
     if (run->v.answer == CHECK_CONTINUE)
         default_outcome(run);
+    if (!run->v.res.accept && !run->ctx.offline)    /* the status counters (stats.h) */
+        stats_count(reject_class(run->v.res.rule));
     if (run->stage == CHECK_CONNECT)
         run->hdrs_connect = run->hdrs_len;
     if (run->stage <= CHECK_HELO)
@@ -257,7 +273,7 @@ static enum check_status run_rows(struct check_run *run)
             continue;
         }
         if (row->blocking && run->ctx.offload) {
-            if (store_loop_thread() && blocking_in_place(run)) {
+            if (store_loop_thread() && !row_waits(run, row) && blocking_in_place(run)) {
                 if (run->ended)
                     break;
                 continue;
@@ -311,8 +327,8 @@ void checks_work(struct check_run *run)
             run->next++;
             continue;
         }
-        if (!row->blocking)
-            return;
+        if (!row->blocking || (store_loop_thread() && row_waits(run, row)))
+            return;                    /* a loop thread's in-place run stops here */
         run->next++;
         struct check_verdict v = { .answer = CHECK_CONTINUE };
         (void)row->fn(run, &v);        /* blocking rows answer at once */

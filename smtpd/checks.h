@@ -49,7 +49,8 @@
  * which may be pending rows that wait for the network). So a stage costs no
  * hand-off in the common case, one when the store is busy. On a thread that is not
  * a loop's, the hook is used at once; without one (--test-relay, tests) blocking
- * rows run in place.
+ * rows run in place. A blocking row whose waits() says it would wait for the network
+ * now is never run in place on a loop thread: the run goes to a worker from it.
  *
  * No allocation: the run lives in the session; a stage with no rows costs one call. */
 #ifndef MS_CHECKS_H
@@ -120,6 +121,10 @@ struct check_row {
     check_fn fn;
     bool blocking;                     /* reads the store: in place or on a worker (above) */
     bool after_accept;                 /* a gate row (above) */
+    /* A blocking row that would now wait for the network (DNS: SPF, DKIM keys, DMARC
+     * records): it never runs in place on a loop thread but always on a worker. NULL:
+     * it never waits. */
+    bool (*waits)(const struct check_run *run);
 };
 
 #define CHECK_HEADERS_MAX 1024

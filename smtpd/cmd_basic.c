@@ -141,10 +141,10 @@ void smtp_cmd_starttls(struct session *s, const struct smtp_cmd *c)
         conn_close(s->c);
         return;
     }
-    /* RFC 3207 4.2: forget everything learned before TLS */
+    /* RFC 3207 4.2: forget everything learned before TLS (the login: policy_client_init) */
     sess_reset_tx(s);
     s->stage = CHECK_CONNECT;
-    s->esmtp = s->authenticated = false;
+    s->esmtp = false;
     s->helo[0] = '\0';
     policy_client_init(&s->pc, s->cfg, s->inst, conn_peer(s->c));
 }

@@ -16,6 +16,7 @@
 #include "received.h"
 #include "runner.h"
 #include "session.h"
+#include "stats.h"
 
 static int data_sink(void *ctx, const char *buf, size_t len)
 {
@@ -37,7 +38,7 @@ static int write_received(struct session *s)
     struct received_info ri = {
         .helo = s->helo, .rdns = NULL, .ip = s->pc.ipstr, .hostname = s->cfg->hostname,
         .esmtp = s->esmtp, .tls = conn_is_tls(s->c), .tls_info = conn_tls_info(s->c),
-        .auth = s->authenticated, .id = s->id,
+        .auth = s->pc.authenticated, .id = s->id,
         .rcpt = s->nrcpt == 1 ? s->tx->first_rcpt : NULL, .when = time(NULL),
     };
     int n = received_format(&ri, hdr, sizeof hdr);
@@ -191,6 +192,8 @@ static void data_end(struct session *s)
         int err = spool_error(s->sp);
         log_info("rejected: id=%s from=<%s> ip=%s reply=%d %s", s->id, s->tx->from.text,
                  s->pc.ipstr, r.code, r.enh);
+        if (r.code / 100 == 5)         /* bare LF, size, hops: status counters (stats.h) */
+            stats_count(STAT_REJ_OTHER);
         if (r.code == 451 && err)
             storage_error(s, err);
         else

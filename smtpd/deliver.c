@@ -15,6 +15,7 @@
 #include "log.h"
 #include "mailstore.h"
 #include "msgtext.h"
+#include "stats.h"
 #include "util.h"
 
 #define SPOOL_BUF 65536
@@ -209,6 +210,8 @@ int deliver_commit(struct spool *sp, char *const *local, size_t nlocal, char *co
         goto out;
     }
     rc = 0;
+    stats_add(STAT_DELIVER_LOCAL, nlocal);     /* the status counters (stats.h) */
+    stats_add(STAT_RELAY_QUEUED, nrelay);
     if (name)
         str_copy(name, mstore_tx_name(sp->tx), namelen);
 out:

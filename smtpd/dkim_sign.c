@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include "dkim_canon.h"
+#include "dkim_feed.h"
 #include "dkim_hdr.h"
 #include "dkim_keys.h"
 #include "fsutil.h"
@@ -152,7 +154,7 @@ static struct domkeys *keys_for(const char *data_dir, const char *domain)
 }
 
 /* Up to LEN octets of the message at POS into BUF; the count, or -1. */
-static ssize_t msg_read(const struct dkim_msg *m, size_t pos, char *buf, size_t len)
+ssize_t dkim_msg_read(const struct dkim_msg *m, size_t pos, char *buf, size_t len)
 {
     if (pos >= m->len)
         return 0;
@@ -229,7 +231,7 @@ struct signing {
 static int feed(struct signing *sg, const struct dkim_msg *m, char *buf)
 {
     for (size_t pos = sg->hlen; pos < m->len;) {
-        ssize_t got = msg_read(m, pos, buf, CHUNK);
+        ssize_t got = dkim_msg_read(m, pos, buf, CHUNK);
         if (got <= 0)
             return -1;
         dkim_body_feed(&sg->canon, buf, (size_t)got);
@@ -369,6 +371,32 @@ static int sign_all(struct signing *sg, const struct domkeys *d, const struct dk
     return 0;
 }
 
+/* The fields we sign from, compacted: those the verifiers' feeder leaves out (a NUL, or
+ * too long: dkim_feed.h) are never signed either. The new count. */
+static int usable_fields(struct dkim_field *f, int nf)
+{
+    int k = 0;
+    for (int i = 0; i < nf; i++)
+        if (f[i].p && f[i].len <= DKIM_FEED_FIELD_MAX && !memchr(f[i].p, '\0', f[i].len))
+            f[k++] = f[i];
+    return k;
+}
+
+/* A From: field among F (RFC 6376 5.4: it must be signed). */
+static bool has_from(const struct dkim_field *f, int nf)
+{
+    for (int i = 0; i < nf; i++) {
+        const char *p = f[i].p, *e = f[i].p + f[i].len;
+        if (f[i].len < 5 || strncasecmp(p, "from", 4) != 0)
+            continue;
+        for (p += 4; p < e && (*p == ' ' || *p == '\t'); p++)
+            ;
+        if (p < e && *p == ':')
+            return true;
+    }
+    return false;
+}
+
 /* Sign with every key of D. */
 static int sign_with(const struct domkeys *d, const struct dkim_msg *m, char **hdrs,
                      size_t *hlen)
@@ -379,10 +407,15 @@ static int sign_with(const struct domkeys *d, const struct dkim_msg *m, char **h
     FILE *out = NULL;
     if (!sg || !buf)
         goto done;
-    ssize_t got = msg_read(m, 0, sg->head, sizeof sg->head);
+    ssize_t got = dkim_msg_read(m, 0, sg->head, sizeof sg->head);
     sg->nf = got < 0 ? -1 : dkim_fields(sg->head, (size_t)got, sg->f, MAX_FIELDS, &sg->hlen);
     if (sg->nf < 0) {
         log_err("dkim: %s: the header section is too large to sign", d->domain);
+        goto done;
+    }
+    sg->nf = usable_fields(sg->f, sg->nf);
+    if (!has_from(sg->f, sg->nf)) {
+        log_err("dkim: %s: the message has no From: field to sign", d->domain);
         goto done;
     }
     out = open_memstream(hdrs, hlen);
@@ -409,7 +442,7 @@ int dkim_sign_msg(const char *data_dir, const char *domain, const struct dkim_ms
     *hlen = 0;
     if (!domain) {
         char head[CHUNK];
-        ssize_t n = msg_read(msg, 0, head, sizeof head);
+        ssize_t n = dkim_msg_read(msg, 0, head, sizeof head);
         if (n < 0 || dkim_from_domain(head, (size_t)n, from, sizeof from) != 0)
             return n < 0 ? -1 : DKIMS_NOKEY;
         domain = from;

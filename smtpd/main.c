@@ -25,6 +25,7 @@ static int smtpd_on_start(const struct config *cfg)
     }
     mstore_clean_spool(cfg->data_dir);
     (void)dns_configure(&cfg->dns_servers, cfg->dns_timeout);   /* before the runner forks */
+    (void)dns_set_trust_anchor(cfg->dns_trust_anchor);          /* logged when unreadable */
     if (runner_start(cfg) != 0)   /* later calls (reload) make the runner reload */
         log_err("the outbound queue runner did not start; queued mail waits for it");
     return 0;

@@ -130,6 +130,9 @@ static void one_host(struct nexthop *out, const char *kind, const char *host, in
     out->host[0].port = port > 0 ? port : 25;
     snprintf(out->key, sizeof out->key, "%s:%.*s:%d", kind, MX_NAME_MAX - 1, host,
              out->host[0].port);
+    /* a name the admin configured (not an address): DANE when its addresses are secure */
+    struct ipaddr ip;
+    out->secure = ipaddr_parse(host, &ip) != 0;
 }
 
 int nexthop_static(const struct config *cfg, const char *domain, struct nexthop *out)
@@ -188,8 +191,12 @@ enum nexthop_result nexthop_dns(const char *domain, struct nexthop *out)
     str_lower(out->key);
     unsigned char ans[8192];
     enum dns_status st;
-    int len = dns_sync_query(domain, ns_t_mx, ans, sizeof ans, &st);   /* dns_servers */
+    enum dns_sec sec = DNS_SEC_INSECURE;     /* validated when a trust anchor is set */
+    int len = dns_sync_query_sec(domain, ns_t_mx, ans, sizeof ans, &st, &sec);
+    out->secure = sec == DNS_SEC_SECURE;     /* RFC 7672 2.2.1: DANE for its hosts */
     if (len < 0) {
+        if (sec == DNS_SEC_BOGUS)
+            return fail(out, NH_DEFER, "4.4.3", domain, "DNSSEC validation of MX failed (bogus)");
         if (st == DNS_NXDOMAIN)
             return fail(out, NH_BOUNCE, "5.1.2", domain, "Host or domain name not found");
         if (st != DNS_NODATA)

@@ -4,6 +4,7 @@
  * DNS answer parsing and ordering are pure functions, tested on canned answers. */
 #ifndef MS_MX_H
 #define MS_MX_H
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -43,6 +44,8 @@ struct nexthop {
     char key[MX_NAME_MAX + 32];   /* what groups recipients: "route:host:port", "mx:domain" */
     char status[16];              /* for NH_BOUNCE / NH_DEFER */
     char diag[300];
+    bool secure;                  /* DANE may apply (dane.h): the MX RRset (or NODATA) was
+                                   * DNSSEC-secure, or a configured [routes]/relayhost name */
 };
 
 /* Where a domain's mail goes: routes first, then relayhost, else MX via DNS. An address

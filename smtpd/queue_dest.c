@@ -8,7 +8,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ipmatch.h"
 #include "log.h"
+#include "mtasts.h"
 #include "mx.h"
 #include "queue_sched.h"
 #include "smtp_client.h"
@@ -87,7 +89,9 @@ struct qdests *qdests_new(const char *qdir, SSL_CTX *tls, int notify_fd)
 
 /* ---------------------------------------------------------- the hop table ---- */
 
-/* The hop of domain as far as known without DNS (static route, relayhost, literal). */
+/* The hop of domain as far as known without DNS (static route, relayhost, literal).
+ * A route's hop is per domain ("route:host:port/domain"): each recipient domain has its
+ * own TLS policy (MTA-STS), so two domains routed to one host do not share connections. */
 static void hop_of(const struct config *cfg, const char *domain, struct nexthop *nh,
                    bool *resolved)
 {
@@ -95,7 +99,28 @@ static void hop_of(const struct config *cfg, const char *domain, struct nexthop 
     if (!*resolved) {
         snprintf(nh->key, sizeof nh->key, "mx:%s", domain);
         str_lower(nh->key);
+    } else if (strncmp(nh->key, "route:", 6) == 0) {
+        size_t k = strlen(nh->key);
+        snprintf(nh->key + k, sizeof nh->key - k, "/%s", domain);
+        str_lower(nh->key + k);
     }
+}
+
+/* The TLS policy of a hop: the recipient domain's MTA-STS policy for its MX hosts and
+ * for a [routes] host name (matched against the policy's mx list like an MX); none for
+ * a route to an address (the admin's explicit choice: mx patterns are names), the
+ * relayhost (a smarthost is not the domain's MX) and address literals. */
+static void hop_policy(const struct dest *t, const struct nexthop *nh, struct tls_policy *p)
+{
+    struct ipaddr a;
+    bool route = strncmp(nh->key, "route:", 6) == 0;
+    if (strncmp(nh->key, "mx:", 3) == 0 ||
+        (route && nh->n > 0 && ipaddr_parse(nh->host[0].name, &a) != 0)) {
+        mtasts_lookup(t->domain, p);
+        return;
+    }
+    memset(p, 0, sizeof *p);
+    str_copy(p->domain, t->domain, sizeof p->domain);
 }
 
 static struct dest *find_locked(struct qdests *d, const char *key)
@@ -242,7 +267,8 @@ static size_t take_all_locked(struct dest *t, struct ref **out)
 
 /* Record one result per ref (all of one item) and hand them back. */
 static void apply_results(const struct ref *refs, size_t n,
-                          const struct smtpc_reply *res, const char *remote)
+                          const struct smtpc_reply *res, const char *remote,
+                          const struct tls_outcome *tls)
 {
     struct qitem *it = refs[0].it;
     for (size_t k = 0; k < n; k++) {
@@ -251,8 +277,9 @@ static void apply_results(const struct ref *refs, size_t n,
         const char *st = r->enh[0] ? r->enh : cls == 2 ? "2.0.0" : cls == 5 ? "5.0.0" : "4.0.0";
         enum qmark m = cls == 2 ? M_DONE : cls == 5 ? M_BOUNCE : M_DEFER;
         qitem_mark(it, refs[k].rcpt, m, st, remote, r->text);
-        log_info("runner: %s: to=<%s> relay=%s status=%s (%s)", it->e.id,
-                 it->e.rcpt[refs[k].rcpt].addr, remote,
+        log_info("runner: %s: to=<%s> relay=%s tls=%s verified=%s status=%s (%s)", it->e.id,
+                 it->e.rcpt[refs[k].rcpt].addr, remote, tls ? tls->version : "none",
+                 tlsp_via_name(tls ? tls->verified : TLSP_VIA_NONE),
                  m == M_DONE ? "sent" : m == M_BOUNCE ? "bounced" : "deferred", r->text);
     }
 }
@@ -269,7 +296,7 @@ static void fail_refs(struct qdests *d, const struct ref *refs, size_t n,
         if (res) {
             for (size_t k = 0; k < j - i; k++)
                 res[k] = *why;
-            apply_results(refs + i, j - i, res, "");
+            apply_results(refs + i, j - i, res, "", NULL);
         } else {
             for (size_t k = i; k < j; k++)
                 qitem_mark(refs[k].it, refs[k].rcpt, M_DEFER, "4.3.0", "", "out of memory");
@@ -305,11 +332,11 @@ static int send_one(struct qdests *d, struct smtpc *c, const struct ref *refs, s
         for (size_t k = 0; k < n; k++)
             res[k] = (struct smtpc_reply){ .code = 0, .enh = "4.3.0",
                                            .text = "queue file unreadable" };
-        apply_results(refs, n, res, "");
+        apply_results(refs, n, res, "", NULL);
     } else {
         rc = smtpc_send(c, it->e.sender, addrs, n, fd, it->e.size, res);
         close(fd);
-        apply_results(refs, n, res, smtpc_host(c));
+        apply_results(refs, n, res, smtpc_host(c), smtpc_tls(c));
         pthread_mutex_lock(&it->mu);
         (void)queue_update(d->qdir, &it->e);        /* delivered recipients are final now */
         pthread_mutex_unlock(&it->mu);
@@ -372,7 +399,15 @@ static struct smtpc *connect_hop(struct qdests *d, struct conn *c, struct smtpc_
         str_copy(why->text, nh.diag, sizeof why->text);
         return NULL;
     }
-    return smtpc_open(&nh, c->helo, d->tls, why);
+    struct tls_policy *pol = malloc(sizeof *pol);      /* 4 KB: not on our small stack */
+    if (!pol) {
+        *why = (struct smtpc_reply){ .code = 0, .enh = "4.3.0", .text = "out of memory" };
+        return NULL;
+    }
+    hop_policy(t, &nh, pol);
+    struct smtpc *sc = smtpc_open(&nh, c->helo, d->tls, pol, why);
+    free(pol);
+    return sc;
 }
 
 static void *conn_main(void *arg)

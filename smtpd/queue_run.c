@@ -22,6 +22,7 @@
 #include "queue_local.h"
 #include "queue_sched.h"
 #include "received.h"
+#include "stats.h"
 #include "util.h"
 
 int64_t qrun_backoff(unsigned retry, unsigned attempts)
@@ -199,6 +200,10 @@ static void finish_item(struct qrun *q, int64_t now, struct qitem *it)
             if (it->mark[i] == M_BOUNCE)
                 e->rcpt[i].next_try = now + cfg->queue_retry;
     }
+    for (size_t i = 0; i < e->nrcpt; i++)     /* this round's results, for status (stats.h) */
+        stats_count(it->mark[i] == M_DONE ? STAT_QUEUE_DELIVERED
+                    : it->mark[i] == M_BOUNCE && e->rcpt[i].state == QR_BOUNCED ? STAT_QUEUE_BOUNCED
+                    : it->mark[i] == M_DEFER ? STAT_QUEUE_DEFERRED : STAT_NONE);
     bool pending = false, deferred = false;
     for (size_t i = 0; i < e->nrcpt; i++) {
         pending |= e->rcpt[i].state == QR_PENDING;

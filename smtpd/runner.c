@@ -23,8 +23,11 @@
 
 #include "dns.h"
 #include "log.h"
+#include "mtasts.h"
 #include "queue_file.h"
 #include "queue_run.h"
+#include "stats.h"
+#include "status.h"
 #include "store.h"
 #include "tls.h"
 
@@ -97,6 +100,8 @@ static void reload(struct qrun *q, struct config **own)
     *own = n;
     q->cfg = n;
     (void)dns_configure(&n->dns_servers, n->dns_timeout);
+    (void)dns_set_trust_anchor(n->dns_trust_anchor);
+    (void)outbound_tls_configure(n);                  /* tls_ca_file, MTA-STS settings */
     log_info("runner: config reloaded");
 }
 
@@ -145,8 +150,28 @@ static bool wait_event(struct qrun *q, struct config **own, int sfd, int ifd, in
     return kick;
 }
 
+/* Every STATS_INTERVAL: the runner's counters to data_dir/run/queue.stats; every
+ * metrics_interval the Prometheus textfile, if configured (status.h; the runner may
+ * wait on the store and the disk, the daemons' loops may not). */
+static void report(const struct qrun *q, int64_t now, int64_t *last_stats, int64_t *last_metrics)
+{
+    if (now - *last_stats >= STATS_INTERVAL) {
+        *last_stats = now;
+        if (stats_publish(q->cfg->data_dir, NULL, NULL, 0, false) != 0)
+            log_warn("runner: cannot write %s/run/queue.stats: %s", q->cfg->data_dir,
+                     strerror(errno));
+    }
+    const char *mf = q->cfg->metrics_textfile;
+    if (mf && mf[0] && now - *last_metrics >= (int64_t)q->cfg->metrics_interval) {
+        *last_metrics = now;
+        if (status_write_textfile(mf, q->cfg, q->st) != 0)
+            log_warn("runner: cannot write metrics_textfile %s: %s", mf, strerror(errno));
+    }
+}
+
 static void child_loop(struct qrun *q, pid_t parent, const sigset_t *waitset)
 {
+    int64_t last_stats = 0, last_metrics = 0;
     struct config *own = NULL;
     int64_t last_clean = 0;
     int sfd = signalfd(-1, waitset, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -169,9 +194,10 @@ static void child_loop(struct qrun *q, pid_t parent, const sigset_t *waitset)
         if (getppid() != parent)
             _exit(0);
         now = (int64_t)time(NULL);
+        report(q, now, &last_stats, &last_metrics);
         int64_t wait = next ? next - now : RUNNER_MAX_SLEEP;
-        if (wait > RUNNER_MAX_SLEEP)
-            wait = RUNNER_MAX_SLEEP;
+        if (wait > STATS_INTERVAL)      /* the stats file is rewritten that often */
+            wait = STATS_INTERVAL;
         kick = wait > 0 ? wait_event(q, &own, sfd, ifd, wait) : false;
     }
 }
@@ -195,10 +221,13 @@ static void child_main(const struct config *cfg, pid_t parent)
         _exit(1);
     }
     q.tls = tls_client_ctx();
+    (void)outbound_tls_configure(cfg);               /* logged when it fails */
     if (store_open(cfg->data_dir, &q.st) != STORE_OK) {
         log_warn("runner: store not available: bounces go to canonical addresses only");
         q.st = NULL;
     }
+    stats_reset();                  /* the parent's counts are the parent's */
+    stats_begin("queue", (int64_t)time(NULL));
     log_info("runner: started, pid %ld", (long)getpid());
     child_loop(&q, parent, &waitset);
 }

@@ -54,8 +54,7 @@ struct session {
     void (*proceed)(struct session *s);
     /* greeting and authentication */
     bool esmtp;
-    char helo[256];
-    bool authenticated;
+    char helo[256];                    /* authenticated: pc.authenticated */
     /* the mail transaction (what is allocated lives only as long as it needs to:
      * tx from MAIL to its end, dm during DATA, ab during an AUTH exchange) */
     struct sess_tx *tx;                /* non-NULL from MAIL (its checks) to the end */

@@ -5,10 +5,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,9 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dane.h"
 #include "dns.h"
 #include "log.h"
 #include "msgtext.h"
+#include "tls_policy.h"
 #include "util.h"
 
 #define SMTPC_ADDRS_MAX 16     /* addresses of one host tried */
@@ -125,6 +127,7 @@ struct smtpc {
     char host[MX_NAME_MAX + 96];
     char helo[256];
     struct smtpc_caps caps;
+    struct tls_outcome tls;     /* what STARTTLS gave ("none" without) */
     char in[8192];
     size_t inlen;
     bool broken;
@@ -316,11 +319,11 @@ static int send_cmd(struct smtpc *c, const char *cmd, struct smtpc_reply *r, con
 static int tcp_connect(const struct addrinfo *ai, int64_t dl)
 {
     int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
     if (fd < 0)
         return -1;
-    /* no Nagle: the end of data after the body's last piece went out only at the peer's
-     * delayed ACK, 40 ms a message (bench sign rows through the queue: 55 msgs/s) */
-    int one = 1;
+    /* no Nagle: the end of data (".") written after the body must not wait for the
+     * body's ACK, which the next hop delays (40 ms a message) */
     if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0)
         goto fail;
     if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS)
@@ -343,15 +346,45 @@ fail:;
     return -1;
 }
 
-static int do_starttls(struct smtpc *c, SSL_CTX *tls, struct smtpc_reply *r)
+/* A policy p cannot be met at this host (WHAT says why): testing mode logs it and goes
+ * on (0); a required policy fails the host (-1, r a temporary failure: deferred). */
+static int policy_unmet(struct smtpc *c, const struct tls_policy *p, struct smtpc_reply *r,
+                        const char *what)
 {
+    if (!p || p->mode == TLSP_OPPORTUNISTIC)
+        return 0;
+    if (p->mode == TLSP_TESTING) {
+        log_warn("tls policy: %s for %s: %s; delivering anyway", tlsp_label(p), p->domain,
+                 what);
+        return 0;
+    }
+    r->code = 0;
+    str_copy(r->enh, "4.7.5", sizeof r->enh);
+    snprintf(r->text, sizeof r->text, "%s: %s", tlsp_label(p), what);
+    c->broken = c->ssl != NULL;     /* no QUIT over a TLS session we do not trust */
+    return -1;
+}
+
+/* STARTTLS and the handshake under policy p: 0 TLS up, 1 refused (plaintext: only when
+ * the policy allows it), -1 failed (r says why). */
+static int do_starttls(struct smtpc *c, SSL_CTX *tls, const struct tls_policy *p,
+                       const char *name, struct smtpc_reply *r)
+{
+    char why[512];
     if (send_cmd(c, "STARTTLS\r\n", r, "sending STARTTLS") < 0 ||
         read_reply(c, r, SMTPC_T_OTHER, "waiting for STARTTLS reply", NULL) < 0)
         return -1;
-    if (r->code != 220)
-        return 1;                       /* refused: go on in plaintext */
-    c->ssl = SSL_new(tls);
-    if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1)
+    if (r->code != 220) {
+        snprintf(why, sizeof why, "STARTTLS refused by %s", c->host);
+        return policy_unmet(c, p, r, why) < 0 ? -1 : 1;   /* else: go on in plaintext */
+    }
+    bool checked = p && p->mode != TLSP_OPPORTUNISTIC;
+    SSL_CTX *ctx = checked ? tlsp_ctx() : tls;
+    if (ctx)
+        c->ssl = SSL_new(ctx);
+    if (checked)
+        SSL_CTX_free(ctx);                  /* the SSL holds its own reference */
+    if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1 || tlsp_ssl_prepare(p, c->ssl, name) < 0)
         goto fail;
     SSL_set_connect_state(c->ssl);
     int64_t dl = deadline(SMTPC_T_OTHER);
@@ -366,11 +399,14 @@ static int do_starttls(struct smtpc *c, SSL_CTX *tls, struct smtpc_reply *r)
             goto fail;
     }
     c->inlen = 0;
+    if (tlsp_ssl_check(p, c->ssl, name, &c->tls, why, sizeof why) < 0)
+        return policy_unmet(c, p, r, why);
     return 0;
 fail:
     r->code = 0;
     str_copy(r->enh, "4.7.5", sizeof r->enh);
-    snprintf(r->text, sizeof r->text, "TLS handshake with %s failed", c->host);
+    snprintf(r->text, sizeof r->text, "%s%sTLS handshake with %s failed", tlsp_label(p),
+             checked ? ": " : "", c->host);
     c->broken = true;
     return -1;
 }
@@ -414,8 +450,9 @@ static int hello(struct smtpc *c, struct smtpc_reply *r)
     return r->code == 250 ? loop_check(c, r) : -1;
 }
 
-/* Banner, EHLO, STARTTLS on an open socket; 0 or -1. */
-static int greet(struct smtpc *c, SSL_CTX *tls, struct smtpc_reply *r)
+/* Banner, EHLO, STARTTLS (as policy p asks) on an open socket; 0 or -1. */
+static int greet(struct smtpc *c, SSL_CTX *tls, const struct tls_policy *p, const char *name,
+                 struct smtpc_reply *r)
 {
     if (read_reply(c, r, SMTPC_T_BANNER, "waiting for the greeting", NULL) < 0)
         return -1;
@@ -423,11 +460,16 @@ static int greet(struct smtpc *c, SSL_CTX *tls, struct smtpc_reply *r)
         return -1;
     if (hello(c, r) < 0)
         return -1;
-    if (tls && c->caps.starttls) {
-        int t = do_starttls(c, tls, r);
+    if ((tls || (p && p->mode != TLSP_OPPORTUNISTIC)) && c->caps.starttls) {
+        int t = do_starttls(c, tls, p, name, r);
         if (t < 0)
             return -1;
         if (t == 0 && hello(c, r) < 0)
+            return -1;
+    } else if (p && p->mode != TLSP_OPPORTUNISTIC) {
+        char why[400];
+        snprintf(why, sizeof why, "no STARTTLS at %s", c->host);
+        if (policy_unmet(c, p, r, why) < 0)
             return -1;
     }
     return 0;
@@ -435,7 +477,8 @@ static int greet(struct smtpc *c, SSL_CTX *tls, struct smtpc_reply *r)
 
 /* Connect to ADDR and greet: a connected, greeted smtpc, or NULL (why set). */
 static struct smtpc *open_addr(const struct mx_host *h, const struct ipaddr *addr,
-                               const char *helo, SSL_CTX *tls, struct smtpc_reply *why)
+                               const char *helo, SSL_CTX *tls, const struct tls_policy *p,
+                               struct smtpc_reply *why)
 {
     char port[16], text[64];
     snprintf(port, sizeof port, "%d", h->port);
@@ -452,6 +495,7 @@ static struct smtpc *open_addr(const struct mx_host *h, const struct ipaddr *add
     }
     snprintf(c->host, sizeof c->host, "%s[%s]:%d", h->name, text, h->port);
     str_copy(c->helo, helo, sizeof c->helo);
+    str_copy(c->tls.version, "none", sizeof c->tls.version);
     c->fd = tcp_connect(ai, deadline(SMTPC_T_CONNECT));
     freeaddrinfo(ai);
     if (c->fd < 0) {
@@ -461,43 +505,76 @@ static struct smtpc *open_addr(const struct mx_host *h, const struct ipaddr *add
         free(c);
         return NULL;
     }
-    if (greet(c, tls, why) == 0)
+    if (greet(c, tls, p, h->name, why) == 0)
         return c;
     smtpc_close(c);
     return NULL;
 }
 
-/* Try every address of one host (dns.h: [server] dns_servers); a connected, greeted
- * smtpc or NULL. */
-static struct smtpc *open_host(const struct mx_host *h, const char *helo, SSL_CTX *tls,
-                               struct smtpc_reply *why)
+/* Try the addresses of one host under policy p; a connected, greeted smtpc or NULL. */
+static struct smtpc *open_host_as(const struct mx_host *h, const struct ipaddr *addrs,
+                                  size_t n, const char *helo, SSL_CTX *tls,
+                                  const struct tls_policy *p, struct smtpc_reply *why)
 {
-    struct ipaddr addrs[SMTPC_ADDRS_MAX];
-    size_t n;
-    enum dns_status st;
-    if (dns_sync_addrs(h->name, addrs, SMTPC_ADDRS_MAX, &n, &st) < 0) {
-        bool gone = st == DNS_NXDOMAIN;
-        why->code = gone ? 550 : 0;
-        str_copy(why->enh, gone ? "5.4.4" : "4.4.3", sizeof why->enh);
-        snprintf(why->text, sizeof why->text, "Host %s not found: %s", h->name,
-                 gone ? "no address" : "DNS lookup failed (temporary)");
-        return NULL;
+    if (!tlsp_host_allowed(p, h->name)) {        /* RFC 8461 section 5 */
+        struct smtpc none = { .fd = -1 };
+        char what[MX_NAME_MAX + 64];
+        snprintf(none.host, sizeof none.host, "%s:%d", h->name, h->port);
+        snprintf(what, sizeof what, "MX %s is not in the policy's mx list", h->name);
+        if (policy_unmet(&none, p, why, what) < 0)
+            return NULL;
     }
     for (size_t i = 0; i < n; i++) {
-        struct smtpc *c = open_addr(h, &addrs[i], helo, tls, why);
+        struct smtpc *c = open_addr(h, &addrs[i], helo, tls, p, why);
         if (c)
             return c;
     }
     return NULL;
 }
 
+/* One host: its addresses (dns.h: [server] dns_servers; validated when the MX RRset was
+ * secure) and its TLSA records (dane.h); then the host's own policy (DANE, which takes
+ * precedence: RFC 8461 section 2) or the domain's dp. */
+static struct smtpc *open_host(const struct mx_host *h, bool secure, const char *helo,
+                               SSL_CTX *tls, const struct tls_policy *dp,
+                               struct smtpc_reply *why)
+{
+    struct ipaddr addrs[SMTPC_ADDRS_MAX];
+    size_t n = 0;
+    enum dns_status st;
+    char dwhy[300];
+    struct dane_tlsa_set *dane = malloc(sizeof *dane);
+    struct tls_policy *scratch = malloc(sizeof *scratch);
+    struct smtpc *c = NULL;
+    if (!dane || !scratch) {
+        *why = (struct smtpc_reply){ .code = 0, .enh = "4.3.0" };
+        str_copy(why->text, "out of memory", sizeof why->text);
+    } else if (dane_host_prepare(h->name, h->port, secure, addrs, SMTPC_ADDRS_MAX, &n, &st,
+                                 dane, dwhy, sizeof dwhy) == 0) {
+        const struct tls_policy *p = tlsp_dane_policy(dp, dane, scratch);
+        c = open_host_as(h, addrs, n, helo, tls, p, why);
+    } else if (dane->state == DANE_DEFER) {
+        *why = (struct smtpc_reply){ .code = 0, .enh = "4.7.5" };
+        str_copy(why->text, dwhy, sizeof why->text);
+    } else {
+        bool gone = st == DNS_NXDOMAIN;
+        why->code = gone ? 550 : 0;
+        str_copy(why->enh, gone ? "5.4.4" : "4.4.3", sizeof why->enh);
+        snprintf(why->text, sizeof why->text, "Host %s not found: %s", h->name,
+                 gone ? "no address" : "DNS lookup failed (temporary)");
+    }
+    free(scratch);
+    free(dane);
+    return c;
+}
+
 struct smtpc *smtpc_open(const struct nexthop *nh, const char *helo, SSL_CTX *tls,
-                         struct smtpc_reply *why)
+                         const struct tls_policy *p, struct smtpc_reply *why)
 {
     memset(why, 0, sizeof *why);
     snprintf(why->text, sizeof why->text, "no host to deliver to");
     for (size_t i = 0; i < nh->n; i++) {
-        struct smtpc *c = open_host(&nh->host[i], helo, tls, why);
+        struct smtpc *c = open_host(&nh->host[i], nh->secure, helo, tls, p, why);
         if (c)
             return c;
     }
@@ -534,6 +611,7 @@ void smtpc_close(struct smtpc *c)
 
 const char *smtpc_host(const struct smtpc *c) { return c->host; }
 const struct smtpc_caps *smtpc_caps(const struct smtpc *c) { return &c->caps; }
+const struct tls_outcome *smtpc_tls(const struct smtpc *c) { return &c->tls; }
 
 /* --------------------------------------------------------- transaction ---- */
 

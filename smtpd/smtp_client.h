@@ -1,6 +1,8 @@
 /* smtp_client: the outbound SMTP client of the queue runner. Blocking style over a
  * non-blocking socket with poll deadlines (RFC 5321 4.5.3.2 timeouts), EHLO with HELO
- * fallback, opportunistic STARTTLS (no certificate check), PIPELINING, SIZE, per
+ * fallback, STARTTLS as the next hop's TLS policy asks (tls_policy.h: opportunistic
+ * without a check, or verified by MTA-STS or by DANE's TLSA records, dane.h),
+ * PIPELINING, SIZE, per
  * recipient results, RSET between messages on a reused connection. Reply parsing,
  * EHLO keyword parsing are pure and unit-tested; the message text goes out through
  * msgtext.h (CRLF, dot-stuffing, the SIZE value). */
@@ -11,6 +13,7 @@
 #include <stdint.h>
 
 #include "mx.h"
+#include "tls_policy.h"
 
 typedef struct ssl_ctx_st SSL_CTX;
 
@@ -56,10 +59,13 @@ struct smtpc;
 
 /* Connect to the first host of nh that answers with a 2xx banner (every address of each
  * host, in order), EHLO (HELO if refused), STARTTLS when offered and tls is not NULL.
+ * Policy p (NULL: opportunistic) is applied per host: a host that cannot meet a
+ * required policy (not in its mx list, no STARTTLS, not verified) is not used, and
+ * why says so ("MTA-STS enforce: ...", temporary); testing mode logs and goes on.
  * NULL with why filled when none works (why->code 5xx: the last host refused us
  * permanently, else temporary). */
 struct smtpc *smtpc_open(const struct nexthop *nh, const char *helo, SSL_CTX *tls,
-                         struct smtpc_reply *why);
+                         const struct tls_policy *p, struct smtpc_reply *why);
 /* One transaction: MAIL FROM:<sender> (with SIZE= when offered), RCPT TO for each
  * recipient, DATA with the message read from msgfd (size octets, LF line ends).
  * res[i] gets each recipient's result: 2xx delivered, 4xx/0 deferred, 5xx bounced.
@@ -71,5 +77,7 @@ int smtpc_rset(struct smtpc *c);
 void smtpc_close(struct smtpc *c);
 const char *smtpc_host(const struct smtpc *c);    /* "mx.example.net[192.0.2.1]:25" */
 const struct smtpc_caps *smtpc_caps(const struct smtpc *c);
+/* The connection's TLS: version ("none" without), cipher, verified by whom. */
+const struct tls_outcome *smtpc_tls(const struct smtpc *c);
 
 #endif

@@ -46,7 +46,8 @@ fi
 if [ "$(id -u)" = 0 ]; then
     runas=$(sed -n 's/^[[:space:]]*run_as_user[[:space:]]*=[[:space:]]*\([^[:space:]#]*\).*/\1/p' "$conf" | tail -n 1)
     runas=${runas:-mail}
-    chown -R "$runas" "$top/var/tls" "$logdir"
+    # the key stays root's: started as root, the daemons' certificate keeper reads it
+    chown -R "$runas" "$logdir"
 fi
 
 bin/smtpd -c "$conf" --check-config || { echo "the config has errors (above)" >&2; exit 1; }

@@ -2,8 +2,11 @@
  * (outbound)"):
  *   dkim add DOMAIN [--selector NAME] [--algorithm rsa|ed25519]   a new key, its TXT
  *   dkim list | dkim del DOMAIN SELECTOR
- *   dns [DOMAIN]   MX, SPF, each DKIM key, DMARC and the RFC 6186 SRV records of a
- *                  local domain (all of them without DOMAIN), in zone-file syntax.
+ *   dns [DOMAIN]   MX, SPF, each DKIM key, DMARC, the RFC 6186 SRV records and the
+ *                  MTA-STS TXT record (mta_sts_policy) of a local domain (all of them
+ *                  without DOMAIN), in zone-file syntax; then our host's TLSA record
+ *                  for DANE (dns_tlsa.c).
+ *   dns --mta-sts-policy   the policy file to serve (sts_publish.h).
  * Runs after the privilege drop: key files are made by run_as_user, 0600, O_EXCL and
  * O_NOFOLLOW, under data_dir/dkim/DOMAIN (dkim_keys.h); smtpd picks a change up by
  * itself (dkim_sign.h). */
@@ -18,6 +21,7 @@
 #include <unistd.h>
 
 #include "dkim_keys.h"
+#include "sts_publish.h"
 #include "userdb.h"
 #include "util.h"
 
@@ -213,18 +217,39 @@ static int dns_domain(struct udb *u, const char *domain)
     printf("_dmarc.%s.\t3600\tIN\tTXT\t\"v=DMARC1; p=quarantine; rua=mailto:postmaster@%s\"\n",
            domain, domain);
     clientcfg_srv_domain(stdout, cfg, domain);
+    char policy[1024], id[20];
+    if (sts_policy_text(cfg, policy, sizeof policy, id, sizeof id) == 0)
+        printf("; MTA-STS: serve `userdb dns --mta-sts-policy` as "
+               "https://mta-sts.%s/.well-known/mta-sts.txt\n"
+               "_mta-sts.%s.\t3600\tIN\tTXT\t\"v=STSv1; id=%s\"\n", domain, domain, id);
     return UDB_OK;
 }
 
 int cmd_dns(struct udb *u)
 {
     char domain[256];
-    if (u->nargs == 1)
-        return local_domain(u, u->args[0], domain, sizeof domain) == UDB_OK
-                   ? dns_domain(u, domain) : UDB_ERR;
-    int rc = dns_domain(u, u->cfg->domain);
-    for (size_t i = 0; i < u->cfg->domain_aliases.n && rc == UDB_OK; i++)
-        if (u->cfg->domain_aliases.v[i][0] != '[')          /* not an address literal */
-            rc = dns_domain(u, u->cfg->domain_aliases.v[i]);
+    if (u->sts_policy) {                 /* the file for https://mta-sts.DOMAIN/ */
+        char policy[1024], id[20];
+        if (u->nargs != 0)
+            return udb_usage();
+        if (sts_policy_text(u->cfg, policy, sizeof policy, id, sizeof id) < 0) {
+            udb_err("mta_sts_policy is off in %s", u->cfg->path);
+            return UDB_ERR;
+        }
+        fputs(policy, stdout);
+        return UDB_OK;
+    }
+    int rc;
+    if (u->nargs == 1) {
+        rc = local_domain(u, u->args[0], domain, sizeof domain) == UDB_OK
+                 ? dns_domain(u, domain) : UDB_ERR;
+    } else {
+        rc = dns_domain(u, u->cfg->domain);
+        for (size_t i = 0; i < u->cfg->domain_aliases.n && rc == UDB_OK; i++)
+            if (u->cfg->domain_aliases.v[i][0] != '[')      /* not an address literal */
+                rc = dns_domain(u, u->cfg->domain_aliases.v[i]);
+    }
+    if (rc == UDB_OK && dns_tlsa(stdout, u->cfg) < 0)       /* our MX host's, once */
+        rc = UDB_ERR;
     return rc;
 }

@@ -40,7 +40,8 @@ int udb_usage(void)
           "       userdb [-c FILE] clientconfig thunderbird|outlook|srv\n"
           "       userdb [-c FILE] dkim add DOMAIN [--selector NAME] [--algorithm rsa|ed25519]\n"
           "       userdb [-c FILE] dkim list | dkim del DOMAIN SELECTOR\n"
-          "       userdb [-c FILE] dns [DOMAIN]\n", stderr);
+          "       userdb [-c FILE] dns [DOMAIN] | dns --mta-sts-policy\n"
+          "       userdb [-c FILE] status [--prometheus]\n", stderr);
     return UDB_USAGE;
 }
 
@@ -76,7 +77,8 @@ int udb_local_address(const struct udb *u, const char *addr, char *out, size_t l
     return UDB_OK;
 }
 
-enum { F_RELAY = 1, F_STDIN = 2, F_FORCE = 4, F_DKIM = 8, F_NOMAILBOX = 16 };
+enum { F_RELAY = 1, F_STDIN = 2, F_FORCE = 4, F_DKIM = 8, F_NOMAILBOX = 16, F_PROM = 32,
+       F_STS = 64 };
 
 struct command {
     const char *name;
@@ -99,7 +101,8 @@ static const struct command commands[] = {
     { "restore", cmd_restore, NULL, 1, 1, 0, true },
     { "clientconfig", cmd_clientconfig, NULL, 1, 1, 0, true },
     { "dkim", cmd_dkim, NULL, 1, 3, F_DKIM, true },
-    { "dns", cmd_dns, NULL, 0, 1, 0, true },
+    { "dns", cmd_dns, NULL, 0, 1, F_STS, true },
+    { "status", cmd_status, status_prepare, 0, 0, F_PROM, true },
 };
 
 /* Split argv after the command into flags and positional arguments. */
@@ -121,6 +124,10 @@ static int parse_args(struct udb *u, int argc, char **argv, int first, unsigned 
         }
         else if (strcmp(argv[i], "--no-mailbox") == 0 && (allowed & F_NOMAILBOX))
             u->no_mailbox = true;
+        else if (strcmp(argv[i], "--prometheus") == 0 && (allowed & F_PROM))
+            u->prometheus = true;
+        else if (strcmp(argv[i], "--mta-sts-policy") == 0 && (allowed & F_STS))
+            u->sts_policy = true;
         else if (strncmp(argv[i], "--", 2) == 0) {
             udb_err("unknown option for %s: %s", argv[first - 1], argv[i]);
             return -1;

@@ -18,6 +18,8 @@ struct udb {
     struct config *cfg;
     struct store *st;
     bool relay, password_stdin, force, no_mailbox;   /* flags given on the command line */
+    bool prometheus;                     /* status --prometheus */
+    bool sts_policy;                     /* dns --mta-sts-policy */
     const char *selector, *algorithm;    /* --selector NAME, --algorithm ALG (dkim add) */
     char **args;                         /* positional arguments after the command */
     int nargs;
@@ -58,6 +60,14 @@ void clientcfg_srv_domain(FILE *f, const struct config *cfg, const char *domain)
  * record to publish for a local domain. */
 int cmd_dkim(struct udb *u);
 int cmd_dns(struct udb *u);
+/* dns_tlsa.c: the TLSA record (DANE-EE, 3 1 1) of tls_cert for _25._tcp.HOSTNAME on
+ * out (nothing without tls_cert); 0, or -1 when the certificate cannot be read (said). */
+int dns_tlsa(FILE *out, const struct config *cfg);
+
+/* cmd_status.c: status [--prometheus]; status_prepare reads tls_cert as root. The
+ * exit code is the level: 0 healthy, 1 degraded, 2 down. */
+int status_prepare(struct udb *u);
+int cmd_status(struct udb *u);
 
 /* Time as "YYYY-MM-DDTHH:MM:SSZ". */
 const char *udb_time(long long t, char *buf, size_t len);

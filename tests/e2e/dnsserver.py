@@ -1,6 +1,8 @@
 """Real DNS counterparts for the e2e tests: NSD (Debian's nsd, an authoritative
 server) started in the foreground on a free loopback port, serving zone files the
-test writes; and a "dead" server, a UDP socket that reads queries and never answers."""
+test writes (DNSSEC-signed with ldnsutils' ldns-keygen and ldns-signzone when asked,
+their DS records gathered as a trust anchor file); and a "dead" server, a UDP socket
+that reads queries and never answers."""
 import os
 import socket
 import subprocess
@@ -13,24 +15,54 @@ NSD = "/usr/sbin/nsd"
 
 
 class Nsd:
-    """zones: {"bl.test": ["9.0.0.127 A 127.0.0.2", ...]} (owner names relative)."""
+    """zones: {"bl.test": ["9.0.0.127 A 127.0.0.2", ...]} (owner names relative).
+    signed: zones to sign (each with its own key, NSEC); self.trust_anchor then names a
+    file of their DS records (libunbound's ub_ctx_add_ta_file: dns_trust_anchor).
+    tamper: {zone: fn(text) -> text} applied to a signed zone after signing (bogus)."""
 
-    def __init__(self, workdir, zones, ttl=300):
+    def __init__(self, workdir, zones, ttl=300, signed=(), tamper=None):
         self.dir = os.path.join(workdir, "nsd")
         os.makedirs(self.dir, exist_ok=True)
+        self.files = {}
+        anchors = []
         for zone, records in zones.items():
-            with open(os.path.join(self.dir, zone + ".zone"), "w") as f:
+            path = os.path.join(self.dir, zone + ".zone")
+            with open(path, "w") as f:
                 f.write("$TTL %d\n@ IN SOA ns.%s. admin.%s. 1 3600 600 86400 %d\n"
                         "@ IN NS ns.%s.\nns IN A 127.0.0.1\n" % (ttl, zone, zone, ttl, zone))
                 for r in records:
                     owner, rtype, data = r.split(None, 2)
                     f.write("%s IN %s %s\n" % (owner, rtype, data))
+            self.files[zone] = zone + ".zone"
+            if zone in signed:
+                anchors.append(self._sign(zone, path, (tamper or {}).get(zone)))
+        self.trust_anchor = None
+        if anchors:
+            self.trust_anchor = os.path.join(self.dir, "anchors.ds")
+            with open(self.trust_anchor, "w") as f:
+                f.write("".join(anchors))
         self.log = os.path.join(self.dir, "nsd.log")
         for _ in range(3):          # a port another test took meanwhile: another one
             if self._start(zones):
                 return
         with open(self.log, errors="replace") as f:
             raise RuntimeError("nsd did not start:\n" + f.read())
+
+    def _sign(self, zone, path, tamper):
+        """Sign the zone file at path into path.signed; its DS records (text)."""
+        key = subprocess.run(["ldns-keygen", "-a", "ECDSAP256SHA256", "-k", zone],
+                             cwd=self.dir, check=True, capture_output=True,
+                             text=True).stdout.strip()
+        subprocess.run(["ldns-signzone", "-o", zone, path, key], cwd=self.dir, check=True,
+                       capture_output=True)
+        if tamper:
+            with open(path + ".signed") as f:
+                text = tamper(f.read())
+            with open(path + ".signed", "w") as f:
+                f.write(text)
+        self.files[zone] = zone + ".zone.signed"
+        with open(os.path.join(self.dir, key + ".ds")) as f:
+            return f.read()
 
     def _start(self, zones):
         self.port = harness.free_port()
@@ -42,7 +74,7 @@ class Nsd:
                 "    server-count: 1", "    do-ip6: no", "    verbosity: 1",
                 "remote-control:", "    control-enable: no"]
         for zone in zones:
-            conf += ["zone:", "    name: %s" % zone, "    zonefile: %s.zone" % zone]
+            conf += ["zone:", "    name: %s" % zone, "    zonefile: %s" % self.files[zone]]
         with open(os.path.join(self.dir, "nsd.conf"), "w") as f:
             f.write("\n".join(conf) + "\n")
         out = open(self.log, "wb")

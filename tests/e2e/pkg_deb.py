@@ -109,7 +109,7 @@ class PackageTest(unittest.TestCase):
         st = os.stat(DATA)
         self.assertEqual((st.st_uid, st.st_mode & 0o777), (uid, 0o700))
         key = os.stat("/etc/mailserver/tls/key.pem")
-        self.assertEqual((key.st_uid, key.st_mode & 0o777), (0, 0o640))
+        self.assertEqual((key.st_uid, key.st_mode & 0o777), (0, 0o600))   # as certbot's
         self.assertTrue(os.path.exists("/etc/mailserver/tls/cert.pem"))
         for u in ("mailserver-smtpd", "mailserver-pop3d"):
             self.assertTrue(os.path.islink(WANTS % u), "%s not enabled" % u)

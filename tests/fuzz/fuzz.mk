@@ -18,7 +18,9 @@ FUZZ_SRC     := common/util.c common/log.c common/addr.c common/config.c common/
                 common/confval.c common/mechs.c common/ipmatch.c smtpd/smtp_parse.c smtpd/data.c \
                 smtpd/received.c smtpd/mx.c smtpd/dkim_hdr.c smtpd/dkim_canon.c \
                 pop3d/pop3_parse.c common/dns.c smtpd/dnsbl_cache.c smtpd/rspamd_reply.c \
-                smtpd/spf_dns.c smtpd/authres_hdr.c
+                smtpd/spf_dns.c smtpd/authres_hdr.c smtpd/dane_tlsa.c smtpd/mtasts_parse.c \
+                smtpd/check_dkim_lib.c smtpd/check_dmarc_lib.c smtpd/dkim_sign.c smtpd/dkim_feed.c \
+                common/dkim_keys.c common/fsutil.c
 FUZZ_CFLAGS  := -std=gnu11 -g -O1 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \
                 -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 FUZZ_OBJS    := $(patsubst %.c,$(B)/fuzz/obj/%.o,$(FUZZ_SRC))
@@ -33,7 +35,8 @@ $(B)/fuzz/obj/%.o: %.c
 
 $(FUZZ_BINS): $(B)/fuzz/bin/%: $(B)/fuzz/obj/tests/fuzz/%.o $(FUZZ_OBJS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ -lsasl2 -lspf2 -lresolv -lunbound -levent -ljansson
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ -lsasl2 -lspf2 -lresolv -lunbound -levent -ljansson \
+	  -lopendkim -lopendmarc -lpsl -lssl -lcrypto
 
 fuzz-build: $(FUZZ_BINS)
 

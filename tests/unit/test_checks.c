@@ -14,6 +14,8 @@
 #include "antispam.h"
 #include "check_dnsbl.h"
 #include "check_rspamd.h"
+#include "check_dkim.h"
+#include "check_dmarc.h"
 #include "checks.h"
 #include "authres.h"
 #include "check_spf.h"
@@ -70,8 +72,8 @@ static void start(struct check_run *run, enum check_stage st, const struct check
 static void test_first_decision_wins(void)
 {
     static const struct check_row rows[] = {
-        { "a", r_continue, false, false }, { "hdr", r_header, false, false },
-        { "block", r_reject, false, false }, { "late", r_accept_named, false, false },
+        { "a", r_continue, false, false, NULL }, { "hdr", r_header, false, false, NULL },
+        { "block", r_reject, false, false, NULL }, { "late", r_accept_named, false, false, NULL },
     };
     static struct check_run run;
     memset(&run, 0, sizeof run);
@@ -90,7 +92,7 @@ static void test_first_decision_wins(void)
 
 static void test_stage_defaults(void)
 {
-    static const struct check_row rows[] = { { "a", r_continue, false, false } };
+    static const struct check_row rows[] = { { "a", r_continue, false, false, NULL } };
     static struct check_run run;
     memset(&run, 0, sizeof run);
     start(&run, CHECK_MAIL, rows, 1, CHECK_DONE);
@@ -108,7 +110,7 @@ static void test_stage_defaults(void)
 
 static void test_headers(void)
 {
-    static const struct check_row hrow[] = { { "hdr", r_header, false, false } };
+    static const struct check_row hrow[] = { { "hdr", r_header, false, false, NULL } };
     static struct check_run run;
     size_t len = 0;
     memset(&run, 0, sizeof run);
@@ -203,8 +205,8 @@ static void run_later(const struct check_row *rows, size_t n, const struct check
 static void test_async_reject(void)
 {
     static const struct check_row rows[] = {
-        { "a", r_continue, false, false }, { "dnsbl", r_later, false, false },
-        { "late", r_accept_named, false, false },
+        { "a", r_continue, false, false, NULL }, { "dnsbl", r_later, false, false, NULL },
+        { "late", r_accept_named, false, false, NULL },
     };
     static struct check_run run;
     struct check_verdict v = { .answer = CHECK_REJECT,
@@ -219,8 +221,8 @@ static void test_async_reject(void)
 static void test_async_continue(void)
 {
     static const struct check_row rows[] = {
-        { "scan", r_later, false, false }, { "hdr", r_header, false, false },
-        { "late", r_accept_named, false, false },
+        { "scan", r_later, false, false, NULL }, { "hdr", r_header, false, false, NULL },
+        { "late", r_accept_named, false, false, NULL },
     };
     static struct check_run run;
     struct check_verdict v = { .answer = CHECK_CONTINUE };
@@ -272,9 +274,9 @@ static int offload_now(struct check_run *run)
 static void test_blocking_rows_offloaded(void)
 {
     static const struct check_row rows[] = {
-        { "store1", r_block_continue, true, false }, { "store2", r_block_continue, true, false },
-        { "hdr", r_header, false, false }, { "store3", r_block_continue, true, false },
-        { "late", r_accept_named, false, false },
+        { "store1", r_block_continue, true, false, NULL }, { "store2", r_block_continue, true, false, NULL },
+        { "hdr", r_header, false, false, NULL }, { "store3", r_block_continue, true, false, NULL },
+        { "late", r_accept_named, false, false, NULL },
     };
     static struct check_run run;
     memset(&run, 0, sizeof run);
@@ -328,7 +330,7 @@ static int offload_fails(struct check_run *run)
 static void test_blocking_row_decides_on_worker(void)
 {
     static const struct check_row rows[] = {
-        { "unknown", r_block_reject, true, false }, { "late", r_accept_named, false, false },
+        { "unknown", r_block_reject, true, false, NULL }, { "late", r_accept_named, false, false, NULL },
     };
     static struct check_run run;
     memset(&run, 0, sizeof run);
@@ -407,8 +409,8 @@ static int offload_rolled_back(struct check_run *run)
 static void test_blocking_rows_in_place(void)
 {
     static const struct check_row rows[] = {
-        { "hdr", r_header, false, false }, { "store_hdr", r_store_header, true, false },
-        { "store_accept", r_store_accept, true, false },
+        { "hdr", r_header, false, false, NULL }, { "store_hdr", r_store_header, true, false, NULL },
+        { "store_accept", r_store_accept, true, false, NULL },
     };
     static struct check_run run;
     struct policy_rcpt out;
@@ -460,6 +462,52 @@ static void test_blocking_rows_in_place(void)
     (void)tu_rmtree(dir);
 }
 
+/* ---- blocking rows that wait for the network: never in place on a loop thread --- */
+
+static bool net_waits;
+
+static bool r_waits(const struct check_run *run)
+{
+    (void)run;
+    return net_waits;
+}
+
+static void test_waiting_rows_on_worker(void)
+{
+    static const struct check_row rows[] = {
+        { "store1", r_block_continue, true, false, NULL },
+        { "dns", r_block_continue, true, false, r_waits },
+        { "late", r_accept_named, false, false, NULL },
+    };
+    static struct check_run run;
+    memset(&run, 0, sizeof run);
+    memset(&off, 0, sizeof off);
+    memset(calls, 0, sizeof calls);
+    off.loop = pthread_self();
+    run.ctx.offload = offload_now;
+    run.done = later_done;
+    later.done_calls = 0;
+    store_mark_loop_thread(true);
+    /* it would wait: the store row runs in place, the DNS row goes to a worker */
+    net_waits = true;
+    start(&run, CHECK_RCPT, rows, 3, CHECK_PENDING);
+    CU_ASSERT_EQUAL(off.offloads, 1);
+    CU_ASSERT_EQUAL(calls[5], 2);
+    CU_ASSERT_TRUE(off.on_worker_seen);
+    checks_worked(&run);
+    CU_ASSERT_EQUAL(later.done_calls, 1);
+    CU_ASSERT_TRUE(run.v.res.accept);
+    /* it would not (its check is off for this session): all in place, no hand-off */
+    net_waits = false;
+    off.on_worker_seen = false;
+    start(&run, CHECK_RCPT, rows, 3, CHECK_DONE);
+    CU_ASSERT_EQUAL(off.offloads, 1);
+    CU_ASSERT_FALSE(off.on_worker_seen);
+    CU_ASSERT_EQUAL(calls[5], 2);
+    CU_ASSERT_TRUE(run.v.res.accept);
+    store_mark_loop_thread(false);
+}
+
 /* ---- the daemon's tables ------------------------------------------------------ */
 
 /* ---- gate rows (after_accept) ------------------------------------------------- */
@@ -476,9 +524,9 @@ static enum check_status r_gate_tempfail(struct check_run *run, struct check_ver
 static void test_gate_rows(void)
 {
     static const struct check_row rows[] = {
-        { "a", r_continue, false, false }, { "gate", r_gate_tempfail, true, true },
-        { "block", r_reject, false, false }, { "late", r_accept_named, true, false },
-        { "gate2", r_gate_tempfail, false, true },
+        { "a", r_continue, false, false, NULL }, { "gate", r_gate_tempfail, true, true, NULL },
+        { "block", r_reject, false, false, NULL }, { "late", r_accept_named, true, false, NULL },
+        { "gate2", r_gate_tempfail, false, true, NULL },
     };
     static struct check_run run;
     memset(&run, 0, sizeof run);
@@ -500,7 +548,7 @@ static void test_gate_rows(void)
     CU_ASSERT_STRING_EQUAL(run.v.res.rule, RULE_CHECKS_UNDECIDED);
     /* a gate with no opinion keeps the accept (r_continue as a gate) */
     static const struct check_row keep[] = {
-        { "late", r_accept_named, true, false }, { "quiet", r_continue, true, true },
+        { "late", r_accept_named, true, false, NULL }, { "quiet", r_continue, true, true, NULL },
     };
     memset(&off, 0, sizeof off);
     off.loop = pthread_self();
@@ -526,8 +574,8 @@ static void test_daemon_tables(void)
     CU_ASSERT_STRING_EQUAL(r[1].rule, RULE_LOCAL_SPOOF);
     CU_ASSERT_STRING_EQUAL(r[2].rule, RULE_SENDER_LOGIN_MATCH);
     CU_ASSERT_STRING_EQUAL(r[3].rule, RULE_SPF);          /* after popauth: the exemption */
-    for (size_t i = 0; i < n; i++)
-        CU_ASSERT_TRUE(r[i].blocking);                  /* the store; SPF's DNS waits */
+    for (size_t i = 0; i < n; i++)                    /* the store; SPF's DNS waits */
+        CU_ASSERT_TRUE(r[i].blocking && (r[i].waits != NULL) == (i == 3));
     r = checks_rows(CHECK_RCPT, &n);
     CU_ASSERT_EQUAL_FATAL(n, 5);
     CU_ASSERT_STRING_EQUAL(r[0].rule, RULE_DNSBL);      /* before any accepting row */
@@ -546,11 +594,15 @@ static void test_daemon_tables(void)
     CU_ASSERT_PTR_NULL(checks_rows(CHECK_HELO, &n));
     CU_ASSERT_EQUAL(n, 0);
     r = checks_rows(CHECK_EOD, &n);
-    CU_ASSERT_EQUAL_FATAL(n, 3);
-    CU_ASSERT_STRING_EQUAL(r[0].rule, RULE_CONTENT_FILTER);
-    CU_ASSERT_FALSE(r[0].blocking);                     /* HTTP on the loop, answers later */
-    CU_ASSERT_STRING_EQUAL(r[1].rule, RULE_CONTENT_FILTER_SCORE);
-    CU_ASSERT_STRING_EQUAL(r[2].rule, RULE_AUTHRES);              /* reports the rows above */
+    CU_ASSERT_EQUAL_FATAL(n, 5);
+    CU_ASSERT_STRING_EQUAL(r[0].rule, RULE_DKIM);                 /* DMARC uses its results */
+    CU_ASSERT_STRING_EQUAL(r[1].rule, RULE_DMARC);
+    for (size_t i = 0; i < 2; i++)                      /* DNS waits: always on a worker */
+        CU_ASSERT_TRUE(r[i].blocking && r[i].waits != NULL);
+    CU_ASSERT_STRING_EQUAL(r[2].rule, RULE_CONTENT_FILTER);
+    CU_ASSERT_FALSE(r[2].blocking);                               /* answers later */
+    CU_ASSERT_STRING_EQUAL(r[3].rule, RULE_CONTENT_FILTER_SCORE);
+    CU_ASSERT_STRING_EQUAL(r[4].rule, RULE_AUTHRES);              /* reports the rows above */
     CU_ASSERT_PTR_NULL(checks_rows(CHECK_NSTAGES, &n));
 }
 
@@ -578,6 +630,7 @@ static CU_TestInfo tests[] = {
     { "blocking rows run on a worker, one hand-off per run of them", test_blocking_rows_offloaded },
     { "a blocking row decides on the worker; no worker: 451", test_blocking_row_decides_on_worker },
     { "gate rows: only after an accept, may turn it into a 451", test_gate_rows },
+    { "rows waiting for the network go to a worker from a loop thread", test_waiting_rows_on_worker },
     { "blocking rows in place on a loop thread; refused: rolled back to a worker",
       test_blocking_rows_in_place },
     { "the daemon's tables", test_daemon_tables },

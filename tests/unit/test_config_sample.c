@@ -105,7 +105,9 @@ static void test_sample_documents_every_key(void)
         "dnsbl", "dnswl", "content_filter", "content_filter_fail", "content_filter_timeout",
         "auth_source", "pam_service", "system_relay_group", "auth_fixed_user", "dns_servers",
         "dns_timeout", "queue_concurrency", "queue_destination_concurrency",
+        "tls_ca_file", "mta_sts_policy", "mta_sts_max_age", "mta_sts_fetch_port",
         "max_connections", "max_connections_per_ip", "timeout",
+        "metrics_textfile", "metrics_interval",
     };
     char *text = read_sample(true);
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
@@ -131,6 +133,7 @@ static void dump(const struct config *c, char *buf, size_t n)
         c->tls_cert, c->tls_key, c->pop_before_smtp_window, c->auth_fail_limit, c->auth_fail_window, c->auth_lockout,
         (unsigned long long)c->max_message_size, c->relayhost, c->relayhost_port, c->queue_retry, c->queue_lifetime,
         c->domain_aliases.n);
+    OUT("metrics %s %u|", c->metrics_textfile, c->metrics_interval);
     IPS(c->lan);
     IPS(c->secure_networks);
     for (size_t i = 0; i < c->nroutes; i++)

@@ -1,16 +1,23 @@
 /* test_dkim: the pure parts of DKIM signing: key file names and paths, the TXT record
  * (common/dkim_keys.c), the From: domain and the signed header list (smtpd/dkim_hdr.c),
  * relaxed canonicalization and header selection (smtpd/dkim_canon.c, with RFC 6376
- * 3.4.5's example), and a key made by dkim_key_generate read back to the same TXT. */
+ * 3.4.5's example), a key made by dkim_key_generate read back to the same TXT, and
+ * dkim_sign_msg over header fields that crashed libopendkim's own header splitting (an
+ * empty field, a NUL), checked by our verifier (check_dkim_lib.c). */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "check_dkim.h"
 #include "cu.h"
 #include "dkim_canon.h"
 #include "dkim_hdr.h"
 #include "dkim_keys.h"
+#include "dkim_sign.h"
+#include "tutil.h"
 
 static void test_names_and_paths(void)
 {
@@ -191,6 +198,78 @@ static void test_select(void)
     CU_ASSERT_STRING_EQUAL(dkim_oversign_headers[0], "from");
 }
 
+static char odd_txt[DKIM_TXT_MAX];
+
+static enum dkimv_key odd_key(void *ctx, const char *name, char *out, size_t n)
+{
+    (void)ctx;
+    CU_ASSERT_STRING_EQUAL(name, "s1._domainkey.example.test");
+    snprintf(out, n, "%s", odd_txt);
+    return DKIMV_KEY_OK;
+}
+
+/* Sign TEXT (LEN octets) as example.test: the result of dkim_sign_msg, and with a
+ * signature, that our verifier passes it. */
+static int sign_odd(const char *dir, const char *domain, const char *text, size_t len)
+{
+    struct dkim_msg m = { -1, 0, text, len };
+    char *hdrs = NULL;
+    size_t hlen = 0;
+    int rc = dkim_sign_msg(dir, domain, &m, &hdrs, &hlen);
+    if (rc == DKIMS_SIGNED) {
+        CU_ASSERT_PTR_NOT_NULL_FATAL(hdrs);
+        CU_ASSERT_PTR_NOT_NULL(strstr(hdrs, "d=example.test"));
+        char *all = malloc(hlen + len);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(all);
+        memcpy(all, hdrs, hlen);
+        memcpy(all + hlen, text, len);
+        struct dkim_msg sm = { -1, 0, all, hlen + len };
+        struct dkimv_sig sig[2];
+        size_t n = 0;
+        CU_ASSERT_EQUAL(dkimv_verify(&sm, odd_key, NULL, sig, 2, &n), 0);
+        CU_ASSERT_EQUAL(n, 1);
+        CU_ASSERT_EQUAL(n ? sig[0].result : DKIMV_NONE, DKIMV_PASS);
+        free(all);
+    }
+    free(hdrs);
+    return rc;
+}
+
+static void test_sign_odd_fields(void)
+{
+    char dir[256], kdir[512], path[512];
+    CU_ASSERT_EQUAL_FATAL(tu_tmpdir(dir, sizeof dir, "dkim"), 0);
+    CU_ASSERT_EQUAL_FATAL(dkim_root_dir(dir, kdir, sizeof kdir), 0);
+    CU_ASSERT_EQUAL_FATAL(mkdir(kdir, 0700), 0);
+    CU_ASSERT_EQUAL_FATAL(dkim_domain_dir(dir, "example.test", kdir, sizeof kdir), 0);
+    CU_ASSERT_EQUAL_FATAL(mkdir(kdir, 0700), 0);
+    CU_ASSERT_EQUAL_FATAL(dkim_key_path(dir, "example.test", "s1", DKIM_ALG_RSA, path,
+                                        sizeof path), 0);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_EQUAL_FATAL(dkim_key_generate(DKIM_ALG_RSA, fd, odd_txt, sizeof odd_txt), 0);
+    CU_ASSERT_EQUAL(close(fd), 0);
+    static const char plain[] = "From: a@example.test\nTo: b@example.org\nSubject: hi\n\nbody\n";
+    CU_ASSERT_EQUAL(sign_odd(dir, NULL, plain, strlen(plain)), DKIMS_SIGNED);
+    /* an empty field: libopendkim's dkim_chunk aborted on it (an assertion) */
+    static const char empty[] = "From: a@example.test\nX-Empty:\nTo: b@example.org\n"
+                                "Subject: hi\n\nbody\n";
+    CU_ASSERT_EQUAL(sign_odd(dir, NULL, empty, strlen(empty)), DKIMS_SIGNED);
+    static const char empty2[] = "From: a@example.test\nX-Empty:\n\nbody\n";
+    CU_ASSERT_EQUAL(sign_odd(dir, NULL, empty2, strlen(empty2)), DKIMS_SIGNED);
+    /* a NUL in a field (sizeof - 1: the NUL inside counts): left out, not overrun */
+    static const char nul[] = "From: a@example.test\nSubject: a\0b\nX-Nul: \0\n"
+                              "DKIM-Signature: v=1; a=rsa-sha256; d=x\0; s=\n\nbody\n";
+    CU_ASSERT_EQUAL(sign_odd(dir, NULL, nul, sizeof nul - 1), DKIMS_SIGNED);
+    /* the queue signs as the configured domain: no field at all (fuzz_dmarc's
+     * chunk-empty-field) is left unsigned (no From:), lines that are no field are left
+     * out */
+    CU_ASSERT_EQUAL(sign_odd(dir, "example.test", "\n\001\n", 3), -1);
+    static const char junk[] = "\001\nFrom: a@example.test\n:\n\001\n\nx\n";
+    CU_ASSERT_EQUAL(sign_odd(dir, "example.test", junk, strlen(junk)), DKIMS_SIGNED);
+    CU_ASSERT_EQUAL(tu_rmtree(dir), 0);
+}
+
 static CU_TestInfo tests[] = {
     { "key names and paths", test_names_and_paths },
     { "TXT value and record", test_txt },
@@ -198,6 +277,7 @@ static CU_TestInfo tests[] = {
     { "From: domain", test_from_domain },
     { "relaxed canonicalization", test_canon },
     { "header selection", test_select },
+    { "signing empty and NUL header fields", test_sign_odd_fields },
     CU_TEST_INFO_NULL,
 };
 

@@ -51,6 +51,15 @@
 #define LLVMFuzzerTestOneInput fz_one_authres
 #include "../fuzz/fuzz_authres.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fz_one_dane
+#include "../fuzz/fuzz_dane.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fz_one_mtasts
+#include "../fuzz/fuzz_mtasts.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fz_one_dmarc
+#include "../fuzz/fuzz_dmarc.c"
+#undef LLVMFuzzerTestOneInput
 
 typedef int (*fz_fn)(const uint8_t *, size_t);
 
@@ -134,6 +143,9 @@ static void t_dns(void) { replay("fuzz_dns", fz_one_dns); }
 static void t_rspamd(void) { replay("fuzz_rspamd", fz_one_rspamd); }
 static void t_spf_dns(void) { replay("fuzz_spf_dns", fz_one_spf_dns); }
 static void t_authres(void) { replay("fuzz_authres", fz_one_authres); }
+static void t_dane(void) { replay("fuzz_dane", fz_one_dane); }
+static void t_mtasts(void) { replay("fuzz_mtasts", fz_one_mtasts); }
+static void t_dmarc(void) { replay("fuzz_dmarc", fz_one_dmarc); }
 
 static CU_TestInfo tests[] = {
     { "smtp command parser corpus", t_smtp_parse },
@@ -149,6 +161,9 @@ static CU_TestInfo tests[] = {
     { "rspamd answers corpus", t_rspamd },
     { "DNS answers read for libspf2 corpus", t_spf_dns },
     { "Authentication-Results: fields corpus", t_authres },
+    { "DNS TLSA answers (DANE) corpus", t_dane },
+    { "MTA-STS records and policies corpus", t_mtasts },
+    { "DKIM signatures, key and DMARC records corpus", t_dmarc },
     CU_TEST_INFO_NULL,
 };
 

@@ -2,7 +2,8 @@
  * these checks print a note and test nothing). The data_dir tree: what root creates is
  * handed to run_as_user, what it did not create (a root-owned directory, the target of
  * a symlink) is never handed over; the drop itself: uid, no_new_privs, and a bounding
- * set holding CAP_NET_BIND_SERVICE only (checked in a forked child). */
+ * set holding CAP_NET_BIND_SERVICE only (checked in a forked child); the certificate
+ * keeper's drop (root without capabilities). */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -205,12 +206,76 @@ static void test_drop_bounding_set_and_nnp(void)
     CU_ASSERT_EQUAL(WEXITSTATUS(st), 0);
 }
 
+/* In the child: the certificate keeper's drop. uid 0 stays, the bounding set is empty,
+ * no capability but CAP_DAC_READ_SEARCH (if it was held), no_new_privs; a root-owned 0600 file stays
+ * readable (as its owner) and binding a low port or chown no longer works. */
+static int check_keeper(const char *file)
+{
+    struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+    struct __user_cap_data_struct cd[2];
+    char err[512];
+
+    if (syscall(SYS_capget, &hdr, cd) != 0)
+        return 19;
+    /* kept only when held: a container's root may not have it */
+    unsigned want = cd[0].permitted & (1u << CAP_DAC_READ_SEARCH);
+    if (privdrop_keeper(err, sizeof err) != 0)
+        return 20;
+    if (getuid() != 0 || geteuid() != 0)
+        return 21;
+    if (prctl(PR_GET_NO_NEW_PRIVS, 0L, 0L, 0L, 0L) != 1)
+        return 22;
+    for (unsigned long cap = 0; cap < 64; cap++) {
+        int r = prctl(PR_CAPBSET_READ, cap, 0L, 0L, 0L);
+        if (r < 0)
+            break;
+        if (r != 0)
+            return 23;
+    }
+    if (syscall(SYS_capget, &hdr, cd) != 0)
+        return 24;
+    if (cd[0].effective != want || cd[0].permitted != cd[0].effective ||
+        cd[0].inheritable != 0 || cd[1].effective != 0 || cd[1].permitted != 0)
+        return 25;
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 26;
+    (void)close(fd);
+    if (chown(file, 1, 1) == 0)
+        return 27;
+    return 0;
+}
+
+static void test_keeper_drop(void)
+{
+    char file[700];
+
+    if (!as_root())
+        return;
+    fresh();
+    snprintf(file, sizeof file, "%s/key.pem", base);
+    int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT(close(fd) == 0);
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0)
+        _exit(check_keeper(file));
+    int st = 0;
+    CU_ASSERT_EQUAL(waitpid(pid, &st, 0), pid);
+    CU_ASSERT_TRUE(WIFEXITED(st));
+    CU_ASSERT_EQUAL(WEXITSTATUS(st), 0);
+    done();
+}
+
 static CU_TestInfo tests[] = {
     { "fresh tree handed over", test_fresh_tree_handed_over },
     { "foreign subdir not handed over", test_foreign_subdir_not_handed_over },
     { "symlink target untouched", test_symlink_target_untouched },
     { "root-owned data_dir", test_root_owned_data_dir },
     { "drop: bounding set and no_new_privs", test_drop_bounding_set_and_nnp },
+    { "the certificate keeper: uid 0, no capability but DAC_READ_SEARCH",
+      test_keeper_drop },
     CU_TEST_INFO_NULL,
 };
 

@@ -165,7 +165,7 @@ static void test_pipelined_session(void)
     snprintf(nh.host[0].name, sizeof nh.host[0].name, "127.0.0.1");
     nh.host[0].port = port;
     struct smtpc_reply why;
-    struct smtpc *c = smtpc_open(&nh, "mail.example.test", NULL, &why);
+    struct smtpc *c = smtpc_open(&nh, "mail.example.test", NULL, NULL, &why);
     CU_ASSERT_FATAL(c != NULL);
     CU_ASSERT(smtpc_caps(c)->pipelining);
     CU_ASSERT_EQUAL(smtpc_caps(c)->size_max, 200);
@@ -224,12 +224,12 @@ static void test_refused_banner_and_no_listener(void)
     snprintf(nh.host[0].name, sizeof nh.host[0].name, "127.0.0.1");
     nh.host[0].port = port;
     struct smtpc_reply why;
-    CU_ASSERT(smtpc_open(&nh, "mail.example.test", NULL, &why) == NULL);
+    CU_ASSERT(smtpc_open(&nh, "mail.example.test", NULL, NULL, &why) == NULL);
     CU_ASSERT_EQUAL(why.code, 554);
     pthread_join(th, NULL);
     close(sc.lfd);
     /* nobody listens any more on that port: a temporary failure with the reason */
-    CU_ASSERT(smtpc_open(&nh, "mail.example.test", NULL, &why) == NULL);
+    CU_ASSERT(smtpc_open(&nh, "mail.example.test", NULL, NULL, &why) == NULL);
     CU_ASSERT_EQUAL(why.code, 0);
     CU_ASSERT(strstr(why.text, "refused") != NULL);
 }

@@ -1,7 +1,11 @@
 /* test_smtp_loop: the RFC 5321 section 5 loop check of the outbound SMTP client
  * (smtpc_names_host), and smtpc_open against a scripted next hop that greets (or
- * answers EHLO) with our own hostname: a permanent 554 5.4.6 failure (the mail bounces). */
+ * answers EHLO) with our own hostname: a permanent 554 5.4.6 failure (the mail bounces).
+ * And the outbound TLS policy (tls_policy.h) against the same scripted hop: a required
+ * policy and a hop without STARTTLS, or a host outside the policy's mx list, give a
+ * temporary failure and send nothing; testing mode goes on. */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -76,8 +80,8 @@ out:
     return NULL;
 }
 
-/* smtpc_open against h (closed again at once); true if it connected. */
-static bool open_against(struct hop *h, struct smtpc_reply *why)
+/* smtpc_open against h under policy p (closed again at once); true if it connected. */
+static bool open_policy(struct hop *h, const struct tls_policy *p, struct smtpc_reply *why)
 {
     struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     socklen_t sl = sizeof sa;
@@ -93,12 +97,17 @@ static bool open_against(struct hop *h, struct smtpc_reply *why)
     nh.n = 1;
     snprintf(nh.host[0].name, sizeof nh.host[0].name, "127.0.0.1");
     nh.host[0].port = ntohs(sa.sin_port);
-    struct smtpc *c = smtpc_open(&nh, ME, NULL, why);
+    struct smtpc *c = smtpc_open(&nh, ME, NULL, p, why);
     bool ok = c != NULL;
     smtpc_close(c);
     pthread_join(th, NULL);
     close(h->lfd);
     return ok;
+}
+
+static bool open_against(struct hop *h, struct smtpc_reply *why)
+{
+    return open_policy(h, NULL, why);
 }
 
 static void test_banner_names_us(void)
@@ -132,11 +141,65 @@ static void test_other_host_is_fine(void)
     CU_ASSERT(strstr(h.got, "QUIT\r\n") != NULL);
 }
 
+static void sts_policy(struct tls_policy *p, enum tlsp_mode mode, const char *mx)
+{
+    memset(p, 0, sizeof *p);
+    p->mode = mode;
+    p->via = TLSP_VIA_MTASTS;
+    snprintf(p->domain, sizeof p->domain, "example.net");
+    p->nmx = 1;
+    snprintf(p->mx[0], sizeof p->mx[0], "%s", mx);
+}
+
+static void test_required_without_starttls(void)
+{
+    struct hop h = { .banner = "220 mx.other.test ESMTP\r\n",
+                     .ehlo_reply = "250-mx.other.test hello\r\n250 PIPELINING\r\n" };
+    struct tls_policy p;
+    struct smtpc_reply why;
+    sts_policy(&p, TLSP_REQUIRED, "127.0.0.1");
+    CU_ASSERT_FALSE(open_policy(&h, &p, &why));
+    CU_ASSERT_EQUAL(why.code, 0);                      /* temporary: deferred */
+    CU_ASSERT_STRING_EQUAL(why.enh, "4.7.5");
+    CU_ASSERT(strstr(why.text, "MTA-STS enforce: no STARTTLS at 127.0.0.1") == why.text);
+    CU_ASSERT(strstr(h.got, "MAIL") == NULL);
+    sts_policy(&p, TLSP_TESTING, "127.0.0.1");        /* testing: logged, goes on */
+    struct hop h2 = { .banner = "220 mx.other.test ESMTP\r\n",
+                      .ehlo_reply = "250-mx.other.test hello\r\n250 PIPELINING\r\n" };
+    CU_ASSERT_TRUE(open_policy(&h2, &p, &why));
+}
+
+static void test_host_not_in_mx_list(void)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t sl = sizeof sa;
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    CU_ASSERT_FATAL(lfd >= 0);
+    CU_ASSERT_FATAL(bind(lfd, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(lfd, 4) == 0);
+    CU_ASSERT_FATAL(getsockname(lfd, (struct sockaddr *)&sa, &sl) == 0);
+    struct nexthop nh;
+    memset(&nh, 0, sizeof nh);
+    nh.n = 1;
+    snprintf(nh.host[0].name, sizeof nh.host[0].name, "127.0.0.1");
+    nh.host[0].port = ntohs(sa.sin_port);
+    struct tls_policy p;
+    struct smtpc_reply why;
+    sts_policy(&p, TLSP_REQUIRED, "*.example.net");
+    CU_ASSERT_PTR_NULL(smtpc_open(&nh, ME, NULL, &p, &why));
+    CU_ASSERT_EQUAL(why.code, 0);
+    CU_ASSERT_STRING_EQUAL(why.text, "MTA-STS enforce: MX 127.0.0.1 is not in the policy's mx list");
+    CU_ASSERT_FATAL(fcntl(lfd, F_SETFL, O_NONBLOCK) == 0);
+    CU_ASSERT(accept(lfd, NULL, NULL) < 0);           /* never even connected */
+    close(lfd);
+}
+
 static CU_TestInfo tests[] = {
     { "loop check compares the first word", test_names_host },
     { "a banner with our name is a loop", test_banner_names_us },
     { "an EHLO reply with our name is a loop", test_ehlo_names_us },
     { "another host's name is no loop", test_other_host_is_fine },
+    { "a required TLS policy and no STARTTLS: deferred, nothing sent", test_required_without_starttls },
+    { "a host outside the policy's mx list is not used", test_host_not_in_mx_list },
     CU_TEST_INFO_NULL,
 };
 

@@ -175,11 +175,12 @@ static void test_authres(void)
     char out[256];
     struct authres_facts f = { .spf_ran = false };
     CU_ASSERT_EQUAL(authres_format("mx.example.test", &f, out, sizeof out), -1);  /* none ran */
-    f = (struct authres_facts){ true, "softfail", false, "spf.example" };
+    f = (struct authres_facts){ .spf_ran = true, .spf = "softfail", .spf_domain = "spf.example" };
     CU_ASSERT_EQUAL(authres_format("mx.example.test", &f, out, sizeof out), 0);
     CU_ASSERT_STRING_EQUAL(out, "Authentication-Results: mx.example.test; "
                                 "spf=softfail smtp.mailfrom=spf.example");
-    f = (struct authres_facts){ true, "fail", true, "helo.example" };
+    f = (struct authres_facts){ .spf_ran = true, .spf = "fail", .spf_helo = true,
+                                .spf_domain = "helo.example" };
     CU_ASSERT_EQUAL(authres_format("mx", &f, out, sizeof out), 0);
     CU_ASSERT_STRING_EQUAL(out, "Authentication-Results: mx; spf=fail smtp.helo=helo.example");
     CU_ASSERT_EQUAL(authres_format("mx", &f, out, 20), -1);                   /* no room */
