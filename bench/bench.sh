@@ -20,7 +20,11 @@ STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 WORK=$TOP/build/bench
 RUN=$WORK/run-$STAMP
 export RESULTS_DIR=$RUN BUILD_DIR=$WORK/tools
-SMTP_PORT=2525 SUBM_PORT=2587 POP3_PORT=2110 POP3S_PORT=2995 SINK_PORT=2626 SILENT_PORT=2627
+# BENCH_PORT_OFFSET moves our side's ports (a functional try of `bench.sh ours` beside a
+# running benchmark; the peers' ports are fixed)
+o=${BENCH_PORT_OFFSET:-0}
+SMTP_PORT=$((2525 + o)) SUBM_PORT=$((2587 + o)) POP3_PORT=$((2110 + o)) POP3S_PORT=$((2995 + o))
+SINK_PORT=$((2626 + o)) SILENT_PORT=$((2627 + o))
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
     REPS=${BENCH_REPS:-1} NMSG=${BENCH_MSGS:-2000} NPOP=${BENCH_POP_MSGS:-2000} ASECS=${BENCH_AUTH_SECS:-3}
@@ -86,7 +90,7 @@ median() { sort -g | awk '{a[NR]=$1} END{ if(NR==0){print "nan"; exit} if(NR%2) 
 kv() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -1; }
 
 # ---- our server ---------------------------------------------------------------------
-OURS=$WORK/ours
+OURS=$WORK/ours${BENCH_PORT_OFFSET:+-$BENCH_PORT_OFFSET}
 OURS_MD=$OURS/data/mail/example.test/alice
 BENCH_USERS="alice bob $(seq -f 'load%02g' 1 50 | tr '\n' ' ')"
 

@@ -94,10 +94,10 @@ int c_connect(conn_t *c)
         setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0 ||
         setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0)
         goto bad;
-    if (g_bind && (setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one) < 0 ||
-                   bind(c->fd, (struct sockaddr *)&g_src, sizeof g_src) < 0))
+    if (c->src && (setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one) < 0 ||
+                   bind(c->fd, (const struct sockaddr *)c->src, sizeof *c->src) < 0))
         goto bad;
-    if (connect(c->fd, (struct sockaddr *)&g_dst, sizeof g_dst) < 0)
+    if (connect(c->fd, (const struct sockaddr *)(c->dst ? c->dst : &g_dst), sizeof g_dst) < 0)
         goto bad;
     return 0;
 bad:
@@ -272,5 +272,25 @@ int b64dec(const char *in, unsigned char *out, size_t outsz)
         l--;
     }
     out[n] = 0;
+    return n;
+}
+
+/* ---------------- users ---------------- */
+int load_users(const char *path, char ***users, char ***pass)
+{
+    FILE *f = fopen(path, "r");
+    char u[256], p[256];
+    int n = 0;
+    if (!f)
+        die("cannot open %s", path);
+    *users = *pass = NULL;
+    while (fscanf(f, "%255s %255s", u, p) == 2) {
+        *users = realloc(*users, (size_t)(n + 1) * sizeof **users);
+        *pass = realloc(*pass, (size_t)(n + 1) * sizeof **pass);
+        if (!*users || !*pass || !((*users)[n] = strdup(u)) || !((*pass)[n] = strdup(p)))
+            die("out of memory");
+        n++;
+    }
+    fclose(f);
     return n;
 }

@@ -11,6 +11,8 @@
 typedef struct {
     int fd;
     SSL *ssl;
+    const struct sockaddr_in *src; /* bind to this source first; NULL: the kernel's choice */
+    const struct sockaddr_in *dst; /* where to connect; NULL: g_dst */
     char buf[16384];
     size_t len, pos;
 } conn_t;
@@ -24,7 +26,7 @@ typedef struct {
 } stats_t;
 
 extern struct sockaddr_in g_dst, g_src;
-extern int g_bind;
+extern int g_bind; /* -b given: g_src is the source of every connection of the plain modes */
 
 double now(void);
 void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -53,5 +55,8 @@ int dcmp(const void *a, const void *b);
 
 int b64enc(const unsigned char *in, size_t n, char *out, size_t outsz);
 int b64dec(const char *in, unsigned char *out, size_t outsz);
+
+/* "user password" lines of a file: the number of users (exits when unreadable) */
+int load_users(const char *path, char ***users, char ***pass);
 
 #endif

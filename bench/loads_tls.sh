@@ -90,3 +90,106 @@ load_relay() {
     sed -i 's/ seconds=/ accept_seconds=/; s/ relay_seconds=/ seconds=/' "$out"
     summarize "$out" "$label" "$name"
 }
+
+# the 20 POP3 users' mailboxes: NPOPTLS fresh 20 KB messages each, nothing else
+fill_pop3_users() {
+    local u md
+    for u in $(seq -f 'load%02g' 1 20); do
+        md=$(printf "$MD_FMT" "$u")
+        reset_dir "$md/new"; reset_dir "$md/cur"; reset_dir "$md/tmp"
+        find "$md" -maxdepth 1 -type f -delete 2>/dev/null
+        python3 "$PEERS/tools/fill_maildir.py" "$md" "$NPOPTLS" 20480 "$OWNER" > /dev/null || die "fill_maildir.py $md"
+    done
+    sync
+}
+
+left_pop3_users() {
+    local u md n=0
+    for u in $(seq -f 'load%02g' 1 20); do
+        md=$(printf "$MD_FMT" "$u")
+        n=$((n + $(files_in "$md/new") + $(files_in "$md/cur")))
+    done
+    echo $n
+}
+
+load_pop3_tls() {
+    local label=$1 kind port name out uf=$RUN/pop3tls-users.txt r c0 left want=$((20 * NPOPTLS))
+    seq -f 'load%02g' 1 20 | awk '{print $1 " secret-" $1}' > "$uf"
+    for kind in stls implicit; do
+        name=pop3_tls port=$POP3_PORT
+        [ $kind = implicit ] && name=pop3s port=$POP3S_PORT
+        out=$RUN/$name-$label.txt; : > "$out"
+        log "$label: $name: 20 users, sessions of $kind, UIDL, RETR+DELE of 20 x 20 KB, until $NPOPTLS each, $REPS rep(s)"
+        for r in $(seq 1 "$REPS"); do
+            fill_pop3_users; sleep 2
+            c0=$(srv_cpu $PIDS_POP3)
+            mem_start $PIDS_POP3
+            timed "$BUILD_DIR/smtpload" pop3 127.0.0.1 $port -U "$uf" -m "$NPOPTLS" -n 20 -k $kind
+            left=$(left_pop3_users)
+            echo " $LINE srv_cpu_s=$(sub "$(srv_cpu $PIDS_POP3)" "$c0") srv_peak_pss_kb=$(kv peak_pss_kb "$(mem_stop)") left=$left missing=$((want - $(kv items "$LINE") + left))" | tee -a "$out"
+        done
+        summarize "$out" "$label" "$name"
+    done
+}
+
+# 10,000 SMTP sessions held after STARTTLS on the LAN port: the SMTP daemon's PSS (our
+# side only: the peers' one process per session is measured in their README)
+load_idle_tls() {
+    local label=$1 n=${BENCH_IDLE_TLS:-10000} out r lp held mem
+    out=$RUN/idle_tls-$label.txt; : > "$out"
+    log "$label: idle_tls: $n SMTP sessions held after STARTTLS, $REPS rep(s)"
+    for r in $(seq 1 "$REPS"); do
+        sleep 3
+        "$BUILD_DIR/smtpload" idle 127.0.0.1 $SMTP_PORT "$n" -c 50 -H 5 > "$RUN/idle_tls-$label.raw" 2>&1 & lp=$!
+        for _ in $(seq 3000); do grep -q '^READY' "$RUN/idle_tls-$label.raw" && break; kill -0 $lp 2>/dev/null || break; sleep 0.1; done
+        sleep 1
+        mem=$(python3 "$PEERS/tools/procmem.py" $PIDS_SMTP)
+        wait $lp
+        held=$(grep '^READY' "$RUN/idle_tls-$label.raw" || echo "READY held=0")
+        echo " $held $(grep '^DONE' "$RUN/idle_tls-$label.raw") srv_pss_kb=$(kv pss_kb "$mem") missing=$((n - $(kv held "$held")))" | tee -a "$out"
+    done
+    local line="label=$label load=idle_tls n=$n reps=$REPS"
+    line="$line median_srv_pss_kb=$(sed -n 's/.* srv_pss_kb=\([0-9]*\).*/\1/p' "$out" | median)"
+    line="$line median_held=$(sed -n 's/.* held=\([0-9]*\).*/\1/p' "$out" | median)"
+    line="$line median_missing=$(sed -n 's/.* missing=\([0-9]*\).*/\1/p' "$out" | median)"
+    echo "$line" | tee -a "$RUN/tls-$label.summary"
+}
+
+# office: OFFICE_SECS of 50 users (POP3 STLS poll and one submission a minute each, every
+# 10th message relayed to the sink) and 20 outside sessions at the LAN port from 127.0.0.9
+# (STARTTLS, a message every 5 s each). Figures: CPU seconds and peak PSS of both daemons'
+# trees for the same work, errors (must be 0), every message found (POP3 + Maildir, sink).
+load_office() {
+    local label=$1 out=$RUN/office-$1.txt uf=$RUN/office-users.txt r c0 base left w i miss loc rel got
+    local all="$PIDS_SMTP $PIDS_POP3"
+    seq -f 'load%02g' 1 50 | awk '{print $1 "@example.test secret-" $1}' > "$uf"
+    : > "$out"
+    log "$label: office: 50 users + 20 outside sessions for $OFFICE_SECS s, $REPS rep(s)"
+    for r in $(seq 1 "$REPS"); do
+        for i in $(seq -f 'load%02g' 1 50); do
+            reset_dir "$(printf "$MD_FMT" "$i")/new"; reset_dir "$(printf "$MD_FMT" "$i")/cur"
+        done
+        sleep 2
+        base=$(files_in "$SINK") c0=$(srv_cpu $all)
+        mem_start $all
+        timed "$BUILD_DIR/smtpload" office 127.0.0.1 $SMTP_PORT -U "$uf" -S $SUBM_PORT -P $POP3_PORT \
+            -d "$OFFICE_SECS" -i 20 -r 5 -b 127.0.0.9
+        loc=$(kv local_sent "$LINE") rel=$(kv relay_sent "$LINE") got=$(kv retrieved "$LINE")
+        for i in $(seq 30); do          # what was accepted last may still be on its way
+            left=0
+            for u in $(seq -f 'load%02g' 1 50); do
+                left=$((left + $(files_in "$(printf "$MD_FMT" "$u")/new") + $(files_in "$(printf "$MD_FMT" "$u")/cur")))
+            done
+            [ $((got + left)) -ge "$loc" ] && break
+            sleep 1
+        done
+        w=$(python3 "$TOP/bench/sinkwait.py" "$SINK" $((base + rel)) 60)
+        miss=$(( loc - got - left + base + rel - $(kv count "$w") ))
+        echo " $LINE srv_cpu_s=$(sub "$(srv_cpu $all)" "$c0") srv_peak_pss_kb=$(kv peak_pss_kb "$(mem_stop)") left=$left missing=$miss" | tee -a "$out"
+    done
+    local line="label=$label load=office secs=$OFFICE_SECS reps=$REPS" k
+    for k in errors local_sent relay_sent retrieved p99_ms client_cpu_s srv_cpu_s srv_peak_pss_kb missing; do
+        line="$line median_$k=$(sed -n "s/.* $k=\([0-9.]*\).*/\1/p" "$out" | median)"
+    done
+    echo "$line" | tee -a "$RUN/tls-$label.summary"
+}

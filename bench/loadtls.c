@@ -11,24 +11,34 @@
 #include <string.h>
 #include <unistd.h>
 
-/* ---------------- submission ---------------- */
-static int auth_plain_line(char *line, size_t linesz)
+/* ---------------- SMTP sessions ---------------- */
+static int auth_plain_line(const char *user, const char *pass, char *line, size_t linesz)
 {
     char raw[600], enc[900];
-    size_t ul = strlen(g_user), pl = strlen(g_pass);
+    size_t ul = strlen(user), pl = strlen(pass);
     if (ul + pl + 2 > sizeof raw)
         return -1;
     raw[0] = 0;
-    memcpy(raw + 1, g_user, ul);
+    memcpy(raw + 1, user, ul);
     raw[1 + ul] = 0;
-    memcpy(raw + 2 + ul, g_pass, pl);
+    memcpy(raw + 2 + ul, pass, pl);
     if (b64enc((unsigned char *)raw, ul + pl + 2, enc, sizeof enc) < 0)
         return -1;
     int n = snprintf(line, linesz, "AUTH PLAIN %s\r\n", enc);
     return n < 0 || (size_t)n >= linesz ? -1 : 0;
 }
 
-int subm_session(stats_t *st, conn_t *c)
+/* EHLO, STARTTLS and EHLO again */
+static int smtp_starttls(conn_t *c, char *last, size_t lastsz, const char **what)
+{
+    if ((*what = "ehlo", cmd(c, "EHLO client.example.test\r\n", 250, last, lastsz)) < 0 ||
+        (*what = "starttls", cmd(c, "STARTTLS\r\n", 220, last, lastsz)) < 0 ||
+        (*what = "tls handshake", c_tls(c)) < 0)
+        return -1;
+    return (*what = "ehlo after tls", cmd(c, "EHLO client.example.test\r\n", 250, last, lastsz));
+}
+
+int smtp_job_session(stats_t *st, conn_t *c, const smtp_job_t *j)
 {
     char last[2048] = "", line[1000];
     const char *what = "connect";
@@ -36,23 +46,22 @@ int subm_session(stats_t *st, conn_t *c)
         st_fail(st, what, NULL);
         return -1;
     }
-    if ((what = "banner", cmd(c, NULL, 220, last, sizeof last)) < 0 ||
-        (what = "ehlo", cmd(c, "EHLO client.example.test\r\n", 250, last, sizeof last)) < 0 ||
-        (what = "starttls", cmd(c, "STARTTLS\r\n", 220, last, sizeof last)) < 0)
+    if ((what = "banner", cmd(c, NULL, 220, last, sizeof last)) < 0)
         goto bad;
-    if ((what = "tls handshake", c_tls(c)) < 0 ||
-        (what = "ehlo after tls", cmd(c, "EHLO client.example.test\r\n", 250, last, sizeof last)) < 0)
+    if (j->tls ? smtp_starttls(c, last, sizeof last, &what) < 0
+               : (what = "ehlo", cmd(c, "EHLO client.example.test\r\n", 250, last, sizeof last)) < 0)
         goto bad;
-    if ((what = "auth", auth_plain_line(line, sizeof line)) < 0 || cmd(c, line, 235, last, sizeof last) < 0)
+    if (j->user && ((what = "auth", auth_plain_line(j->user, j->pass, line, sizeof line)) < 0 ||
+                    cmd(c, line, 235, last, sizeof last) < 0))
         goto bad;
-    snprintf(line, sizeof line, "MAIL FROM:<%s>\r\n", g_from);
+    snprintf(line, sizeof line, "MAIL FROM:<%s>\r\n", j->from);
     if ((what = "mail", cmd(c, line, 250, last, sizeof last)) < 0)
         goto bad;
-    snprintf(line, sizeof line, "RCPT TO:<%s>\r\n", g_rcpt);
+    snprintf(line, sizeof line, "RCPT TO:<%s>\r\n", j->rcpt);
     if ((what = "rcpt", cmd(c, line, 250, last, sizeof last)) < 0 ||
         (what = "data", cmd(c, "DATA\r\n", 354, last, sizeof last)) < 0)
         goto bad;
-    if ((what = "body", c_write(c, g_body, g_bodylen)) < 0 || cmd(c, NULL, 250, last, sizeof last) < 0 ||
+    if ((what = "body", c_write(c, j->body, j->bodylen)) < 0 || cmd(c, NULL, 250, last, sizeof last) < 0 ||
         (what = "quit", cmd(c, "QUIT\r\n", 221, last, sizeof last)) < 0)
         goto bad;
     c_close(c);
@@ -61,6 +70,13 @@ bad:
     st_fail(st, what, last);
     c_close(c);
     return -1;
+}
+
+int subm_session(stats_t *st, conn_t *c)
+{
+    smtp_job_t j = {.tls = 1, .user = g_user, .pass = g_pass, .from = g_from, .rcpt = g_rcpt,
+                    .body = g_body, .bodylen = g_bodylen};
+    return smtp_job_session(st, c, &j);
 }
 
 /* ---------------- POP3 ---------------- */
@@ -149,6 +165,8 @@ static void *idle_worker(void *arg)
     conn_t *c = malloc(sizeof *c);
     if (!c)
         die("out of memory");
+    c->src = g_bind ? &g_src : NULL;
+    c->dst = NULL;
     for (long i = x->from; i < x->to; i++) {
         x->fds[i] = -1;
         if (idle_open(c, &x->st) == 0) { /* kept: the socket and its TLS state */

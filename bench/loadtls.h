@@ -12,6 +12,16 @@ extern size_t g_bodylen;
 
 enum pop_tls { POP_PLAIN, POP_STLS, POP_IMPLICIT };
 
+/* One SMTP session: [EHLO, STARTTLS,] EHLO, [AUTH PLAIN,] MAIL, RCPT, DATA, QUIT. */
+typedef struct {
+    int tls;
+    const char *user, *pass; /* NULL: no AUTH */
+    const char *from, *rcpt;
+    const char *body;        /* ending with CRLF.CRLF */
+    size_t bodylen;
+} smtp_job_t;
+int smtp_job_session(stats_t *st, conn_t *c, const smtp_job_t *j);
+
 /* One submission session (see smtpload.c's header); 0 when the message was accepted. */
 int subm_session(stats_t *st, conn_t *c);
 /* One POP3 session as user/pass retrieving and deleting up to per_session messages;
@@ -20,5 +30,8 @@ long pop3_session(stats_t *st, conn_t *c, enum pop_tls tls, const char *user, co
                   long per_session);
 /* The idle mode: n sessions after STARTTLS held by threads; exit status. */
 int run_idle(long n, int threads, double hold);
+
+/* smtpload office (loadoffice.c): the whole command line; exit status. */
+int office_main(int argc, char **argv);
 
 #endif

@@ -21,7 +21,8 @@
  *   smtpload idle    HOST PORT N [-c THREADS] [-H HOLD_S] [-b BINDIP]
  *       N SMTP sessions through banner, EHLO, STARTTLS, EHLO, then held: prints READY held=...
  *       when all are up, holds HOLD_S seconds, prints DONE dropped_during_hold=...
- *   smtpload office  ... see loadoffice.c
+ *   smtpload office  HOST MXPORT -U USERFILE -S SUBMPORT -P POP3PORT [-d SECS] [-i INBOUND]
+ *                    [-r INTERVAL_S] [-b OUTSIDE_IP] [-l BYTES]: a whole office, see loadoffice.c
  * Build: gcc -O2 -pthread -o smtpload smtpload.c loadconn.c loadtls.c -lssl -lcrypto
  */
 #define _GNU_SOURCE
@@ -292,6 +293,8 @@ static void *worker(void *arg)
         die("out of memory");
     c->fd = -1;
     c->ssl = NULL;
+    c->src = g_bind ? &g_src : NULL;
+    c->dst = NULL;
     if (g_mode == M_POP3) {
         pop3_worker(w, c);
         free(c);
@@ -371,32 +374,15 @@ static int run(int conc, double secs)
     return all.fail ? 1 : 0;
 }
 
-/* "user password" lines of a file; the number of users */
-static int load_users(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char u[256], p[256];
-    int n = 0;
-    if (!f)
-        die("cannot open %s", path);
-    while (fscanf(f, "%255s %255s", u, p) == 2) {
-        g_pusers = realloc(g_pusers, (size_t)(n + 1) * sizeof *g_pusers);
-        g_ppass = realloc(g_ppass, (size_t)(n + 1) * sizeof *g_ppass);
-        if (!g_pusers || !g_ppass || !(g_pusers[n] = strdup(u)) || !(g_ppass[n] = strdup(p)))
-            die("out of memory");
-        n++;
-    }
-    fclose(f);
-    return n;
-}
-
 static void usage(void)
 {
     die("usage: smtpload scram HOST PORT -u USER -p PASS [-c CONC] [-d SECS] [-b BINDIP]\n"
         "       smtpload deliver HOST PORT -t RCPT [-f FROM] [-s SESSIONS] [-m COUNT] [-l BYTES] [-b BINDIP]\n"
         "       smtpload subm HOST PORT -u USER -p PASS -t RCPT [-c CONC] [-m COUNT] [-l BYTES] [-b BINDIP]\n"
         "       smtpload pop3 HOST PORT -U USERFILE -m PER_USER [-k stls|implicit|none] [-n PER_SESSION]\n"
-        "       smtpload idle HOST PORT N [-c THREADS] [-H HOLD_S] [-b BINDIP]");
+        "       smtpload idle HOST PORT N [-c THREADS] [-H HOLD_S] [-b BINDIP]\n"
+        "       smtpload office HOST MXPORT -U USERFILE -S SUBMPORT -P POP3PORT [-d SECS] [-i INBOUND] [-r INTERVAL_S]\n"
+        "                       [-b OUTSIDE_IP] [-l BYTES]");
 }
 
 int main(int argc, char **argv)
@@ -413,6 +399,8 @@ int main(int argc, char **argv)
         g_mode = M_SUBM;
     else if (!strcmp(argv[1], "pop3"))
         g_mode = M_POP3;
+    else if (!strcmp(argv[1], "office"))
+        return office_main(argc, argv);
     else if (!strcmp(argv[1], "idle")) {
         if (argc < 5)
             usage();
@@ -448,7 +436,7 @@ int main(int argc, char **argv)
     if (g_mode == M_POP3) {
         if (!ufile || g_per_user < 1 || g_per_session < 1)
             usage();
-        conc = load_users(ufile);
+        conc = load_users(ufile, &g_pusers, &g_ppass);
     }
     if (conc < 1 || conc > 5000 || (g_mode == M_DELIVER && !g_rcpt) ||
         ((g_mode == M_SCRAM || g_mode == M_SUBM) && (!g_user || !g_pass)) || (g_mode == M_SUBM && !g_rcpt))
