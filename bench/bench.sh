@@ -185,17 +185,22 @@ ours_stop() {
     [ -f "$OURS/sink.pid" ] && { kill -TERM "$(cat "$OURS/sink.pid")" 2>/dev/null; rm -f "$OURS/sink.pid"; }
 }
 
-# smtpd alone restarted (a fresh heap for a memory figure after other loads)
-ours_restart_smtpd() {
-    local pid i
-    pid=$(cat "$OURS/smtpd.pid")
-    kill -TERM "$pid" 2>/dev/null
-    for i in $(seq 120); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+# both daemons restarted on the same data (a fresh heap for a memory figure after other
+# loads; smtpd alone is not restarted under a running pop3d: see the report of issue 18)
+ours_restart() {
+    local d pid i
+    for d in smtpd pop3d; do
+        pid=$(cat "$OURS/$d.pid")
+        kill -TERM "$pid" 2>/dev/null
+        for i in $(seq 120); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+    done
     for i in $(seq 50); do ss -Hltn "sport = :$SMTP_PORT" | grep -q . || break; sleep 0.1; done
-    nohup "$TOP/bin/smtpd" -c "$OURS/mailserver.conf" -f >> "$OURS/log/smtpd.log" 2>&1 &
-    echo $! > "$OURS/smtpd.pid"
-    wait_port $SMTP_PORT && wait_port $SUBM_PORT || die "smtpd did not come back"
+    for d in smtpd pop3d; do
+        nohup "$TOP/bin/$d" -c "$OURS/mailserver.conf" -f >> "$OURS/log/$d.log" 2>&1 &
+        echo $! > "$OURS/$d.pid"
+    done
+    wait_port $SMTP_PORT && wait_port $SUBM_PORT && wait_port $POP3_PORT || die "the daemons did not come back"
 }
 
 # ---- the loads (same for us and the peers) ---------------------------------------------
@@ -282,7 +287,7 @@ run_ours() {
     want pop3_tls && load_pop3_tls ours
     want office && load_office ours
     want idle && load_idle ours "$OURS/smtpd.pid"   # last: glibc keeps the freed heap afterwards
-    want idle_tls && { ours_restart_smtpd; load_idle_tls ours; }
+    want idle_tls && { ours_restart; load_idle_tls ours; }
     ours_stop
     trap - EXIT
     grep -h 'warning\|error\|fatal' "$OURS/log/smtpd.log" "$OURS/log/pop3d.log" 2>/dev/null | sort | uniq -c | sort -rn | head -5
@@ -315,8 +320,10 @@ run_peer() {
     want subm_tls && load_subm_tls peer
     if want relay; then
         # relay_slow: slow.test's next hop is the silent listener, as in our [routes]
-        postconf -c /var/tmp/peer-run/postfix -e "transport_maps = inline:{ slow.test = smtp:[127.0.0.1]:$SILENT_PORT }" &&
-            postfix -c /var/tmp/peer-run/postfix reload >> "$RUN/peer-start.log" 2>&1 || die "postfix transport_maps"
+        local pfc=/var/tmp/peer-run/postfix
+        echo "slow.test smtp:[127.0.0.1]:$SILENT_PORT" > "$pfc/transport"
+        postmap -c "$pfc" "hash:$pfc/transport" && postconf -c "$pfc" -e "transport_maps = hash:$pfc/transport" &&
+            postfix -c "$pfc" reload >> "$RUN/peer-start.log" 2>&1 || die "postfix transport_maps"
         load_relay peer 0; load_relay peer 1
     fi
     want pop3_tls && load_pop3_tls peer
