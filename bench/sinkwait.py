@@ -26,7 +26,7 @@ def main():
             last_c, last_change = c, time.time()
         if c >= n or time.time() > deadline or time.time() - last_change > stall:
             break
-        time.sleep(0.2)
+        time.sleep(0.5)
     last = 0.0
     for p in files(d):
         try:
