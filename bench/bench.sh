@@ -283,7 +283,7 @@ run_ours() {
     want pop3 && load_pop3 ours "$OURS_MD" mail:mail "$OURS/pop3d.pid"
     side_ours
     want subm_tls && load_subm_tls ours
-    want relay && { load_relay ours 0; load_relay ours 1; }
+    want relay && load_relay ours
     want pop3_tls && load_pop3_tls ours
     want office && load_office ours
     want idle && load_idle ours "$OURS/smtpd.pid"   # last: glibc keeps the freed heap afterwards
@@ -324,7 +324,7 @@ run_peer() {
         echo "slow.test smtp:[127.0.0.1]:$SILENT_PORT" > "$pfc/transport"
         postmap -c "$pfc" "hash:$pfc/transport" && postconf -c "$pfc" -e "transport_maps = hash:$pfc/transport" &&
             postfix -c "$pfc" reload >> "$RUN/peer-start.log" 2>&1 || die "postfix transport_maps"
-        load_relay peer 0; load_relay peer 1
+        load_relay peer
     fi
     want pop3_tls && load_pop3_tls peer
     want office && load_office peer
