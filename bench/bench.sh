@@ -10,7 +10,9 @@
 # Env: BENCH_QUICK=1 (few messages, 1 repetition), BENCH_REPS, BENCH_MSGS, BENCH_POP_MSGS,
 #      BENCH_SESSIONS ("1 20 200"), BENCH_IDLE ("1000 10000"), BENCH_AUTH_SECS, PEERS_DIR,
 #      BENCH_ONLY (subset of "smtp auth pop3 idle subm_tls relay pop3_tls idle_tls office"),
-#      BENCH_OFFICE_SECS (300; quick 60). The mail clients' loads are in loads_tls.sh.
+#      BENCH_OFFICE_SECS (300; quick 60), BENCH_OFFICE_REPS (1), BENCH_RELAY_MSGS (20000; quick
+#      4000), BENCH_SUBM_MSGS, BENCH_POP3TLS_MSGS, BENCH_IDLE_TLS (10000), BENCH_PORT_OFFSET.
+#      The mail clients' loads are in loads_tls.sh.
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 PEERS=${PEERS_DIR:-$(cd "$TOP/../shared/peers" 2>/dev/null && pwd)}
