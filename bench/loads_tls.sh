@@ -71,7 +71,8 @@ relay_run() {
     local label=$1 slow=$2 name=relay base c0 t0 w secs lp=
     [ "$slow" = 1 ] && name=relay_slow
     find "$SINK" -mindepth 1 -delete   # an empty sink each run: counting 40,000 files costs
-    sleep 2
+    sleep "${RELAY_PAUSE:-2}"
+    RELAY_PAUSE=${BENCH_RELAY_PAUSE:-10}
     base=$(files_in "$SINK") c0=$(srv_cpu $PIDS_SMTP) t0=$(date +%s.%N)
     [ "$slow" = 1 ] && { "$BUILD_DIR/smtpload" deliver 127.0.0.1 $SMTP_PORT -t stuck@slow.test -s 2 -m 100 \
         >> "$RUN/$name-$label.slow.txt" 2>&1 & lp=$!; }
@@ -83,12 +84,13 @@ relay_run() {
     echo " $name $LINE srv_cpu_s=$(sub "$(srv_cpu $PIDS_SMTP)" "$c0") seconds=$secs at_sink=$(( $(kv count "$w") - base )) missing=$((base + NRELAY - $(kv count "$w")))" | tee -a "$RUN/$name-$label.txt"
 }
 
-# relay and relay_slow, interleaved and in alternating order (every run on the same queue
-# directories is slower than the one before it: ext4's inode allocator skips recently
-# deleted inodes, and each message creates and deletes a few; so neither variant always
-# comes second)
+# relay and relay_slow, interleaved and in alternating order, BENCH_RELAY_PAUSE (10) s
+# apart: a run right after another on the same queue directories is slower (perf: ext4's
+# inode allocator, which skips recently deleted inodes, and each message creates and
+# deletes a few: 20,000 messages 20.6 s, the next 32.1 s; relay_slow run first 7.8 s,
+# plain relay 40 s later 12.0 s), so neither variant may always come second
 load_relay() {
-    local label=$1 r sp
+    local label=$1 r sp RELAY_PAUSE=2
     : > "$RUN/relay-$label.txt"; : > "$RUN/relay_slow-$label.txt"
     log "$label: relay and relay_slow: $NRELAY x 4 KB for relay.test, 20 sessions, until at the smtp-sink, $REPS rep(s) each"
     python3 "$TOP/bench/silent.py" $SILENT_PORT & sp=$!
