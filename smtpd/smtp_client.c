@@ -7,6 +7,8 @@
 #include <netdb.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -317,8 +319,13 @@ static int send_cmd(struct smtpc *c, const char *cmd, struct smtpc_reply *r, con
 static int tcp_connect(const struct addrinfo *ai, int64_t dl)
 {
     int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
     if (fd < 0)
         return -1;
+    /* no Nagle: the end of data (".") written after the body must not wait for the
+     * body's ACK, which the next hop delays (40 ms a message) */
+    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0)
+        goto fail;
     if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS)
         goto fail;
     if (wait_fd(fd, POLLOUT, dl) < 0)
