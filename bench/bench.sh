@@ -9,7 +9,11 @@
 #   bench/bench.sh start|stop our daemons alone on the bench ports, for profiling by hand
 # Env: BENCH_QUICK=1 (few messages, 1 repetition), BENCH_REPS, BENCH_MSGS, BENCH_POP_MSGS,
 #      BENCH_SESSIONS ("1 20 200"), BENCH_IDLE ("1000 10000"), BENCH_AUTH_SECS, PEERS_DIR,
-#      BENCH_ONLY (subset of "smtp auth pop3 idle mx sign"; mx and sign: bench/bench_mx.sh).
+#      BENCH_ONLY (subset of "smtp auth pop3 idle subm_tls relay pop3_tls idle_tls office mx
+#      sign"; mx and sign: bench/bench_mx.sh),
+#      BENCH_OFFICE_SECS (300; quick 60), BENCH_OFFICE_REPS (1), BENCH_RELAY_MSGS (20000; quick
+#      4000), BENCH_SUBM_MSGS, BENCH_POP3TLS_MSGS, BENCH_IDLE_TLS (10000), BENCH_PORT_OFFSET.
+#      The mail clients' loads are in loads_tls.sh.
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 PEERS=${PEERS_DIR:-$(cd "$TOP/../shared/peers" 2>/dev/null && pwd)}
@@ -19,19 +23,25 @@ STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 WORK=$TOP/build/bench
 RUN=$WORK/run-$STAMP
 export RESULTS_DIR=$RUN BUILD_DIR=$WORK/tools
-SMTP_PORT=2525 SUBM_PORT=2587 POP3_PORT=2110
+# BENCH_PORT_OFFSET moves our side's ports (a functional try of `bench.sh ours` beside a
+# running benchmark; the peers' ports are fixed)
+o=${BENCH_PORT_OFFSET:-0}
+SMTP_PORT=$((2525 + o)) SUBM_PORT=$((2587 + o)) POP3_PORT=$((2110 + o)) POP3S_PORT=$((2995 + o))
+SINK_PORT=$((2626 + o)) SILENT_PORT=$((2627 + o))
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
     REPS=${BENCH_REPS:-1} NMSG=${BENCH_MSGS:-2000} NPOP=${BENCH_POP_MSGS:-2000} ASECS=${BENCH_AUTH_SECS:-3}
-    NLAT=${BENCH_LAT_MSGS:-1000}
+    NLAT=${BENCH_LAT_MSGS:-1000} NSUBM=${BENCH_SUBM_MSGS:-1000} NRELAY=${BENCH_RELAY_MSGS:-4000}
+    NPOPTLS=${BENCH_POP3TLS_MSGS:-40} OFFICE_SECS=${BENCH_OFFICE_SECS:-60}
 else
     REPS=${BENCH_REPS:-3} NMSG=${BENCH_MSGS:-20000} NPOP=${BENCH_POP_MSGS:-10000} ASECS=${BENCH_AUTH_SECS:-10}
-    NLAT=${BENCH_LAT_MSGS:-4000}
+    NLAT=${BENCH_LAT_MSGS:-4000} NSUBM=${BENCH_SUBM_MSGS:-4000} NRELAY=${BENCH_RELAY_MSGS:-20000}
+    NPOPTLS=${BENCH_POP3TLS_MSGS:-100} OFFICE_SECS=${BENCH_OFFICE_SECS:-300}
 fi
 SESSIONS=${BENCH_SESSIONS:-1 20 200}
 IDLE_NS=${BENCH_IDLE:-1000 10000}
 
-ONLY=${BENCH_ONLY:-smtp auth pop3 idle mx sign}
+ONLY=${BENCH_ONLY:-smtp auth pop3 idle subm_tls relay pop3_tls idle_tls office mx sign}
 want() { case " $ONLY " in *" $1 "*) return 0;; esac; return 1; }
 log() { printf '\n=== %s  %s\n' "$(date +%H:%M:%S)" "$*"; }
 die() { echo "bench: $*" >&2; exit 1; }
@@ -51,7 +61,7 @@ need_packages() {
 
 ports_free() {
     local p
-    for p in $SMTP_PORT $SUBM_PORT $POP3_PORT; do
+    for p in $SMTP_PORT $SUBM_PORT $POP3_PORT $POP3S_PORT $SINK_PORT $SILENT_PORT; do
         ss -Hltn "sport = :$p" | grep -q . && return 1
     done
     return 0
@@ -70,8 +80,11 @@ build_clients() {
     mkdir -p "$BUILD_DIR"
     . "$PEERS/lib.sh"          # build_tools: mailload, fsyncbench into $BUILD_DIR
     build_tools || die "cannot build the peers' mailload"
-    if [ ! -x "$BUILD_DIR/smtpload" ] || [ "$TOP/bench/smtpload.c" -nt "$BUILD_DIR/smtpload" ]; then
-        gcc -std=gnu11 -O2 -Wall -Wextra -Werror -pthread -o "$BUILD_DIR/smtpload" "$TOP/bench/smtpload.c" -lcrypto ||
+    local f stale=0
+    for f in "$TOP"/bench/*.c "$TOP"/bench/*.h; do [ "$f" -nt "$BUILD_DIR/smtpload" ] && stale=1; done
+    if [ ! -x "$BUILD_DIR/smtpload" ] || [ $stale = 1 ]; then
+        gcc -std=gnu11 -O2 -Wall -Wextra -Werror -pthread -o "$BUILD_DIR/smtpload" "$TOP/bench/smtpload.c" \
+            "$TOP"/bench/load*.c -lssl -lcrypto ||
             die "cannot build bench/smtpload.c"
     fi
 }
@@ -80,8 +93,9 @@ median() { sort -g | awk '{a[NR]=$1} END{ if(NR==0){print "nan"; exit} if(NR%2) 
 kv() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -1; }
 
 # ---- our server ---------------------------------------------------------------------
-OURS=$WORK/ours
+OURS=$WORK/ours${BENCH_PORT_OFFSET:+-$BENCH_PORT_OFFSET}
 OURS_MD=$OURS/data/mail/example.test/alice
+BENCH_USERS="alice bob $(seq -f 'load%02g' 1 50 | tr '\n' ' ')"
 
 ours_config() {
     cat > "$OURS/mailserver.conf" <<EOF
@@ -92,14 +106,23 @@ domain = example.test
 data_dir = $OURS/data
 run_as_user = mail
 auth_fail_limit = 1000
+tls_cert = $OURS/tls/cert.pem
+tls_key = $OURS/tls/key.pem
+
+[routes]
+# the relay loads: the loopback smtp-sink (as the peers' Postfix relays) and a silent hop
+relay.test = 127.0.0.1:$SINK_PORT
+slow.test = 127.0.0.1:$SILENT_PORT
 
 [smtp lan]
 listen = 127.0.0.1:$SMTP_PORT
+tls = starttls
 max_connections = 20000
 max_connections_per_ip = 20000
 
 [smtp submission]
 listen = 127.0.0.1:$SUBM_PORT
+tls = starttls
 plaintext_auth = always
 require_auth = yes
 max_connections = 2000
@@ -107,7 +130,14 @@ max_connections_per_ip = 2000
 
 [pop3 main]
 listen = 127.0.0.1:$POP3_PORT
+tls = stls
 plaintext_auth = always
+max_connections = 2000
+max_connections_per_ip = 2000
+
+[pop3 pop3s]
+listen = 127.0.0.1:$POP3S_PORT
+tls = implicit
 max_connections = 2000
 max_connections_per_ip = 2000
 EOF
@@ -116,15 +146,19 @@ EOF
 ours_start() {
     local u d
     ports_free || die "ports $SMTP_PORT/$SUBM_PORT/$POP3_PORT busy (peers or make run still up?)"
-    rm -rf "$OURS"; mkdir -p "$OURS/data" "$OURS/log"
+    rm -rf "$OURS"; mkdir -p "$OURS/data" "$OURS/log" "$OURS/tls" "$OURS/sink"
     ours_config
+    # the same kind of pair as the peers' TLS=1: self-signed RSA-2048
+    openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=bench.example.test" \
+        -keyout "$OURS/tls/key.pem" -out "$OURS/tls/cert.pem" >/dev/null 2>&1 || die "openssl req failed"
+    chown -R mail:mail "$OURS/tls"; chmod 600 "$OURS/tls/key.pem"; chown nobody:nogroup "$OURS/sink"
     # the Maildirs exist before the loads (fill_maildir.py would otherwise make root-owned parents)
-    for u in alice $(seq -f 'load%02g' 1 10); do
+    for u in $BENCH_USERS; do
         mkdir -p "$OURS/data/mail/example.test/$u/new" "$OURS/data/mail/example.test/$u/cur" \
                  "$OURS/data/mail/example.test/$u/tmp"
     done
     chown -R mail:mail "$OURS/data"; chmod -R u=rwX,go= "$OURS/data"
-    for u in alice $(seq -f 'load%02g' 1 10); do
+    for u in $BENCH_USERS; do
         echo "secret-$u" | "$TOP/bin/userdb" -c "$OURS/mailserver.conf" add "$u@example.test" --relay --password-stdin \
             >/dev/null || die "userdb add $u failed"
     done
@@ -133,7 +167,12 @@ ours_start() {
         nohup "$TOP/bin/$d" -c "$OURS/mailserver.conf" -f >> "$OURS/log/$d.log" 2>&1 &
         echo $! > "$OURS/$d.pid"
     done
-    wait_port $SMTP_PORT && wait_port $SUBM_PORT && wait_port $POP3_PORT || { ours_stop; die "our daemons did not listen; see $OURS/log"; }
+    # the relay target: the same smtp-sink as the peers', dumping each message to a file
+    setsid /usr/sbin/smtp-sink -u nobody -h sink.example.test -d "$OURS/sink/%Y%m%d%H/%M." \
+        127.0.0.1:$SINK_PORT 128 > "$OURS/log/smtp-sink.log" 2>&1 < /dev/null &
+    echo $! > "$OURS/sink.pid"
+    wait_port $SMTP_PORT && wait_port $SUBM_PORT && wait_port $POP3_PORT && wait_port $POP3S_PORT &&
+        wait_port $SINK_PORT || { ours_stop; die "our daemons did not listen; see $OURS/log"; }
 }
 
 ours_stop() {
@@ -146,6 +185,25 @@ ours_stop() {
         kill -0 "$pid" 2>/dev/null && { echo "bench: $d (pid $pid) ignored SIGTERM for 12 s; killing it" >&2; kill -KILL "$pid"; }
         rm -f "$OURS/$d.pid"
     done
+    [ -f "$OURS/sink.pid" ] && { kill -TERM "$(cat "$OURS/sink.pid")" 2>/dev/null; rm -f "$OURS/sink.pid"; }
+}
+
+# both daemons restarted on the same data (a fresh heap for a memory figure after other
+# loads; smtpd alone is not restarted under a running pop3d: see the report of issue 18)
+ours_restart() {
+    local d pid i
+    for d in smtpd pop3d; do
+        pid=$(cat "$OURS/$d.pid")
+        kill -TERM "$pid" 2>/dev/null
+        for i in $(seq 120); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+    done
+    for i in $(seq 50); do ss -Hltn "sport = :$SMTP_PORT" | grep -q . || break; sleep 0.1; done
+    for d in smtpd pop3d; do
+        nohup "$TOP/bin/$d" -c "$OURS/mailserver.conf" -f >> "$OURS/log/$d.log" 2>&1 &
+        echo $! > "$OURS/$d.pid"
+    done
+    wait_port $SMTP_PORT && wait_port $SUBM_PORT && wait_port $POP3_PORT || die "the daemons did not come back"
 }
 
 # ---- the loads (same for us and the peers) ---------------------------------------------
@@ -226,7 +284,13 @@ run_ours() {
     want auth && load_auth ours "$OURS/smtpd.pid" "CRAM-MD5 PLAIN"
     want auth && load_scram ours
     want pop3 && load_pop3 ours "$OURS_MD" mail:mail "$OURS/pop3d.pid"
+    side_ours
+    want subm_tls && load_subm_tls ours
+    want relay && load_relay ours
+    want pop3_tls && load_pop3_tls ours
+    want office && load_office ours
     want idle && load_idle ours "$OURS/smtpd.pid"   # last: glibc keeps the freed heap afterwards
+    want idle_tls && { ours_restart; load_idle_tls ours; }
     ours_stop
     trap - EXIT
     grep -h 'warning\|error\|fatal' "$OURS/log/smtpd.log" "$OURS/log/pop3d.log" 2>/dev/null | sort | uniq -c | sort -rn | head -5
@@ -249,11 +313,24 @@ run_peer() {
     local dv=/var/tmp/peer-run/dovecot/run/master.pid
     # Postfix with its smtpd process limit raised to 500 (stock 100 collapses at 200 sessions),
     # Dovecot with process reuse (the fair login comparison), passwords in plaintext (CRAM-MD5)
-    peer_start SMTPD_MAXPROC=500 DOVECOT_PERF=1
+    # TLS=1: STARTTLS on 2525/2587, STLS and POP3S 2995 (self-signed RSA-2048); NUSERS=50: the office
+    peer_start SMTPD_MAXPROC=500 DOVECOT_PERF=1 TLS=1 NUSERS=50
     mem_idle peer "$pf" "$dv"
     want smtp && load_smtp peer "$md" "$pf"
     want auth && load_auth peer "$pf $dv" "CRAM-MD5 PLAIN"
     want pop3 && load_pop3 peer "$md" vmail:vmail "$dv"
+    side_peer
+    want subm_tls && load_subm_tls peer
+    if want relay; then
+        # relay_slow: slow.test's next hop is the silent listener, as in our [routes]
+        local pfc=/var/tmp/peer-run/postfix
+        echo "slow.test smtp:[127.0.0.1]:$SILENT_PORT" > "$pfc/transport"
+        postmap -c "$pfc" "hash:$pfc/transport" && postconf -c "$pfc" -e "transport_maps = hash:$pfc/transport" &&
+            postfix -c "$pfc" reload >> "$RUN/peer-start.log" 2>&1 || die "postfix transport_maps"
+        load_relay peer
+    fi
+    want pop3_tls && load_pop3_tls peer
+    want office && load_office peer
     peer_stop
     want auth || return 0
     # equal hashing cost for PLAIN: Dovecot storing SHA512-CRYPT
@@ -262,6 +339,7 @@ run_peer() {
     peer_stop
 }
 
+. "$TOP/bench/loads_tls.sh"
 . "$TOP/bench/bench_mx.sh"    # run_mx, run_sign: the anti-spam and DKIM-signing rows
 
 # ---- main ------------------------------------------------------------------------------------

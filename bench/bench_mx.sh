@@ -16,8 +16,8 @@
 #       sink from the client's start to the last message's final dot; signl_*: the same
 #       messages delivered locally (signing happens before storing), msgs/s at the client.
 # Env: BENCH_MX_MSGS, BENCH_SIGN_MSGS (messages per run), BENCH_MX_SESSIONS (20),
-#      BENCH_MX_CLIENT (source address), BENCH_MX_PORTS ("2625 2626 2627 2628 2653": MX plain,
-#      MX checks, sign LAN, sink, NSD).
+#      BENCH_MX_CLIENT (source address), BENCH_MX_PORTS ("2725 2726 2727 2728 2753", moved
+#      by BENCH_PORT_OFFSET: MX plain, MX checks, sign LAN, sink, NSD).
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
     MX_N=${BENCH_MX_MSGS:-1000} SIGN_N=${BENCH_SIGN_MSGS:-1000}
@@ -25,7 +25,9 @@ else
     MX_N=${BENCH_MX_MSGS:-5000} SIGN_N=${BENCH_SIGN_MSGS:-5000}
 fi
 MX_S=${BENCH_MX_SESSIONS:-20}
-read -r MX_PLAIN_PORT MX_CHECKS_PORT SIGN_PORT SINK_PORT NSD_PORT <<< "${BENCH_MX_PORTS:-2625 2626 2627 2628 2653}"
+mxo=${BENCH_PORT_OFFSET:-0}
+read -r MX_PLAIN_PORT MX_CHECKS_PORT MX_SIGN_PORT MX_SINK_PORT MX_NSD_PORT <<< \
+    "${BENCH_MX_PORTS:-$((2725 + mxo)) $((2726 + mxo)) $((2727 + mxo)) $((2728 + mxo)) $((2753 + mxo))}"
 MXW=$WORK/mx
 SGW=$WORK/sign
 MX_SENDER_DOMAIN=mxbench.example
@@ -47,12 +49,12 @@ mx_build() {
 
 port_busy() { ss -Hltn "sport = :$1" | grep -q .; }
 
-# $1 dir; zone files $1/*.zone already written: NSD in the foreground on 127.0.0.1:$NSD_PORT
+# $1 dir; zone files $1/*.zone already written: NSD in the foreground on 127.0.0.1:$MX_NSD_PORT
 mx_nsd_start() {
     local dir=$1 z
-    port_busy "$NSD_PORT" && die "port $NSD_PORT busy (BENCH_MX_PORTS)"
+    port_busy "$MX_NSD_PORT" && die "port $MX_NSD_PORT busy (BENCH_MX_PORTS)"
     {
-        printf 'server:\n    ip-address: 127.0.0.1\n    port: %s\n    username: ""\n    chroot: ""\n' "$NSD_PORT"
+        printf 'server:\n    ip-address: 127.0.0.1\n    port: %s\n    username: ""\n    chroot: ""\n' "$MX_NSD_PORT"
         printf '    zonesdir: "%s"\n    database: ""\n    pidfile: "%s/nsd.pid"\n' "$dir" "$dir"
         printf '    xfrdfile: "%s/xfrd.state"\n    zonelistfile: "%s/zone.list"\n' "$dir" "$dir"
         printf '    server-count: 1\n    do-ip6: no\n    verbosity: 1\nremote-control:\n    control-enable: no\n'
@@ -149,7 +151,7 @@ domain = example.test
 data_dir = $MXW/data
 run_as_user = mail
 lan = 127.0.0.1
-dns_servers = 127.0.0.1:$NSD_PORT
+dns_servers = 127.0.0.1:$MX_NSD_PORT
 dns_timeout = 2s
 
 [smtp mxplain]
@@ -251,10 +253,10 @@ data_dir = $SGW/data
 run_as_user = mail
 
 [routes]
-remote.example = 127.0.0.1:$SINK_PORT
+remote.example = 127.0.0.1:$MX_SINK_PORT
 
 [smtp lan]
-listen = 127.0.0.1:$SIGN_PORT
+listen = 127.0.0.1:$MX_SIGN_PORT
 max_connections = 2000
 max_connections_per_ip = 2000
 EOF
@@ -263,11 +265,11 @@ EOF
 # $1 row (none|rsa|ed25519), $2 out: relay run, counted at the sink
 sign_relay_run() {
     local dom=$2 t0 sink
-    "$BUILD_DIR/smtpsink" "$SINK_PORT" -n "$SIGN_N" -T 300 > "$SGW/sink.out" &
+    "$BUILD_DIR/smtpsink" "$MX_SINK_PORT" -n "$SIGN_N" -T 300 > "$SGW/sink.out" &
     sink=$! SINK_PID=$!
-    wait_port "$SINK_PORT" || die "smtpsink did not listen"
+    wait_port "$MX_SINK_PORT" || die "smtpsink did not listen"
     t0=$(date +%s.%N)
-    "$BUILD_DIR/smtpload" deliver 127.0.0.1 "$SIGN_PORT" -t bob@remote.example -f "load@$dom" -s "$MX_S" \
+    "$BUILD_DIR/smtpload" deliver 127.0.0.1 "$MX_SIGN_PORT" -t bob@remote.example -f "load@$dom" -s "$MX_S" \
         -m "$SIGN_N" -l 4096 > "$SGW/client.out" || echo "sign: client failures: $(cat "$SGW/client.out")" >&2
     wait "$sink"
     SINK_PID=
@@ -279,7 +281,7 @@ sign_relay_run() {
 run_sign() {
     local row dom n port
     log "sign: LAN -> queue -> sink and LAN -> local delivery, $MX_S sessions, $SIGN_N messages per run, $REPS rep(s)"
-    for port in $SIGN_PORT $SINK_PORT; do port_busy "$port" && die "port $port busy (BENCH_MX_PORTS)"; done
+    for port in $MX_SIGN_PORT $MX_SINK_PORT; do port_busy "$port" && die "port $port busy (BENCH_MX_PORTS)"; done
     rm -rf "$SGW"; mkdir -p "$SGW"
     trap 'mx_daemon_stop "$SGW"; [ -n "${SINK_PID:-}" ] && kill "$SINK_PID" 2>/dev/null' EXIT
     mx_daemon_prepare "$SGW" "$(sign_config)"
@@ -288,12 +290,12 @@ run_sign() {
         "$TOP/bin/userdb" -c "$SGW/mailserver.conf" dkim add ed.example --selector e1 --algorithm ed25519 > /dev/null ||
         die "userdb dkim add failed"
     chown -R mail:mail "$SGW/data"
-    mx_daemon_start "$SGW" "$SIGN_PORT"
+    mx_daemon_start "$SGW" "$MX_SIGN_PORT"
     # each domain really gets 0, 1, 2 signatures: one local message each, read back
     local want d
     for row in none:nokey.example:0 rsa:rsa.example:1 ed25519:ed.example:2; do
         d=$(echo "$row" | cut -d: -f2); want=${row##*:}
-        "$BUILD_DIR/smtpload" deliver 127.0.0.1 "$SIGN_PORT" -t alice@example.test -f "probe@$d" -s 1 -m 1 > /dev/null
+        "$BUILD_DIR/smtpload" deliver 127.0.0.1 "$MX_SIGN_PORT" -t alice@example.test -f "probe@$d" -s 1 -m 1 > /dev/null
         n=$(grep -l "probe@$d" "$SGW/data/mail/example.test/alice/new"/* 2>/dev/null | head -1 |
             xargs -r grep -c '^DKIM-Signature:')
         echo "sign: probe ${row%%:*}: ${n:-0} DKIM-Signature field(s)"
@@ -310,7 +312,7 @@ run_sign() {
             sign_relay_run "$row" "$dom" | tee -a "$RUN/sign-$row.txt"
             sleep 1
             echo -n "signl_$row (local): "
-            "$BUILD_DIR/smtpload" deliver 127.0.0.1 "$SIGN_PORT" -t alice@example.test -f "load@$dom" -s "$MX_S" \
+            "$BUILD_DIR/smtpload" deliver 127.0.0.1 "$MX_SIGN_PORT" -t alice@example.test -f "load@$dom" -s "$MX_S" \
                 -m "$SIGN_N" -l 4096 | tee -a "$RUN/signl-$row.txt" || true
         done
         find "$SGW/data/mail/example.test/alice/new" -type f -delete

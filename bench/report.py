@@ -29,6 +29,22 @@ FIGURES = [
     ("pop3_bulk", "s", "lo", "POP3 LIST+RETR+DELE of all messages, one session (total)"),
     ("pop3_retr", "msg/s", "hi", "POP3 RETR+DELE rate in that session"),
     ("pop3_login", "login/s", "hi", "POP3 USER/PASS logins, concurrency 10"),
+    ("subm_tls", "sess/s", "hi", "submission: STARTTLS, AUTH PLAIN, 20 KB, QUIT; 50 clients"),
+    ("subm_tls_p99", "ms", "lo", "that session's p99 (connect to 221)"),
+    ("subm_tls_cpu", "CPU s cl/srv", "lo", "client / server CPU seconds of that run"),
+    ("pop3_tls", "sess/s", "hi", "POP3 STLS, login, UIDL, RETR+DELE 20 x 20 KB, QUIT; 20 users"),
+    ("pop3_tls_p99", "ms", "lo", "that session's p99"),
+    ("pop3_tls_cpu", "CPU s cl/srv", "lo", "client / server CPU seconds of that run"),
+    ("pop3s", "sess/s", "hi", "the same over POP3S (implicit TLS, 2995)"),
+    ("pop3s_p99", "ms", "lo", "that session's p99"),
+    ("relay", "s", "lo", "20,000 x 4 KB for a remote domain, first MAIL -> last at the smtp-sink"),
+    ("relay_cpu", "CPU s cl/srv", "lo", "client / server CPU seconds of that run"),
+    ("relay_slow", "s", "lo", "the same while another domain's next hop is silent"),
+    ("office_cpu", "CPU s", "lo", "office: CPU of the daemons' trees (SMTP + POP3) for the same work"),
+    ("office_pss", "MB PSS", "lo", "office: peak PSS of the daemons' trees"),
+    ("office_errors", "count", "lo", "office: failed sessions"),
+    ("office_client", "CPU s", "lo", "office: the client's CPU"),
+    ("idle_tls_10000", "MB PSS", "lo", "SMTP daemon holding 10,000 sessions after STARTTLS"),
     # bench_mx.sh: our own rows, each compared with our own baseline row (BASELINES)
     ("mx_plain", "msg/s", "hi", "MX instance, remote client, 20 sessions, no checks"),
     ("mx_checks", "msg/s", "hi", "the same with the anti-spam checks"),
@@ -51,8 +67,15 @@ TARGETS = {
     "auth_plain": ("auth_plain", "peersha", 1.0, ">= 1x peer PLAIN, SHA512-CRYPT"),
     "pop3_bulk": ("pop3_bulk", "peer", 1.5, ">= 1.5x Dovecot (time)"),
     "pop3_login": ("pop3_login", "peer", 2.0, ">= 2x Dovecot, process reuse"),
+    "subm_tls": ("subm_tls", "peer", 2.0, ">= 2x Postfix + Dovecot SASL"),
+    "pop3_tls": ("pop3_tls", "peer", 2.0, ">= 2x Dovecot, process reuse"),
+    "pop3s": ("pop3s", "peer", 2.0, ">= 2x Dovecot, process reuse"),
+    "relay": ("relay", "peer", 2.0, ">= 2x Postfix (time)"),
 }
+TIMES = ("pop3_bulk", "relay")       # ratio = peer time / our time, the speed-up
 IDLE_LIMIT_MB = 64.0
+IDLE_TLS_LIMIT_MB = 256.0
+SLOW_LIMIT = 1.25                    # relay_slow within 1.25x of relay: the others unaffected
 
 # figure: (our baseline figure, minimum ratio or None, target text); the ratio is to our own row
 BASELINES = {
@@ -116,6 +139,8 @@ def absorb(name, d, fig):
                 "LOGIN": "auth_login"}.get(d.get("mech", ""))
         if mech:
             fig[mech] = num(d, "median_auth_per_s")
+    elif name.startswith("tls-"):
+        absorb_tls(d, fig)
     elif name.startswith(("mx-", "sign-")) and d.get("row"):
         row = d["row"]
         fig[row] = num(d, "median_rate_per_s")
@@ -129,6 +154,28 @@ def absorb(name, d, fig):
             fig["pop3_retr"] = num(d, "median_retr_dele_per_s")
         if "median_logins_per_s" in d:
             fig["pop3_login"] = num(d, "median_logins_per_s")
+
+
+def absorb_tls(d, fig):
+    """the round-two loads (bench/loads_tls.sh): one summary line per load"""
+    load = d.get("load", "")
+    if load in ("subm_tls", "pop3_tls", "pop3s"):
+        fig[load] = num(d, "median_rate_per_s")
+        fig[load + "_p99"] = num(d, "median_p99_ms")
+        fig[load + "_cpu"] = (num(d, "median_client_cpu_s"), num(d, "median_srv_cpu_s"))
+    elif load in ("relay", "relay_slow"):
+        fig[load] = num(d, "median_seconds")
+        fig[load + "_cpu"] = (num(d, "median_client_cpu_s"), num(d, "median_srv_cpu_s"))
+    elif load == "office":
+        fig["office_cpu"] = num(d, "median_srv_cpu_s")
+        set_mb(fig, "office_pss", num(d, "median_srv_peak_pss_kb"))
+        fig["office_errors"] = num(d, "median_errors")
+        fig["office_client"] = num(d, "median_client_cpu_s")
+        load = "office"
+    elif load == "idle_tls":
+        set_mb(fig, "idle_tls_" + d.get("n", "?"), num(d, "median_srv_pss_kb"))
+        load = "idle_tls_" + d.get("n", "?")
+    fig["missing_" + load] = num(d, "median_missing")
 
 
 def set_mb(fig, key, kb):
@@ -154,10 +201,25 @@ def ratio(fig_name, ours, peers):
         held = ours.get("held_10000")
         met = v is not None and v < IDLE_LIMIT_MB and held is not None and held >= 10000
         return None, "< %.0f MB, all held" % IDLE_LIMIT_MB, (met if v is not None else None)
+    if fig_name == "idle_tls_10000":
+        v = ours.get(fig_name)
+        met = v is not None and v < IDLE_TLS_LIMIT_MB and not ours.get("missing_" + fig_name)
+        return None, "< %.0f MB, all held" % IDLE_TLS_LIMIT_MB, (met if v is not None else None)
+    if fig_name == "relay_slow":
+        a, b = ours.get("relay_slow"), ours.get("relay")
+        peer = peers.get("peer", {}).get("relay_slow")
+        r = peer / a if a and peer else None
+        met = None if not a or not b else (a <= SLOW_LIMIT * b and not ours.get("missing_relay_slow"))
+        return r, "<= %.2fx our relay (unaffected)" % SLOW_LIMIT, met
+    if fig_name == "office_errors":
+        v = ours.get(fig_name)
+        return None, "0, every message found", (None if v is None else
+                                                  (v == 0 and not ours.get("missing_office")))
     if fig_name not in TARGETS:
         a, b = ours.get(fig_name), peers.get("peer", {}).get(fig_name)
-        if isinstance(a, tuple) and isinstance(b, tuple):     # latency: compare the p50s
-            a, b = a[0], b[0]
+        if isinstance(a, tuple) and isinstance(b, tuple):     # latency: the p50s; CPU: the servers'
+            k = 1 if fig_name.endswith("_cpu") else 0
+            a, b = a[k], b[k]
         if a is None or b is None or a == 0 or b == 0:
             return None, "", None
         return a / b, "", None
@@ -165,7 +227,9 @@ def ratio(fig_name, ours, peers):
     a, b = ours.get(fig_name), peers.get(plabel, {}).get(pfig)
     if a is None or b is None or a == 0 or b == 0:
         return None, text, None
-    r = b / a if fig_name == "pop3_bulk" else a / b     # pop3_bulk: a time, so peer/us = speed-up
+    r = b / a if fig_name in TIMES else a / b     # a time: peer/us = speed-up
+    if ours.get("missing_" + fig_name):
+        return r, text + " (messages missing)", False
     return r, text, r >= need
 
 
@@ -210,7 +274,7 @@ def print_table(rows, have_peer, out=sys.stdout):
         if have_peer:
             rr = "-" if r["ratio"] is None else "%.2f" % r["ratio"]
             line += " %10s %7s  %-32s %s" % (fmt(r["peer"]), rr, r["target"], r["met"])
-        elif r["figure"] == "idle_10000":
+        elif r["figure"] in ("idle_10000", "idle_tls_10000", "relay_slow", "office_errors"):
             line += "  %-32s %s" % (r["target"], r["met"])
         elif r["figure"] in BASELINES and r["ratio"] is not None:    # our own baseline's ratio
             line += "  %-32s %s" % ("%.2f %s" % (r["ratio"], r["target"]), r["met"])

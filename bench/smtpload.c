@@ -1,238 +1,50 @@
-/* smtpload - the two SMTP loads the peers' mailload does not have: SCRAM-SHA-256 AUTH
- * rate, and local delivery with per-message latency (end of DATA to the 250).
- * Loopback targets only. Output: one "key=value ..." line, like mailload, so the bench
- * scripts parse both tools the same way.
+/* smtpload - the loads the peers' mailload does not have, the same program against both
+ * servers: SCRAM-SHA-256 AUTH rate, local delivery with per-message latency, and the TLS
+ * loads of mail clients (loadtls.c). Loopback targets only. Output: one "key=value ..."
+ * line, like mailload, so the bench scripts parse both tools the same way.
  *
  *   smtpload scram   HOST PORT -u USER -p PASS [-c CONC] [-d SECS] [-b BINDIP]
  *       CONC threads loop for SECS: connect, banner, EHLO, AUTH SCRAM-SHA-256 (RFC 5802/7677,
  *       server signature checked), QUIT, close. The salted password is cached per salt and
  *       iteration count, as real clients do, so the client's PBKDF2 does not dominate.
  *   smtpload deliver HOST PORT -t RCPT [-f FROM] [-s SESSIONS] [-m COUNT] [-l BYTES] [-b BINDIP]
- *                    [-F FILE]
  *       SESSIONS threads send COUNT messages of about BYTES in all, one connection per message
- *       like smtp-source: banner, EHLO, MAIL, RCPT, DATA, body, QUIT. -F sends FILE as the
- *       message instead (e.g. one DKIM-signed beforehand; LF or CRLF lines, dot-stuffed here).
- *       BINDIP may be this machine's own non-loopback address (a "remote" client whose SPF
- *       check really looks up DNS: libspf2 passes loopback clients without a lookup).
- * Build: gcc -O2 -pthread -o smtpload smtpload.c -lcrypto
+ *       like smtp-source: banner, EHLO, MAIL, RCPT, DATA, body, QUIT. -F FILE sends FILE as
+ *       the message instead (e.g. one DKIM-signed beforehand; LF or CRLF lines, dot-stuffed
+ *       here); BINDIP may be this machine's own non-loopback address (a "remote" client
+ *       whose SPF check really looks up DNS: libspf2 passes loopback clients unchecked).
+ *   smtpload subm    HOST PORT -u USER -p PASS -t RCPT [-c CONC] [-m COUNT] [-l BYTES] [-b BINDIP]
+ *       a mail client submitting: COUNT sessions by CONC threads, each connect, EHLO, STARTTLS,
+ *       EHLO, AUTH PLAIN, MAIL FROM:<USER>, RCPT, DATA (BYTES, default 20 KB), QUIT; the
+ *       latency is the whole session's.
+ *   smtpload pop3    HOST PORT -U USERFILE -m PER_USER [-k stls|implicit|none] [-n PER_SESSION]
+ *       a mail client collecting: one thread per "user password" line, sessions of connect,
+ *       [TLS], USER, PASS, UIDL, RETR and DELE of up to PER_SESSION (20) messages, QUIT, until
+ *       PER_USER messages were retrieved; a session finding none left is a failure.
+ *   smtpload idle    HOST PORT N [-c THREADS] [-H HOLD_S] [-b BINDIP]
+ *       N SMTP sessions through banner, EHLO, STARTTLS, EHLO, then held: prints READY held=...
+ *       when all are up, holds HOLD_S seconds, prints DONE dropped_during_hold=...
+ *   smtpload office  HOST MXPORT -U USERFILE -S SUBMPORT -P POP3PORT [-d SECS] [-i INBOUND]
+ *                    [-r INTERVAL_S] [-b OUTSIDE_IP] [-l BYTES]: a whole office, see loadoffice.c
+ * Build: gcc -O2 -pthread -o smtpload smtpload.c loadconn.c loadtls.c -lssl -lcrypto
  */
 #define _GNU_SOURCE
+#include "loadconn.h"
+#include "loadtls.h"
+
 #include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(2);
-}
-
-/* ---------------- addresses (loopback only) ---------------- */
-static struct sockaddr_in g_dst, g_src;
-static int g_bind;
-
-static void set_addr(struct sockaddr_in *sa, const char *ip, int port, int any)
-{
-    memset(sa, 0, sizeof *sa);
-    sa->sin_family = AF_INET;
-    sa->sin_port = htons((unsigned short)port);
-    if (!strcmp(ip, "localhost"))
-        ip = "127.0.0.1";
-    if (inet_pton(AF_INET, ip, &sa->sin_addr) != 1)
-        die("not a numeric IPv4 address: %s", ip);
-    if (!any && (ntohl(sa->sin_addr.s_addr) >> 24) != 127)
-        die("refusing non-loopback address %s", ip);
-}
-
-/* ---------------- blocking line I/O ---------------- */
-typedef struct {
-    int fd;
-    char buf[16384];
-    size_t len, pos;
-} conn_t;
-
-static int c_connect(conn_t *c)
-{
-    int one = 1;
-    struct timeval tv = {30, 0};
-    c->len = c->pos = 0;
-    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (c->fd < 0)
-        return -1;
-    if (setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0 ||
-        setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0 ||
-        setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0)
-        goto bad;
-    if (g_bind && (setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one) < 0 ||
-                   bind(c->fd, (struct sockaddr *)&g_src, sizeof g_src) < 0))
-        goto bad;
-    if (connect(c->fd, (struct sockaddr *)&g_dst, sizeof g_dst) < 0)
-        goto bad;
-    return 0;
-bad:
-    close(c->fd);
-    c->fd = -1;
-    return -1;
-}
-
-static void c_close(conn_t *c)
-{
-    if (c->fd >= 0)
-        close(c->fd);
-    c->fd = -1;
-}
-
-/* One line without CRLF into out (truncated to outsz-1); length, or -1. */
-static int c_line(conn_t *c, char *out, size_t outsz)
-{
-    for (;;) {
-        char *nl = memchr(c->buf + c->pos, '\n', c->len - c->pos);
-        if (nl) {
-            size_t n = (size_t)(nl - (c->buf + c->pos));
-            size_t m = n;
-            if (m > 0 && c->buf[c->pos + m - 1] == '\r')
-                m--;
-            if (m >= outsz)
-                m = outsz - 1;
-            memcpy(out, c->buf + c->pos, m);
-            out[m] = 0;
-            c->pos += n + 1;
-            return (int)m;
-        }
-        if (c->pos > 0) {
-            memmove(c->buf, c->buf + c->pos, c->len - c->pos);
-            c->len -= c->pos;
-            c->pos = 0;
-        }
-        if (c->len == sizeof c->buf)
-            return -1;
-        ssize_t r = read(c->fd, c->buf + c->len, sizeof c->buf - c->len);
-        if (r <= 0)
-            return -1;
-        c->len += (size_t)r;
-    }
-}
-
-static int c_write(conn_t *c, const char *s, size_t n)
-{
-    size_t off = 0;
-    while (off < n) {
-        ssize_t w = write(c->fd, s + off, n - off);
-        if (w <= 0)
-            return -1;
-        off += (size_t)w;
-    }
-    return 0;
-}
-
-static int c_send(conn_t *c, const char *s) { return c_write(c, s, strlen(s)); }
-
-/* SMTP reply: code of the last line (-1 on error); its text in last. */
-static int smtp_reply(conn_t *c, char *last, size_t lastsz)
-{
-    char line[2048];
-    for (;;) {
-        int n = c_line(c, line, sizeof line);
-        if (n < 3)
-            return -1;
-        if (n == 3 || line[3] == ' ') {
-            snprintf(last, lastsz, "%s", line);
-            return atoi(line);
-        }
-    }
-}
-
-static int cmd(conn_t *c, const char *line, int want, char *last, size_t lastsz)
-{
-    if (line && c_send(c, line) < 0)
-        return -1;
-    return smtp_reply(c, last, lastsz) == want ? 0 : -1;
-}
-
-/* ---------------- stats ---------------- */
-typedef struct {
-    double *v;
-    size_t n, cap;
-    long ok, fail;
-    char err[256];
-} stats_t;
-
-static void st_add(stats_t *s, double x)
-{
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 4096;
-        double *v = realloc(s->v, cap * sizeof *v);
-        if (!v)
-            die("out of memory");
-        s->v = v;
-        s->cap = cap;
-    }
-    s->v[s->n++] = x;
-}
-
-static void st_fail(stats_t *s, const char *what, const char *last)
-{
-    s->fail++;
-    if (!s->err[0])
-        snprintf(s->err, sizeof s->err, "%s: %s", what, last && *last ? last : strerror(errno));
-}
-
-static int dcmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* ---------------- base64 ---------------- */
-static int b64enc(const unsigned char *in, size_t n, char *out, size_t outsz)
-{
-    if ((n + 2) / 3 * 4 + 1 > outsz)
-        return -1;
-    return EVP_EncodeBlock((unsigned char *)out, in, (int)n);
-}
-
-static int b64dec(const char *in, unsigned char *out, size_t outsz)
-{
-    size_t l = strlen(in);
-    if (l % 4 || l / 4 * 3 + 1 > outsz)
-        return -1;
-    int n = EVP_DecodeBlock(out, (const unsigned char *)in, (int)l);
-    if (n < 0)
-        return -1;
-    while (l > 0 && in[l - 1] == '=') {
-        n--;
-        l--;
-    }
-    out[n] = 0;
-    return n;
-}
-
 /* ---------------- SCRAM-SHA-256 ---------------- */
-static const char *g_user, *g_pass;
+const char *g_user, *g_pass;
 static pthread_mutex_t g_cache_mu = PTHREAD_MUTEX_INITIALIZER;
 static char g_cache_key[256];
 static unsigned char g_cache_sp[32];
@@ -380,29 +192,14 @@ static int scram_session(stats_t *st, conn_t *c)
 }
 
 /* ---------------- local delivery with latency ---------------- */
-static const char *g_from = "loadsender@example.test", *g_rcpt;
-static char *g_body;
-static size_t g_bodylen;
+const char *g_from = "loadsender@example.test", *g_rcpt;
+char *g_body;
+size_t g_bodylen;
 static long g_count;
 static long g_next; /* messages handed out so far (atomic) */
 
 /* A message of about `bytes`: headers and 78-column lines, ending with CRLF.CRLF. */
-static void make_body(long bytes)
-{
-    const char *line = "The quick brown fox jumps over the lazy dog 0123456789 abcdefghijklmnopqrst\r\n";
-    size_t ll = strlen(line), cap = (size_t)bytes + 512;
-    g_body = malloc(cap);
-    if (!g_body)
-        die("out of memory");
-    int n = snprintf(g_body, cap, "From: <%s>\r\nTo: <%s>\r\nSubject: smtpload\r\n\r\n", g_from, g_rcpt);
-    size_t len = (size_t)n;
-    while (len + ll < (size_t)bytes) {
-        memcpy(g_body + len, line, ll);
-        len += ll;
-    }
-    memcpy(g_body + len, ".\r\n", 3);
-    g_bodylen = len + 3;
-}
+static void make_body(long bytes);
 
 /* The message in `path` as DATA: CRLF line ends, dot-stuffed, ending with CRLF.CRLF. */
 static void load_body(const char *path)
@@ -435,6 +232,33 @@ static void load_body(const char *path)
     if (!bol) {
         memcpy(g_body + len, "\r\n", 2);
         len += 2;
+    }
+    memcpy(g_body + len, ".\r\n", 3);
+    g_bodylen = len + 3;
+}
+
+/* -b: any address of this machine (bind() takes local ones only), not only loopback. */
+static void set_src(const char *ip)
+{
+    memset(&g_src, 0, sizeof g_src);
+    g_src.sin_family = AF_INET;
+    if (inet_pton(AF_INET, ip, &g_src.sin_addr) != 1)
+        die("not a numeric IPv4 address: %s", ip);
+    g_bind = 1;
+}
+
+static void make_body(long bytes)
+{
+    const char *line = "The quick brown fox jumps over the lazy dog 0123456789 abcdefghijklmnopqrst\r\n";
+    size_t ll = strlen(line), cap = (size_t)bytes + 512;
+    g_body = malloc(cap);
+    if (!g_body)
+        die("out of memory");
+    int n = snprintf(g_body, cap, "From: <%s>\r\nTo: <%s>\r\nSubject: smtpload\r\n\r\n", g_from, g_rcpt);
+    size_t len = (size_t)n;
+    while (len + ll < (size_t)bytes) {
+        memcpy(g_body + len, line, ll);
+        len += ll;
     }
     memcpy(g_body + len, ".\r\n", 3);
     g_bodylen = len + 3;
@@ -478,13 +302,40 @@ bad:
 }
 
 /* ---------------- workers ---------------- */
-static int g_mode_deliver;
+enum mode { M_SCRAM, M_DELIVER, M_SUBM, M_POP3 };
+static enum mode g_mode;
 static double g_deadline;
+static enum pop_tls g_pop_tls = POP_STLS;
+static long g_per_user, g_per_session = 20;
+static char **g_pusers, **g_ppass;
 
 typedef struct {
-    stats_t st;  /* per session (scram) or failures (deliver) */
-    stats_t lat; /* deliver: end of DATA -> 250 */
+    stats_t st;  /* sessions: ok, failures, items moved */
+    stats_t lat; /* deliver: end of DATA -> 250; the others: the whole session */
+    int idx;
 } worker_t;
+
+/* POP3: this thread's user collects until g_per_user messages were retrieved. */
+static void pop3_worker(worker_t *w, conn_t *c)
+{
+    long got = 0;
+    int fails = 0;
+    while (got < g_per_user && fails < 20) {
+        double t0 = now();
+        long n = pop3_session(&w->st, c, g_pop_tls, g_pusers[w->idx], g_ppass[w->idx], g_per_session);
+        if (n > 0) {
+            st_add(&w->lat, now() - t0);
+            got += n;
+            w->st.ok++;
+            continue;
+        }
+        if (n == 0)
+            st_fail(&w->st, "empty mailbox", "fewer messages than expected");
+        fails++;
+        usleep(10000);
+    }
+    w->st.items += got;
+}
 
 static void *worker(void *arg)
 {
@@ -493,13 +344,27 @@ static void *worker(void *arg)
     if (!c)
         die("out of memory");
     c->fd = -1;
+    c->ssl = NULL;
+    c->src = g_bind ? &g_src : NULL;
+    c->dst = NULL;
+    if (g_mode == M_POP3) {
+        pop3_worker(w, c);
+        free(c);
+        return NULL;
+    }
     for (;;) {
         double t0 = now();
         int r;
-        if (g_mode_deliver) {
+        if (g_mode == M_DELIVER || g_mode == M_SUBM) {
             if (__atomic_fetch_add(&g_next, 1, __ATOMIC_RELAXED) >= g_count)
                 break;
-            r = deliver_session(&w->st, c, &w->lat);
+            if (g_mode == M_DELIVER) {
+                r = deliver_session(&w->st, c, &w->lat);
+            } else if ((r = subm_session(&w->st, c)) == 0) {
+                st_add(&w->lat, now() - t0);
+                w->st.items++;
+                w->st.ok++;
+            }
         } else {
             if (t0 >= g_deadline)
                 break;
@@ -520,13 +385,16 @@ static int run(int conc, double secs)
     pthread_t *th = calloc((size_t)conc, sizeof *th);
     stats_t all = {0};
     char err[256] = "";
+    long items = 0;
     if (!ws || !th)
         die("out of memory");
     double t0 = now();
     g_deadline = t0 + secs;
-    for (int i = 0; i < conc; i++)
+    for (int i = 0; i < conc; i++) {
+        ws[i].idx = i;
         if (pthread_create(&th[i], NULL, worker, &ws[i]) != 0)
             die("pthread_create failed");
+    }
     for (int i = 0; i < conc; i++)
         pthread_join(th[i], NULL);
     double el = now() - t0;
@@ -535,14 +403,16 @@ static int run(int conc, double secs)
             st_add(&all, ws[i].lat.v[j]);
         all.ok += ws[i].st.ok;
         all.fail += ws[i].st.fail;
+        items += ws[i].st.items;
         if (!err[0] && ws[i].st.err[0])
             snprintf(err, sizeof err, "%s", ws[i].st.err);
+        free(ws[i].lat.v);
     }
     qsort(all.v, all.n, sizeof(double), dcmp);
     double p50 = all.n ? all.v[all.n / 2] : 0, p99 = all.n ? all.v[(size_t)((double)all.n * 0.99)] : 0;
     double mx = all.n ? all.v[all.n - 1] : 0;
-    printf("ok=%ld fail=%ld seconds=%.3f rate_per_s=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f", all.ok,
-           all.fail, el, (double)all.ok / el, p50 * 1e3, p99 * 1e3, mx * 1e3);
+    printf("ok=%ld fail=%ld items=%ld seconds=%.3f rate_per_s=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f",
+           all.ok, all.fail, items, el, (double)all.ok / el, p50 * 1e3, p99 * 1e3, mx * 1e3);
     if (err[0]) {
         for (char *q = err; *q; q++)
             if (*q == ' ')
@@ -550,6 +420,9 @@ static int run(int conc, double secs)
         printf(" first_error=%s", err);
     }
     printf("\n");
+    free(all.v);
+    free(ws);
+    free(th);
     return all.fail ? 1 : 0;
 }
 
@@ -557,44 +430,79 @@ static void usage(void)
 {
     die("usage: smtpload scram HOST PORT -u USER -p PASS [-c CONC] [-d SECS] [-b BINDIP]\n"
         "       smtpload deliver HOST PORT -t RCPT [-f FROM] [-s SESSIONS] [-m COUNT] [-l BYTES] [-b BINDIP]"
-        " [-F FILE]");
+        " [-F FILE]\n"
+        "       smtpload subm HOST PORT -u USER -p PASS -t RCPT [-c CONC] [-m COUNT] [-l BYTES] [-b BINDIP]\n"
+        "       smtpload pop3 HOST PORT -U USERFILE -m PER_USER [-k stls|implicit|none] [-n PER_SESSION]\n"
+        "       smtpload idle HOST PORT N [-c THREADS] [-H HOLD_S] [-b BINDIP]\n"
+        "       smtpload office HOST MXPORT -U USERFILE -S SUBMPORT -P POP3PORT [-d SECS] [-i INBOUND] [-r INTERVAL_S]\n"
+        "                       [-b OUTSIDE_IP] [-l BYTES]");
 }
 
 int main(int argc, char **argv)
 {
-    int conc = 10, opt;
-    double secs = 10;
-    long bytes = 4096;
-    const char *file = NULL;
+    int conc = 10, opt, first = 4;
+    double secs = 10, hold = 10;
+    long bytes = -1, idle_n = 0;
+    const char *ufile = NULL, *file = NULL;
     if (argc < 4)
         usage();
-    g_mode_deliver = !strcmp(argv[1], "deliver");
-    if (!g_mode_deliver && strcmp(argv[1], "scram") != 0)
+    if (!strcmp(argv[1], "deliver"))
+        g_mode = M_DELIVER;
+    else if (!strcmp(argv[1], "subm"))
+        g_mode = M_SUBM;
+    else if (!strcmp(argv[1], "pop3"))
+        g_mode = M_POP3;
+    else if (!strcmp(argv[1], "office"))
+        return office_main(argc, argv);
+    else if (!strcmp(argv[1], "idle")) {
+        if (argc < 5)
+            usage();
+        idle_n = atol(argv[4]);
+        first = 5;
+    } else if (strcmp(argv[1], "scram") != 0)
         usage();
-    set_addr(&g_dst, argv[2], atoi(argv[3]), 0);
+    set_addr(&g_dst, argv[2], atoi(argv[3]));
     g_count = 1000;
-    optind = 4;
-    while ((opt = getopt(argc, argv, "u:p:c:d:b:t:f:s:m:l:F:")) != -1) {
+    optind = first;
+    while ((opt = getopt(argc, argv, "u:p:c:d:b:t:f:s:m:l:U:k:n:H:F:")) != -1) {
         switch (opt) {
         case 'u': g_user = optarg; break;
         case 'p': g_pass = optarg; break;
         case 'c': case 's': conc = atoi(optarg); break;
         case 'd': secs = atof(optarg); break;
-        case 'b': set_addr(&g_src, optarg, 0, 1); g_bind = 1; break; /* bind(): local addresses only */
+        case 'b': set_src(optarg); break;
         case 't': g_rcpt = optarg; break;
         case 'f': g_from = optarg; break;
-        case 'm': g_count = atol(optarg); break;
+        case 'm': g_count = g_per_user = atol(optarg); break;
         case 'l': bytes = atol(optarg); break;
         case 'F': file = optarg; break;
+        case 'U': ufile = optarg; break;
+        case 'k':
+            g_pop_tls = !strcmp(optarg, "implicit") ? POP_IMPLICIT : !strcmp(optarg, "none") ? POP_PLAIN : POP_STLS;
+            break;
+        case 'n': g_per_session = atol(optarg); break;
+        case 'H': hold = atof(optarg); break;
         default: usage();
         }
     }
-    if (conc < 1 || conc > 5000 || (g_mode_deliver ? !g_rcpt : (!g_user || !g_pass)))
+    if (idle_n > 0)
+        return run_idle(idle_n, conc, hold);
+    if (g_mode == M_POP3) {
+        if (!ufile || g_per_user < 1 || g_per_session < 1)
+            usage();
+        conc = load_users(ufile, &g_pusers, &g_ppass);
+    }
+    if (conc < 1 || conc > 5000 || (g_mode == M_DELIVER && !g_rcpt) ||
+        ((g_mode == M_SCRAM || g_mode == M_SUBM) && (!g_user || !g_pass)) || (g_mode == M_SUBM && !g_rcpt))
         usage();
-    if (g_mode_deliver && file)
-        load_body(file);
-    else if (g_mode_deliver)
-        make_body(bytes);
+    if (g_mode == M_DELIVER || g_mode == M_SUBM) {
+        if (g_mode == M_SUBM)
+            g_from = g_user;
+        if (file && g_mode == M_DELIVER)
+            load_body(file);
+        else
+            make_body(bytes > 0 ? bytes : g_mode == M_SUBM ? 20480 : 4096);
+    }
     int r = run(conc, secs);
     free(g_body);
     return r;

@@ -35,6 +35,23 @@ SUMMARIES = {
         "label=peer target=x bulk messages=10000 median_total_s=2.0 median_retr_dele_per_s=9000\n"
         "label=peer target=x login conc=10 median_logins_per_s=1000\n",
     "mem-ours.summary": "label=ours what=idle nproc=3 rss_kb=20000 pss_kb=6144\n",
+    "tls-ours.summary":
+        "label=ours load=subm_tls reps=3 median_rate_per_s=600 median_p99_ms=150 median_client_cpu_s=1.5 "
+        "median_srv_cpu_s=4.0 median_missing=0\n"
+        "label=ours load=pop3_tls reps=3 median_rate_per_s=70 median_p99_ms=500 median_missing=3\n"
+        "label=ours load=relay reps=3 median_seconds=20 median_client_cpu_s=2 median_srv_cpu_s=30 "
+        "median_missing=0\n"
+        "label=ours load=relay_slow reps=3 median_seconds=30 median_missing=0\n"
+        "label=ours load=office secs=300 reps=3 median_errors=0 median_srv_cpu_s=50 "
+        "median_srv_peak_pss_kb=40960 median_client_cpu_s=3 median_missing=0\n"
+        "label=ours load=idle_tls n=10000 reps=3 median_srv_pss_kb=204800 median_held=10000 median_missing=0\n",
+    "tls-peer.summary":
+        "label=peer load=subm_tls reps=3 median_rate_per_s=200 median_p99_ms=800 median_client_cpu_s=1.4 "
+        "median_srv_cpu_s=12.0 median_missing=0\n"
+        "label=peer load=pop3_tls reps=3 median_rate_per_s=30 median_missing=0\n"
+        "label=peer load=relay reps=3 median_seconds=50 median_missing=0\n"
+        "label=peer load=relay_slow reps=3 median_seconds=55 median_missing=0\n"
+        "label=peer load=office secs=300 reps=3 median_errors=0 median_srv_cpu_s=150 median_missing=0\n",
     "mx-ours.summary":
         "label=ours row=mx_plain sessions=20 reps=3 client=192.0.2.2 median_rate_per_s=1000 "
         "median_p50_ms=2.0 median_p99_ms=8.0 median_fail=0\n"
@@ -91,6 +108,30 @@ class ReportTest(unittest.TestCase):
         rows = {r["figure"]: r for r in report.table(self.res)}
         self.assertEqual(rows["idle_10000"]["met"], "NO")
 
+    def test_tls_loads(self):
+        ours = self.res["ours"]
+        self.assertEqual(ours["subm_tls_cpu"], (1.5, 4.0))
+        self.assertAlmostEqual(self.rows["subm_tls"]["ratio"], 3.0)
+        self.assertEqual(self.rows["subm_tls"]["met"], "yes")
+        self.assertAlmostEqual(self.rows["subm_tls_cpu"]["ratio"], 4.0 / 12.0)   # the servers' CPU
+        # a run that lost messages never meets its target, whatever its rate
+        self.assertAlmostEqual(self.rows["pop3_tls"]["ratio"], 70 / 30)
+        self.assertEqual(self.rows["pop3_tls"]["met"], "NO")
+        # relay is a time: peer / us
+        self.assertAlmostEqual(self.rows["relay"]["ratio"], 2.5)
+        self.assertEqual(self.rows["relay"]["met"], "yes")
+        # relay_slow: against our own relay time (30 > 1.25 x 20: the others were held up)
+        self.assertEqual(self.rows["relay_slow"]["met"], "NO")
+        self.res["ours"]["relay_slow"] = 24.0
+        rows = {r["figure"]: r for r in report.table(self.res)}
+        self.assertEqual(rows["relay_slow"]["met"], "yes")
+        self.assertEqual(self.rows["office_errors"]["met"], "yes")
+        self.assertAlmostEqual(self.rows["office_cpu"]["ratio"], 50 / 150)
+        self.assertEqual(self.rows["office_pss"]["ours"], 40.0)
+        self.assertEqual(self.rows["idle_tls_10000"]["met"], "yes")             # 200 MB < 256
+        self.res["ours"]["missing_idle_tls_10000"] = 5.0
+        rows = {r["figure"]: r for r in report.table(self.res)}
+        self.assertEqual(rows["idle_tls_10000"]["met"], "NO")
     def test_own_baseline_rows(self):
         """bench_mx.sh's rows are held against our own baseline row, not the peer."""
         self.assertEqual(self.res["ours"]["mxlat_checks"], (2.5, 12.0))

@@ -351,6 +351,31 @@ int queue_update(const char *qdir, const struct qentry *e)
     return rc;
 }
 
+int queue_unlink(const char *qdir, const char *id)
+{
+    char path[4096];
+    if (!queue_id_valid(id))
+        return errno = EINVAL, -1;
+    int n = snprintf(path, sizeof path, "%s/env/%s", qdir, id);
+    if (n < 0 || (size_t)n >= sizeof path)
+        return errno = ENAMETOOLONG, -1;
+    if (unlink(path) < 0 && errno != ENOENT)
+        return -1;
+    snprintf(path, sizeof path, "%s/msg/%s", qdir, id);
+    if (unlink(path) < 0 && errno != ENOENT)
+        return -1;
+    return 0;
+}
+
+int queue_sync_removed(const char *qdir)
+{
+    char dir[4096];
+    int n = snprintf(dir, sizeof dir, "%s/env", qdir);
+    if (n < 0 || (size_t)n >= sizeof dir)
+        return errno = ENAMETOOLONG, -1;
+    return fsync_dir(dir);
+}
+
 int queue_remove(const char *qdir, const char *id)
 {
     char path[4096], dir[4096];

@@ -60,6 +60,12 @@ int queue_read(const char *qdir, const char *id, struct qentry *e);
 int queue_update(const char *qdir, const struct qentry *e);
 /* Remove an entry: envelope first (the commit point), then the message. */
 int queue_remove(const char *qdir, const char *id);
+/* The same without waiting for the disk: for many entries removed at once, followed by
+ * one queue_sync_removed (a crash before it may bring envelopes back: delivered again,
+ * never lost; a message file left without its envelope is an orphan queue_cleanup
+ * removes). */
+int queue_unlink(const char *qdir, const char *id);
+int queue_sync_removed(const char *qdir);
 /* Open the message file read-only; fd or -1. */
 int queue_open_msg(const char *qdir, const char *id);
 /* Ids of committed entries (those with an envelope), sorted; *ids malloc'd. */

@@ -338,7 +338,11 @@ static int send_one(struct qdests *d, struct smtpc *c, const struct ref *refs, s
         close(fd);
         apply_results(refs, n, res, smtpc_host(c), smtpc_tls(c));
         pthread_mutex_lock(&it->mu);
-        (void)queue_update(d->qdir, &it->e);        /* delivered recipients are final now */
+        bool all_done = true;
+        for (size_t k = 0; k < it->e.nrcpt; k++)
+            all_done &= it->e.rcpt[k].state == QR_DONE;
+        if (!all_done)          /* else the runner removes the entry next: no rewrite first */
+            (void)queue_update(d->qdir, &it->e);    /* delivered recipients are final now */
         pthread_mutex_unlock(&it->mu);
     }
     pthread_mutex_lock(&d->mu);

@@ -212,11 +212,12 @@ static void finish_item(struct qrun *q, int64_t now, struct qitem *it)
     if (deferred && !e->warned && e->sender[0] && now - e->created >= QRUN_DELAY_WARN &&
         send_dsn(q, now, it, M_DEFER, true) == 0)
         e->warned = 1;
-    if (!pending) {
-        if (queue_remove(q->qdir, e->id) < 0)
+    if (!pending) {                    /* made durable by qrun_step, once for all */
+        if (queue_unlink(q->qdir, e->id) < 0)
             log_err("runner: cannot remove %s: %s", e->id, strerror(errno));
         else
             log_info("runner: %s: done, removed from the queue", e->id);
+        q->removed = true;
     } else {
         (void)queue_update(q->qdir, e);
     }
@@ -354,20 +355,23 @@ static bool entry_due(const struct qrun *q, const struct qentry *e, int64_t flus
     return d;
 }
 
-/* Are the next hops of all of the entry's due recipients full (QRUN_DEST_BACKLOG)? */
-static bool backlog_full(struct qrun *q, const struct qentry *e, int64_t flush_at, int64_t now)
+/* Are the next hops of all of the entry's due recipients full (QRUN_DEST_BACKLOG)? The
+ * first one's domain (the entry waits for it), or NULL. */
+static const char *backlog_full(struct qrun *q, const struct qentry *e, int64_t flush_at,
+                                int64_t now)
 {
-    bool any = false;
+    const char *first = NULL;
     for (size_t i = 0; i < e->nrcpt; i++) {
         if (!rcpt_due(&e->rcpt[i], q->cfg->queue_retry, flush_at, now))
             continue;
         const char *domain = domain_of(e->rcpt[i].addr);
         if (!domain[0] || config_is_local_domain(q->cfg, domain) ||
             !qdests_full(q->dests, q->cfg, domain, QRUN_DEST_BACKLOG))
-            return false;
-        any = true;
+            return NULL;
+        if (!first)
+            first = domain;
     }
-    return any;
+    return first;
 }
 
 static void free_item(struct qitem *it)
@@ -443,46 +447,85 @@ static char **loaded_ids(const struct qrun *q)
     return v;
 }
 
-/* Read the queue: load the due entries that are not loaded yet, within the limits;
- * note the earliest later try of the others. Envelopes only; one at a time. */
-static void scan(struct qrun *q, int64_t now)
+/* An envelope read from disk (moved from e): load it when due and there is room; park it
+ * when its next hops are full or the memory limit is reached; else note its next try. */
+static void consider(struct qrun *q, struct qentry *e, int64_t flush_at, int64_t now)
+{
+    int64_t next = 0;
+    const char *wait_for = NULL;
+    if (!entry_due(q, e, flush_at, now, &next)) {
+        if (next && (q->next_due == 0 || next < q->next_due))
+            q->next_due = next;
+        qentry_free(e);
+        return;
+    }
+    if (q->nloaded >= QRUN_MAX_LOADED)
+        wait_for = "";
+    else
+        wait_for = backlog_full(q, e, flush_at, now);
+    if (wait_for) {                    /* left on disk: taken back when room is made */
+        if (qpark_add(&q->park, wait_for, e->id) < 0)
+            q->more = true;
+        qentry_free(e);
+        return;
+    }
+    load_entry(q, e, flush_at, now);
+}
+
+/* Read the queue: the envelopes of the ids not loaded yet (ALL) or not known yet (new
+ * mail), each considered; the listing becomes the known one. */
+static void scan(struct qrun *q, int64_t now, bool all)
 {
     char **ids;
     size_t n;
-    q->last_scan = now;
-    q->retired = false;
-    q->more = false;
-    q->next_due = 0;
+    if (all) {
+        q->last_scan = now;
+        q->retired = false;
+        q->more = false;
+        q->next_due = 0;
+        q->scanned = true;
+        qpark_clear(&q->park);
+    }
     if (queue_list_ids(q->qdir, &ids, &n) < 0) {
         log_err("runner: cannot list %s: %s", q->qdir, strerror(errno));
         q->next_due = now + 60;
         return;
     }
-    char **busy = loaded_ids(q);
+    char **busy = all ? loaded_ids(q) : NULL;
     size_t nbusy = busy ? q->nloaded : 0;
     int64_t flush_at = q->flush_at;
     for (size_t i = 0; i < n; i++) {
         struct qentry e;
         memset(&e, 0, sizeof e);
-        if ((nbusy && bsearch(&ids[i], busy, nbusy, sizeof *busy, cmp_str)) ||
-            queue_read(q->qdir, ids[i], &e) < 0)
+        if ((all && nbusy && bsearch(&ids[i], busy, nbusy, sizeof *busy, cmp_str)) ||
+            (!all && qpark_known(&q->park, ids[i])) || queue_read(q->qdir, ids[i], &e) < 0)
             continue;
-        int64_t next = 0;
-        if (!entry_due(q, &e, flush_at, now, &next)) {
-            if (next && (q->next_due == 0 || next < q->next_due))
-                q->next_due = next;
-            qentry_free(&e);
-        } else if (q->nloaded >= QRUN_MAX_LOADED || backlog_full(q, &e, flush_at, now)) {
-            q->more = true;                /* left on disk: read again when room is made */
-            qentry_free(&e);
-        } else {
-            load_entry(q, &e, flush_at, now);
-        }
+        consider(q, &e, flush_at, now);
     }
     free(busy);
-    queue_free_ids(ids, n);
-    if (!q->more)
+    qpark_set_known(&q->park, ids, n);
+    if (all && !q->more && qpark_count(&q->park) == 0)
         q->flush_at = 0;                   /* every entry due by the flush was taken */
+}
+
+/* Parked entries whose next hop has room again (or any, under the memory limit) are read
+ * back, oldest first. */
+static void unpark(struct qrun *q, int64_t now)
+{
+    for (size_t i = 0; i < qpark_groups(&q->park); i++) {
+        const char *domain = qpark_domain(&q->park, i), *id;
+        while ((id = qpark_peek(&q->park, i)) && q->nloaded < QRUN_MAX_LOADED &&
+               (!domain[0] || !qdests_full(q->dests, q->cfg, domain, QRUN_DEST_BACKLOG))) {
+            struct qentry e;
+            memset(&e, 0, sizeof e);
+            int rc = queue_read(q->qdir, id, &e);
+            qpark_drop_head(&q->park, i);
+            if (rc == 0)
+                consider(q, &e, q->flush_at, now);
+        }
+    }
+    if (qpark_count(&q->park) == 0 && !q->more)
+        q->flush_at = 0;
 }
 
 int qrun_init(struct qrun *q)
@@ -504,14 +547,23 @@ int64_t qrun_step(struct qrun *q, int64_t now, bool scan_now)
         retire(q, f);
         q->retired = true;
     }
+
+    bool all = !q->scanned;
     if (q->flush) {
         q->flush = false;
         q->flush_at = now;
-        scan_now = true;
+        all = true;
     }
-    if (scan_now || (q->next_due && now >= q->next_due) ||
+    if (all || (q->next_due && now >= q->next_due) ||
         (q->more && q->retired && now > q->last_scan))
-        scan(q, now);
+        scan(q, now, true);
+    else if (scan_now)
+        scan(q, now, false);               /* new mail: only the new envelopes are read */
+    if (qpark_count(&q->park))
+        unpark(q, now);
+    if (q->removed && queue_sync_removed(q->qdir) < 0)  /* one directory sync for all */
+        log_err("runner: cannot sync %s/env: %s", q->qdir, strerror(errno));
+    q->removed = false;
     const struct config *cfg = q->cfg;
     qdests_start(q->dests, cfg->hostname, cfg->queue_concurrency,
                  cfg->queue_destination_concurrency);
@@ -531,6 +583,8 @@ void qrun_close(struct qrun *q)
         free_item(it);
     }
     q->nloaded = 0;
+    qpark_free(&q->park);
+    q->scanned = false;
     if (q->efd >= 0)
         close(q->efd);
     q->efd = -1;

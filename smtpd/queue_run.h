@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "queue_file.h"
+#include "queue_park.h"
 
 typedef struct ssl_ctx_st SSL_CTX;
 struct store;
@@ -40,14 +41,18 @@ struct qrun {
     int64_t flush_at;              /* a flush asked then is still being served; 0 none */
     int64_t last_scan;
     bool retired;                  /* an entry was finished since the last scan */
-    bool more;                     /* due entries were left on disk (limits): scan again */
+    bool more;                     /* due entries were left on disk (no memory): scan again */
+    bool scanned;                  /* the whole queue was read once */
+    bool removed;                  /* entries removed, their directory not synced yet */
+    struct qpark park;             /* known ids, entries parked for a full next hop */
 };
 
 /* Create the wake-up descriptor and the next-hop table. 0 or -1. */
 int qrun_init(struct qrun *q);
 /* Everything that can be done at NOW without waiting: finish the entries back from
- * their next hops, read the queue (when SCAN, when a retry came due, or when entries
- * were left behind and room was made), start connections within the limits. Returns
+ * their next hops, read the queue (all of it when a retry came due or at a flush; when
+ * SCAN, the envelopes of new ids only), take parked entries back where their next hop
+ * made room, start connections within the limits. Returns
  * the unix time to call again at the latest (0: no timer needed); call it as well
  * whenever q->efd is readable. */
 int64_t qrun_step(struct qrun *q, int64_t now, bool scan);
