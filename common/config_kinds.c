@@ -47,6 +47,15 @@ const struct keydef config_server_keys[] = {
     { NULL, V_STR, 0, NOOFF, NULL },
 };
 
+/* [cluster]: the store replicated over several nodes (cluster_conf.h checks them). */
+const struct keydef config_cluster_keys[] = {
+    { "node", V_STR, S(cluster_node), NOOFF, "" },
+    { "peers", V_STR, S(cluster_peers), NOOFF, "" },
+    { "priority", V_UINT, S(cluster_priority), NOOFF, "100" },
+    { "ack_policy", V_STR, S(cluster_ack_policy), NOOFF, "quorum" },
+    { NULL, V_STR, 0, NOOFF, NULL },
+};
+
 /* Every [KIND NAME] has these. auth_mechanisms defaults to every mechanism of
  * mechs.h, timeout to the kind's. */
 const struct keydef config_common_keys[] = {

@@ -23,6 +23,7 @@
 #include <openssl/ssl.h>
 
 #include "certkeeper.h"
+#include "cluster_conf.h"
 #include "conn_internal.h"
 #include "connlimit.h"
 #include "dns.h"
@@ -637,6 +638,8 @@ static int start(void)
         log_err("cannot create the event loop");
         return -1;
     }
+    struct cluster_conf cc;
+    cluster_conf_apply(cfg, &cc);
     if (store_open(cfg->data_dir, &S.store) != STORE_OK) {
         log_err("cannot open the store under %s", cfg->data_dir);
         return -1;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "cluster_conf.h"
 #include "log.h"
 #include "privdrop.h"
 #include "userdb.h"
@@ -153,6 +154,8 @@ static int setup(struct udb *u, const char *cfgpath, const struct command *cmd)
         udb_err("%s", err);
         return UDB_ERR;
     }
+    struct cluster_conf cc;
+    cluster_conf_apply(u->cfg, &cc);
     if (!cmd->no_store && store_open(u->cfg->data_dir, &u->st) != STORE_OK) {
         udb_err("cannot open the user store in %s/db", u->cfg->data_dir);
         return UDB_ERR;
