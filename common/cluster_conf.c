@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "maildir.h"
 #include "store.h"
 #include "util.h"
 
@@ -163,4 +164,5 @@ void cluster_conf_apply(const struct config *cfg, struct cluster_conf *out)
                            cfg->cluster_ack_policy, out, why, sizeof why) != 0)
         memset(out, 0, sizeof *out);      /* config_load refuses such a file */
     store_set_cluster(out);
+    maildir_set_root(cfg->mail_dir);
 }

@@ -44,8 +44,9 @@ const char *cluster_acks_name(enum cluster_acks a);
 int cluster_conf_parse(const char *node, const char *peers, unsigned priority,
                        const char *acks, struct cluster_conf *out, char *why, size_t wl);
 struct config;
-/* The [cluster] of a configuration config_load accepted (so it parses) into OUT, and
- * given to the store (store_set_cluster): every program calls this before store_open. */
+/* The [cluster] of a configuration config_load accepted (so it parses) into OUT, given
+ * to the store (store_set_cluster), and [server] mail_dir to maildir.h (Maildirs on a
+ * file system the nodes share): every program calls this before store_open. */
 void cluster_conf_apply(const struct config *cfg, struct cluster_conf *out);
 /* "host:port" ("[v6]:port" for an IPv6 literal) into buf. */
 const char *cluster_site_str(const struct cluster_site *s, char *buf, size_t len);

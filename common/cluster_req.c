@@ -130,7 +130,7 @@ size_t crep_encode(const struct crep *p, uint8_t *buf, size_t len)
     w_u(&w, CREQ_VERSION, 1);
     w_u(&w, (uint32_t)p->code, 4);
     w_u(&w, (uint32_t)p->outcome, 4);
-    w_u(&w, p->flag ? 1 : 0, 1);
+    w_u(&w, (p->flag ? 1u : 0u) | (p->unacked ? 2u : 0u), 1);
     w_data(&w, p->data, p->dlen);
     return w.over ? 0 : w.off;
 }
@@ -143,10 +143,11 @@ int crep_decode(const uint8_t *buf, size_t len, struct crep *p)
         return -1;
     p->code = (int32_t)(uint32_t)r_u(&r, 4);
     p->outcome = (int32_t)(uint32_t)r_u(&r, 4);
-    uint64_t flag = r_u(&r, 1);
-    p->flag = flag == 1;
+    uint64_t flags = r_u(&r, 1);
+    p->flag = (flags & 1u) != 0;
+    p->unacked = (flags & 2u) != 0;
     r_data(&r, p->data, &p->dlen);
-    return r_end(&r) != 0 || flag > 1 ? -1 : 0;
+    return r_end(&r) != 0 || flags > 3 ? -1 : 0;
 }
 
 size_t creq_status_encode(const struct creq_status *s, uint8_t *buf, size_t len)

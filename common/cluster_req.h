@@ -56,6 +56,7 @@ struct crep {
     int32_t code;
     int32_t outcome;
     bool flag;
+    bool unacked;                 /* the master's commit missed its ack policy */
     uint8_t data[CREQ_DATA_MAX];
     size_t dlen;
 };

@@ -74,11 +74,15 @@ static void sleep_ms(unsigned ms)
     (void)nanosleep(&ts, NULL);
 }
 
-/* ---- the last master change, kept in HOME/cluster.master-change ------------------ */
+/* ---- the last master change, kept in DATA_DIR/cluster.master-change -------------- */
 
+/* Not in the environment's directory HOME (DATA_DIR/db): Berkeley DB takes every file
+ * there for one of its own during a replica's internal initialisation. */
 static void change_path(char *buf, size_t len)
 {
-    snprintf(buf, len, "%s/cluster.master-change", rep_home);
+    const char *slash = strrchr(rep_home, '/');
+    int n = slash != NULL ? (int)(slash - rep_home) : 1;
+    snprintf(buf, len, "%.*s/cluster.master-change", n, slash != NULL ? rep_home : ".");
 }
 
 static void note_master_change(void)
@@ -198,9 +202,11 @@ static void rep_dispatch(DB_ENV *env, DB_CHANNEL *ch, DBT *req, u_int32_t nreq, 
     } else if (st == NULL) {
         p->code = STORE_NOTMASTER;
     } else {
+        unsigned long before = atomic_load(&rep_unacked);
         in_dispatch = true;
         cluster_apply(st, q, p);
         in_dispatch = false;
+        p->unacked = atomic_load(&rep_unacked) != before;
     }
     size_t n = crep_encode(p, out, CREQ_WIRE_MAX);
     if ((flags & DB_REPMGR_NEED_RESPONSE) && n > 0) {
@@ -274,13 +280,34 @@ int store_rep_configure(DB_ENV *env, const char *home)
     return ret;
 }
 
+/* Wait (up to a two seconds) until this process is connected to every site. */
+static void wait_connected(DB_ENV *env)
+{
+    for (int i = 0; i < 40; i++) {
+        u_int cnt = 0;
+        DB_REPMGR_SITE *list = NULL;
+        bool all = env->repmgr_site_list(env, &cnt, &list) == 0;
+        for (u_int k = 0; all && k < cnt; k++)
+            all = list[k].status == DB_REPMGR_CONNECTED;
+        free(list);
+        if (all)
+            return;
+        sleep_ms(50);
+    }
+}
+
 int store_rep_start(DB_ENV *env)
 {
     if (!rep_enabled)
         return 0;
     int ret = env->repmgr_start(env, REP_THREADS, DB_REP_ELECTION);
-    if (ret == DB_REP_IGNORE)
-        ret = 0;                    /* a subordinate process: another one listens */
+    if (ret == DB_REP_IGNORE) {
+        /* A subordinate process: another one listens. It sends its own commits' log
+         * records on its own connections, so it waits for them (a commit made before
+         * would miss its acknowledgements). */
+        wait_connected(env);
+        ret = 0;
+    }
     return ret;
 }
 
@@ -331,6 +358,8 @@ int store_rep_forward(struct store *st, const struct creq *q, struct crep *p)
                 log_info("store: cluster: the master took the %s after %lld ms", creq_op_name(q->op),
                          (long long)(mono_ms() - start));
             code = p->code;
+            if (p->unacked)
+                atomic_fetch_add(&rep_unacked, 1);
             break;
         }
         if (!waited && attempt >= 2)
@@ -393,22 +422,6 @@ static void fill_node(struct store_node *o, const struct creq_status *s)
     o->lsn_offset = s->lsn_offset;
     o->last_change = s->last_election;
     o->priority = s->priority;
-}
-
-/* Wait (up to a second and a half) until this process is connected to every site. */
-static void wait_connected(DB_ENV *env)
-{
-    for (int i = 0; i < 30; i++) {
-        u_int cnt = 0;
-        DB_REPMGR_SITE *list = NULL;
-        bool all = env->repmgr_site_list(env, &cnt, &list) == 0;
-        for (u_int k = 0; all && k < cnt; k++)
-            all = list[k].status == DB_REPMGR_CONNECTED;
-        free(list);
-        if (all)
-            return;
-        sleep_ms(50);
-    }
 }
 
 int store_cluster_status(struct store *st, struct store_node *out, size_t max, size_t *n)

@@ -100,8 +100,6 @@ static int run_on_loop(struct store *st, txn_fn fn, void *ctx, u_int32_t txn_fla
     if (st->env != NULL && !store_env_check_due(st, LOOP_CHK_SLACK_MS, true))
         ret = run_txn(st, fn, ctx, txn_flags);
     (void)pthread_rwlock_unlock(&st->rw);
-    if (ret == EACCES && store_rep_on() && store_rep_in_dispatch())
-        return STORE_NOTMASTER;     /* the master's dispatch: we are not the master now */
     if (ret == DB_LOCK_DEADLOCK || ret == DB_LOCK_NOTGRANTED || ret == DB_RUNRECOVERY ||
         ret == DB_REP_HANDLE_DEAD || ret == DB_REP_LOCKOUT || (ret == EACCES && store_rep_on()))
         return refuse();            /* (EACCES at a replica: a worker forwards the write) */
@@ -110,17 +108,28 @@ static int run_on_loop(struct store *st, txn_fn fn, void *ctx, u_int32_t txn_fla
 
 /* The dispatch of a forwarded write at the master runs on repmgr's thread, which a
  * reopen (closing the environment) waits for: it never blocks on the environment's
- * lock, so it makes single attempts, backing off between them. */
+ * lock and never reopens; it runs the health check and retries lock conflicts as a
+ * worker does. STORE_AGAIN (the sender retries) where a worker would reopen. */
 static int run_in_dispatch(struct store *st, txn_fn fn, void *ctx, u_int32_t txn_flags)
 {
-    int r = STORE_AGAIN;
-    for (unsigned attempt = 0; attempt < MAX_ATTEMPTS && r == STORE_AGAIN; attempt++) {
-        r = run_on_loop(st, fn, ctx, txn_flags);
-        if (r == STORE_AGAIN)
+    int ret = DB_RUNRECOVERY;
+    for (unsigned attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        if (pthread_rwlock_tryrdlock(&st->rw) != 0) {
             store_backoff(attempt);
+            continue;
+        }
+        ret = st->env == NULL ? DB_RUNRECOVERY : run_once(st, fn, ctx, txn_flags);
+        (void)pthread_rwlock_unlock(&st->rw);
+        if (ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED && ret != DB_REP_LOCKOUT)
+            break;
+        store_backoff(attempt);
     }
-    again_taken = false;
-    return r;
+    if (ret == EACCES)
+        return STORE_NOTMASTER;     /* not the master any more */
+    if (ret == DB_RUNRECOVERY || ret == DB_REP_HANDLE_DEAD || ret == DB_LOCK_DEADLOCK ||
+        ret == DB_LOCK_NOTGRANTED || ret == DB_REP_LOCKOUT)
+        return STORE_AGAIN;
+    return store_map(ret);
 }
 
 bool store_loop_ready(struct store *st)
