@@ -403,6 +403,7 @@ static void begin_shutdown(void)
         return;
     __atomic_store_n(&S.stopping, true, __ATOMIC_RELEASE);
     log_info("shutting down: %zu connection(s) open in the main loop", conn_live_count());
+    store_stopping();                  /* writes waiting for a cluster's master give up */
     listeners_free(S.listeners);
     S.listeners = NULL;
     loops_broadcast(loop_stop);

@@ -106,6 +106,8 @@ struct store_node {
 /* This node and every peer (asked over the channel; a peer that does not answer within
  * a second is !reachable). STORE_OK, or STORE_ERROR without a cluster. */
 int store_cluster_status(struct store *st, struct store_node *out, size_t max, size_t *n);
+/* The process is stopping: writes waiting for a master (an election) give up now. */
+void store_stopping(void);
 /* Commits of this process that the ack policy did not confirm (the replicas did not
  * acknowledge in time: the change is on this node, maybe not yet on the others). */
 unsigned long store_cluster_unacked(void);

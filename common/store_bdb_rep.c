@@ -32,6 +32,12 @@ static char rep_home[PATH_MAX];
 static _Atomic(struct store *) rep_store;
 static atomic_ulong rep_unacked;
 static __thread bool in_dispatch;
+static atomic_bool rep_stopping;
+
+void store_stopping(void)
+{
+    atomic_store(&rep_stopping, true);
+}
 
 void store_set_cluster(const struct cluster_conf *cc)
 {
@@ -258,6 +264,8 @@ int store_rep_configure(DB_ENV *env, const char *home)
     str_copy(rep_home, home, sizeof rep_home);
     static const struct { int which; u_int32_t us; } timeouts[] = {
         { DB_REP_ACK_TIMEOUT, 2000000 },       /* a commit waits this long for acks */
+        { DB_REP_CHECKPOINT_DELAY, 0 },        /* (30 s by default: every checkpoint,
+                                                * store_close's too, waited that long) */
         { DB_REP_CONNECTION_RETRY, 1000000 },
         { DB_REP_ELECTION_RETRY, 1000000 },
         { DB_REP_ELECTION_TIMEOUT, 2000000 },
@@ -280,17 +288,31 @@ int store_rep_configure(DB_ENV *env, const char *home)
     return ret;
 }
 
-/* Wait (up to a two seconds) until this process is connected to every site. */
+/* Wait (up to two seconds) until this process is connected to enough sites: the master
+ * (unless it is this node) and, with this node, a majority of the group. */
 static void wait_connected(DB_ENV *env)
 {
     for (int i = 0; i < 40; i++) {
-        u_int cnt = 0;
+        u_int cnt = 0, up = 0;
         DB_REPMGR_SITE *list = NULL;
-        bool all = env->repmgr_site_list(env, &cnt, &list) == 0;
-        for (u_int k = 0; all && k < cnt; k++)
-            all = list[k].status == DB_REPMGR_CONNECTED;
+        DB_REP_STAT *rs = NULL;
+        int master = DB_EID_INVALID;
+        bool is_master = false;
+        if (env->rep_stat(env, &rs, 0) == 0 && rs != NULL) {
+            master = (int)rs->st_master;
+            is_master = rs->st_status == DB_REP_MASTER;
+        }
+        free(rs);
+        bool master_up = is_master;
+        if (env->repmgr_site_list(env, &cnt, &list) == 0) {
+            for (u_int k = 0; k < cnt; k++) {
+                bool c = list[k].status == DB_REPMGR_CONNECTED;
+                up += c;
+                master_up = master_up || (c && list[k].eid == master);
+            }
+        }
         free(list);
-        if (all)
+        if (master_up && (up + 1) * 2 > cnt + 1)
             return;
         sleep_ms(50);
     }
@@ -366,6 +388,10 @@ int store_rep_forward(struct store *st, const struct creq *q, struct crep *p)
             log_warn("store: cluster: no master takes the %s (%s): waiting for one", creq_op_name(q->op),
                      ret != 0 ? db_strerror(ret) : "it is not the master any more");
         waited = waited || attempt >= 2;
+        if (atomic_load(&rep_stopping)) {
+            log_warn("store: cluster: stopping: the %s is dropped (no master)", creq_op_name(q->op));
+            break;
+        }
         if (mono_ms() - start > FWD_WAIT_MS) {
             log_err("store: cluster: no master for %d s: the %s failed", FWD_WAIT_MS / 1000,
                     creq_op_name(q->op));

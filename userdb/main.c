@@ -191,9 +191,10 @@ int main(int argc, char **argv)
     if (cfgpath == NULL)
         cfgpath = config_default_path();
     int rc = setup(&u, cfgpath, &commands[c]);
+    unsigned long unacked = store_cluster_unacked();   /* (opening the databases logs) */
     if (rc == UDB_OK)
         rc = commands[c].fn(&u);
-    if (rc == UDB_OK && store_cluster_unacked() > 0) {
+    if (rc == UDB_OK && store_cluster_unacked() != unacked) {
         udb_err("the change is on this cluster's master but was not acknowledged under "
                 "ack_policy %s in time (replicas down?): it may be lost if the master fails",
                 u.cfg->cluster_ack_policy);

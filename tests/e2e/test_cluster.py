@@ -105,12 +105,20 @@ class Cluster(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         errors = []
-        for n in cls.nodes:
+
+        def stop(n):                 # all at once: no node is left alone without a master
             try:
                 n.signal(signal.SIGCONT)
                 n.env.stop_all()
             except (AssertionError, ProcessLookupError) as e:
                 errors.append(str(e))
+
+        threads = [threading.Thread(target=stop, args=(n,)) for n in cls.nodes]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        shutil.rmtree(cls.mail, ignore_errors=True)
         if errors:
             raise AssertionError("\n".join(errors))
 
