@@ -95,13 +95,13 @@ void store_set_cluster(const struct cluster_conf *cc);
 
 enum { NODE_UNKNOWN, NODE_MASTER, NODE_REPLICA, NODE_ELECTING };
 struct store_node {
-    char addr[300];               /* host:port of its replication */
+    int64_t last_change;          /* unix time of the last master change it saw, 0 none */
+    uint32_t lsn_file, lsn_offset;   /* the end of its log */
+    int role;                     /* NODE_* */
+    unsigned priority;
     bool self;
     bool reachable;               /* answered the status request */
-    int role;                     /* NODE_* */
-    uint32_t lsn_file, lsn_offset;   /* the end of its log */
-    int64_t last_change;          /* unix time of the last master change it saw, 0 none */
-    unsigned priority;
+    char addr[300];               /* host:port of its replication */
 };
 /* This node and every peer (asked over the channel; a peer that does not answer within
  * a second is !reachable). STORE_OK, or STORE_ERROR without a cluster. */

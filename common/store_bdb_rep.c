@@ -187,7 +187,7 @@ static void status_local(DB_ENV *env, struct creq_status *s)
 
 static void rep_dispatch(DB_ENV *env, DB_CHANNEL *ch, DBT *req, u_int32_t nreq, u_int32_t flags)
 {
-    struct creq *q = malloc(sizeof *q);
+    struct creq *q = calloc(1, sizeof *q);
     struct crep *p = calloc(1, sizeof *p);
     uint8_t *out = malloc(CREQ_WIRE_MAX);
     if (q == NULL || p == NULL || out == NULL) {
