@@ -5,9 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "maildir.h"
-#include "store.h"
 #include "util.h"
 
 int cluster_site_parse(const char *s, struct cluster_site *out, char *why, size_t wl)
@@ -155,14 +152,4 @@ const char *cluster_site_str(const struct cluster_site *s, char *buf, size_t len
     bool v6 = strchr(s->host, ':') != NULL;
     snprintf(buf, len, "%s%s%s:%u", v6 ? "[" : "", s->host, v6 ? "]" : "", s->port);
     return buf;
-}
-
-void cluster_conf_apply(const struct config *cfg, struct cluster_conf *out)
-{
-    char why[400];
-    if (cluster_conf_parse(cfg->cluster_node, cfg->cluster_peers, cfg->cluster_priority,
-                           cfg->cluster_ack_policy, out, why, sizeof why) != 0)
-        memset(out, 0, sizeof *out);      /* config_load refuses such a file */
-    store_set_cluster(out);
-    maildir_set_root(cfg->mail_dir);
 }
