@@ -40,7 +40,7 @@ def poll(fn, timeout=10.0, step=0.05):
 
 
 class Node:
-    def __init__(self, name, rep_ports, i, mail_dir, sink):
+    def __init__(self, name, rep_ports, i, mail_dir, sink, extra=""):
         peers = ", ".join("127.0.0.1:%d" % p for j, p in enumerate(rep_ports) if j != i)
         self.name = name
         self.rep_port = rep_ports[i]
@@ -51,8 +51,8 @@ class Node:
             sections="[smtp in]\nlisten = 127.0.0.1:{port:smtp}\nrelay_pop_before_smtp = yes\n"
                      "auth_mechanisms = PLAIN\nplaintext_auth = always\n\n"
                      "[pop3 main]\nlisten = 127.0.0.1:{port:pop}\nplaintext_auth = always\n\n"
-                     "[cluster]\nnode = 127.0.0.1:%d\npeers = %s\npriority = %d\n"
-                     % (rep_ports[i], peers, 100 - 10 * i))
+                     "[cluster]\nnode = 127.0.0.1:%d\npeers = %s\npriority = %d\n%s"
+                     % (rep_ports[i], peers, 100 - 10 * i, extra))
 
     def start(self):
         self.env.start("smtpd", wait=[])
