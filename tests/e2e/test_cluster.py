@@ -238,11 +238,12 @@ class Cluster(unittest.TestCase):
             t.join(60)
         self.assertLess(time.time() - t_kill, 40)
         self.assertGreater(len(acked), 5)
-        listing = {n.name: n.env.userdb("list").stdout for n in others}
+        logs = new.env.log("smtpd") + new.env.log("pop3d")
+        self.assertIn("store: cluster: the master is gone", logs)
+        self.assertIn("this node is now the replication master", logs)
         for n in others:
             self.assertTrue(poll(lambda: all(a in n.env.userdb("list").stdout for a in acked), 10),
                             "acknowledged writes missing on %s" % n.name)
-        del listing
         # the old master comes back as a replica and catches up
         m.start()
         m.wait()
