@@ -5,6 +5,7 @@
  * checked as they are read; what needs the whole file (required keys, TLS files,
  * listen clashes) is checked at the end. Every error is one line naming file, line
  * and key. */
+#include "cluster_conf.h"
 #include "config.h"
 #include "config_kinds.h"
 #include "confval.h"
@@ -198,6 +199,7 @@ static void server_defaults(struct config *c)
 {
     char host[256];
     apply_defaults(config_server_keys, c, NULL);
+    apply_defaults(config_cluster_keys, c, NULL);
     if (gethostname(host, sizeof(host)) < 0 || !host[0])
         str_copy(host, "localhost", sizeof(host));
     host[sizeof(host) - 1] = '\0';
@@ -206,7 +208,7 @@ static void server_defaults(struct config *c)
 
 /* ---- the parser ------------------------------------------------------------ */
 
-enum { SEC_NONE, SEC_SERVER, SEC_ROUTES, SEC_INSTANCE };
+enum { SEC_NONE, SEC_SERVER, SEC_ROUTES, SEC_INSTANCE, SEC_CLUSTER };
 
 #define SEEN_MAX 64        /* keys of a section: the common ones plus the kind's */
 
@@ -224,7 +226,7 @@ struct pstate {
     const struct config_kind *kd;  /* SEC_INSTANCE: its kind ... */
     size_t idx;                    /* ... and its index among that kind's instances */
     int seen[SEEN_MAX];            /* line where each key of the section was set */
-    int server_line, routes_line;
+    int server_line, routes_line, cluster_line;
     struct inst_lines *lines[KIND_COUNT];   /* per instance of each kind */
 };
 
@@ -317,18 +319,20 @@ static int section_header(struct pstate *st, char *line)
     name = str_trim(name);
     memset(st->seen, 0, sizeof(st->seen));
     const struct config_kind *kd = config_kind_by_name(inner);
-    if (strcmp(inner, "server") == 0 || strcmp(inner, "routes") == 0) {
-        int *first = inner[0] == 's' ? &st->server_line : &st->routes_line;
+    if (strcmp(inner, "server") == 0 || strcmp(inner, "routes") == 0 ||
+        strcmp(inner, "cluster") == 0) {
+        int *first = inner[0] == 's' ? &st->server_line
+                     : inner[0] == 'r' ? &st->routes_line : &st->cluster_line;
         if (*name)
             return fail_at(st, st->line, "section '[%s]' takes no name (expected [%s])", inner, inner);
         if (*first)
             return fail_at(st, st->line, "duplicate section '[%s]' (first at line %d)", inner, *first);
         *first = st->line;
-        st->sec = inner[0] == 's' ? SEC_SERVER : SEC_ROUTES;
+        st->sec = inner[0] == 's' ? SEC_SERVER : inner[0] == 'r' ? SEC_ROUTES : SEC_CLUSTER;
         return 0;
     }
     if (!kd)
-        return fail_at(st, st->line, "unknown section '[%s%s%s]' (expected [server], [routes], %s)",
+        return fail_at(st, st->line, "unknown section '[%s%s%s]' (expected [server], [routes], [cluster], %s)",
                        inner, *name ? " " : "", name, kinds_list(kinds, sizeof kinds));
     if (!valid_name(name))
         return fail_at(st, st->line, "section '[%s%s%s]' needs a name of letters, digits, '_', '.' "
@@ -368,6 +372,8 @@ static const struct keydef *find_key(struct pstate *st, const char *key, void **
         bases[0] = config_kind_common(st->kd, inst);
         tables[1] = st->kd->keys;
         bases[1] = inst;
+    } else if (st->sec == SEC_CLUSTER) {
+        tables[0] = config_cluster_keys;
     }
     size_t n = 0;
     for (size_t t = 0; t < 2 && tables[t]; t++) {
@@ -393,7 +399,7 @@ static int key_line(struct pstate *st, char *key, char *val)
         snprintf(sect, sizeof(sect), "[%s %s]", st->kd->name,
                  inst_common(st->cfg, st->kd, st->idx)->name);
     else
-        str_copy(sect, "[server]", sizeof(sect));
+        str_copy(sect, st->sec == SEC_CLUSTER ? "[cluster]" : "[server]", sizeof(sect));
     void *base = NULL;
     size_t i = 0;
     const struct keydef *k = find_key(st, key, &base, &i);
@@ -517,6 +523,11 @@ static int check_all(struct pstate *st)
     if (!st->cfg->domain)
         return fail_at(st, st->server_line, "key 'domain': missing in [server] (required: the "
                        "primary local domain, like example.com)");
+    struct cluster_conf cc;
+    char why[400];
+    if (cluster_conf_parse(st->cfg->cluster_node, st->cfg->cluster_peers, st->cfg->cluster_priority,
+                           st->cfg->cluster_ack_policy, &cc, why, sizeof why) != 0)
+        return fail_at(st, st->cluster_line, "[cluster] %s", why);
     size_t total;
     struct inst_ref *r = all_instances(st, &total);
     int rc = 0;
@@ -607,6 +618,7 @@ void config_free(struct config *c)
     free(c->routes);
     free(c->path);
     free_fields(config_server_keys, c);
+    free_fields(config_cluster_keys, c);
     free(c);
 }
 

@@ -129,6 +129,11 @@ struct config {
     enum mta_sts_publish mta_sts_policy;   /* what `userdb dns` publishes */
     unsigned mta_sts_max_age;          /* max_age of the published policy, seconds */
     unsigned mta_sts_fetch_port;       /* HTTPS port of policy fetches (443; tests) */
+    char *mail_dir;                    /* Maildirs' root; "" DATA_DIR/mail (maildir.h) */
+    char *cluster_node;                /* [cluster] (cluster_conf.h): "" no cluster */
+    char *cluster_peers;
+    unsigned cluster_priority;
+    char *cluster_ack_policy;
     struct route *routes;
     size_t nroutes;
     struct smtp_instance *smtp;

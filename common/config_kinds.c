@@ -44,6 +44,16 @@ const struct keydef config_server_keys[] = {
     { "mta_sts_policy", V_STSPUB, S(mta_sts_policy), NOOFF, "off" },
     { "mta_sts_max_age", V_DUR_NZ, S(mta_sts_max_age), NOOFF, "7d" },
     { "mta_sts_fetch_port", V_UINT, S(mta_sts_fetch_port), NOOFF, "443" },
+    { "mail_dir", V_STR, S(mail_dir), NOOFF, "" },          /* "": DATA_DIR/mail */
+    { NULL, V_STR, 0, NOOFF, NULL },
+};
+
+/* [cluster]: the store replicated over several nodes (cluster_conf.h checks them). */
+const struct keydef config_cluster_keys[] = {
+    { "node", V_STR, S(cluster_node), NOOFF, "" },
+    { "peers", V_STR, S(cluster_peers), NOOFF, "" },
+    { "priority", V_UINT, S(cluster_priority), NOOFF, "100" },
+    { "ack_policy", V_STR, S(cluster_ack_policy), NOOFF, "quorum" },
     { NULL, V_STR, 0, NOOFF, NULL },
 };
 

@@ -45,6 +45,7 @@ struct config_kind {
 
 /* Key tables end with a row whose name is NULL. */
 extern const struct keydef config_server_keys[];
+extern const struct keydef config_cluster_keys[];   /* offsets into struct config */
 extern const struct keydef config_common_keys[];   /* offsets into struct instance_common */
 extern const struct config_kind config_kinds[KIND_COUNT];
 

@@ -8,6 +8,15 @@
 #include <string.h>
 #include <sys/stat.h>
 
+static char mail_root[4096];       /* "" : DATA_DIR/mail */
+
+void maildir_set_root(const char *mail_dir)
+{
+    if (mail_dir == NULL || strlen(mail_dir) >= sizeof mail_root)
+        mail_dir = "";
+    memcpy(mail_root, mail_dir, strlen(mail_dir) + 1);
+}
+
 int maildir_path(const char *data_dir, const char *address, char *out, size_t len)
 {
     const char *at = strrchr(address, '@');
@@ -15,7 +24,9 @@ int maildir_path(const char *data_dir, const char *address, char *out, size_t le
         return -1;
     if (address[0] == '.' || at[1] == '.')
         return -1;
-    int n = snprintf(out, len, "%s/mail/%s/%.*s", data_dir, at + 1, (int)(at - address), address);
+    int n = mail_root[0] != '\0'
+                ? snprintf(out, len, "%s/%s/%.*s", mail_root, at + 1, (int)(at - address), address)
+                : snprintf(out, len, "%s/mail/%s/%.*s", data_dir, at + 1, (int)(at - address), address);
     return (n < 0 || (size_t)n >= len) ? -1 : 0;
 }
 

@@ -10,6 +10,10 @@
 
 #define MAILDIR_UIDL_MAX 70
 
+/* [server] mail_dir, once per process before any path is made: Maildirs live under
+ * MAIL_DIR/DOMAIN/LOCALPART instead of DATA_DIR/mail (a file system the nodes of a
+ * cluster share); "" or NULL: DATA_DIR/mail. */
+void maildir_set_root(const char *mail_dir);
 /* Path of ADDRESS's Maildir (address "local@domain", already canonical). -1 if it does
  * not fit or the address has no '@' or contains '/' or starts a part with '.'. */
 int maildir_path(const char *data_dir, const char *address, char *out, size_t len);

@@ -23,6 +23,7 @@
 #include <openssl/ssl.h>
 
 #include "certkeeper.h"
+#include "cluster_conf.h"
 #include "conn_internal.h"
 #include "connlimit.h"
 #include "dns.h"
@@ -402,6 +403,7 @@ static void begin_shutdown(void)
         return;
     __atomic_store_n(&S.stopping, true, __ATOMIC_RELEASE);
     log_info("shutting down: %zu connection(s) open in the main loop", conn_live_count());
+    store_stopping();                  /* writes waiting for a cluster's master give up */
     listeners_free(S.listeners);
     S.listeners = NULL;
     loops_broadcast(loop_stop);
@@ -637,6 +639,8 @@ static int start(void)
         log_err("cannot create the event loop");
         return -1;
     }
+    struct cluster_conf cc;
+    cluster_conf_apply(cfg, &cc);
     if (store_open(cfg->data_dir, &S.store) != STORE_OK) {
         log_err("cannot open the store under %s", cfg->data_dir);
         return -1;

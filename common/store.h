@@ -83,6 +83,35 @@ int store_backup(struct store *st, const char *dir, bool clean, char *err, size_
 int store_restore(const char *src, const char *data_dir, char *moved, size_t movedlen,
                   char *err, size_t errlen);
 
+/* ---- replication ([cluster]: store_bdb_rep.c) ----
+ * With a cluster the environment is one site of a Berkeley DB replication group: reads
+ * are local, a write on a replica goes to the master over the replication channel (a
+ * network wait: on an event-loop thread such a call answers STORE_AGAIN, and a worker
+ * redoes it), and while no master exists (an election) a write waits up to 30 s. */
+struct cluster_conf;
+/* Before store_open, once per process: replicate as CC says (NULL or CC->on false: a
+ * single node, exactly as without the call). CC is copied. */
+void store_set_cluster(const struct cluster_conf *cc);
+
+enum { NODE_UNKNOWN, NODE_MASTER, NODE_REPLICA, NODE_ELECTING };
+struct store_node {
+    int64_t last_change;          /* unix time of the last master change it saw, 0 none */
+    uint32_t lsn_file, lsn_offset;   /* the end of its log */
+    int role;                     /* NODE_* */
+    unsigned priority;
+    bool self;
+    bool reachable;               /* answered the status request */
+    char addr[300];               /* host:port of its replication */
+};
+/* This node and every peer (asked over the channel; a peer that does not answer within
+ * a second is !reachable). STORE_OK, or STORE_ERROR without a cluster. */
+int store_cluster_status(struct store *st, struct store_node *out, size_t max, size_t *n);
+/* The process is stopping: writes waiting for a master (an election) give up now. */
+void store_stopping(void);
+/* Commits of this process that the ack policy did not confirm (the replicas did not
+ * acknowledge in time: the change is on this node, maybe not yet on the others). */
+unsigned long store_cluster_unacked(void);
+
 /* ---- users: key is the lower-case full address at the primary domain ---- */
 struct user_rec {
     char address[STORE_ADDR_MAX];

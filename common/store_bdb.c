@@ -14,6 +14,7 @@
 #include "lockout.h"
 #include "log.h"
 #include "store_bdb_env.h"
+#include "store_bdb_rep.h"
 #include "store_bdb_run.h"
 #include "store_rec.h"
 #include "util.h"
@@ -233,14 +234,19 @@ int store_user_put(struct store *st, const struct user_rec *u, bool replace)
     size_t vlen = rec_enc_user(&copy, val, sizeof val);
     if (klen == 0 || vlen == 0)
         return STORE_ERROR;
-    return kv_put(st, DBI_USERS, key, klen, val, vlen, replace);
+    return store_fwd(st, kv_put(st, DBI_USERS, key, klen, val, vlen, replace),
+                     &(struct creq_args){ .op = CREQ_USER_PUT, .flag = replace, .s1 = key,
+                                          .s1len = klen, .s2 = val, .s2len = vlen }, NULL);
 }
 
 int store_user_del(struct store *st, const char *address)
 {
     char key[STORE_ADDR_MAX];
     size_t klen = addr_key(address, key, sizeof key);
-    return klen == 0 ? STORE_NOTFOUND : kv_del(st, DBI_USERS, key, klen);
+    if (klen == 0)
+        return STORE_NOTFOUND;
+    return store_fwd(st, kv_del(st, DBI_USERS, key, klen),
+                     &(struct creq_args){ .op = CREQ_USER_DEL, .s1 = key, .s1len = klen }, NULL);
 }
 
 int store_user_list(struct store *st, int (*cb)(const struct user_rec *u, void *ctx), void *ctx)
@@ -280,14 +286,20 @@ int store_alias_put(struct store *st, const char *alias, const char *target, boo
     size_t vlen = rec_enc_alias(target, val, sizeof val);
     if (klen == 0 || vlen == 0 || target[0] == '\0')
         return STORE_ERROR;
-    return kv_put(st, DBI_ALIASES, key, klen, val, vlen, replace);
+    return store_fwd(st, kv_put(st, DBI_ALIASES, key, klen, val, vlen, replace),
+                     &(struct creq_args){ .op = CREQ_ALIAS_PUT, .flag = replace, .s1 = key,
+                                          .s1len = klen, .s2 = target, .s2len = strlen(target) },
+                     NULL);
 }
 
 int store_alias_del(struct store *st, const char *alias)
 {
     char key[STORE_ADDR_MAX];
     size_t klen = addr_key(alias, key, sizeof key);
-    return klen == 0 ? STORE_NOTFOUND : kv_del(st, DBI_ALIASES, key, klen);
+    if (klen == 0)
+        return STORE_NOTFOUND;
+    return store_fwd(st, kv_del(st, DBI_ALIASES, key, klen),
+                     &(struct creq_args){ .op = CREQ_ALIAS_DEL, .s1 = key, .s1len = klen }, NULL);
 }
 
 int store_alias_list(struct store *st, int (*cb)(const char *alias, const char *target, void *ctx),
@@ -325,7 +337,9 @@ int store_popauth_put(struct store *st, const struct ipaddr *ip, const char *use
     size_t vlen = rec_enc_popauth(&p, val, sizeof val);
     if (klen == 0 || vlen == 0)
         return STORE_ERROR;
-    return kv_put(st, DBI_POPAUTH, key, klen, val, vlen, true);
+    return store_fwd(st, kv_put(st, DBI_POPAUTH, key, klen, val, vlen, true),
+                     &(struct creq_args){ .op = CREQ_POPAUTH_PUT, .ip = ip, .t = now, .s1 = p.user,
+                                          .s1len = strlen(p.user) }, NULL);
 }
 
 int store_popauth_get(struct store *st, const struct ipaddr *ip, struct popauth_rec *out)
@@ -379,13 +393,15 @@ static bool purge_popauth_old(const DBT *k, const DBT *d, const struct walk *w)
 int store_popauth_flush(struct store *st)
 {
     struct walk w = { .dbi = DBI_POPAUTH, .purge = purge_all };
-    return store_run(st, fn_walk, &w, DB_TXN_WRITE_NOSYNC);
+    return store_fwd(st, store_run(st, fn_walk, &w, DB_TXN_WRITE_NOSYNC),
+                     &(struct creq_args){ .op = CREQ_POPAUTH_FLUSH }, NULL);
 }
 
 int store_popauth_purge(struct store *st, int64_t before)
 {
     struct walk w = { .dbi = DBI_POPAUTH, .purge = purge_popauth_old, .t1 = before };
-    return store_run(st, fn_walk, &w, DB_TXN_WRITE_NOSYNC);
+    return store_fwd(st, store_run(st, fn_walk, &w, DB_TXN_WRITE_NOSYNC),
+                     &(struct creq_args){ .op = CREQ_POPAUTH_PURGE, .t = before }, NULL);
 }
 
 /* ---- auth-failure table ----------------------------------------------------------- */
@@ -475,7 +491,20 @@ static int authfail_update(struct store *st, const struct ipaddr *ip, struct afr
     a->klen = authfail_key(ip, &a->rec.ip, a->key, sizeof a->key);
     if (a->klen == 0)
         return STORE_ERROR;
-    return store_run(st, fn_authfail_update, a, DB_TXN_WRITE_NOSYNC);
+    int r = store_run(st, fn_authfail_update, a, DB_TXN_WRITE_NOSYNC);
+    if (r != STORE_NOTMASTER)
+        return r;
+    struct crep rep;                /* a replica: the master runs the same update */
+    struct ipaddr key = a->rec.ip;
+    r = store_fwd(st, r, &(struct creq_args){ .op = CREQ_AUTHFAIL, .sub = (uint8_t)a->op, .ip = ip,
+                                              .t = a->now, .u = { a->limit, a->window, a->lockout } },
+                  &rep);
+    a->granted = rep.flag;
+    memset(&a->rec, 0, sizeof a->rec);
+    if (r == STORE_OK && rep.dlen > 0 && rec_dec_authfail(rep.data, rep.dlen, &a->rec) != 0)
+        r = store_map(ERR_BADREC);
+    a->rec.ip = key;
+    return r;
 }
 
 int store_authfail_record(struct store *st, const struct ipaddr *ip, int64_t now,
@@ -537,7 +566,10 @@ int store_authfail_clear(struct store *st, const struct ipaddr *ip)
     uint8_t key[IPKEY_MAX];
     struct ipaddr k;
     size_t klen = authfail_key(ip, &k, key, sizeof key);
-    return klen == 0 ? STORE_ERROR : kv_del(st, DBI_AUTHFAIL, key, klen);
+    if (klen == 0)
+        return STORE_ERROR;
+    return store_fwd(st, kv_del(st, DBI_AUTHFAIL, key, klen),
+                     &(struct creq_args){ .op = CREQ_AUTHFAIL_CLEAR, .ip = ip }, NULL);
 }
 
 static bool purge_authfail_over(const DBT *k, const DBT *d, const struct walk *w)
@@ -555,7 +587,9 @@ static bool purge_authfail_over(const DBT *k, const DBT *d, const struct walk *w
 int store_authfail_purge(struct store *st, int64_t now, unsigned window)
 {
     struct walk w = { .dbi = DBI_AUTHFAIL, .purge = purge_authfail_over, .t1 = now, .t2 = window };
-    return store_run(st, fn_walk, &w, DB_TXN_WRITE_NOSYNC);
+    return store_fwd(st, store_run(st, fn_walk, &w, DB_TXN_WRITE_NOSYNC),
+                     &(struct creq_args){ .op = CREQ_AUTHFAIL_PURGE, .t = now, .u = { window } },
+                     NULL);
 }
 
 /* ---- greylisting triplets ------------------------------------------------------ */
@@ -604,6 +638,15 @@ int store_greylist_check(struct store *st, struct greylist_rec *r, int64_t now,
         return STORE_ERROR;
     int rc = store_run(st, fn_greylist_check, &g, dry ? 0 : DB_TXN_WRITE_NOSYNC);
     *outcome = g.outcome;
+    if (rc == STORE_NOTMASTER) {    /* a replica: the master checks and records */
+        struct crep rep;
+        rc = store_fwd(st, rc, &(struct creq_args){ .op = CREQ_GREYLIST_CHECK, .t = now,
+                                                    .u = { p->delay, p->window, p->keep },
+                                                    .s1 = g.key, .s1len = g.klen }, &rep);
+        *outcome = rep.outcome;
+        if (rc == STORE_OK && rec_dec_greylist(rep.data, rep.dlen, r) != 0)
+            rc = store_map(ERR_BADREC);
+    }
     return rc;
 }
 
@@ -630,7 +673,8 @@ int store_greylist_list(struct store *st, int (*cb)(const struct greylist_rec *r
 int store_greylist_flush(struct store *st)
 {
     struct walk w = { .dbi = DBI_GREYLIST, .purge = purge_all };
-    return store_run(st, fn_walk, &w, DB_TXN_WRITE_NOSYNC);
+    return store_fwd(st, store_run(st, fn_walk, &w, DB_TXN_WRITE_NOSYNC),
+                     &(struct creq_args){ .op = CREQ_GREYLIST_FLUSH }, NULL);
 }
 
 static bool purge_greylist_expired(const DBT *k, const DBT *d, const struct walk *w)
@@ -644,7 +688,9 @@ static bool purge_greylist_expired(const DBT *k, const DBT *d, const struct walk
 int store_greylist_purge(struct store *st, int64_t now, const struct greylist_params *p)
 {
     struct walk w = { .dbi = DBI_GREYLIST, .purge = purge_greylist_expired, .t1 = now, .gp = p };
-    return store_run(st, fn_walk, &w, DB_TXN_WRITE_NOSYNC);
+    return store_fwd(st, store_run(st, fn_walk, &w, DB_TXN_WRITE_NOSYNC),
+                     &(struct creq_args){ .op = CREQ_GREYLIST_PURGE, .t = now,
+                                          .u = { p->delay, p->window, p->keep } }, NULL);
 }
 
 /* ---- maintenance ------------------------------------------------------------------- */

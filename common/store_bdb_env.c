@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "store_bdb_rep.h"
 
 static const char *const db_files[DBI_N] = { "users.db", "aliases.db", "popauth.db", "authfail.db",
                                                "greylist.db" };
@@ -51,6 +52,8 @@ void store_backoff(unsigned attempt)
 static void bdb_errcall(const DB_ENV *env, const char *pfx, const char *msg)
 {
     (void)env;
+    if (store_rep_on() && strstr(msg, "BDB0111") != NULL)
+        return;                     /* a write at a replica: it goes to the master */
     log_err("store: %s%s%s", pfx ? pfx : "", pfx ? ": " : "", msg);
 }
 
@@ -112,7 +115,7 @@ static void env_discard(struct store *st)
  * and failchk, freeing that lock, then blocks for ever in pthread_cond_destroy
  * (libdb 5.3 with glibc >= 2.25). Not waiting also means a lock held by a dead
  * process cannot block us: the retry runs failchk, which frees it. */
-static int env_configure(DB_ENV *env)
+static int env_configure(DB_ENV *env, const char *home)
 {
     int ret;
     env->set_errcall(env, bdb_errcall);
@@ -124,7 +127,8 @@ static int env_configure(DB_ENV *env)
         (ret = env->set_mp_mtxcount(env, MP_MUTEXES)) != 0 ||
         (ret = env->set_timeout(env, LOCK_TIMEOUT_US, DB_SET_LOCK_TIMEOUT)) != 0 ||
         (ret = env->set_lg_filemode(env, 0600)) != 0 ||
-        (ret = env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1)) != 0)
+        (ret = env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1)) != 0 ||
+        (ret = store_rep_configure(env, home)) != 0)
         return ret;
     return 0;
 }
@@ -145,6 +149,36 @@ static int open_databases(struct store *st)
     return 0;
 }
 
+/* With a cluster, a replica cannot create the databases: they appear when the master's
+ * creation replicates (and a fresh group has no master until its first election), so
+ * wait for them, up to a minute. Returns open_databases' last answer. */
+#define REP_OPEN_WAIT_MS 60000
+
+static bool rep_open_retry(int ret)
+{
+    return ret == ENOENT || ret == EACCES || ret == DB_REP_HANDLE_DEAD || ret == DB_REP_LOCKOUT ||
+           ret == DB_LOCK_DEADLOCK || ret == DB_LOCK_NOTGRANTED;
+}
+
+static int open_databases_waiting(struct store *st)
+{
+    int ret = open_databases(st);
+    for (int waited = 0; ret != 0 && store_rep_on() && rep_open_retry(ret) && waited < REP_OPEN_WAIT_MS;
+         waited += 100) {
+        if (waited == 0)
+            log_info("store: cluster: waiting for the master's databases (%s)", db_strerror(ret));
+        for (int i = 0; i < DBI_N; i++) {
+            if (st->db[i] != NULL)
+                (void)st->db[i]->close(st->db[i], 0);
+            st->db[i] = NULL;
+        }
+        struct timespec ts = { 0, 100000000L };
+        (void)nanosleep(&ts, NULL);
+        ret = open_databases(st);
+    }
+    return ret;
+}
+
 /* Open the environment and the databases into st (handles NULL before).
  * DB_REGISTER|DB_RECOVER without DB_FAILCHK: when the registry shows a process
  * that died with the environment open, the opener panics the old regions and
@@ -155,7 +189,8 @@ static int open_databases(struct store *st)
 static int env_open(struct store *st)
 {
     const u_int32_t flags = DB_CREATE | DB_INIT_MPOOL | DB_INIT_LOCK | DB_INIT_LOG |
-                            DB_INIT_TXN | DB_REGISTER | DB_RECOVER | DB_THREAD;
+                            DB_INIT_TXN | DB_REGISTER | DB_RECOVER | DB_THREAD |
+                            (store_rep_on() ? DB_INIT_REP : 0);
     int ret = db_env_create(&st->env, 0);
     if (ret != 0) {
         st->env = NULL;
@@ -163,9 +198,10 @@ static int env_open(struct store *st)
         return ret;
     }
     mode_t old = umask(077);
-    if ((ret = env_configure(st->env)) == 0 &&
+    if ((ret = env_configure(st->env, st->home)) == 0 &&
         (ret = st->env->open(st->env, st->home, flags, 0600)) == 0 &&
-        (ret = open_databases(st)) == 0)
+        (ret = store_rep_start(st->env)) == 0 &&
+        (ret = open_databases_waiting(st)) == 0)
         ret = st->env->set_flags(st->env, DB_TXN_NOWAIT, 1);   /* after the opens, which may wait */
     umask(old);
     if (ret != 0) {
@@ -308,6 +344,8 @@ int store_open(const char *data_dir, struct store **out)
     st->reg_fd = n > 0 && (size_t)n < sizeof reg ? open(reg, O_RDONLY | O_CLOEXEC) : -1;
     if (st->reg_fd < 0)
         log_warn("store: %s: %s (dead processes noticed only once a second)", reg, strerror(errno));
+    if (store_rep_on())
+        store_rep_attach(st);
     *out = st;
     return STORE_OK;
 }
@@ -316,6 +354,8 @@ void store_close(struct store *st)
 {
     if (st == NULL)
         return;
+    if (store_rep_on())
+        store_rep_attach(NULL);
     /* After another process ran recovery our environment is panicked: its
      * handles cannot be closed cleanly, so discard them as a reopen does. */
     if (st->env != NULL && st->env->txn_checkpoint(st->env, 0, 0, 0) == DB_RUNRECOVERY)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "store_bdb_rep.h"
 
 #define MAX_ATTEMPTS 60
 /* A loop thread refuses a call for the routine health check only this long after a
@@ -99,8 +100,35 @@ static int run_on_loop(struct store *st, txn_fn fn, void *ctx, u_int32_t txn_fla
     if (st->env != NULL && !store_env_check_due(st, LOOP_CHK_SLACK_MS, true))
         ret = run_txn(st, fn, ctx, txn_flags);
     (void)pthread_rwlock_unlock(&st->rw);
-    if (ret == DB_LOCK_DEADLOCK || ret == DB_LOCK_NOTGRANTED || ret == DB_RUNRECOVERY)
-        return refuse();
+    if (ret == DB_LOCK_DEADLOCK || ret == DB_LOCK_NOTGRANTED || ret == DB_RUNRECOVERY ||
+        ret == DB_REP_HANDLE_DEAD || ret == DB_REP_LOCKOUT || (ret == EACCES && store_rep_on()))
+        return refuse();            /* (EACCES at a replica: a worker forwards the write) */
+    return store_map(ret);
+}
+
+/* The dispatch of a forwarded write at the master runs on repmgr's thread, which a
+ * reopen (closing the environment) waits for: it never blocks on the environment's
+ * lock and never reopens; it runs the health check and retries lock conflicts as a
+ * worker does. STORE_AGAIN (the sender retries) where a worker would reopen. */
+static int run_in_dispatch(struct store *st, txn_fn fn, void *ctx, u_int32_t txn_flags)
+{
+    int ret = DB_RUNRECOVERY;
+    for (unsigned attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        if (pthread_rwlock_tryrdlock(&st->rw) != 0) {
+            store_backoff(attempt);
+            continue;
+        }
+        ret = st->env == NULL ? DB_RUNRECOVERY : run_once(st, fn, ctx, txn_flags);
+        (void)pthread_rwlock_unlock(&st->rw);
+        if (ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED && ret != DB_REP_LOCKOUT)
+            break;
+        store_backoff(attempt);
+    }
+    if (ret == EACCES)
+        return STORE_NOTMASTER;     /* not the master any more */
+    if (ret == DB_RUNRECOVERY || ret == DB_REP_HANDLE_DEAD || ret == DB_LOCK_DEADLOCK ||
+        ret == DB_LOCK_NOTGRANTED || ret == DB_REP_LOCKOUT)
+        return STORE_AGAIN;
     return store_map(ret);
 }
 
@@ -119,6 +147,8 @@ int store_run(struct store *st, txn_fn fn, void *ctx, u_int32_t txn_flags)
 {
     if (on_loop_thread)
         return run_on_loop(st, fn, ctx, txn_flags);
+    if (store_rep_in_dispatch())
+        return run_in_dispatch(st, fn, ctx, txn_flags);
     int ret = DB_RUNRECOVERY;
     unsigned reopens = 0;
     for (unsigned attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -127,11 +157,13 @@ int store_run(struct store *st, txn_fn fn, void *ctx, u_int32_t txn_flags)
         unsigned long gen = st->gen;
         ret = st->env == NULL ? DB_RUNRECOVERY : run_once(st, fn, ctx, txn_flags);
         (void)pthread_rwlock_unlock(&st->rw);
-        if (ret == DB_LOCK_DEADLOCK || ret == DB_LOCK_NOTGRANTED) {
+        if (ret == DB_LOCK_DEADLOCK || ret == DB_LOCK_NOTGRANTED || ret == DB_REP_LOCKOUT) {
             store_backoff(attempt);
             continue;
         }
-        if (ret == DB_RUNRECOVERY && reopens++ < 2) {
+        if (ret == EACCES && store_rep_on())
+            return STORE_NOTMASTER;     /* a replica: the caller forwards the write */
+        if ((ret == DB_RUNRECOVERY || ret == DB_REP_HANDLE_DEAD) && reopens++ < 2) {
             store_env_reopen(st, gen);
             continue;
         }

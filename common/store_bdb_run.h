@@ -15,7 +15,10 @@
 
 typedef int (*txn_fn)(struct store *st, DB_TXN *txn, void *ctx);
 
-/* fn inside a transaction of TXN_FLAGS (TXN_NONE: none), as above: a STORE_* code. */
+/* fn inside a transaction of TXN_FLAGS (TXN_NONE: none), as above: a STORE_* code, or
+ * with a cluster STORE_NOTMASTER (store_bdb_rep.h) on a worker at a replica: the write
+ * goes to the master (store_fwd). At a replica a loop thread gets STORE_AGAIN instead;
+ * the master's dispatch of a forwarded write never waits for the environment lock. */
 int store_run(struct store *st, txn_fn fn, void *ctx, u_int32_t txn_flags);
 /* A Berkeley DB (or ERR_BADREC) code as a STORE_* code, errors logged. */
 int store_map(int ret);

@@ -10,6 +10,7 @@
 
 #include "antispam.h"
 #include "authsrc.h"
+#include "cluster_conf.h"
 #include "confval.h"
 #include "ipmatch.h"
 #include "log.h"
@@ -207,6 +208,8 @@ static int report_fixed(const struct config *cfg, FILE *out)
     struct store *st = NULL;
     if (!any_fixed(cfg))
         return 0;
+    struct cluster_conf cc;
+    cluster_conf_apply(cfg, &cc);
     if (privdrop_admin(cfg->data_dir, cfg->run_as_user, err, sizeof err) < 0 ||
         store_open(cfg->data_dir, &st) != STORE_OK || !st) {
         fprintf(out, "error: cannot open the user store under %s to check auth_fixed_user\n",

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cluster_conf.h"
 #include "dns.h"
 #include "log.h"
 #include "mtasts.h"
@@ -222,6 +223,8 @@ static void child_main(const struct config *cfg, pid_t parent)
     }
     q.tls = tls_client_ctx();
     (void)outbound_tls_configure(cfg);               /* logged when it fails */
+    struct cluster_conf cc;
+    cluster_conf_apply(cfg, &cc);
     if (store_open(cfg->data_dir, &q.st) != STORE_OK) {
         log_warn("runner: store not available: bounces go to canonical addresses only");
         q.st = NULL;

@@ -9,6 +9,7 @@
 
 #include "checkconf.h"
 #include "checks.h"
+#include "cluster_conf.h"
 #include "pamauth.h"
 #include "privdrop.h"
 #include "store.h"
@@ -204,6 +205,8 @@ int testrelay_main(int argc, char **argv, const struct config *cfg)
         fprintf(stderr, "smtpd: %s\n", err);
         return 2;
     }
+    struct cluster_conf cc;
+    cluster_conf_apply(cfg, &cc);
     if (store_open(cfg->data_dir, &st) != STORE_OK || !st) {
         fprintf(stderr, "smtpd: cannot open the store under %s\n", cfg->data_dir);
         return 2;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "cluster_conf.h"
 #include "log.h"
 #include "privdrop.h"
 #include "userdb.h"
@@ -41,7 +42,8 @@ int udb_usage(void)
           "       userdb [-c FILE] dkim add DOMAIN [--selector NAME] [--algorithm rsa|ed25519]\n"
           "       userdb [-c FILE] dkim list | dkim del DOMAIN SELECTOR\n"
           "       userdb [-c FILE] dns [DOMAIN] | dns --mta-sts-policy\n"
-          "       userdb [-c FILE] status [--prometheus]\n", stderr);
+          "       userdb [-c FILE] status [--prometheus]\n"
+          "       userdb [-c FILE] cluster status\n", stderr);
     return UDB_USAGE;
 }
 
@@ -103,6 +105,7 @@ static const struct command commands[] = {
     { "dkim", cmd_dkim, NULL, 1, 3, F_DKIM, true },
     { "dns", cmd_dns, NULL, 0, 1, F_STS, true },
     { "status", cmd_status, status_prepare, 0, 0, F_PROM, true },
+    { "cluster", cmd_cluster, NULL, 1, 1, 0, false },
 };
 
 /* Split argv after the command into flags and positional arguments. */
@@ -153,6 +156,8 @@ static int setup(struct udb *u, const char *cfgpath, const struct command *cmd)
         udb_err("%s", err);
         return UDB_ERR;
     }
+    struct cluster_conf cc;
+    cluster_conf_apply(u->cfg, &cc);
     if (!cmd->no_store && store_open(u->cfg->data_dir, &u->st) != STORE_OK) {
         udb_err("cannot open the user store in %s/db", u->cfg->data_dir);
         return UDB_ERR;
@@ -186,8 +191,15 @@ int main(int argc, char **argv)
     if (cfgpath == NULL)
         cfgpath = config_default_path();
     int rc = setup(&u, cfgpath, &commands[c]);
+    unsigned long unacked = store_cluster_unacked();   /* (opening the databases logs) */
     if (rc == UDB_OK)
         rc = commands[c].fn(&u);
+    if (rc == UDB_OK && store_cluster_unacked() != unacked) {
+        udb_err("the change is on this cluster's master but was not acknowledged under "
+                "ack_policy %s in time (replicas down?): it may be lost if the master fails",
+                u.cfg->cluster_ack_policy);
+        rc = UDB_ERR;
+    }
     store_close(u.st);
     config_free(u.cfg);
     if (fflush(stdout) != 0 && rc == UDB_OK) {

@@ -69,6 +69,9 @@ int dns_tlsa(FILE *out, const struct config *cfg);
 int status_prepare(struct udb *u);
 int cmd_status(struct udb *u);
 
+/* cmd_cluster.c: cluster status (the replicated store's nodes). */
+int cmd_cluster(struct udb *u);
+
 /* Time as "YYYY-MM-DDTHH:MM:SSZ". */
 const char *udb_time(long long t, char *buf, size_t len);
 

@@ -234,7 +234,7 @@ class CheckConfig(EnvTestCase):
             ("[pop3 box]\nlisten = 127.0.0.1:{port:box}\ntls = starttls\n", "tls = starttls",
              "key 'tls': 'starttls' is not a TLS mode (expected off, stls, required or implicit)"),
             ("[imap box]\nlisten = 127.0.0.1:{port:box}\n", "[imap box]",
-             "unknown section '[imap box]' (expected [server], [routes], [smtp NAME] or [pop3 NAME])"),
+             "unknown section '[imap box]' (expected [server], [routes], [cluster], [smtp NAME] or [pop3 NAME])"),
             ("[smtp mx]\nlisten = 127.0.0.1:{port:mx}\n[pop3 box]\nlisten = 127.0.0.1:{port:mx}\n",
              None, "key 'listen': 127.0.0.1:%s is used twice (in [smtp mx] and [pop3 box])"),
         ]

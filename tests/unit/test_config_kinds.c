@@ -196,14 +196,14 @@ static void test_kind_words_and_defaults(void)
 /* The unknown-section error lists every kind, in the words it always used. */
 static void test_unknown_section_lists_kinds(void)
 {
-    char what[300] = "(expected [server], [routes], ";
+    char what[300] = "(expected [server], [routes], [cluster], ";
     for (size_t k = 0; k < KIND_COUNT; k++) {
         size_t n = strlen(what);
         snprintf(what + n, sizeof what - n, "%s[%s NAME]", k == 0 ? "" : k + 1 == KIND_COUNT ? " or " : ", ",
                  config_kinds[k].name);
     }
     load_err(SRV "[imap x]\n", SRV_LINES + 1, what);
-    load_err(SRV "[imap x]\n", SRV_LINES + 1, "(expected [server], [routes], [smtp NAME] or [pop3 NAME])");
+    load_err(SRV "[imap x]\n", SRV_LINES + 1, "(expected [server], [routes], [cluster], [smtp NAME] or [pop3 NAME])");
 }
 
 /* Instances keep file order per kind; the generic view is the typed arrays. */
@@ -265,6 +265,8 @@ static void test_sample_documents_table_keys(void)
 {
     const char *text = read_sample();
     for (const struct keydef *k = config_server_keys; k->name; k++)
+        sample_has(text, k->name);
+    for (const struct keydef *k = config_cluster_keys; k->name; k++)
         sample_has(text, k->name);
     for (const struct keydef *k = config_common_keys; k->name; k++)
         sample_has(text, k->name);

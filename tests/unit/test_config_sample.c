@@ -107,7 +107,8 @@ static void test_sample_documents_every_key(void)
         "dns_timeout", "queue_concurrency", "queue_destination_concurrency",
         "tls_ca_file", "mta_sts_policy", "mta_sts_max_age", "mta_sts_fetch_port",
         "max_connections", "max_connections_per_ip", "timeout",
-        "metrics_textfile", "metrics_interval",
+        "metrics_textfile", "metrics_interval", "mail_dir", "node", "peers", "priority",
+        "ack_policy",
     };
     char *text = read_sample(true);
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {

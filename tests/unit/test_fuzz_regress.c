@@ -60,6 +60,9 @@
 #define LLVMFuzzerTestOneInput fz_one_dmarc
 #include "../fuzz/fuzz_dmarc.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fz_one_cluster_req
+#include "../fuzz/fuzz_cluster_req.c"
+#undef LLVMFuzzerTestOneInput
 
 typedef int (*fz_fn)(const uint8_t *, size_t);
 
@@ -146,6 +149,7 @@ static void t_authres(void) { replay("fuzz_authres", fz_one_authres); }
 static void t_dane(void) { replay("fuzz_dane", fz_one_dane); }
 static void t_mtasts(void) { replay("fuzz_mtasts", fz_one_mtasts); }
 static void t_dmarc(void) { replay("fuzz_dmarc", fz_one_dmarc); }
+static void t_cluster_req(void) { replay("fuzz_cluster_req", fz_one_cluster_req); }
 
 static CU_TestInfo tests[] = {
     { "smtp command parser corpus", t_smtp_parse },
@@ -164,6 +168,7 @@ static CU_TestInfo tests[] = {
     { "DNS TLSA answers (DANE) corpus", t_dane },
     { "MTA-STS records and policies corpus", t_mtasts },
     { "DKIM signatures, key and DMARC records corpus", t_dmarc },
+    { "replication channel messages corpus", t_cluster_req },
     CU_TEST_INFO_NULL,
 };
 

@@ -1,0 +1,494 @@
+/* store_bdb_rep: the store replicated with Berkeley DB's replication manager (see
+ * store_bdb_rep.h). Sites are configured DB_LEGACY (a static group: every node lists
+ * every other, no group-membership database to bootstrap); elections at start and
+ * when the master goes (DB_REP_ELECTION, heartbeats for a master that stops
+ * answering); a write refused at a replica (EACCES) travels to the master as a
+ * cluster_req request on a repmgr channel. */
+#include "store_bdb_rep.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cluster_apply.h"
+#include "cluster_conf.h"
+#include "log.h"
+#include "util.h"
+
+#define REP_THREADS 4                  /* repmgr's message threads (run the dispatch) */
+#define FWD_WAIT_MS 30000              /* a write waits this long for a master */
+#define FWD_TIMEOUT_US 5000000u        /* one request's answer */
+#define STATUS_TIMEOUT_US 1000000u
+
+static struct cluster_conf rep_cc;
+static bool rep_enabled;
+static char rep_home[PATH_MAX];
+static _Atomic(struct store *) rep_store;
+static atomic_ulong rep_unacked;
+static __thread bool in_dispatch;
+static atomic_bool rep_stopping;
+
+void store_stopping(void)
+{
+    atomic_store(&rep_stopping, true);
+}
+
+void store_set_cluster(const struct cluster_conf *cc)
+{
+    rep_enabled = cc != NULL && cc->on;
+    if (rep_enabled)
+        rep_cc = *cc;
+}
+
+bool store_rep_on(void)
+{
+    return rep_enabled;
+}
+
+bool store_rep_in_dispatch(void)
+{
+    return in_dispatch;
+}
+
+unsigned long store_cluster_unacked(void)
+{
+    return atomic_load(&rep_unacked);
+}
+
+void store_rep_attach(struct store *st)
+{
+    atomic_store(&rep_store, st);
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        return 0;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+    (void)nanosleep(&ts, NULL);
+}
+
+/* ---- the last master change, kept in DATA_DIR/cluster.master-change -------------- */
+
+/* Not in the environment's directory HOME (DATA_DIR/db): Berkeley DB takes every file
+ * there for one of its own during a replica's internal initialisation. */
+static void change_path(char *buf, size_t len)
+{
+    const char *slash = strrchr(rep_home, '/');
+    int n = slash != NULL ? (int)(slash - rep_home) : 1;
+    snprintf(buf, len, "%.*s/cluster.master-change", n, slash != NULL ? rep_home : ".");
+}
+
+static void note_master_change(void)
+{
+    char path[PATH_MAX + 32], tmp[PATH_MAX + 48], text[32];
+    change_path(path, sizeof path);
+    snprintf(tmp, sizeof tmp, "%s.%ld", path, (long)getpid());
+    int n = snprintf(text, sizeof text, "%lld\n", (long long)time(NULL));
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return;
+    bool ok = n > 0 && write(fd, text, (size_t)n) == (ssize_t)n;
+    if (close(fd) != 0 || !ok || rename(tmp, path) != 0)
+        (void)unlink(tmp);
+}
+
+static int64_t last_master_change(void)
+{
+    char path[PATH_MAX + 32], text[32];
+    change_path(path, sizeof path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    (void)close(fd);
+    if (n <= 0)
+        return 0;
+    text[n] = '\0';
+    return strtoll(text, NULL, 10);
+}
+
+/* ---- events ------------------------------------------------------------------------ */
+
+static void rep_event(DB_ENV *env, u_int32_t event, void *info)
+{
+    (void)env;
+    switch (event) {
+    case DB_EVENT_REP_MASTER:
+        log_info("store: cluster: this node is now the replication master");
+        note_master_change();
+        break;
+    case DB_EVENT_REP_NEWMASTER:
+        log_info("store: cluster: a new master (site %d); this node is a replica",
+                 info ? *(int *)info : -1);
+        note_master_change();
+        break;
+    case DB_EVENT_REP_CLIENT:
+        log_info("store: cluster: this node is a replica");
+        break;
+    case DB_EVENT_REP_MASTER_FAILURE:
+        log_warn("store: cluster: the master is gone; an election follows (writes wait)");
+        break;
+    case DB_EVENT_REP_ELECTION_FAILED:
+        log_warn("store: cluster: an election failed (too few nodes?); retrying");
+        break;
+    case DB_EVENT_REP_DUPMASTER:
+        log_warn("store: cluster: two masters met; this one steps down");
+        break;
+    case DB_EVENT_REP_PERM_FAILED:
+        atomic_fetch_add(&rep_unacked, 1);
+        log_warn("store: cluster: a commit was not acknowledged under ack_policy %s",
+                 cluster_acks_name(rep_cc.acks));
+        break;
+    case DB_EVENT_PANIC:
+        log_err("store: cluster: the environment panicked");
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- the master's side of the channel --------------------------------------------- */
+
+static void status_local(DB_ENV *env, struct creq_status *s)
+{
+    DB_REP_STAT *rs = NULL;
+    DB_LOG_STAT *ls = NULL;
+    memset(s, 0, sizeof *s);
+    if (env->rep_stat(env, &rs, 0) == 0 && rs != NULL) {
+        if (rs->st_status == DB_REP_MASTER)
+            s->role = 1;
+        else if (rs->st_master != DB_EID_INVALID)
+            s->role = 2;
+    }
+    free(rs);
+    if (env->log_stat(env, &ls, 0) == 0 && ls != NULL) {
+        s->lsn_file = ls->st_cur_file;
+        s->lsn_offset = ls->st_cur_offset;
+    }
+    free(ls);
+    u_int32_t prio = 0;
+    if (env->rep_get_priority(env, &prio) == 0)
+        s->priority = prio;
+    s->last_election = last_master_change();
+}
+
+static void rep_dispatch(DB_ENV *env, DB_CHANNEL *ch, DBT *req, u_int32_t nreq, u_int32_t flags)
+{
+    struct creq *q = calloc(1, sizeof *q);
+    struct crep *p = calloc(1, sizeof *p);
+    uint8_t *out = malloc(CREQ_WIRE_MAX);
+    if (q == NULL || p == NULL || out == NULL) {
+        free(q);
+        free(p);
+        free(out);
+        return;                     /* the sender times out and retries */
+    }
+    struct store *st = atomic_load(&rep_store);
+    p->code = STORE_ERROR;
+    if (nreq != 1 || creq_decode(req[0].data, req[0].size, q) != 0) {
+        log_warn("store: cluster: a malformed request on the replication channel");
+    } else if (q->op == CREQ_STATUS) {
+        struct creq_status s;
+        status_local(env, &s);
+        p->code = STORE_OK;
+        p->dlen = creq_status_encode(&s, p->data, sizeof p->data);
+    } else if (st == NULL) {
+        p->code = STORE_NOTMASTER;
+    } else {
+        unsigned long before = atomic_load(&rep_unacked);
+        in_dispatch = true;
+        cluster_apply(st, q, p);
+        in_dispatch = false;
+        p->unacked = atomic_load(&rep_unacked) != before;
+    }
+    size_t n = crep_encode(p, out, CREQ_WIRE_MAX);
+    if ((flags & DB_REPMGR_NEED_RESPONSE) && n > 0) {
+        DBT d;
+        memset(&d, 0, sizeof d);
+        d.data = out;
+        d.size = (u_int32_t)n;
+        int ret = ch->send_msg(ch, &d, 1, 0);
+        if (ret != 0)
+            log_warn("store: cluster: cannot answer a %s: %s", creq_op_name(q->op), db_strerror(ret));
+    }
+    free(q);
+    free(p);
+    free(out);
+}
+
+/* ---- configuration and start -------------------------------------------------------- */
+
+static int add_site(DB_ENV *env, const struct cluster_site *s, bool local)
+{
+    DB_SITE *site = NULL;
+    int ret = env->repmgr_site(env, s->host, s->port, &site, 0);
+    if (ret != 0)
+        return ret;
+    if (local)
+        ret = site->set_config(site, DB_LOCAL_SITE, 1);
+    if (ret == 0)
+        ret = site->set_config(site, DB_LEGACY, 1);
+    int c = site->close(site);
+    return ret != 0 ? ret : c;
+}
+
+static int ack_policy(enum cluster_acks a)
+{
+    switch (a) {
+    case CLUSTER_ACKS_ALL: return DB_REPMGR_ACKS_ALL;
+    case CLUSTER_ACKS_ALL_AVAILABLE: return DB_REPMGR_ACKS_ALL_AVAILABLE;
+    case CLUSTER_ACKS_ONE: return DB_REPMGR_ACKS_ONE;
+    case CLUSTER_ACKS_NONE: return DB_REPMGR_ACKS_NONE;
+    case CLUSTER_ACKS_QUORUM: break;
+    }
+    return DB_REPMGR_ACKS_QUORUM;
+}
+
+int store_rep_configure(DB_ENV *env, const char *home)
+{
+    if (!rep_enabled)
+        return 0;
+    str_copy(rep_home, home, sizeof rep_home);
+    static const struct { int which; u_int32_t us; } timeouts[] = {
+        { DB_REP_ACK_TIMEOUT, 2000000 },       /* a commit waits this long for acks */
+        { DB_REP_CHECKPOINT_DELAY, 0 },        /* (30 s by default: every checkpoint,
+                                                * store_close's too, waited that long) */
+        { DB_REP_CONNECTION_RETRY, 1000000 },
+        { DB_REP_ELECTION_RETRY, 1000000 },
+        { DB_REP_ELECTION_TIMEOUT, 2000000 },
+        { DB_REP_HEARTBEAT_SEND, 500000 },     /* a stopped master is noticed ... */
+        { DB_REP_HEARTBEAT_MONITOR, 2000000 }, /* ... after this long */
+    };
+    int ret = env->set_event_notify(env, rep_event);
+    if (ret == 0)
+        ret = add_site(env, &rep_cc.node, true);
+    for (size_t i = 0; ret == 0 && i < rep_cc.npeers; i++)
+        ret = add_site(env, &rep_cc.peers[i], false);
+    if (ret == 0)
+        ret = env->repmgr_set_ack_policy(env, ack_policy(rep_cc.acks));
+    if (ret == 0)
+        ret = env->rep_set_priority(env, rep_cc.priority);
+    for (size_t i = 0; ret == 0 && i < sizeof timeouts / sizeof timeouts[0]; i++)
+        ret = env->rep_set_timeout(env, timeouts[i].which, timeouts[i].us);
+    if (ret == 0)
+        ret = env->repmgr_msg_dispatch(env, rep_dispatch, 0);
+    return ret;
+}
+
+/* Wait (up to two seconds) until this process is connected to enough sites: the master
+ * (unless it is this node) and, with this node, a majority of the group. */
+static void wait_connected(DB_ENV *env)
+{
+    for (int i = 0; i < 40; i++) {
+        u_int cnt = 0, up = 0;
+        DB_REPMGR_SITE *list = NULL;
+        DB_REP_STAT *rs = NULL;
+        int master = DB_EID_INVALID;
+        bool is_master = false;
+        if (env->rep_stat(env, &rs, 0) == 0 && rs != NULL) {
+            master = (int)rs->st_master;
+            is_master = rs->st_status == DB_REP_MASTER;
+        }
+        free(rs);
+        bool master_up = is_master;
+        if (env->repmgr_site_list(env, &cnt, &list) == 0) {
+            for (u_int k = 0; k < cnt; k++) {
+                bool c = list[k].status == DB_REPMGR_CONNECTED;
+                up += c;
+                master_up = master_up || (c && list[k].eid == master);
+            }
+        }
+        free(list);
+        if (master_up && (up + 1) * 2 > cnt + 1)
+            return;
+        sleep_ms(50);
+    }
+}
+
+int store_rep_start(DB_ENV *env)
+{
+    if (!rep_enabled)
+        return 0;
+    int ret = env->repmgr_start(env, REP_THREADS, DB_REP_ELECTION);
+    if (ret == DB_REP_IGNORE) {
+        /* A subordinate process: another one listens. It sends its own commits' log
+         * records on its own connections, so it waits for them (a commit made before
+         * would miss its acknowledgements). */
+        wait_connected(env);
+        ret = 0;
+    }
+    return ret;
+}
+
+/* ---- the replica's side: forwarding ------------------------------------------------- */
+
+/* One request to site EID (DB_EID_MASTER: whoever is master), its answer in P. */
+static int send_once(struct store *st, int eid, const uint8_t *buf, size_t n, db_timeout_t tmo,
+                     struct crep *p)
+{
+    if (pthread_rwlock_rdlock(&st->rw) != 0)
+        return EAGAIN;
+    int ret = DB_REP_UNAVAIL;
+    DB_CHANNEL *ch = NULL;
+    if (st->env != NULL && (ret = st->env->repmgr_channel(st->env, eid, &ch, 0)) == 0) {
+        DBT req, resp;
+        memset(&req, 0, sizeof req);
+        memset(&resp, 0, sizeof resp);
+        req.data = (void *)buf;
+        req.size = (u_int32_t)n;
+        resp.flags = DB_DBT_MALLOC;
+        ret = ch->send_request(ch, &req, 1, &resp, tmo, 0);
+        if (ret == 0 && crep_decode(resp.data, resp.size, p) != 0)
+            ret = EINVAL;
+        free(resp.data);
+        (void)ch->close(ch, 0);
+    }
+    (void)pthread_rwlock_unlock(&st->rw);
+    return ret;
+}
+
+int store_rep_forward(struct store *st, const struct creq *q, struct crep *p)
+{
+    if (in_dispatch)
+        return STORE_NOTMASTER;     /* we lost mastership while applying: the sender retries */
+    uint8_t *buf = malloc(CREQ_WIRE_MAX);
+    size_t n = buf ? creq_encode(q, buf, CREQ_WIRE_MAX) : 0;
+    if (n == 0) {
+        free(buf);
+        return STORE_ERROR;
+    }
+    int64_t start = mono_ms();
+    bool waited = false;
+    int code = STORE_ERROR;
+    for (unsigned attempt = 0;; attempt++) {
+        int ret = send_once(st, DB_EID_MASTER, buf, n, FWD_TIMEOUT_US, p);
+        if (ret == 0 && p->code != STORE_NOTMASTER && p->code != STORE_AGAIN) {
+            if (waited)
+                log_info("store: cluster: the master took the %s after %lld ms", creq_op_name(q->op),
+                         (long long)(mono_ms() - start));
+            code = p->code;
+            if (p->unacked)
+                atomic_fetch_add(&rep_unacked, 1);
+            break;
+        }
+        if (!waited && attempt >= 2)
+            log_warn("store: cluster: no master takes the %s (%s): waiting for one", creq_op_name(q->op),
+                     ret != 0 ? db_strerror(ret) : "it is not the master any more");
+        waited = waited || attempt >= 2;
+        if (atomic_load(&rep_stopping)) {
+            log_warn("store: cluster: stopping: the %s is dropped (no master)", creq_op_name(q->op));
+            break;
+        }
+        if (mono_ms() - start > FWD_WAIT_MS) {
+            log_err("store: cluster: no master for %d s: the %s failed", FWD_WAIT_MS / 1000,
+                    creq_op_name(q->op));
+            break;
+        }
+        sleep_ms(attempt < 5 ? 20u : 100u);
+    }
+    free(buf);
+    return code;
+}
+
+static void set_data(uint8_t *dst, size_t *dlen, const void *src, size_t n)
+{
+    *dlen = src != NULL && n <= CREQ_DATA_MAX ? n : 0;
+    if (*dlen > 0)
+        memcpy(dst, src, n);
+}
+
+int store_fwd(struct store *st, int r, const struct creq_args *a, struct crep *rep)
+{
+    if (r != STORE_NOTMASTER)
+        return r;
+    struct creq *q = calloc(1, sizeof *q);
+    struct crep *p = calloc(1, sizeof *p);
+    if (q == NULL || p == NULL || a->s1len > CREQ_DATA_MAX || a->s2len > CREQ_DATA_MAX) {
+        free(q);
+        free(p);
+        return STORE_ERROR;
+    }
+    q->op = a->op;
+    q->sub = a->sub;
+    q->flag = a->flag;
+    if (a->ip != NULL)
+        q->ip = *a->ip;
+    q->t = a->t;
+    memcpy(q->u, a->u, sizeof q->u);
+    set_data(q->s1, &q->s1len, a->s1, a->s1len);
+    set_data(q->s2, &q->s2len, a->s2, a->s2len);
+    r = store_rep_forward(st, q, p);
+    if (rep != NULL)
+        *rep = *p;
+    free(q);
+    free(p);
+    return r;
+}
+
+/* ---- status ------------------------------------------------------------------------ */
+
+static void fill_node(struct store_node *o, const struct creq_status *s)
+{
+    o->reachable = true;
+    o->role = s->role == 1 ? NODE_MASTER : s->role == 2 ? NODE_REPLICA : NODE_ELECTING;
+    o->lsn_file = s->lsn_file;
+    o->lsn_offset = s->lsn_offset;
+    o->last_change = s->last_election;
+    o->priority = s->priority;
+}
+
+int store_cluster_status(struct store *st, struct store_node *out, size_t max, size_t *n)
+{
+    *n = 0;
+    if (!rep_enabled || max == 0 || pthread_rwlock_rdlock(&st->rw) != 0)
+        return STORE_ERROR;
+    DB_ENV *env = st->env;
+    u_int cnt = 0;
+    DB_REPMGR_SITE *list = NULL;
+    struct creq_status s;
+    if (env == NULL) {
+        (void)pthread_rwlock_unlock(&st->rw);
+        return STORE_ERROR;
+    }
+    memset(&out[0], 0, sizeof out[0]);
+    (void)cluster_site_str(&rep_cc.node, out[0].addr, sizeof out[0].addr);
+    out[0].self = true;
+    status_local(env, &s);
+    fill_node(&out[0], &s);
+    wait_connected(env);
+    int ret = env->repmgr_site_list(env, &cnt, &list);
+    (void)pthread_rwlock_unlock(&st->rw);
+    *n = 1;
+    if (ret != 0)
+        return STORE_OK;
+    struct creq q = { .op = CREQ_STATUS };
+    uint8_t buf[128];
+    size_t len = creq_encode(&q, buf, sizeof buf);
+    struct crep *p = malloc(sizeof *p);
+    for (u_int k = 0; k < cnt && *n < max && p != NULL; k++) {
+        struct store_node *o = &out[(*n)++];
+        memset(o, 0, sizeof *o);
+        struct cluster_site site = { "", list[k].port };
+        str_copy(site.host, list[k].host, sizeof site.host);
+        (void)cluster_site_str(&site, o->addr, sizeof o->addr);
+        if (send_once(st, list[k].eid, buf, len, STATUS_TIMEOUT_US, p) == 0 && p->code == STORE_OK &&
+            creq_status_decode(p->data, p->dlen, &s) == 0)
+            fill_node(o, &s);
+    }
+    free(p);
+    free(list);
+    return STORE_OK;
+}

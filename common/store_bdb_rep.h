@@ -1,0 +1,50 @@
+/* store_bdb_rep: replication of the Berkeley DB store ([cluster], cluster_conf.h) with
+ * Berkeley DB 5.3's replication manager: the sites, the ack policy and the timeouts
+ * set before the environment opens, repmgr started after (the first process of a node
+ * to start it listens on the node's port, the others are subordinate: they write at
+ * the master and send on channels, but do not listen), the role changes logged, and
+ * the message channel: a replica's write goes to the master as a cluster_req request,
+ * which the master's dispatch applies (cluster_apply.c). Internal to store_bdb*.c. */
+#ifndef MS_STORE_BDB_REP_H
+#define MS_STORE_BDB_REP_H
+#include <db.h>
+#include <stdbool.h>
+
+#include "cluster_req.h"
+#include "store_bdb_env.h"
+
+/* Internal result of store_run on a replica's worker: the write must go to the master. */
+#define STORE_NOTMASTER (-3)
+
+/* Whether this process replicates ([cluster] given to store_set_cluster). */
+bool store_rep_on(void);
+/* Before DB_ENV->open: sites, policies, callbacks. HOME is the environment's. */
+int store_rep_configure(DB_ENV *env, const char *home);
+/* After DB_ENV->open: start repmgr (DB_REP_IGNORE in a subordinate process is fine). */
+int store_rep_start(DB_ENV *env);
+/* The process's store, for the master's dispatch of forwarded writes (NULL: none). */
+void store_rep_attach(struct store *st);
+/* True on a thread running the dispatch of a forwarded write: it must not wait for
+ * the environment's lock (store_bdb_run.c) nor forward again. */
+bool store_rep_in_dispatch(void);
+/* Send Q to the master and wait for its answer in P, retrying while there is no master
+ * (an election) for up to 30 s with a log line; the STORE_* code of the answer. Never
+ * on an event-loop thread (store.h: a network wait). */
+int store_rep_forward(struct store *st, const struct creq *q, struct crep *p);
+
+/* The arguments of one forwarded write (the fields of struct creq it uses). */
+struct creq_args {
+    uint8_t op, sub;
+    bool flag;
+    const struct ipaddr *ip;
+    int64_t t;
+    uint32_t u[3];
+    const void *s1, *s2;
+    size_t s1len, s2len;
+};
+/* store_bdb.c's writes: R is what the local attempt gave; unless STORE_NOTMASTER it is
+ * the answer, otherwise the request A goes to the master (store_rep_forward) and REP,
+ * if not NULL, gets the master's answer. */
+int store_fwd(struct store *st, int r, const struct creq_args *a, struct crep *rep);
+
+#endif

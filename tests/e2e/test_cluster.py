@@ -1,0 +1,257 @@
+"""Three nodes replicating the store with Berkeley DB's replication manager ([cluster]),
+each its own data_dir, replication port, smtpd and pop3d on loopback, started here:
+- a user added with userdb on any node (a replica forwards the write to the master over
+  the replication channel) appears on every node; `userdb cluster status` shows one
+  master and two replicas;
+- POP-before-SMTP across nodes: a POP3 login on B lets that IP relay through A within a
+  second; mail delivered by A is collected from B (mail_dir on a shared directory);
+- the lockout counts failures made against any node;
+- a partition (a replica's processes stopped with SIGSTOP) and its healing: the replica
+  catches up;
+- kill -9 of the master under a userdb write load: an election, every acknowledged write
+  present afterwards on the survivors, and the old master restarted rejoins as a replica.
+The tests run in order on one cluster (names test_1_... to test_5_...)."""
+import os
+import pwd
+import re
+import shutil
+import signal
+import smtplib
+import threading
+import time
+import unittest
+
+from tests.e2e import harness
+from tests.e2e.harness import DOMAIN, REMOTE_IP
+from tests.e2e.test_lockout import Pop
+
+ALICE, ALICE_PW = "alice@" + DOMAIN, "Tr1cky-Walrus-Lamp"
+LIMIT = 4
+NAMES = ("a", "b", "c")
+
+
+def poll(fn, timeout=10.0, step=0.05):
+    end = time.time() + timeout
+    while True:
+        v = fn()
+        if v or time.time() > end:
+            return v
+        time.sleep(step)
+
+
+class Node:
+    def __init__(self, name, rep_ports, i, mail_dir, sink, extra=""):
+        peers = ", ".join("127.0.0.1:%d" % p for j, p in enumerate(rep_ports) if j != i)
+        self.name = name
+        self.rep_port = rep_ports[i]
+        self.env = harness.Env(
+            "cluster-" + name,
+            server_conf="auth_fail_limit = %d\nmail_dir = %s\n" % (LIMIT, mail_dir),
+            routes="example.net = 127.0.0.1:%d" % sink,
+            sections="[smtp in]\nlisten = 127.0.0.1:{port:smtp}\nrelay_pop_before_smtp = yes\n"
+                     "auth_mechanisms = PLAIN\nplaintext_auth = always\n\n"
+                     "[pop3 main]\nlisten = 127.0.0.1:{port:pop}\nplaintext_auth = always\n\n"
+                     "[cluster]\nnode = 127.0.0.1:%d\npeers = %s\npriority = %d\n%s"
+                     % (rep_ports[i], peers, 100 - 10 * i, extra))
+
+    def start(self):
+        self.env.start("smtpd", wait=[])
+        # pop3d once smtpd made data_dir's tree (both at once race for its owner)
+        poll(lambda: os.path.isdir(os.path.join(self.env.data, "db")), 10)
+        self.env.start("pop3d", wait=[])
+
+    def wait(self):
+        harness.wait_port(self.env.ports["smtp"], timeout=60, proc=self.env.procs["smtpd"])
+        harness.wait_port(self.env.ports["pop"], timeout=60, proc=self.env.procs["pop3d"])
+
+    def signal(self, sig):
+        for p in self.env.procs.values():
+            os.kill(p.pid, sig)
+
+    def kill9(self):
+        for d in list(self.env.procs):
+            self.env.kill9(d)
+
+    def has_user(self, address):
+        return self.env.userdb("show", address, check=False).returncode == 0
+
+    def status(self):
+        return self.env.userdb("cluster", "status", check=False)
+
+    def role(self):
+        for line in self.status().stdout.splitlines():
+            if line.endswith("(this node)"):
+                return line.split()[1]
+        return None
+
+
+class Cluster(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.sink = harness.free_port()
+        cls.mail = os.path.join(harness.WORK, "cluster-mail-%d" % os.getpid())
+        shutil.rmtree(cls.mail, ignore_errors=True)
+        os.makedirs(cls.mail, 0o700)
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam("mail")
+            os.chown(cls.mail, pw.pw_uid, pw.pw_gid)
+        ports = [harness.free_port() for _ in NAMES]
+        cls.nodes = [Node(n, ports, i, cls.mail, cls.sink) for i, n in enumerate(NAMES)]
+        for n in cls.nodes:
+            n.start()
+        for n in cls.nodes:
+            n.wait()
+
+    @classmethod
+    def tearDownClass(cls):
+        errors = []
+
+        def stop(n):                 # all at once: no node is left alone without a master
+            try:
+                n.signal(signal.SIGCONT)
+                n.env.stop_all()
+            except (AssertionError, ProcessLookupError) as e:
+                errors.append(str(e))
+
+        threads = [threading.Thread(target=stop, args=(n,)) for n in cls.nodes]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        shutil.rmtree(cls.mail, ignore_errors=True)
+        if errors:
+            raise AssertionError("\n".join(errors))
+
+    def master(self):
+        roles = [n.role() for n in self.nodes]
+        masters = [n for n, r in zip(self.nodes, roles) if r == "master"]
+        return masters[0] if len(masters) == 1 else None
+
+    def test_1_users_replicate(self):
+        m = poll(self.master, 20)
+        self.assertIsNotNone(m, "no master elected")
+        r = m.status()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(len(re.findall(r" master ", r.stdout)), 1, r.stdout)
+        self.assertEqual(len(re.findall(r" replica ", r.stdout)), 2, r.stdout)
+        replica = next(n for n in self.nodes if n is not m)
+        # on a replica: forwarded to the master, then replicated to every node
+        replica.env.add_user(ALICE, ALICE_PW, relay=True)
+        m.env.add_user("bob@" + DOMAIN, "Quiet-Otter-Stone-9")
+        for n in self.nodes:
+            self.assertTrue(poll(lambda: n.has_user(ALICE) and n.has_user("bob@" + DOMAIN), 5),
+                            "users missing on node %s" % n.name)
+        replica.env.userdb("alias", "add", "al@" + DOMAIN, ALICE)
+        self.assertTrue(poll(lambda: "al@" in m.env.userdb("alias", "list").stdout, 5))
+        replica.env.userdb("del", "bob@" + DOMAIN)
+        for n in self.nodes:
+            self.assertTrue(poll(lambda: not n.has_user("bob@" + DOMAIN), 5))
+
+    def test_2_pop_before_smtp_across_nodes(self):
+        a, b = self.nodes[0], self.nodes[1]
+        self.assertTrue(poll(lambda: a.has_user(ALICE), 5))
+
+        def rcpt():
+            s = a.env.smtp("smtp", REMOTE_IP)
+            s.mail("someone@elsewhere.test")
+            code, _ = s.rcpt("friend@example.net")
+            s.quit()
+            return code
+
+        self.assertEqual(rcpt(), 550)
+        p = b.env.pop3("pop", REMOTE_IP)
+        p.user(ALICE)
+        p.pass_(ALICE_PW)
+        p.quit()
+        t0 = time.time()
+        self.assertTrue(poll(lambda: rcpt() == 250, 1.0, 0.05), "no relay through A within 1 s")
+        self.assertLess(time.time() - t0, 1.5)
+        # mail delivered by A is collected from B: Maildirs on the shared mail_dir
+        s = a.env.smtp("smtp")
+        s.sendmail("x@elsewhere.test", [ALICE], b"Subject: across\r\n\r\nshared maildir\r\n")
+        s.quit()
+        p = b.env.pop3("pop")
+        p.user(ALICE)
+        p.pass_(ALICE_PW)
+        self.assertEqual(p.stat()[0], 1)
+        self.assertIn(b"shared maildir", b"\r\n".join(p.retr(1)[1]))
+        p.dele(1)
+        p.quit()
+
+    def test_3_lockout_across_nodes(self):
+        ip = "127.0.0.23"
+        for node in (self.nodes[0], self.nodes[1], self.nodes[0], self.nodes[2]):
+            c = Pop(node.env.ports["pop"], ip)
+            c.cmd("USER " + ALICE)
+            self.assertTrue(c.cmd("PASS wrong-password").startswith("-ERR"))
+            c.close()
+        for n in self.nodes:
+            self.assertTrue(poll(lambda: re.search(r"^%s failures=%d .*locked=yes" % (ip, LIMIT),
+                                                    n.env.userdb("lockout", "list").stdout, re.M), 5),
+                            n.env.userdb("lockout", "list").stdout)
+        c = Pop(self.nodes[1].env.ports["pop"], ip)    # the right password: locked out
+        c.cmd("USER " + ALICE)
+        self.assertTrue(c.cmd("PASS " + ALICE_PW).startswith("-ERR"))
+        c.close()
+
+    def test_4_partition_heals(self):
+        m = poll(self.master, 10)
+        self.assertIsNotNone(m)
+        cut = next(n for n in self.nodes if n is not m)
+        cut.signal(signal.SIGSTOP)
+        try:
+            m.env.add_user("during-partition@" + DOMAIN, "Partition-Pass-77")   # acked by the third
+            self.assertFalse(cut.has_user("during-partition@" + DOMAIN))
+        finally:
+            cut.signal(signal.SIGCONT)
+        self.assertTrue(poll(lambda: cut.has_user("during-partition@" + DOMAIN), 10),
+                        "the stopped replica did not catch up")
+
+    def test_5_master_killed_under_load(self):
+        m = poll(self.master, 10)
+        self.assertIsNotNone(m)
+        others = [n for n in self.nodes if n is not m]
+        acked, stop = [], threading.Event()
+
+        def writer(node, tag):
+            i = 0
+            while not stop.is_set():
+                addr = "load-%s-%d@%s" % (tag, i, DOMAIN)
+                r = node.env.userdb("add", addr, "--no-mailbox", password="Load-Pass-%d-x" % i,
+                                    check=False)
+                if r.returncode == 0:
+                    acked.append(addr)
+                i += 1
+
+        threads = [threading.Thread(target=writer, args=(n, n.name)) for n in others]
+        for t in threads:
+            t.start()
+        time.sleep(2.0)
+        m.kill9()
+        t_kill = time.time()
+        new = poll(lambda: next((n for n in others if n.role() == "master"), None), 20)
+        self.assertIsNotNone(new, "no new master after the kill")
+        n_before = len(acked)
+        self.assertTrue(poll(lambda: len(acked) > n_before, 15), "no write acknowledged after the election")
+        stop.set()
+        for t in threads:
+            t.join(60)
+        self.assertLess(time.time() - t_kill, 40)
+        self.assertGreater(len(acked), 5)
+        logs = new.env.log("smtpd") + new.env.log("pop3d")
+        self.assertIn("store: cluster: the master is gone", logs)
+        self.assertIn("this node is now the replication master", logs)
+        for n in others:
+            self.assertTrue(poll(lambda: all(a in n.env.userdb("list").stdout for a in acked), 10),
+                            "acknowledged writes missing on %s" % n.name)
+        # the old master comes back as a replica and catches up
+        m.start()
+        m.wait()
+        self.assertTrue(poll(lambda: m.role() == "replica", 20), m.status().stdout)
+        self.assertTrue(poll(lambda: all(a in m.env.userdb("list").stdout for a in acked), 15))
+        r = new.status()
+        self.assertEqual(r.returncode, 0, r.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()
