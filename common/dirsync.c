@@ -105,7 +105,7 @@ static int run_sync(struct ds_slot *s, struct ds_waiter **wake)
 
 /* Wake the callers taken off by run_sync. glibc's sem_post touches a semaphore only
  * until the waiter can see the post (safe to destroy right after sem_wait, glibc bug
- * 12674), so the next pointer is read first. */
+ * 12674), and the waiter may queue again at once, so the next pointer is read first. */
 static void post_all(struct ds_waiter *w)
 {
     while (w) {
@@ -116,28 +116,33 @@ static void post_all(struct ds_waiter *w)
     }
 }
 
+/* The calling thread's waiter: a thread waits for one sync at a time, and its node
+ * stays valid while another thread still holds it in the list (up to the post). */
+static __thread struct ds_waiter ds_self;
+
 /* With ds_mu held: queue a waiter for ticket t and sleep until woken. Returns true
  * with ds_mu held when made the syncer; false without it, the result in *rc and errno
  * (users already counted down for it). */
 static bool wait_turn(struct ds_slot *s, unsigned long t, int *rc)
 {
-    struct ds_waiter w = { .ticket = t };
-    if (sem_init(&w.sem, 0, 0) != 0)
+    struct ds_waiter *w = &ds_self;
+    *w = (struct ds_waiter){ .ticket = t };
+    if (sem_init(&w->sem, 0, 0) != 0)
         abort();                 /* EINVAL: impossible for value 0 */
     struct ds_waiter **p = &s->waiters;
     while (*p)
         p = &(*p)->next;
-    *p = &w;
+    *p = w;
     pthread_mutex_unlock(&ds_mu);
-    while (sem_wait(&w.sem) != 0)
+    while (sem_wait(&w->sem) != 0)
         ;                        /* EINTR */
-    sem_destroy(&w.sem);
-    if (w.syncer) {
+    sem_destroy(&w->sem);
+    if (w->syncer) {
         pthread_mutex_lock(&ds_mu);
         return true;
     }
-    *rc = w.rc;
-    errno = w.err;
+    *rc = w->rc;
+    errno = w->err;
     return false;
 }
 
