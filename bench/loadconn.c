@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,14 +54,35 @@ void set_addr(struct sockaddr_in *sa, const char *ip, int port)
 static SSL_CTX *g_ctx;
 static pthread_once_t g_ctx_once = PTHREAD_ONCE_INIT;
 
+int g_resume;
+atomic_long g_resumed;
+/* -R: each client thread keeps the last session (TLS 1.3 ticket) the server gave it */
+static __thread SSL_SESSION *t_sess;
+
+static int keep_session(SSL *ssl, SSL_SESSION *sess)
+{
+    (void)ssl;
+    if (t_sess)
+        SSL_SESSION_free(t_sess);
+    t_sess = sess;
+    return 1; /* the reference is ours */
+}
+
 static void ctx_init(void)
 {
     g_ctx = SSL_CTX_new(TLS_client_method());
     if (!g_ctx)
         die("SSL_CTX_new failed");
     SSL_CTX_set_verify(g_ctx, SSL_VERIFY_NONE, NULL);
-    /* a fresh full handshake per session, as a client that keeps no session cache */
-    SSL_CTX_set_session_cache_mode(g_ctx, SSL_SESS_CACHE_OFF);
+    if (g_resume) {
+        /* as Thunderbird (NSS) or Outlook (Schannel): the next connection to the same
+         * server resumes the last session, skipping the server's signature */
+        SSL_CTX_set_session_cache_mode(g_ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+        SSL_CTX_sess_set_new_cb(g_ctx, keep_session);
+    } else {
+        /* a fresh full handshake per session, as a client that keeps no session cache */
+        SSL_CTX_set_session_cache_mode(g_ctx, SSL_SESS_CACHE_OFF);
+    }
     SSL_CTX_set_mode(g_ctx, SSL_MODE_RELEASE_BUFFERS);
 }
 
@@ -73,10 +95,13 @@ int c_tls(conn_t *c)
     c->len = c->pos = 0;
     c->ssl = SSL_new(g_ctx);
     if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1 ||
-        SSL_set_tlsext_host_name(c->ssl, "mail.example.test") != 1 || SSL_connect(c->ssl) != 1) {
+        SSL_set_tlsext_host_name(c->ssl, "mail.example.test") != 1 ||
+        (g_resume && t_sess && SSL_set_session(c->ssl, t_sess) != 1) || SSL_connect(c->ssl) != 1) {
         ERR_clear_error();
         return -1;
     }
+    if (SSL_session_reused(c->ssl))
+        atomic_fetch_add(&g_resumed, 1);
     return 0;
 }
 

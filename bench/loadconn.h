@@ -27,6 +27,8 @@ typedef struct {
 
 extern struct sockaddr_in g_dst, g_src;
 extern int g_bind; /* -b given: g_src is the source of every connection of the plain modes */
+extern int g_resume;        /* -R: TLS sessions resumed with the thread's last ticket */
+extern _Atomic long g_resumed; /* handshakes that resumed */
 
 double now(void);
 void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));

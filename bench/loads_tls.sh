@@ -9,6 +9,9 @@
 #              QUIT until each mailbox (filled with fill_maildir.py) is empty; pop3s: the same
 #              over implicit TLS on 2995
 #   idle_tls   10,000 SMTP sessions held after STARTTLS (our side: the PSS target)
+# BENCH_TLS_RESUME=1: subm_tls, pop3_tls and pop3s clients resume their TLS sessions (smtpload
+# -R, each thread its last ticket), as mail clients with a session cache do; default: full
+# handshakes.
 #   office     a mixed load for OFFICE_SECS (loadoffice.c)
 # The side's paths: MD_FMT (printf format of a user's Maildir), OWNER, SINK, PIDS_SMTP,
 # PIDS_POP3 (set by side_ours / side_peer).
@@ -57,7 +60,7 @@ load_subm_tls() {
         base=$(files_in "$md") c0=$(srv_cpu $PIDS_SMTP)
         mem_start $PIDS_SMTP
         timed "$BUILD_DIR/smtpload" subm 127.0.0.1 $SUBM_PORT -u alice@example.test -p secret-alice \
-            -t bob@example.test -c 50 -m "$NSUBM" -l 20480
+            -t bob@example.test -c 50 -m "$NSUBM" -l 20480 ${BENCH_TLS_RESUME:+-R}
         w=$(python3 "$PEERS/tools/maildir_wait.py" "$md" $((base + NSUBM)) 120)
         got=$(( $(kv count "$w") - base ))
         echo " $LINE srv_cpu_s=$(sub "$(srv_cpu $PIDS_SMTP)" "$c0") srv_peak_pss_kb=$(kv peak_pss_kb "$(mem_stop)") delivered=$got missing=$((NSUBM - got))" | tee -a "$out"
@@ -137,7 +140,7 @@ load_pop3_tls() {
             fill_pop3_users; sleep 2
             c0=$(srv_cpu $PIDS_POP3)
             mem_start $PIDS_POP3
-            timed "$BUILD_DIR/smtpload" pop3 127.0.0.1 $port -U "$uf" -m "$NPOPTLS" -n 20 -k $kind
+            timed "$BUILD_DIR/smtpload" pop3 127.0.0.1 $port -U "$uf" -m "$NPOPTLS" -n 20 -k $kind ${BENCH_TLS_RESUME:+-R}
             left=$(left_pop3_users)
             echo " $LINE srv_cpu_s=$(sub "$(srv_cpu $PIDS_POP3)" "$c0") srv_peak_pss_kb=$(kv peak_pss_kb "$(mem_stop)") left=$left missing=$((want - $(kv items "$LINE") + left))" | tee -a "$out"
         done

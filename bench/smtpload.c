@@ -26,6 +26,8 @@
  *       when all are up, holds HOLD_S seconds, prints DONE dropped_during_hold=...
  *   smtpload office  HOST MXPORT -U USERFILE -S SUBMPORT -P POP3PORT [-d SECS] [-i INBOUND]
  *                    [-r INTERVAL_S] [-b OUTSIDE_IP] [-l BYTES]: a whole office, see loadoffice.c
+ * -R (TLS loads): each thread resumes its next TLS session with the last ticket it got, as
+ * a mail client with a session cache does (prints resumed=N); default: full handshakes.
  * Build: gcc -O2 -pthread -o smtpload smtpload.c loadconn.c loadtls.c -lssl -lcrypto
  */
 #define _GNU_SOURCE
@@ -419,6 +421,8 @@ static int run(int conc, double secs)
                 *q = '_';
         printf(" first_error=%s", err);
     }
+    if (g_resume)
+        printf(" resumed=%ld", (long)g_resumed);
     printf("\n");
     free(all.v);
     free(ws);
@@ -464,7 +468,7 @@ int main(int argc, char **argv)
     set_addr(&g_dst, argv[2], atoi(argv[3]));
     g_count = 1000;
     optind = first;
-    while ((opt = getopt(argc, argv, "u:p:c:d:b:t:f:s:m:l:U:k:n:H:F:")) != -1) {
+    while ((opt = getopt(argc, argv, "u:p:c:d:b:t:f:s:m:l:U:k:n:H:F:R")) != -1) {
         switch (opt) {
         case 'u': g_user = optarg; break;
         case 'p': g_pass = optarg; break;
@@ -482,6 +486,7 @@ int main(int argc, char **argv)
             break;
         case 'n': g_per_session = atol(optarg); break;
         case 'H': hold = atof(optarg); break;
+        case 'R': g_resume = 1; break;
         default: usage();
         }
     }

@@ -29,6 +29,7 @@ struct workq {
     struct jobq pending;     /* waiting for a worker */
     struct jobq finished;    /* work done, done() not yet run */
     bool stopping;
+    unsigned idle;           /* workers waiting on cv */
     unsigned nthreads;
     pthread_t *threads;
     struct event *ev_done;
@@ -55,28 +56,45 @@ static struct job *jobq_pop(struct jobq *q)
     return j;
 }
 
+/* One lock hold per job in the common case: the finished job is handed back and the
+ * next one taken together; the loop is told (event_active) outside the mutex, so the
+ * loop thread taking it in run_finished or workq_submit does not wait on a worker
+ * that waits on the base's lock. */
 static void *worker(void *arg)
 {
     struct workq *q = arg;
+    struct job *done = NULL;
 
-    pthread_mutex_lock(&q->mu);
     for (;;) {
+        pthread_mutex_lock(&q->mu);
+        bool tell = false;
+        if (done) {
+            tell = q->finished.head == NULL;
+            jobq_push(&q->finished, done);
+            done = NULL;
+        }
         struct job *j = jobq_pop(&q->pending);
-        if (!j) {
-            if (q->stopping)   /* the queue is empty: every submitted job has run */
-                break;
+        if (!j && tell) {               /* tell the loop before sleeping */
+            pthread_mutex_unlock(&q->mu);
+            event_active(q->ev_done, EV_READ, 0);
+            tell = false;
+            pthread_mutex_lock(&q->mu);
+            j = jobq_pop(&q->pending);
+        }
+        while (!j && !q->stopping) {
+            q->idle++;
             pthread_cond_wait(&q->cv, &q->mu);
-            continue;
+            q->idle--;
+            j = jobq_pop(&q->pending);
         }
         pthread_mutex_unlock(&q->mu);
-        j->work(j->arg);
-        pthread_mutex_lock(&q->mu);
-        bool was_empty = q->finished.head == NULL;
-        jobq_push(&q->finished, j);
-        if (was_empty)
+        if (tell)
             event_active(q->ev_done, EV_READ, 0);
+        if (!j)                         /* stopping, and every submitted job has run */
+            break;
+        j->work(j->arg);
+        done = j;
     }
-    pthread_mutex_unlock(&q->mu);
     return NULL;
 }
 
@@ -158,8 +176,10 @@ int workq_submit(struct workq *q, void (*work)(void *arg), void (*done)(void *ar
         return -1;
     }
     jobq_push(&q->pending, j);
-    pthread_cond_signal(&q->cv);
+    bool wake = q->idle > 0;
     pthread_mutex_unlock(&q->mu);
+    if (wake)        /* after the unlock: the woken worker does not block on q->mu */
+        pthread_cond_signal(&q->cv);
     return 0;
 }
 

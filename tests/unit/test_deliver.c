@@ -403,6 +403,52 @@ static void test_concurrent_deliveries(void)
     CU_ASSERT(n >= 1 && n <= 300);   /* at most one per link, fewer when they overlap */
 }
 
+/* Many callers on one directory: each gets the result of an fsync that started after
+ * its call (0 here, ENOENT for a missing one, also when another caller's fsync covered
+ * it), and overlapping calls share fsyncs. */
+struct ds_arg {
+    const char *path;
+    int want_errno;
+    long ok;
+};
+
+static void *dirsync_thread(void *p)
+{
+    struct ds_arg *a = p;
+    for (int i = 0; i < 200; i++) {
+        errno = 0;
+        int r = dirsync(a->path);
+        if ((a->want_errno == 0 && r == 0) || (r == -1 && errno == a->want_errno))
+            a->ok++;
+    }
+    return NULL;
+}
+
+static void dirsync_many(const char *path, int want_errno)
+{
+    pthread_t th[8];
+    struct ds_arg a[8];
+    for (int i = 0; i < 8; i++) {
+        a[i] = (struct ds_arg){ .path = path, .want_errno = want_errno };
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&th[i], NULL, dirsync_thread, &a[i]), 0);
+    }
+    for (int i = 0; i < 8; i++) {
+        CU_ASSERT_EQUAL(pthread_join(th[i], NULL), 0);
+        CU_ASSERT_EQUAL(a[i].ok, 200);
+    }
+}
+
+static void test_dirsync_shared(void)
+{
+    char path[512];
+    unsigned long before = dirsync_count();
+    dirsync_many(data_dir, 0);
+    unsigned long n = dirsync_count() - before;
+    CU_ASSERT(n >= 1 && n <= 1600);
+    snprintf(path, sizeof path, "%s/no/such/dir", data_dir);
+    dirsync_many(path, ENOENT);
+}
+
 static void test_dirsync_error(void)
 {
     char path[512];
@@ -429,6 +475,7 @@ static CU_TestInfo tests[] = {
     { "stale spool files of dead processes removed", test_clean_spool },
     { "concurrent deliveries (grouped directory fsyncs)", test_concurrent_deliveries },
     { "dirsync reports errors", test_dirsync_error },
+    { "dirsync shared by many callers", test_dirsync_shared },
     CU_TEST_INFO_NULL,
 };
 
