@@ -411,6 +411,7 @@ struct sync_ctx {
     struct ub_ctx *ub[2];         /* [validate] */
     unsigned gen[2], timeout[2];
     pid_t pid;                    /* the process that made them */
+    struct dns_acache *answers;   /* the non-validating lookups' (dns_acache.h) */
 };
 
 static __thread struct sync_ctx *tl_sync;
@@ -425,6 +426,7 @@ static void sync_ctx_free(void *p)
     for (size_t i = 0; i < 2; i++)
         if (s->ub[i])
             ub_ctx_delete(s->ub[i]);
+    free(s->answers);
     free(s);
 }
 
@@ -532,62 +534,16 @@ static enum dns_sec sec_of(const struct ub_result *res)
     return res->bogus ? DNS_SEC_BOGUS : res->secure ? DNS_SEC_SECURE : DNS_SEC_INSECURE;
 }
 
-/* The process's kept answers of the non-validating blocking lookups (dns_acache.h),
- * under answers_mu; made on first use. */
-static pthread_mutex_t answers_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct dns_acache *answers;
-static __thread bool tl_cache_only, tl_missed;    /* dns_sync_cache_only */
-
-void dns_sync_cache_only(bool on)
-{
-    tl_cache_only = on;
-    tl_missed = false;
-}
-
-bool dns_sync_missed(void)
-{
-    return tl_missed;
-}
-
-static long long mono_s(void)
+/* The calling thread's kept answers (its sync_ctx exists) and the time for them. */
+static struct dns_acache *sync_answers(long long *now)
 {
     struct timespec ts;
-    return clock_gettime(CLOCK_MONOTONIC, &ts) == 0 ? (long long)ts.tv_sec : -1;
-}
-
-static unsigned conf_gen(void)
-{
-    if (pthread_mutex_lock(&conf_mu) != 0)
-        abort();
-    unsigned gen = conf.gen;
-    pthread_mutex_unlock(&conf_mu);
-    return gen;
-}
-
-/* NAME/TYPE from the kept answers: 1 (*len, *status set), or 0. */
-static int kept_answer(const char *name, int type, unsigned char *buf, size_t size,
-                       int *len, enum dns_status *status)
-{
-    long long now = mono_s();
-    size_t clen = 0;
-    if (now < 0 || pthread_mutex_lock(&answers_mu) != 0)
-        return 0;
-    int hit = answers && dns_acache_get(answers, name, type, conf_gen(), now, buf, size,
-                                        &clen, status);
-    pthread_mutex_unlock(&answers_mu);
-    *len = hit && *status == DNS_OK ? (int)clen : -1;
-    return hit;
-}
-
-static void keep_answer(const char *name, int type, const struct dns_answer *a, unsigned gen)
-{
-    long long now = mono_s();
-    if (now < 0 || pthread_mutex_lock(&answers_mu) != 0)
-        return;
-    if (!answers)
-        answers = xcalloc(1, sizeof *answers);
-    dns_acache_put(answers, name, type, gen, now, a->status, a->ttl, a->packet, a->packet_len);
-    pthread_mutex_unlock(&answers_mu);
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        return NULL;
+    *now = (long long)ts.tv_sec;
+    if (!tl_sync->answers)
+        tl_sync->answers = xcalloc(1, sizeof *tl_sync->answers);
+    return tl_sync->answers;
 }
 
 /* dns_sync_query, validating or not, on the calling thread's context; *sec (may be
@@ -600,22 +556,21 @@ static int sync_query(const char *name, int type, unsigned char *buf, size_t siz
     *status = DNS_ERROR;
     if (sec)
         *sec = DNS_SEC_INSECURE;
-    /* the kept answers first (dns_acache.h): no round trip to libunbound's thread for
-     * a name asked a moment ago; in cache-only mode nothing else */
-    int len = -1;
-    if (!validate && kept_answer(name, type, buf, size, &len, status))
-        return len;
-    if (tl_cache_only) {
-        tl_missed = true;
-        return -1;
-    }
     struct ub_ctx *ub = sync_ctx(validate, &timeout);
     if (!ub)
         return -1;
-    unsigned gen = tl_sync->gen[validate];
+    /* the thread's own answers first (dns_acache.h): no round trip to libunbound's
+     * thread for a name asked a moment ago */
+    unsigned gen = tl_sync->gen[0];
+    long long now = 0;
+    struct dns_acache *ac = validate ? NULL : sync_answers(&now);
+    size_t clen = 0;
+    if (ac && dns_acache_get(ac, name, type, gen, now, buf, size, &clen, status))
+        return *status == DNS_OK ? (int)clen : -1;
     struct ub_result *res = sync_resolve(ub, name, type, timeout ? timeout : 5, &broken);
     if (broken)
         sync_ctx_drop(validate);
+    int len = -1;
     if (res && sec)
         *sec = sec_of(res);
     if (res && res->bogus) {
@@ -625,8 +580,9 @@ static int sync_query(const char *name, int type, unsigned char *buf, size_t siz
         struct dns_answer a;
         if (dns_parse_answer(res->answer_packet, (size_t)res->answer_len, type, &a) == 0) {
             *status = a.status;
-            if (!validate)
-                keep_answer(name, type, &a, gen);
+            if (ac)
+                dns_acache_put(ac, name, type, gen, now, a.status, a.ttl, res->answer_packet,
+                               (size_t)res->answer_len);
         }
         if (*status == DNS_OK) {
             memcpy(buf, res->answer_packet, (size_t)res->answer_len);

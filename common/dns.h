@@ -95,18 +95,9 @@ void dns_cancel(struct dns_query *q);
 void dns_thread_end(void);
 
 /* Blocking, for threads that may wait (queue delivery threads): the answer packet into
- * buf; returns its length, or -1 with *status set (NXDOMAIN, NODATA, ERROR). Answers
- * are kept for their TTL by the process (dns_acache.h) and served from there first. */
+ * buf; returns its length, or -1 with *status set (NXDOMAIN, NODATA, ERROR). */
 int dns_sync_query(const char *name, int type, unsigned char *buf, size_t size,
                    enum dns_status *status);
-
-/* The calling thread's blocking lookups in cache-only mode (ON) or not: a lookup that
- * is not among the kept answers (dns_acache.h) fails at once (-1, DNS_ERROR) instead of
- * asking the resolver, and is noted for dns_sync_missed (reset here). For work that may
- * run on an event-loop thread only when it needs no network wait (checks.h). */
-void dns_sync_cache_only(bool on);
-/* Since cache-only mode was turned on: did a lookup fail for want of a kept answer? */
-bool dns_sync_missed(void);
 
 /* dns_sync_query with DNSSEC validation: *sec says secure / insecure / bogus (a bogus
  * answer is -1 with *status DNS_ERROR). */

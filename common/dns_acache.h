@@ -1,22 +1,20 @@
-/* dns_acache: the recent answers to the blocking lookups (dns_sync_query), kept for
- * their TTL. libunbound caches too, but each of its answers, cached or not, is a round
- * trip to its resolver thread (a pipe, two wake-ups); the checks of one received message
- * ask the same few names each time (the sender's SPF record and what it names, the DKIM
- * key, the _dmarc record), so these are answered here on the calling thread, and an
- * event-loop thread can run those checks in place when all their answers are here
- * (dns_sync_cache_only, checks.h).
+/* dns_acache: a thread's recent answers to its blocking lookups (dns_sync_query), kept
+ * for their TTL. libunbound caches too, but each of its answers, cached or not, is a
+ * round trip to its resolver thread (a pipe, two wake-ups); the checks of one received
+ * message ask the same few names each time (the sender's SPF record and what it names,
+ * the DKIM key, the _dmarc record), so these are answered here on the calling thread.
  * Positive answers (the packet) and negative ones (NXDOMAIN, NODATA: the SOA's TTL,
  * RFC 2308) are kept; errors never; TTL 0 never; at most DNS_ACACHE_MAX_TTL seconds.
  * Entries carry the resolver settings' generation: none of them answers after
  * dns_configure. Fixed size (DNS_ACACHE_SLOTS, packets up to DNS_ACACHE_PKT octets),
- * the least recently used replaced. Pure: no locks (dns.c holds one), time given. */
+ * the least recently used replaced. Pure: no locks (one per thread), time given. */
 #ifndef MS_DNS_ACACHE_H
 #define MS_DNS_ACACHE_H
 #include <stddef.h>
 
 #include "dns.h"
 
-#define DNS_ACACHE_SLOTS 64
+#define DNS_ACACHE_SLOTS 16
 #define DNS_ACACHE_PKT 1232            /* an EDNS answer that needs no TCP */
 #define DNS_ACACHE_MAX_TTL 3600
 

@@ -21,10 +21,6 @@ static enum dkimv_key dns_key(void *ctx, const char *name, char *out, size_t n)
         return DKIMV_KEY_TEMPFAIL;
     enum dns_status st;
     int len = dns_sync_query(name, ns_t_txt, pkt, KEY_PKT, &st);
-    if (dns_sync_missed()) {           /* in place, not kept: the run goes to a worker */
-        free(pkt);
-        return DKIMV_KEY_TEMPFAIL;
-    }
     enum dkimv_key r;
     if (len < 0)
         r = st == DNS_NXDOMAIN || st == DNS_NODATA ? DKIMV_KEY_NOTFOUND : DKIMV_KEY_TEMPFAIL;
@@ -39,11 +35,6 @@ static enum dkimv_key dns_key(void *ctx, const char *name, char *out, size_t n)
         log_info("dkim: key %s: %s", name, r == DKIMV_KEY_NOTFOUND ? "not found"
                                           : r == DKIMV_KEY_TEMPFAIL ? "DNS error" : "unusable");
     return r;
-}
-
-bool check_dkim_waits(const struct check_run *run)
-{
-    return check_dkim_wanted(run) && run->ctx.msg->len > CHECK_DKIM_INPLACE_MAX;
 }
 
 bool check_dkim_wanted(const struct check_run *run)
@@ -70,8 +61,6 @@ enum check_status check_dkim(struct check_run *run, struct check_verdict *v)
         log_err("dkim: id=%s cannot verify (library error)", x->msg->id);
         return CHECK_DONE;
     }
-    if (dns_sync_missed())
-        return CHECK_DONE;             /* rolled back to a worker (checks.h) */
     as->dkim_ran = true;
     for (size_t i = 0; i < as->ndkim; i++)
         log_info("dkim: id=%s d=%s s=%s result=%s%s%s", x->msg->id, as->dkim[i].domain,

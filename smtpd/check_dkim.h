@@ -2,8 +2,8 @@
  * ed25519-sha256 of RFC 8463), SPEC "Anti-spam on an instance": [smtp NAME]
  * dkim_verify = yes reports every signature in the Authentication-Results: header
  * (authres.h); DMARC (check_dmarc.h) uses the passing ones. An end-of-data row,
- * blocking: in place on the loop when the keys' DNS answers are kept and the message
- * is small, else on a worker (checks.h); it reads the spooled text and lets OpenDKIM's libopendkim verify it, the keys fetched through our
+ * blocking and waiting for the network: it runs on a worker (checks.h), reads the
+ * spooled text and lets OpenDKIM's libopendkim verify it, the keys fetched through our
  * resolver (dns_sync_query: dns_servers and dns_timeout apply). It also runs when only
  * dmarc is on (DMARC needs its results). Exempt clients (antispam.h) are not checked.
  *
@@ -64,13 +64,7 @@ int dkimv_verify(const struct dkim_msg *msg, dkimv_keyfn keyfn, void *kctx,
 
 /* Does the row verify for this session (dkim_verify or dmarc on, not exempt)? */
 bool check_dkim_wanted(const struct check_run *run);
-/* Messages up to this size are verified in place on a loop thread when the keys are
- * kept (checks.h); bigger ones on a worker (libopendkim's canonicalization: about
- * 20 us per KB). */
-#define CHECK_DKIM_INPLACE_MAX 65536
-/* The row's waits(): wanted, for a message bigger than CHECK_DKIM_INPLACE_MAX. */
-bool check_dkim_waits(const struct check_run *run);
-/* The row (blocking; waits: check_dkim_waits). */
+/* The row (blocking; waits: check_dkim_wanted). */
 enum check_status check_dkim(struct check_run *run, struct check_verdict *v);
 
 #endif

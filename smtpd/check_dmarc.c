@@ -106,10 +106,6 @@ enum check_status check_dmarc(struct check_run *run, struct check_verdict *v)
         return CHECK_DONE;
     }
     as->dmarc = evaluate(as, &out);
-    if (dns_sync_missed()) {           /* rolled back to a worker (checks.h) */
-        as->dmarc_ran = false;
-        return CHECK_DONE;
-    }
     if (as->dmarc == DMARCV_PASS || as->dmarc == DMARCV_FAIL)
         snprintf(as->dmarc_why, sizeof as->dmarc_why, "p=%s",
                  out.policy == 'r' ? "reject" : out.policy == 'q' ? "quarantine" : "none");

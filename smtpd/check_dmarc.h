@@ -6,8 +6,7 @@
  * domain of a subdomain; pct= samples (a message left out gets the next milder policy,
  * RFC 7489 6.6.4: reject -> quarantine -> none).
  *
- * An end-of-data row after check_dkim's (blocking: in place when its DNS answers are
- * kept, else on a worker, checks.h):
+ * An end-of-data row after check_dkim's (blocking, waits for the network: on a worker):
  * the From: domain of the spooled header, its _dmarc TXT record and, when none, the
  * organizational domain's, through our resolver (dns_sync_query). The record is parsed
  * by OpenDMARC's libopendmarc; the organizational domain comes from libpsl over
@@ -79,7 +78,7 @@ enum dmarcv_action dmarcv_decide(enum authres_mode mode, const struct dmarcv_out
 
 /* Does the row look at this session's message (dmarc on, not exempt)? */
 bool check_dmarc_wanted(const struct check_run *run);
-/* The row (blocking; in place when its DNS answers are kept, checks.h). */
+/* The row (blocking; waits: check_dmarc_wanted). */
 enum check_status check_dmarc(struct check_run *run, struct check_verdict *v);
 
 #endif

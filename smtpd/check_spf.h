@@ -1,8 +1,7 @@
 /* check_spf: SPF (RFC 7208) of the MAIL FROM domain, the HELO name for <> (SPEC
  * "Anti-spam on an instance": [smtp NAME] spf = off|tag|reject). A blocking MAIL row
- * (checks.h): libspf2 evaluates the record, its lookups going through our resolver
- * (spf_dns.h: dns_servers, dns_timeout); in place on the loop when all of them are kept
- * answers (dns.h), else on a worker.
+ * (checks.h): libspf2 evaluates the record and its DNS lookups wait, so it runs on a
+ * worker, its lookups going through our resolver (spf_dns.h: dns_servers, dns_timeout).
  * tag: a Received-SPF: header; reject: also 550 5.7.23 on fail and 451 4.7.24 on
  * temperror (RFC 7372). Exempt clients (antispam.h) are not checked; --test-relay
  * (offline) does not look up. With spf = off and dmarc on, SPF is evaluated for DMARC
@@ -30,7 +29,7 @@ void spf_decide(enum authres_mode mode, enum spf_result result, const char *doma
 
 /* Does the row evaluate for this session (spf or dmarc on, not exempt, not offline)? */
 bool check_spf_wanted(const struct check_run *run);
-/* The row (blocking; in place when its DNS answers are kept, checks.h). */
+/* The row (blocking; waits: check_spf_wanted). */
 enum check_status check_spf(struct check_run *run, struct check_verdict *v);
 
 #endif

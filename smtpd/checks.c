@@ -12,7 +12,6 @@
 #include "check_greylist.h"
 #include "check_rspamd.h"
 #include "check_spf.h"
-#include "dns.h"
 #include "log.h"
 #include "reject_class.h"
 #include "store.h"
@@ -90,8 +89,8 @@ static const struct check_row mail_rows[] = {
     { RULE_ANTISPAM_POPAUTH, antispam_row_popauth, true, false, NULL },   /* notes, never decides */
     { RULE_LOCAL_SPOOF, row_spoof, true, false, NULL },
     { RULE_SENDER_LOGIN_MATCH, row_login_match, true, false, NULL },
-    /* after popauth (the exemption); in place when its DNS answers are kept */
-    { RULE_SPF, check_spf, true, false, NULL },
+    /* after popauth (the exemption); DNS waits: on a worker */
+    { RULE_SPF, check_spf, true, false, check_spf_wanted },
 };
 static const struct check_row rcpt_rows[] = {
     { RULE_DNSBL, check_dnsbl, false, false, NULL },  /* before any accepting row; answers later */
@@ -102,10 +101,10 @@ static const struct check_row rcpt_rows[] = {
     { RULE_GREYLIST, check_greylist, true, true, NULL },
 };
 static const struct check_row eod_rows[] = {
-    /* DKIM keys and DMARC records: in place when their DNS answers are kept, a big
-     * message's DKIM on a worker (before the scanner: a DMARC reject costs no scan) */
-    { RULE_DKIM, check_dkim, true, false, check_dkim_waits },
-    { RULE_DMARC, check_dmarc, true, false, NULL },
+    /* DKIM keys and DMARC records: DNS waits, on a worker (before the scanner: a DMARC
+     * reject costs no scan) */
+    { RULE_DKIM, check_dkim, true, false, check_dkim_wanted },
+    { RULE_DMARC, check_dmarc, true, false, check_dmarc_wanted },
     { RULE_CONTENT_FILTER, check_rspamd, false, false, NULL },   /* answers later */
     { RULE_CONTENT_FILTER_SCORE, check_rspamd_score, false, false, NULL },
     { RULE_AUTHRES, check_authres, false, false, NULL },   /* reports what the rows above found */
@@ -243,20 +242,15 @@ static void offload_failed(struct check_run *run)
 }
 
 /* On an event-loop thread: the consecutive blocking rows in place, where the store
- * never waits (store.h) and DNS answers only from the kept answers (dns.h). True when
- * they ran; false when a store call was refused (store_take_again) or a lookup had no
- * kept answer (dns_sync_missed): the run is rolled back to where they began, for a
- * worker. */
+ * never waits (store.h). True when they ran; false when a store call was refused
+ * (store_take_again): the run is rolled back to where they began, for a worker. */
 static bool blocking_in_place(struct check_run *run)
 {
     size_t next = run->next, hdrs_len = run->hdrs_len;
     (void)store_take_again();
     run->ended = false;
-    dns_sync_cache_only(true);         /* DNS from the kept answers only, never a wait */
     checks_work(run);
-    bool missed = dns_sync_missed();
-    dns_sync_cache_only(false);
-    if (!store_take_again() && !missed)
+    if (!store_take_again())
         return true;
     run->next = next;
     run->hdrs_len = hdrs_len;
@@ -338,8 +332,6 @@ void checks_work(struct check_run *run)
         run->next++;
         struct check_verdict v = { .answer = CHECK_CONTINUE };
         (void)row->fn(run, &v);        /* blocking rows answer at once */
-        if (dns_sync_missed())
-            return;                    /* in place, a lookup not kept: rolled back */
         if (apply(run, row, &v)) {
             run->ended = true;
             return;

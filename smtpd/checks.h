@@ -49,13 +49,8 @@
  * which may be pending rows that wait for the network). So a stage costs no
  * hand-off in the common case, one when the store is busy. On a thread that is not
  * a loop's, the hook is used at once; without one (--test-relay, tests) blocking
- * rows run in place. In place, DNS lookups (dns_sync_query) answer only from the kept
- * answers (dns.h, dns_sync_cache_only): one that is not there rolls the run back to a
- * worker like a refused store call (the rows must leave nothing behind but their
- * results, overwritten by the worker's run, and log nothing when dns_sync_missed). So
- * SPF, DKIM and DMARC with a warm cache cost no hand-off. A blocking row whose waits()
- * says it would wait or take long now (a big message's DKIM) is never run in place on
- * a loop thread: the run goes to a worker from it.
+ * rows run in place. A blocking row whose waits() says it would wait for the network
+ * now is never run in place on a loop thread: the run goes to a worker from it.
  *
  * No allocation: the run lives in the session; a stage with no rows costs one call. */
 #ifndef MS_CHECKS_H
@@ -126,9 +121,9 @@ struct check_row {
     check_fn fn;
     bool blocking;                     /* reads the store: in place or on a worker (above) */
     bool after_accept;                 /* a gate row (above) */
-    /* A blocking row that would now wait or take long (DKIM over a big message): it
-     * never runs in place on a loop thread but always on a worker. NULL: it may run in
-     * place (its DNS lookups then answer from the kept answers or roll it back). */
+    /* A blocking row that would now wait for the network (DNS: SPF, DKIM keys, DMARC
+     * records): it never runs in place on a loop thread but always on a worker. NULL:
+     * it never waits. */
     bool (*waits)(const struct check_run *run);
 };
 

@@ -2,7 +2,7 @@
  * rows (order, first decision wins, rule names, stage defaults, headers), a row that
  * answers later from a libevent timer (as a DNS or scanner row will), and the daemon's
  * tables, blocking rows in place on a loop thread and rolled back to a worker when the
- * store refuses a call there or a DNS lookup has no kept answer. The rows' decisions themselves are policy.h's (test_policy.c, which also runs
+ * store refuses a call there. The rows' decisions themselves are policy.h's (test_policy.c, which also runs
  * --test-relay over these tables). */
 #include <event2/event.h>
 #include <pthread.h>
@@ -20,7 +20,6 @@
 #include "authres.h"
 #include "check_spf.h"
 #include "cu.h"
-#include "dns.h"
 #include "store.h"
 #include "store_bdb_env.h"
 #include "tutil.h"
@@ -509,60 +508,6 @@ static void test_waiting_rows_on_worker(void)
     store_mark_loop_thread(false);
 }
 
-/* ---- in place, a DNS lookup without a kept answer: rolled back to a worker ------- */
-
-static int dns_lookups_in_place;
-
-/* On a loop thread: a lookup of a name nobody asked before (cache-only there: no
- * answer, no wait); on the worker: a header saying so (no resolver in this test). */
-static enum check_status r_dns_header(struct check_run *run, struct check_verdict *v)
-{
-    (void)run;
-    v->answer = CHECK_ADD_HEADER;
-    if (!store_loop_thread()) {
-        v->header = "X-Dns: worker";
-        return CHECK_DONE;
-    }
-    unsigned char pkt[512];
-    enum dns_status st = DNS_OK;
-    dns_lookups_in_place++;
-    CU_ASSERT_EQUAL(dns_sync_query("never-asked.example", 16, pkt, sizeof pkt, &st), -1);
-    CU_ASSERT_EQUAL(st, DNS_ERROR);
-    CU_ASSERT_TRUE(dns_sync_missed());
-    v->header = "X-Dns: loop";
-    return CHECK_DONE;
-}
-
-static void test_dns_not_kept_rolled_back(void)
-{
-    static const struct check_row rows[] = {
-        { "hdr", r_header, false, false, NULL }, { "store1", r_block_continue, true, false, NULL },
-        { "dns", r_dns_header, true, false, NULL }, { "late", r_accept_named, false, false, NULL },
-    };
-    static struct check_run run;
-    size_t len;
-    memset(&run, 0, sizeof run);
-    memset(&off, 0, sizeof off);
-    memset(calls, 0, sizeof calls);
-    off.loop = pthread_self();
-    run.ctx.offload = offload_now;
-    run.done = later_done;
-    later.done_calls = 0;
-    dns_lookups_in_place = 0;
-    store_mark_loop_thread(true);
-    start(&run, CHECK_RCPT, rows, 4, CHECK_PENDING);
-    CU_ASSERT_EQUAL(dns_lookups_in_place, 1);
-    CU_ASSERT_EQUAL(off.offloads, 1);                  /* rolled back: one hand-off */
-    CU_ASSERT_TRUE(off.on_worker_seen);
-    CU_ASSERT_EQUAL(calls[5], 2);                      /* store1: in place, then again */
-    CU_ASSERT_FALSE(dns_sync_missed());                /* cache-only ended with the run */
-    checks_worked(&run);
-    CU_ASSERT_EQUAL(later.done_calls, 1);
-    CU_ASSERT_TRUE(run.v.res.accept);
-    CU_ASSERT_STRING_EQUAL(checks_headers(&run, &len), "X-Checked: yes\nX-Dns: worker\n");
-    store_mark_loop_thread(false);
-}
-
 /* ---- the daemon's tables ------------------------------------------------------ */
 
 /* ---- gate rows (after_accept) ------------------------------------------------- */
@@ -629,8 +574,8 @@ static void test_daemon_tables(void)
     CU_ASSERT_STRING_EQUAL(r[1].rule, RULE_LOCAL_SPOOF);
     CU_ASSERT_STRING_EQUAL(r[2].rule, RULE_SENDER_LOGIN_MATCH);
     CU_ASSERT_STRING_EQUAL(r[3].rule, RULE_SPF);          /* after popauth: the exemption */
-    for (size_t i = 0; i < n; i++)     /* the store; SPF's DNS: in place when kept */
-        CU_ASSERT_TRUE(r[i].blocking && r[i].waits == NULL);
+    for (size_t i = 0; i < n; i++)                    /* the store; SPF's DNS waits */
+        CU_ASSERT_TRUE(r[i].blocking && (r[i].waits != NULL) == (i == 3));
     r = checks_rows(CHECK_RCPT, &n);
     CU_ASSERT_EQUAL_FATAL(n, 5);
     CU_ASSERT_STRING_EQUAL(r[0].rule, RULE_DNSBL);      /* before any accepting row */
@@ -652,8 +597,8 @@ static void test_daemon_tables(void)
     CU_ASSERT_EQUAL_FATAL(n, 5);
     CU_ASSERT_STRING_EQUAL(r[0].rule, RULE_DKIM);                 /* DMARC uses its results */
     CU_ASSERT_STRING_EQUAL(r[1].rule, RULE_DMARC);
-    CU_ASSERT_TRUE(r[0].blocking && r[0].waits == check_dkim_waits);  /* big: a worker */
-    CU_ASSERT_TRUE(r[1].blocking && r[1].waits == NULL);   /* in place when kept */
+    for (size_t i = 0; i < 2; i++)                      /* DNS waits: always on a worker */
+        CU_ASSERT_TRUE(r[i].blocking && r[i].waits != NULL);
     CU_ASSERT_STRING_EQUAL(r[2].rule, RULE_CONTENT_FILTER);
     CU_ASSERT_FALSE(r[2].blocking);                               /* answers later */
     CU_ASSERT_STRING_EQUAL(r[3].rule, RULE_CONTENT_FILTER_SCORE);
@@ -686,7 +631,6 @@ static CU_TestInfo tests[] = {
     { "a blocking row decides on the worker; no worker: 451", test_blocking_row_decides_on_worker },
     { "gate rows: only after an accept, may turn it into a 451", test_gate_rows },
     { "rows waiting for the network go to a worker from a loop thread", test_waiting_rows_on_worker },
-    { "in place, a DNS lookup not kept: rolled back to a worker", test_dns_not_kept_rolled_back },
     { "blocking rows in place on a loop thread; refused: rolled back to a worker",
       test_blocking_rows_in_place },
     { "the daemon's tables", test_daemon_tables },
