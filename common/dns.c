@@ -14,6 +14,7 @@
 #include <unbound.h>
 #include <unistd.h>
 
+#include "dns_acache.h"
 #include "log.h"
 #include "util.h"
 
@@ -410,6 +411,7 @@ struct sync_ctx {
     struct ub_ctx *ub[2];         /* [validate] */
     unsigned gen[2], timeout[2];
     pid_t pid;                    /* the process that made them */
+    struct dns_acache *answers;   /* the non-validating lookups' (dns_acache.h) */
 };
 
 static __thread struct sync_ctx *tl_sync;
@@ -424,6 +426,7 @@ static void sync_ctx_free(void *p)
     for (size_t i = 0; i < 2; i++)
         if (s->ub[i])
             ub_ctx_delete(s->ub[i]);
+    free(s->answers);
     free(s);
 }
 
@@ -531,6 +534,18 @@ static enum dns_sec sec_of(const struct ub_result *res)
     return res->bogus ? DNS_SEC_BOGUS : res->secure ? DNS_SEC_SECURE : DNS_SEC_INSECURE;
 }
 
+/* The calling thread's kept answers (its sync_ctx exists) and the time for them. */
+static struct dns_acache *sync_answers(long long *now)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        return NULL;
+    *now = (long long)ts.tv_sec;
+    if (!tl_sync->answers)
+        tl_sync->answers = xcalloc(1, sizeof *tl_sync->answers);
+    return tl_sync->answers;
+}
+
 /* dns_sync_query, validating or not, on the calling thread's context; *sec (may be
  * NULL) gets the DNSSEC state. */
 static int sync_query(const char *name, int type, unsigned char *buf, size_t size,
@@ -544,6 +559,14 @@ static int sync_query(const char *name, int type, unsigned char *buf, size_t siz
     struct ub_ctx *ub = sync_ctx(validate, &timeout);
     if (!ub)
         return -1;
+    /* the thread's own answers first (dns_acache.h): no round trip to libunbound's
+     * thread for a name asked a moment ago */
+    unsigned gen = tl_sync->gen[0];
+    long long now = 0;
+    struct dns_acache *ac = validate ? NULL : sync_answers(&now);
+    size_t clen = 0;
+    if (ac && dns_acache_get(ac, name, type, gen, now, buf, size, &clen, status))
+        return *status == DNS_OK ? (int)clen : -1;
     struct ub_result *res = sync_resolve(ub, name, type, timeout ? timeout : 5, &broken);
     if (broken)
         sync_ctx_drop(validate);
@@ -555,8 +578,12 @@ static int sync_query(const char *name, int type, unsigned char *buf, size_t siz
                  res->why_bogus ? res->why_bogus : "bogus");
     } else if (res && res->answer_packet && (size_t)res->answer_len <= size) {
         struct dns_answer a;
-        if (dns_parse_answer(res->answer_packet, (size_t)res->answer_len, type, &a) == 0)
+        if (dns_parse_answer(res->answer_packet, (size_t)res->answer_len, type, &a) == 0) {
             *status = a.status;
+            if (ac)
+                dns_acache_put(ac, name, type, gen, now, a.status, a.ttl, res->answer_packet,
+                               (size_t)res->answer_len);
+        }
         if (*status == DNS_OK) {
             memcpy(buf, res->answer_packet, (size_t)res->answer_len);
             len = res->answer_len;

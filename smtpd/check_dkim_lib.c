@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dkim_feed.h"
+#include "dkim_keycache.h"
 #include "dkim_sign.h"
 #include "dns.h"
 #include "log.h"
@@ -195,6 +196,7 @@ int dkimv_verify(const struct dkim_msg *msg, dkimv_keyfn keyfn, void *kctx,
     int rc = -1;
     if (dkim_set_user_context(d, &kc) != DKIM_STAT_OK)
         goto out;
+    dkim_keycache_begin();             /* decoded keys from earlier messages */
     st = dkim_feed_msg(d, msg);     /* field by field: dkim_feed.h */
     if (st == DKIM_STAT_NORESOURCE || st == DKIM_STAT_INTERNAL)
         goto out;
@@ -208,6 +210,7 @@ int dkimv_verify(const struct dkim_msg *msg, dkimv_keyfn keyfn, void *kctx,
     for (int i = 0; i < nsigs && *n < max; i++)
         sig_result(d, sigs[i], &kc, &out[(*n)++]);
 out:
+    dkim_keycache_end();
     dkim_free(d);
     return rc;
 }

@@ -50,18 +50,36 @@ static DKIM_STAT head_end(struct dkim_feed *fd)
     return st == DKIM_STAT_OK ? dkim_eoh(fd->d) : st;
 }
 
+/* Octets of a header line (no LF) into the field, its CRs left out (line ends are the
+ * library's, FIXCRLF): a span at a time, not an octet. */
+static void field_add_line(struct dkim_feed *fd, const char *s, size_t k)
+{
+    while (k > 0) {
+        const char *cr = memchr(s, '\r', k);
+        size_t n = cr ? (size_t)(cr - s) : k;
+        if (n > 0)
+            field_add(fd, s, n);
+        n += cr ? 1 : 0;
+        s += n;
+        k -= n;
+    }
+}
+
 /* Header octets of BUF (LEN); *used: how many were header (the empty line included). */
 static DKIM_STAT head_bytes(struct dkim_feed *fd, const char *buf, size_t len, size_t *used)
 {
     DKIM_STAT st = DKIM_STAT_OK;
     size_t i = 0;
-    for (; i < len && st == DKIM_STAT_OK && !fd->body; i++) {
-        char c = buf[i];
-        if (c == '\r')
-            continue;                  /* line ends are the library's (FIXCRLF) */
+    while (i < len && st == DKIM_STAT_OK && !fd->body) {
         if (fd->bol) {
+            char c = buf[i];
+            if (c == '\r') {              /* line ends are the library's (FIXCRLF) */
+                i++;
+                continue;
+            }
             fd->bol = false;
-            if (c == '\n') {           /* the empty line: the body follows */
+            if (c == '\n') {              /* the empty line: the body follows */
+                i++;
                 st = head_end(fd);
                 continue;
             }
@@ -70,10 +88,14 @@ static DKIM_STAT head_bytes(struct dkim_feed *fd, const char *buf, size_t len, s
             else
                 st = flush(fd);
         }
-        if (c == '\n')
+        const char *nl = memchr(buf + i, '\n', len - i);
+        size_t end = nl ? (size_t)(nl - buf) : len;
+        field_add_line(fd, buf + i, end - i);
+        i = end;
+        if (nl) {
             fd->bol = true;
-        else
-            field_add(fd, &c, 1);
+            i++;
+        }
     }
     *used = i;
     return st;

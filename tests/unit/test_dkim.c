@@ -3,8 +3,11 @@
  * relaxed canonicalization and header selection (smtpd/dkim_canon.c, with RFC 6376
  * 3.4.5's example), a key made by dkim_key_generate read back to the same TXT, and
  * dkim_sign_msg over header fields that crashed libopendkim's own header splitting (an
- * empty field, a NUL), checked by our verifier (check_dkim_lib.c). */
+ * empty field, a NUL), checked by our verifier (check_dkim_lib.c); the verifier's decoded
+ * keys kept between messages (dkim_keycache.c). */
 #include <fcntl.h>
+#include <openssl/bio.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +18,7 @@
 #include "cu.h"
 #include "dkim_canon.h"
 #include "dkim_hdr.h"
+#include "dkim_keycache.h"
 #include "dkim_keys.h"
 #include "dkim_sign.h"
 #include "tutil.h"
@@ -270,6 +274,86 @@ static void test_sign_odd_fields(void)
     CU_ASSERT_EQUAL(tu_rmtree(dir), 0);
 }
 
+/* A key for example.test, selector s1, in DIR (made fresh); its TXT into odd_txt. */
+static void new_key(const char *dir)
+{
+    char kdir[512], path[512];
+    CU_ASSERT_EQUAL_FATAL(dkim_root_dir(dir, kdir, sizeof kdir), 0);
+    (void)mkdir(kdir, 0700);
+    CU_ASSERT_EQUAL_FATAL(dkim_domain_dir(dir, "example.test", kdir, sizeof kdir), 0);
+    (void)mkdir(kdir, 0700);
+    CU_ASSERT_EQUAL_FATAL(dkim_key_path(dir, "example.test", "s1", DKIM_ALG_RSA, path,
+                                        sizeof path), 0);
+    (void)unlink(path);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_EQUAL_FATAL(dkim_key_generate(DKIM_ALG_RSA, fd, odd_txt, sizeof odd_txt), 0);
+    CU_ASSERT_EQUAL(close(fd), 0);
+}
+
+/* TEXT signed with DIR's key (malloc'd, *len). */
+static char *signed_text(const char *dir, const char *text, size_t *len)
+{
+    struct dkim_msg m = { -1, 0, text, strlen(text) };
+    char *hdrs = NULL;
+    size_t hlen = 0;
+    CU_ASSERT_EQUAL_FATAL(dkim_sign_msg(dir, NULL, &m, &hdrs, &hlen), DKIMS_SIGNED);
+    char *all = malloc(hlen + m.len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(all);
+    memcpy(all, hdrs, hlen);
+    memcpy(all + hlen, text, m.len);
+    free(hdrs);
+    *len = hlen + m.len;
+    return all;
+}
+
+static enum dkimv_result verify_one(const char *text, size_t len)
+{
+    struct dkim_msg m = { -1, 0, text, len };
+    struct dkimv_sig sig[2];
+    size_t n = 0;
+    CU_ASSERT_EQUAL(dkimv_verify(&m, odd_key, NULL, sig, 2, &n), 0);
+    CU_ASSERT_EQUAL(n, 1);
+    return n ? sig[0].result : DKIMV_NONE;
+}
+
+/* dkim_keycache: a key decoded once serves the next messages; a new key at the same
+ * name is decoded (the cache is keyed by the key, not by its name). */
+static void test_keycache(void)
+{
+    char dir[256];
+    CU_ASSERT_EQUAL_FATAL(tu_tmpdir(dir, sizeof dir, "dkimkc"), 0);
+    dkim_keycache_clear();
+    new_key(dir);
+    static const char text[] = "From: a@example.test\nTo: b@example.org\nSubject: k\n\nbody\n";
+    size_t alen = 0, blen = 0, dec0, hit0, dec, hit;
+    char *a = signed_text(dir, text, &alen);
+    dkim_keycache_stats(&dec0, &hit0);
+    CU_ASSERT_EQUAL(verify_one(a, alen), DKIMV_PASS);
+    CU_ASSERT_EQUAL(verify_one(a, alen), DKIMV_PASS);
+    CU_ASSERT_EQUAL(verify_one(a, alen), DKIMV_PASS);
+    dkim_keycache_stats(&dec, &hit);
+    CU_ASSERT_EQUAL(dec - dec0, 1);    /* decoded once, */
+    CU_ASSERT_EQUAL(hit - hit0, 2);    /* then from the cache */
+    new_key(dir);                      /* the selector's key replaced */
+    char *b = signed_text(dir, text, &blen);
+    CU_ASSERT_EQUAL(verify_one(a, alen), DKIMV_FAIL);   /* the old signature, new key */
+    CU_ASSERT_EQUAL(verify_one(b, blen), DKIMV_PASS);
+    dkim_keycache_stats(&dec, &hit);
+    CU_ASSERT_EQUAL(dec - dec0, 2);
+    CU_ASSERT_EQUAL(hit - hit0, 3);
+    /* outside the verifier d2i_PUBKEY_bio is libcrypto's: no counting */
+    BIO *bio = BIO_new(BIO_s_mem());
+    CU_ASSERT_PTR_NOT_NULL_FATAL(bio);
+    CU_ASSERT_PTR_NULL(d2i_PUBKEY_bio(bio, NULL));   /* empty: nothing to decode */
+    BIO_free(bio);
+    dkim_keycache_stats(&dec, &hit);
+    CU_ASSERT_EQUAL(dec - dec0, 2);
+    free(a);
+    free(b);
+    CU_ASSERT_EQUAL(tu_rmtree(dir), 0);
+}
+
 static CU_TestInfo tests[] = {
     { "key names and paths", test_names_and_paths },
     { "TXT value and record", test_txt },
@@ -278,6 +362,7 @@ static CU_TestInfo tests[] = {
     { "relaxed canonicalization", test_canon },
     { "header selection", test_select },
     { "signing empty and NUL header fields", test_sign_odd_fields },
+    { "decoded keys kept between messages", test_keycache },
     CU_TEST_INFO_NULL,
 };
 
