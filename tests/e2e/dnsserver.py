@@ -1,8 +1,9 @@
 """Real DNS counterparts for the e2e tests: NSD (Debian's nsd, an authoritative
 server) started in the foreground on a free loopback port, serving zone files the
 test writes (DNSSEC-signed with ldnsutils' ldns-keygen and ldns-signzone when asked,
-their DS records gathered as a trust anchor file); and a "dead" server, a UDP socket
-that reads queries and never answers."""
+their DS records gathered as a trust anchor file); a "dead" server, a UDP socket
+that reads queries and never answers; and dns_env, the DNS tests' shared fixture: one
+of those and the installation whose [server] section names it."""
 import os
 import socket
 import subprocess
@@ -147,3 +148,37 @@ class DeadDns:
         self.thread.join()
         self.udp.close()
         self.tcp.close()
+
+
+def dns_conf(dns, timeout=None):
+    """The [server] lines that send the daemons' lookups to dns (an Nsd or a DeadDns):
+    dns_servers, dns_timeout when given, dns_trust_anchor when the zones are signed."""
+    text = "dns_servers = %s\n" % dns.server
+    if timeout:
+        text += "dns_timeout = %s\n" % timeout
+    if getattr(dns, "trust_anchor", None):
+        text += "dns_trust_anchor = %s\n" % dns.trust_anchor
+    return text
+
+
+def dns_env(owner, zones=None, timeout=None, server_conf="", env_class=None, nsd_args=None,
+            **env_args):
+    """Start the DNS counterpart (NSD serving zones, see Nsd; a DeadDns when zones is None)
+    and then the installation (env_class, harness.Env by default, given env_args) whose
+    [server] has dns_conf(dns, timeout) and server_conf; they become owner.dns and
+    owner.env. owner is the TestCase in setUp, or its class in setUpClass: it is given
+    the cleanups that stop the installation (which checks for sanitizer reports) and
+    then the DNS server, also when the set-up fails halfway."""
+    in_class = isinstance(owner, type)
+    cleanup = owner.addClassCleanup if in_class else owner.addCleanup
+    name = owner.__name__.lower() if in_class else owner.id().split(".")[-1]
+    if zones is None:
+        owner.dns = DeadDns()
+    else:
+        owner.dns = Nsd(os.path.join(harness.WORK, "%s-%d-dns" % (name, os.getpid())), zones,
+                        **(nsd_args or {}))
+    cleanup(owner.dns.stop)
+    owner.env = (env_class or harness.Env)(name, server_conf=dns_conf(owner.dns, timeout)
+                                           + server_conf, **env_args)
+    cleanup(owner.env.stop_all)
+    return owner.env

@@ -23,8 +23,8 @@ import unittest
 
 from aiosmtpd.controller import Controller
 
-from tests.e2e.dnsserver import Nsd
-from tests.e2e.harness import Env, WORK, test_cert
+from tests.e2e.dnsserver import dns_env
+from tests.e2e.harness import WORK, test_cert
 from tests.e2e.test_outbound import SENDER, Sink, SinkHandler, wait_for
 
 BODY = b"Subject: dane test\r\nMessage-ID: <dane-1@client.example>\r\n\r\nhello\r\n"
@@ -99,7 +99,6 @@ class Dane(unittest.TestCase):
     def setUpClass(cls):
         cls.sinks = []
         cls.env = None
-        cls.nsd = None
         try:
             cls._setup()
         except Exception:
@@ -111,7 +110,7 @@ class Dane(unittest.TestCase):
         base = random.randrange(2, 250)            # loopback addresses of our own
         ip = {k: "127.%d.%d.%d" % (base, 25, i + 1)
               for i, k in enumerate(("good", "bad", "notls", "bogus", "ta", "plain", "pkix"))}
-        d = os.path.join(WORK, "dane-pki-%d" % os.getpid())   # zones, keys, certificates
+        d = os.path.join(WORK, "dane-pki-%d" % os.getpid())   # keys and certificates
         shutil.rmtree(d, ignore_errors=True)
         os.makedirs(d)
         good = make_cert(d, "good", "unrelated.example")   # DANE-EE checks no name
@@ -133,16 +132,16 @@ class Dane(unittest.TestCase):
                     "_25._tcp.mx-ta TLSA 0 1 1 " + "00" * 32,  # PKIX-TA: unusable, ignored
                     "_25._tcp.mx-pkix TLSA 1 1 1 " + spki_sha256(good[0])]   # only unusable
         plain = ["@ MX 10 mx.plain.example.", "mx A " + ip["plain"]]
-        cls.nsd = Nsd(d, {ZONE: records, "plain.example": plain}, signed=(ZONE,),
-                      tamper={ZONE: break_tlsa("_25._tcp.mx-bogus." + ZONE)})
         cls.sinks = {"good": TlsSink(ip["good"], good), "bad": TlsSink(ip["bad"], other),
                      "notls": TlsSink(ip["notls"]), "bogus": TlsSink(ip["bogus"], good),
                      "ta": TlsSink(ip["ta"], (chain, leaf[1])),
                      "plain": TlsSink(ip["plain"], other),
                      "pkix": TlsSink(ip["pkix"], other)}
-        cls.env = env = Env("dane", server_conf="dns_servers = %s\ndns_trust_anchor = %s\n"
-                            "queue_retry = 1h\n" % (cls.nsd.server, cls.nsd.trust_anchor),
-                            sections="[smtp lan]\nlisten = 127.0.0.1:{port:smtp}\n")
+        env = dns_env(cls, {ZONE: records, "plain.example": plain},
+                      server_conf="queue_retry = 1h\n",
+                      sections="[smtp lan]\nlisten = 127.0.0.1:{port:smtp}\n",
+                      nsd_args={"signed": (ZONE,),
+                                "tamper": {ZONE: break_tlsa("_25._tcp.mx-bogus." + ZONE)}})
         env.start("smtpd")
         s = env.smtp("smtp")
         try:
@@ -160,9 +159,7 @@ class Dane(unittest.TestCase):
             except Exception:
                 pass
         if cls.env is not None:
-            cls.env.stop_all()
-        if cls.nsd is not None:
-            cls.nsd.stop()
+            cls.env.stop_all()          # the DNS server: dns_env's class cleanup
 
     def queue(self):
         r = self.env.smtpd_cmd("--queue", "list")

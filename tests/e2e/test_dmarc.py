@@ -19,7 +19,7 @@ import dkim
 import nacl.signing
 
 from tests.e2e import harness
-from tests.e2e.dnsserver import DeadDns, Nsd
+from tests.e2e.dnsserver import dns_env
 from tests.e2e.harness import DOMAIN, LAN_IP
 from tests.e2e.test_spf import local_ip
 
@@ -52,7 +52,7 @@ def message(frm, subject="dmarc test", body="Hello Alice,\r\nall is well.\r\n"):
 
 @unittest.skipIf(CLIENT_IP is None, "no non-loopback IPv4 address on this machine")
 class Dmarc(unittest.TestCase):
-    env = nsd = None
+    env = dns = None
 
     @classmethod
     def setUpClass(cls):
@@ -86,24 +86,13 @@ class Dmarc(unittest.TestCase):
             # the envelope domain of mail that must not pass by SPF: SPF fails
             "env.example": ['@ TXT "v=spf1 -all"'],
         }
-        cls.nsd = Nsd(work, zones)
-        cls.env = harness.Env(
-            "dmarc", server_conf="dns_servers = %s\ndns_timeout = 2s\n" % cls.nsd.server,
-            sections="[smtp enf]\nlisten = 127.0.0.1:{port:enf}\ndkim_verify = yes\n"
-                     "dmarc = enforce\n\n"
-                     "[smtp tag]\nlisten = 127.0.0.1:{port:tag}\ndmarc = tag\n\n"
-                     "[smtp dk]\nlisten = 127.0.0.1:{port:dk}\ndkim_verify = yes\n")
+        dns_env(cls, zones, timeout="2s",
+                sections="[smtp enf]\nlisten = 127.0.0.1:{port:enf}\ndkim_verify = yes\n"
+                         "dmarc = enforce\n\n"
+                         "[smtp tag]\nlisten = 127.0.0.1:{port:tag}\ndmarc = tag\n\n"
+                         "[smtp dk]\nlisten = 127.0.0.1:{port:dk}\ndkim_verify = yes\n")
         cls.env.add_user(ALICE, ALICE_PW)
         cls.env.start("smtpd", wait=["enf", "tag", "dk"])
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            if cls.env:
-                cls.env.stop_all()          # fails on a sanitizer report
-        finally:
-            if cls.nsd:
-                cls.nsd.stop()
 
     def sign(self, msg, domain, selector="rsa", alg=b"rsa-sha256"):
         key = self.ed if alg == b"ed25519-sha256" else self.rsa
@@ -305,21 +294,11 @@ class DmarcDeadDns(harness.EnvTestCase):
     dmarc=temperror, nothing is refused."""
 
     def setUp(self):
-        self.dead = None
-        self.dead = DeadDns()
-        self.env = harness.Env(
-            "dmarc-dead", server_conf="dns_servers = %s\ndns_timeout = 1s\n" % self.dead.server,
-            sections="[smtp enf]\nlisten = 127.0.0.1:{port:enf}\ndkim_verify = yes\n"
-                     "dmarc = enforce\n")
+        dns_env(self, timeout="1s",
+                sections="[smtp enf]\nlisten = 127.0.0.1:{port:enf}\ndkim_verify = yes\n"
+                         "dmarc = enforce\n")
         self.env.add_user(ALICE, ALICE_PW)
         self.env.start("smtpd", wait=["enf"])
-
-    def tearDown(self):
-        try:
-            super().tearDown()
-        finally:
-            if self.dead:
-                self.dead.stop()
 
     def test_dead_server_is_temperror(self):
         msg = (b"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=good.example; s=rsa;"

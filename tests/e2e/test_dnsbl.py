@@ -3,15 +3,13 @@ server (NSD) serving test zones on loopback: a listed remote client gets 554 5.7
 RCPT, an unlisted one and exempt ones (LAN, authenticated, POP-before-SMTP) pass, a
 dnswl listing overrides the dnsbl one; and a DNS server that never answers costs the
 waiting session dns_timeout, then mail passes, while other sessions are served."""
-import os
 import smtplib
 import socket
 import threading
 import time
 import unittest
 
-from tests.e2e import harness
-from tests.e2e.dnsserver import DeadDns, Nsd
+from tests.e2e.dnsserver import dns_env
 from tests.e2e.harness import DOMAIN, LAN_IP, REMOTE_IP, EnvTestCase
 
 ALICE, ALICE_PW = "alice@" + DOMAIN, "Tr1cky-Walrus-Lamp"
@@ -41,23 +39,12 @@ def rcpt(env, source, login=None):
 
 class Dnsbl(EnvTestCase):
     def setUp(self):
-        name = self.id().split(".")[-1]
-        self.nsd = None
-        self.nsd = Nsd(os.path.join(harness.WORK, "%s-%d-dns" % (name, os.getpid())), ZONES)
-        self.env = harness.Env(
-            name, server_conf="dns_servers = %s\ndns_timeout = 2s\n" % self.nsd.server,
-            sections="[smtp in]\nlisten = 127.0.0.1:{port:smtp}\ndnsbl = bl.example\n"
-                     "dnswl = wl.example\nauth_mechanisms = PLAIN\nplaintext_auth = always\n\n"
-                     "[pop3 main]\nlisten = 127.0.0.1:{port:pop}\nplaintext_auth = always\n")
+        dns_env(self, ZONES, timeout="2s",
+                sections="[smtp in]\nlisten = 127.0.0.1:{port:smtp}\ndnsbl = bl.example\n"
+                         "dnswl = wl.example\nauth_mechanisms = PLAIN\nplaintext_auth = always\n\n"
+                         "[pop3 main]\nlisten = 127.0.0.1:{port:pop}\nplaintext_auth = always\n")
         self.env.add_user(ALICE, ALICE_PW)
         self.env.start("smtpd", wait=["smtp"])
-
-    def tearDown(self):
-        try:
-            super().tearDown()
-        finally:
-            if self.nsd:
-                self.nsd.stop()
 
     def test_listed_client_refused_at_each_rcpt(self):
         s = self.env.smtp("smtp", REMOTE_IP)
@@ -103,11 +90,8 @@ class Ipv6Client(EnvTestCase):
     """An IPv6 client (::1, taken out of lan here) listed by its reversed nibbles."""
 
     def setUp(self):
-        name = self.id().split(".")[-1]
-        self.nsd = Nsd(os.path.join(harness.WORK, "%s-%d-dns" % (name, os.getpid())), ZONES)
-        self.env = harness.Env(
-            name, server_conf="lan = 127.0.0.1\ndns_servers = %s\n" % self.nsd.server,
-            sections="[smtp in]\nlisten = [::1]:{port:smtp}\ndnsbl = bl.example\n")
+        dns_env(self, ZONES, server_conf="lan = 127.0.0.1\n",
+                sections="[smtp in]\nlisten = [::1]:{port:smtp}\ndnsbl = bl.example\n")
         self.env.add_user(ALICE, ALICE_PW)
         self.env.start("smtpd", wait=[])
         deadline = time.time() + 15
@@ -119,12 +103,6 @@ class Ipv6Client(EnvTestCase):
                 if time.time() > deadline:
                     raise
                 time.sleep(0.05)
-
-    def tearDown(self):
-        try:
-            super().tearDown()
-        finally:
-            self.nsd.stop()
 
     def test_listed_ipv6_client_refused(self):
         s = smtplib.SMTP("::1", self.env.ports["smtp"], timeout=15)
@@ -141,20 +119,11 @@ class DeadDnsServer(EnvTestCase):
     """dns_timeout = 1s against a server that drops every query."""
 
     def setUp(self):
-        self.dead = DeadDns()
-        self.env = harness.Env(
-            self.id().split(".")[-1],
-            server_conf="dns_servers = %s\ndns_timeout = 1s\n" % self.dead.server,
-            sections="[smtp in]\nlisten = 127.0.0.1:{port:smtp}\ndnsbl = bl.example\n")
+        dns_env(self, timeout="1s",
+                sections="[smtp in]\nlisten = 127.0.0.1:{port:smtp}\ndnsbl = bl.example\n")
         self.env.add_user(ALICE, ALICE_PW)
         # one event loop: the waiting session and the other one share it
         self.env.start("smtpd", wait=["smtp"], env={"MAILSERVER_LOOPS": "1"})
-
-    def tearDown(self):
-        try:
-            super().tearDown()
-        finally:
-            self.dead.stop()
 
     def test_timeout_costs_the_session_only(self):
         s = self.env.smtp("smtp", REMOTE_IP)
@@ -181,7 +150,7 @@ class DeadDnsServer(EnvTestCase):
         self.assertGreater(result["secs"], 0.7)
         self.assertLess(result["secs"], 3.0)
         s.quit()
-        self.assertGreater(self.dead.queries, 0)
+        self.assertGreater(self.dns.queries, 0)
         self.assertIn("lookup timed out: counted as not listed", self.env.log("smtpd"))
 
     def test_sigterm_while_waiting(self):

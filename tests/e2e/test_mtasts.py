@@ -27,9 +27,9 @@ import unittest
 from aiosmtpd.controller import Controller
 
 from tests.e2e import harness
-from tests.e2e.dnsserver import Nsd
+from tests.e2e.dnsserver import dns_env
 from tests.e2e.harness import free_port
-from tests.e2e.test_outbound import BODY, SENDER, OutboundCase, SinkHandler, relay_env, wait_for
+from tests.e2e.test_outbound import BODY, OutboundCase, SinkHandler, relay_env, wait_for
 
 os.environ.setdefault("MS_SMTPC_TIMEOUT", "10")
 
@@ -182,21 +182,20 @@ class MtaSts(OutboundCase):
         self.work = os.path.join(harness.WORK, "%s-%d-sts" % (name, os.getpid()))
         shutil.rmtree(self.work, ignore_errors=True)
         self.certs = make_certs(os.path.join(self.work, "certs"))
-        self.nsd = Nsd(self.work, zones())
         self.https = PolicyServer(self.certs["https"])
         self.good = TlsSink(self.certs["good"])      # CA-signed for mx.good.example
         self.bad = TlsSink(self.certs["self"])       # self-signed
         self.plain = TlsSink()                       # no STARTTLS
-        self.sinks = [self.good, self.bad, self.plain, self.https, self.nsd]
+        self.sinks = [self.good, self.bad, self.plain, self.https]
         routes = {"good.example": ("mx", self.good), "bad.example": ("mx", self.bad),
                   "wrong.example": ("mx", self.good), "nomx.example": ("other", self.good),
                   "plain.example": ("mx", self.plain), "testing.example": ("mx", self.bad),
                   NO_POLICY: ("mx", self.bad), "big.example": ("mx", self.bad),
                   "redir.example": ("mx", self.bad)}
-        self.env = relay_env(
-            "mtasts", server_conf="dns_servers = %s\ndns_timeout = 3s\ntls_ca_file = %s\n"
-                                  "mta_sts_fetch_port = %d\nqueue_retry = 1h\n"
-            % (self.nsd.server, self.certs["ca"][0], self.https.port),
+        dns_env(
+            self, zones(), timeout="3s", env_class=relay_env,
+            server_conf="tls_ca_file = %s\nmta_sts_fetch_port = %d\nqueue_retry = 1h\n"
+            % (self.certs["ca"][0], self.https.port),
             routes="\n".join(["%s = %s.%s:%d" % (d, h, d, s.port) for d, (h, s) in routes.items()] +
                              ["addr.example = 127.0.0.1:%d" % self.bad.port]))
 

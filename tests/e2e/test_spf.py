@@ -6,13 +6,11 @@ domain the server refuses, a server that never answers), the Received-SPF: heade
 libspf2 passes every loopback client (127.0.0.0/8, ::1) without a lookup, so the
 remote client here is this machine's own non-loopback address (the source address
 of its default route) connecting to the daemon on 127.0.0.1."""
-import os
 import socket
 import time
 import unittest
 
-from tests.e2e import harness
-from tests.e2e.dnsserver import DeadDns, Nsd
+from tests.e2e.dnsserver import dns_env
 from tests.e2e.harness import DOMAIN, LAN_IP, EnvTestCase
 
 ALICE, ALICE_PW = "alice@" + DOMAIN, "Tr1cky-Walrus-Lamp"
@@ -51,22 +49,11 @@ MSG = b"Subject: spf\r\n\r\nhello\r\n"
 @unittest.skipIf(CLIENT_IP is None, "no non-loopback IPv4 address on this machine")
 class Spf(EnvTestCase):
     def setUp(self):
-        name = self.id().split(".")[-1]
-        self.nsd = None
-        self.nsd = Nsd(os.path.join(harness.WORK, "%s-%d-dns" % (name, os.getpid())), ZONES)
-        self.env = harness.Env(
-            name, server_conf="dns_servers = %s\ndns_timeout = 2s\n" % self.nsd.server,
-            sections="[smtp rej]\nlisten = 127.0.0.1:{port:rej}\nspf = reject\n\n"
-                     "[smtp tag]\nlisten = 127.0.0.1:{port:tag}\nspf = tag\n")
+        dns_env(self, ZONES, timeout="2s",
+                sections="[smtp rej]\nlisten = 127.0.0.1:{port:rej}\nspf = reject\n\n"
+                         "[smtp tag]\nlisten = 127.0.0.1:{port:tag}\nspf = tag\n")
         self.env.add_user(ALICE, ALICE_PW)
         self.env.start("smtpd", wait=["rej", "tag"])
-
-    def tearDown(self):
-        try:
-            super().tearDown()
-        finally:
-            if self.nsd:
-                self.nsd.stop()
 
     def send(self, port, source, sender):
         s = self.env.smtp(port, source)
@@ -171,21 +158,10 @@ class SpfDeadDns(EnvTestCase):
     (temperror: 451 4.7.24 with spf = reject), the worker is not held longer."""
 
     def setUp(self):
-        self.dead = None
-        self.dead = DeadDns()
-        self.env = harness.Env(
-            self.id().split(".")[-1],
-            server_conf="dns_servers = %s\ndns_timeout = 1s\n" % self.dead.server,
-            sections="[smtp rej]\nlisten = 127.0.0.1:{port:rej}\nspf = reject\n")
+        dns_env(self, timeout="1s",
+                sections="[smtp rej]\nlisten = 127.0.0.1:{port:rej}\nspf = reject\n")
         self.env.add_user(ALICE, ALICE_PW)
         self.env.start("smtpd", wait=["rej"])
-
-    def tearDown(self):
-        try:
-            super().tearDown()
-        finally:
-            if self.dead:
-                self.dead.stop()
 
     def test_dead_server_is_temperror(self):
         s = self.env.smtp("rej", CLIENT_IP)
@@ -198,4 +174,4 @@ class SpfDeadDns(EnvTestCase):
         self.assertEqual(code, 451, text)
         self.assertTrue(text.decode().startswith("4.7.24 "), text)
         self.assertLess(took, 4)
-        self.assertGreater(self.dead.queries, 0)
+        self.assertGreater(self.dns.queries, 0)
