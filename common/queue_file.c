@@ -245,6 +245,32 @@ int queue_dir(const char *data_dir, char *out, size_t len)
     return (n < 0 || (size_t)n >= len) ? -1 : 0;
 }
 
+/* OUT = QDIR/SUB, or QDIR/SUB/NAME when name is not NULL; -1 with ENAMETOOLONG when
+ * it does not fit. */
+static int qpath(char *out, size_t size, const char *qdir, const char *sub, const char *name)
+{
+    int n = name ? snprintf(out, size, "%s/%s/%s", qdir, sub, name)
+                 : snprintf(out, size, "%s/%s", qdir, sub);
+    if (n < 0 || (size_t)n >= size)
+        return errno = ENAMETOOLONG, -1;
+    return 0;
+}
+
+/* Unlink QDIR/SUB/ID (a file already gone is no error); when sync, fsync QDIR/SUB after. */
+static int remove_entry(const char *qdir, const char *sub, const char *id, int sync)
+{
+    char path[4096];
+    if (qpath(path, sizeof path, qdir, sub, id) < 0)
+        return -1;
+    if (unlink(path) < 0 && errno != ENOENT)
+        return -1;
+    if (!sync)
+        return 0;
+    if (qpath(path, sizeof path, qdir, sub, NULL) < 0)
+        return -1;
+    return fsync_dir(path);
+}
+
 static int mkdir_0700(const char *path)
 {
     if (mkdir(path, 0700) == 0 || errno == EEXIST)
@@ -260,8 +286,7 @@ int queue_make_dirs(const char *qdir)
     if (mkdir_0700(qdir) < 0)
         return -1;
     for (size_t i = 0; i < 3; i++) {
-        int n = snprintf(p, sizeof p, "%s/%s", qdir, sub[i]);
-        if (n < 0 || (size_t)n >= sizeof p || mkdir_0700(p) < 0)
+        if (qpath(p, sizeof p, qdir, sub[i], NULL) < 0 || mkdir_0700(p) < 0)
             return -1;
     }
     return 0;
@@ -274,11 +299,10 @@ int queue_write_atomic(const char *qdir, const char *sub, const char *final,
     static unsigned counter;
     unsigned c = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
     int a = snprintf(tmp, sizeof tmp, "%s/tmp/%s.%s.%ld.%u", qdir, final, sub, (long)getpid(), c);
-    int b = snprintf(dst, sizeof dst, "%s/%s/%s", qdir, sub, final);
-    int d = snprintf(dir, sizeof dir, "%s/%s", qdir, sub);
-    if (a < 0 || (size_t)a >= sizeof tmp || b < 0 || (size_t)b >= sizeof dst || d < 0 ||
-        (size_t)d >= sizeof dir)
+    if (a < 0 || (size_t)a >= sizeof tmp)
         return errno = ENAMETOOLONG, -1;
+    if (qpath(dst, sizeof dst, qdir, sub, final) < 0 || qpath(dir, sizeof dir, qdir, sub, NULL) < 0)
+        return -1;
     return dfile_write(tmp, dst, dir, data, len);
 }
 
@@ -317,9 +341,8 @@ int queue_read(const char *qdir, const char *id, struct qentry *e)
     char path[4096];
     if (!queue_id_valid(id))
         return errno = EINVAL, -1;
-    int n = snprintf(path, sizeof path, "%s/env/%s", qdir, id);
-    if (n < 0 || (size_t)n >= sizeof path)
-        return errno = ENAMETOOLONG, -1;
+    if (qpath(path, sizeof path, qdir, "env", id) < 0)
+        return -1;
     char *text;
     size_t len;
     if (read_file(path, &text, &len) < 0)
@@ -353,47 +376,28 @@ int queue_update(const char *qdir, const struct qentry *e)
 
 int queue_unlink(const char *qdir, const char *id)
 {
-    char path[4096];
     if (!queue_id_valid(id))
         return errno = EINVAL, -1;
-    int n = snprintf(path, sizeof path, "%s/env/%s", qdir, id);
-    if (n < 0 || (size_t)n >= sizeof path)
-        return errno = ENAMETOOLONG, -1;
-    if (unlink(path) < 0 && errno != ENOENT)
+    if (remove_entry(qdir, "env", id, 0) < 0)
         return -1;
-    snprintf(path, sizeof path, "%s/msg/%s", qdir, id);
-    if (unlink(path) < 0 && errno != ENOENT)
-        return -1;
-    return 0;
+    return remove_entry(qdir, "msg", id, 0);
 }
 
 int queue_sync_removed(const char *qdir)
 {
     char dir[4096];
-    int n = snprintf(dir, sizeof dir, "%s/env", qdir);
-    if (n < 0 || (size_t)n >= sizeof dir)
-        return errno = ENAMETOOLONG, -1;
+    if (qpath(dir, sizeof dir, qdir, "env", NULL) < 0)
+        return -1;
     return fsync_dir(dir);
 }
 
 int queue_remove(const char *qdir, const char *id)
 {
-    char path[4096], dir[4096];
     if (!queue_id_valid(id))
         return errno = EINVAL, -1;
-    snprintf(dir, sizeof dir, "%s/env", qdir);
-    int n = snprintf(path, sizeof path, "%s/env/%s", qdir, id);
-    if (n < 0 || (size_t)n >= sizeof path)
+    if (remove_entry(qdir, "env", id, 1) < 0)
         return -1;
-    if (unlink(path) < 0 && errno != ENOENT)
-        return -1;
-    if (fsync_dir(dir) < 0)
-        return -1;
-    snprintf(path, sizeof path, "%s/msg/%s", qdir, id);
-    if (unlink(path) < 0 && errno != ENOENT)
-        return -1;
-    snprintf(dir, sizeof dir, "%s/msg", qdir);
-    return fsync_dir(dir);
+    return remove_entry(qdir, "msg", id, 1);
 }
 
 int queue_open_msg(const char *qdir, const char *id)
@@ -401,9 +405,8 @@ int queue_open_msg(const char *qdir, const char *id)
     char path[4096];
     if (!queue_id_valid(id))
         return errno = EINVAL, -1;
-    int n = snprintf(path, sizeof path, "%s/msg/%s", qdir, id);
-    if (n < 0 || (size_t)n >= sizeof path)
-        return errno = ENAMETOOLONG, -1;
+    if (qpath(path, sizeof path, qdir, "msg", id) < 0)
+        return -1;
     return open(path, O_RDONLY | O_CLOEXEC);
 }
 
@@ -417,7 +420,8 @@ int queue_list_ids(const char *qdir, char ***ids, size_t *n)
     char path[4096];
     *ids = NULL;
     *n = 0;
-    snprintf(path, sizeof path, "%s/env", qdir);
+    if (qpath(path, sizeof path, qdir, "env", NULL) < 0)
+        return -1;
     DIR *d = opendir(path);
     if (!d)
         return errno == ENOENT ? 0 : -1;
@@ -460,7 +464,8 @@ void queue_free_ids(char **ids, size_t n)
 static int cleanup_dir(const char *qdir, const char *sub, int need_env, time_t max_age)
 {
     char dir[4096], path[4096];
-    snprintf(dir, sizeof dir, "%s/%s", qdir, sub);
+    if (qpath(dir, sizeof dir, qdir, sub, NULL) < 0)
+        return 0;
     DIR *d = opendir(dir);
     if (!d)
         return 0;
@@ -478,8 +483,7 @@ static int cleanup_dir(const char *qdir, const char *sub, int need_env, time_t m
             continue;
         if (need_env) {
             char env[4096];
-            snprintf(env, sizeof env, "%s/env/%s", qdir, de->d_name);
-            if (access(env, F_OK) == 0)
+            if (qpath(env, sizeof env, qdir, "env", de->d_name) < 0 || access(env, F_OK) == 0)
                 continue;
         }
         if (unlink(path) == 0) {
