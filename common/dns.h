@@ -122,5 +122,8 @@ int dns_reverse_name(const struct ipaddr *ip, const char *zone, char *out, size_
 /* Fill a from a wire-format answer to a TYPE query (answer section records of that
  * type, minimum TTL; rcode mapped to the status). 0, or -1 when malformed. */
 int dns_parse_answer(const unsigned char *pkt, size_t len, int type, struct dns_answer *a);
+/* One TXT record's data RD (RDLEN octets) as text: its character-strings joined into
+ * out (size bytes, NUL-terminated). 0, or -1 when malformed, too long, or holding a NUL. */
+int dns_txt_join(const unsigned char *rd, size_t rdlen, char *out, size_t size);
 
 #endif

@@ -42,10 +42,6 @@ const char *dkimv_result_name(enum dkimv_result r);
  * whether the key lookup failed for a temporary reason. Pure. */
 enum dkimv_result dkimv_classify(int sigerror, bool passed, bool bh_match, bool key_tempfail);
 
-/* One TXT record's data RD (RDLEN octets) as text: its character-strings joined into out
- * (size n). 0, or -1 when malformed, too big, or holding a NUL. Pure (DMARC uses it). */
-int dkimv_txt_join(const unsigned char *rd, size_t rdlen, char *out, size_t n);
-
 /* The key record (RFC 6376 3.6.2.2: the character-strings of one TXT record joined) out
  * of a wire-format answer to a TXT query: 0 with out (size n) filled; 1 when there is
  * no TXT record; -1 when the answer is malformed or the record does not fit. Pure. */

@@ -53,23 +53,6 @@ enum dkimv_result dkimv_classify(int sigerror, bool passed, bool bh_match, bool 
     }
 }
 
-int dkimv_txt_join(const unsigned char *rd, size_t rdlen, char *out, size_t n)
-{
-    size_t o = 0;
-    if (n == 0)
-        return -1;
-    for (size_t i = 0; i < rdlen;) {
-        size_t k = rd[i++];
-        if (k > rdlen - i || k >= n - o)
-            return -1;
-        memcpy(out + o, rd + i, k);
-        o += k;
-        i += k;
-    }
-    out[o] = '\0';
-    return memchr(out, '\0', o) ? -1 : 0;
-}
-
 int dkimv_key_txt(const unsigned char *pkt, size_t len, char *out, size_t n)
 {
     struct dns_answer a;
@@ -78,7 +61,7 @@ int dkimv_key_txt(const unsigned char *pkt, size_t len, char *out, size_t n)
     if (a.status != DNS_OK || a.n == 0)
         return 1;
     /* several records: RFC 6376 leaves it open; the first */
-    return dkimv_txt_join(a.rdata[0], a.rdlen[0], out, n);
+    return dns_txt_join(a.rdata[0], a.rdlen[0], out, n);
 }
 
 /* ---- libopendkim ---------------------------------------------------------------- */

@@ -51,7 +51,7 @@ int dmarcv_pick(const unsigned char *pkt, size_t len, char *out, size_t n)
         }
     if (found != 1)
         return found ? 2 : 1;          /* several: no policy at all (6.6.3 step 5) */
-    return dkimv_txt_join(a.rdata[which], a.rdlen[which], out, n) < 0 ? -1 : 0;
+    return dns_txt_join(a.rdata[which], a.rdlen[which], out, n) < 0 ? -1 : 0;
 }
 
 /* ---- organizational domains (libpsl) ----------------------------------------- */

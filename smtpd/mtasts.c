@@ -194,7 +194,7 @@ static int txt_id(const char *domain, char *id, size_t idlen)
     int found = 0;
     for (size_t i = 0; i < a.n; i++) {
         char txt[1024], one[MTASTS_ID_MAX];
-        if (mtasts_txt_join(a.rdata[i], a.rdlen[i], txt, sizeof txt) < 0)
+        if (dns_txt_join(a.rdata[i], a.rdlen[i], txt, sizeof txt) < 0)
             continue;
         int r = mtasts_txt_parse(txt, one, sizeof one);
         if (r == 1)

@@ -14,23 +14,6 @@ const char *mtasts_mode_name(enum mtasts_mode m)
     return m == MTASTS_ENFORCE ? "enforce" : m == MTASTS_TESTING ? "testing" : "none";
 }
 
-int mtasts_txt_join(const unsigned char *rd, size_t len, char *out, size_t outlen)
-{
-    size_t o = 0;
-    if (outlen == 0)
-        return -1;
-    for (size_t i = 0; i < len;) {
-        size_t n = rd[i++];
-        if (n > len - i || o + n >= outlen)
-            return -1;
-        memcpy(out + o, rd + i, n);
-        o += n;
-        i += n;
-    }
-    out[o] = '\0';
-    return memchr(out, '\0', o) ? -1 : 0;      /* an embedded NUL: not text */
-}
-
 static const char *skip_wsp(const char *p)
 {
     while (*p == ' ' || *p == '\t')

@@ -25,9 +25,6 @@ struct mtasts_policy {
 /* One TXT record's text (its strings joined): 0 with the id (size >= MTASTS_ID_MAX),
  * 1 when it is not an MTA-STS record (does not start with v=STSv1), -1 malformed. */
 int mtasts_txt_parse(const char *txt, char *id, size_t idlen);
-/* A TXT record's RDATA (length-prefixed strings) joined into out (NUL-terminated).
- * 0, or -1 when malformed or too long. */
-int mtasts_txt_join(const unsigned char *rd, size_t len, char *out, size_t outlen);
 /* The policy file (LEN octets, not NUL-terminated): 0 with *p, -1 when it is not a
  * valid policy (version STSv1, a mode, max_age, and an mx line unless mode none). */
 int mtasts_policy_parse(const char *text, size_t len, struct mtasts_policy *p);

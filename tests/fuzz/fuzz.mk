@@ -21,7 +21,7 @@ FUZZ_SRC     := common/util.c common/log.c common/addr.c common/config.c common/
                 smtpd/spf_dns.c smtpd/authres_hdr.c smtpd/dane_tlsa.c smtpd/mtasts_parse.c \
                 smtpd/check_dkim_lib.c smtpd/check_dmarc_lib.c smtpd/dkim_sign.c smtpd/dkim_feed.c \
                 common/dkim_keys.c common/fsutil.c common/cluster_conf.c common/cluster_req.c common/bytebuf.c \
-                common/dns_acache.c smtpd/dkim_keycache.c
+                common/dns_acache.c smtpd/dkim_keycache.c common/dns_wire.c
 FUZZ_CFLAGS  := -std=gnu11 -g -O1 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \
                 -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 FUZZ_OBJS    := $(patsubst %.c,$(B)/fuzz/obj/%.o,$(FUZZ_SRC))

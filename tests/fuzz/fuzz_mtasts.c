@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dns.h"
 #include "fuzz_util.h"
 #include "mtasts_parse.h"
 
@@ -15,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char txt[1024], id[MTASTS_ID_MAX];
-    if (mtasts_txt_join(data, size, txt, sizeof txt) == 0) {
+    if (dns_txt_join(data, size, txt, sizeof txt) == 0) {
         FZ_CHECK(strlen(txt) < sizeof txt);
         int r = mtasts_txt_parse(txt, id, sizeof id);
         FZ_CHECK(r >= -1 && r <= 1);

@@ -143,6 +143,23 @@ static void test_parse_answer(void)
     CU_ASSERT_EQUAL(dns_parse_answer(w.b, 70000, ns_t_a, &a), -1);
 }
 
+static void test_txt_join(void)
+{
+    const unsigned char rd[] = { 8, 'v', '=', 'S', 'T', 'S', 'v', '1', ';', 5, ' ', 'i', 'd', '=', '7' };
+    char out[64];
+    CU_ASSERT_EQUAL(dns_txt_join(rd, sizeof rd, out, sizeof out), 0);
+    CU_ASSERT_STRING_EQUAL(out, "v=STSv1; id=7");
+    CU_ASSERT_EQUAL(dns_txt_join(rd, sizeof rd - 1, out, sizeof out), -1);   /* cut */
+    CU_ASSERT_EQUAL(dns_txt_join(rd, sizeof rd, out, 14), 0);              /* just fits */
+    CU_ASSERT_EQUAL(dns_txt_join(rd, sizeof rd, out, 13), -1);             /* too long */
+    CU_ASSERT_EQUAL(dns_txt_join(rd, sizeof rd, out, 0), -1);
+    const unsigned char empty[] = { 0 };
+    CU_ASSERT_EQUAL(dns_txt_join(empty, sizeof empty, out, 1), 0);
+    CU_ASSERT_STRING_EQUAL(out, "");
+    const unsigned char nul[] = { 2, 'a', 0 };
+    CU_ASSERT_EQUAL(dns_txt_join(nul, sizeof nul, out, sizeof out), -1);
+}
+
 static void test_listed(void)
 {
     struct wire w;
@@ -311,6 +328,7 @@ static void test_timeout(void)
 static CU_TestInfo tests[] = {
     { "DNSBL names: IPv4 octets, IPv6 nibbles, too long", test_reverse_names },
     { "answers: records, TTL, NXDOMAIN, NODATA, SERVFAIL, truncation", test_parse_answer },
+    { "TXT character-strings joined: cut, too long, NUL", test_txt_join },
     { "what counts as listed", test_listed },
     { "cache: hits, zones apart, expiry, TTL clamps", test_cache },
     { "cache: bounded, the newest stay", test_cache_bounded },

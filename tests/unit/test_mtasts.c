@@ -33,18 +33,6 @@ static void test_txt(void)
         CU_ASSERT_EQUAL(mtasts_txt_parse(bad[i], id, sizeof id), -1);
 }
 
-static void test_txt_join(void)
-{
-    const unsigned char rd[] = { 8, 'v', '=', 'S', 'T', 'S', 'v', '1', ';', 5, ' ', 'i', 'd', '=', '7' };
-    char out[64];
-    CU_ASSERT_EQUAL(mtasts_txt_join(rd, sizeof rd, out, sizeof out), 0);
-    CU_ASSERT_STRING_EQUAL(out, "v=STSv1; id=7");
-    CU_ASSERT_EQUAL(mtasts_txt_join(rd, sizeof rd - 1, out, sizeof out), -1);   /* cut */
-    CU_ASSERT_EQUAL(mtasts_txt_join(rd, sizeof rd, out, 10), -1);              /* too long */
-    const unsigned char nul[] = { 2, 'a', 0 };
-    CU_ASSERT_EQUAL(mtasts_txt_join(nul, sizeof nul, out, sizeof out), -1);
-}
-
 static int parse(const char *s, struct mtasts_policy *p)
 {
     return mtasts_policy_parse(s, strlen(s), p);
@@ -184,7 +172,6 @@ static void test_publish(void)
 
 static CU_TestInfo tests[] = {
     { "the _mta-sts TXT record", test_txt },
-    { "TXT strings joined", test_txt_join },
     { "policy files: valid, capped, refused", test_policy },
     { "mx patterns (RFC 8461 4.1)", test_mx_match },
     { "the TLS policy seam from a policy", test_seam },
