@@ -188,24 +188,39 @@ static int mail_param(struct smtp_mail *m, const char *key, const char *val, uin
     return 0;
 }
 
+/* The path of ARG after KEYWORD ("FROM:", "TO:"), parsed with FLAGS into *addr, and
+ * *rest after it: 0, or -1 with r set (USAGE without the keyword, ENH's code for a bad
+ * path). MAIL and RCPT share it. */
+static int cmd_path(const char *arg, const char *keyword, unsigned flags, const char *enh,
+                    const char *usage, struct mailaddr *addr, const char **rest,
+                    struct smtp_reply *r)
+{
+    const char *p = after_keyword(arg, keyword);
+    set_reply(r, 0, NULL, NULL);
+    if (!p) {
+        set_reply(r, 501, "5.5.4", usage);
+        return -1;
+    }
+    int rc = addr_parse_path(p, flags, addr, &p);
+    if (rc != ADDR_OK)
+        return addr_reply(rc, enh, r);
+    if (*p != '\0' && *p != ' ')
+        return addr_reply(ADDR_ESYNTAX, enh, r);
+    *rest = p;
+    return 0;
+}
+
 int smtp_parse_mail(const char *arg, uint64_t max_size, struct smtp_mail *out,
                     struct smtp_reply *r)
 {
-    const char *p = after_keyword(arg, "FROM:");
+    const char *p;
     char key[32], val[ADDR_PATH_MAX + 1];
     int rc;
 
     memset(out, 0, sizeof *out);
-    set_reply(r, 0, NULL, NULL);
-    if (!p) {
-        set_reply(r, 501, "5.5.4", "Syntax: MAIL FROM:<address>");
+    if (cmd_path(arg, "FROM:", ADDR_ALLOW_NULL, "5.1.7", "Syntax: MAIL FROM:<address>",
+                 &out->addr, &p, r) < 0)
         return -1;
-    }
-    rc = addr_parse_path(p, ADDR_ALLOW_NULL, &out->addr, &p);
-    if (rc != ADDR_OK)
-        return addr_reply(rc, "5.1.7", r);
-    if (*p != '\0' && *p != ' ')
-        return addr_reply(ADDR_ESYNTAX, "5.1.7", r);
     while ((rc = next_param(&p, key, sizeof key, val, sizeof val)) == 0) {
         if (mail_param(out, key, val, max_size, r) < 0)
             return -1;
@@ -219,20 +234,12 @@ int smtp_parse_mail(const char *arg, uint64_t max_size, struct smtp_mail *out,
 
 int smtp_parse_rcpt(const char *arg, struct smtp_rcpt *out, struct smtp_reply *r)
 {
-    const char *p = after_keyword(arg, "TO:");
-    int rc;
+    const char *p;
 
     memset(out, 0, sizeof *out);
-    set_reply(r, 0, NULL, NULL);
-    if (!p) {
-        set_reply(r, 501, "5.5.4", "Syntax: RCPT TO:<address>");
+    if (cmd_path(arg, "TO:", ADDR_ALLOW_POSTMASTER, "5.1.3", "Syntax: RCPT TO:<address>",
+                 &out->addr, &p, r) < 0)
         return -1;
-    }
-    rc = addr_parse_path(p, ADDR_ALLOW_POSTMASTER, &out->addr, &p);
-    if (rc != ADDR_OK)
-        return addr_reply(rc, "5.1.3", r);
-    if (*p != '\0' && *p != ' ')
-        return addr_reply(ADDR_ESYNTAX, "5.1.3", r);
     while (*p == ' ')
         p++;
     if (*p != '\0') {
