@@ -370,18 +370,35 @@ const char *cv_auth_source_name(enum auth_source s)
                ? auth_source_names[s] : "?";
 }
 
+int cv_word(const char *v, const char *const *words, size_t n, int *out, char *why, size_t wl)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (str_ieq(v, words[i])) {
+            *out = (int)i;
+            return 0;
+        }
+    }
+    char list[256];
+    size_t o = 0;
+    list[0] = '\0';
+    for (size_t i = 0; i < n && o < sizeof list; i++) {
+        int k = snprintf(list + o, sizeof list - o, "%s%s",
+                         i == 0 ? "" : i + 1 == n ? " or " : ", ", words[i]);
+        if (k < 0)
+            break;
+        o += (size_t)k;
+    }
+    snprintf(why, wl, "'%s' is not allowed (expected %s)", v, list);
+    return -1;
+}
+
 int cv_authres_mode(const char *v, const char *act, enum authres_mode *out, char *why, size_t wl)
 {
-    if (str_ieq(v, "off"))
-        *out = AUTHRES_OFF;
-    else if (str_ieq(v, "tag"))
-        *out = AUTHRES_TAG;
-    else if (str_ieq(v, act))
-        *out = AUTHRES_ACT;
-    else {
-        snprintf(why, wl, "'%s' is not allowed (expected off, tag or %s)", v, act);
+    const char *const words[] = { "off", "tag", act };     /* the order of enum authres_mode */
+    int i;
+    if (cv_word(v, words, 3, &i, why, wl) < 0)
         return -1;
-    }
+    *out = (enum authres_mode)i;
     return 0;
 }
 

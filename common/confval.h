@@ -23,6 +23,9 @@ const char *cv_auth_source_name(enum auth_source s);
  * address ("" when off), *port its port. An IP address only: evhttp would resolve a name
  * with a blocking call on the loop. */
 int cv_content_filter(const char *v, char **host, int *port, char *why, size_t wl);
+/* V one of the N WORDS (any case): 0 with *out its index, or -1 with why
+ * "'V' is not allowed (expected A, B or C)". */
+int cv_word(const char *v, const char *const *words, size_t n, int *out, char *why, size_t wl);
 /* off, tag, or ACT (spf: "reject", dmarc: "enforce"). */
 int cv_authres_mode(const char *v, const char *act, enum authres_mode *out, char *why, size_t wl);
 const char *cv_authres_mode_name(enum authres_mode m, const char *act);

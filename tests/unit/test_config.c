@@ -4,6 +4,7 @@
  * its own test_config_sample). */
 #include "cu.h"
 #include "config.h"
+#include "confval.h"
 #include "ipmatch.h"
 
 #include <limits.h>
@@ -349,6 +350,41 @@ static void test_mechs_and_plaintext(void)
     smtp_err("plaintext_auth = never", "plaintext_auth", "expected tls or always");
 }
 
+/* The keys whose value is one of a few words (cv_word): each word in any case, and the
+ * list of them in the error. */
+static void test_word_choices(void)
+{
+    struct config *c = smtp_with("content_filter_fail = TempFail");
+    CU_ASSERT_TRUE(c && c->smtp[0].cf_tempfail);
+    config_free(c);
+    c = smtp_with("content_filter_fail = accept");
+    CU_ASSERT_TRUE(c && !c->smtp[0].cf_tempfail);
+    config_free(c);
+    smtp_err("content_filter_fail = drop", "content_filter_fail",
+             "'drop' is not allowed (expected accept or tempfail)");
+    c = smtp_with("spf = reject\ndmarc = Tag");
+    CU_ASSERT_TRUE(c && c->smtp[0].spf == AUTHRES_ACT && c->smtp[0].dmarc == AUTHRES_TAG);
+    config_free(c);
+    smtp_err("dmarc = reject", "dmarc", "'reject' is not allowed (expected off, tag or enforce)");
+    const char *sts[] = { "off", "none", "testing", "ENFORCE" };
+    for (int i = 0; i < 4; i++) {
+        char text[256];
+        snprintf(text, sizeof text, SRV "mta_sts_policy = %s\n", sts[i]);
+        c = load_ok(text);
+        CU_ASSERT_TRUE(c && c->mta_sts_policy == (enum mta_sts_publish)i);
+        config_free(c);
+    }
+    server_err("mta_sts_policy = on", "mta_sts_policy",
+               "'on' is not allowed (expected off, none, testing or enforce)");
+    static const char *const one[] = { "only" };
+    char why[128];
+    int i = -1;
+    CU_ASSERT_EQUAL(cv_word("ONLY", one, 1, &i, why, sizeof why), 0);
+    CU_ASSERT_EQUAL(i, 0);
+    CU_ASSERT_EQUAL(cv_word("other", one, 1, &i, why, sizeof why), -1);
+    CU_ASSERT_STRING_EQUAL(why, "'other' is not allowed (expected only)");
+}
+
 static void test_relayhost(void)
 {
     static const struct { const char *v, *host; int port; } ok[] = {
@@ -647,6 +683,7 @@ static CU_TestInfo tests[] = {
     { "listen", test_listen },
     { "tls modes", test_tls_modes },
     { "mechanisms, plaintext_auth", test_mechs_and_plaintext },
+    { "one-of-a-few-words keys", test_word_choices },
     { "relayhost", test_relayhost },
     { "routes", test_routes },
     { "domains, config_is_local_domain", test_domains },
