@@ -262,19 +262,26 @@ static void test_listen_families(void)
 
 /* An otherwise closed instance (SPEC defaults) is made open by a lan or always_relay_from
  * that covers every address of a family that reaches one of its listeners. */
+/* An instance listening on LISTEN that relays, for the lists' checks below. */
+static void open_instance(struct smtp_instance *in, struct listen_addr *listen,
+                          struct iplist *always_from)
+{
+    memset(in, 0, sizeof *in);
+    in->common.listen = listen;
+    in->common.nlisten = 1;
+    in->relay = true;
+    in->relay_nonlocal_senders = true;
+    in->reject_local_spoof = true;
+    in->always_relay_from = always_from;
+}
+
 static void test_open_by_lists(void)
 {
-    struct listen_addr any4 = { "0.0.0.0", 25 }, any6 = { "::", 25 }, lo = { "127.0.0.1", 25 };
+    struct listen_addr any4 = { "0.0.0.0", 25 }, lo = { "127.0.0.1", 25 };
     struct iplist *empty = pl(""), *def = pl("127.0.0.1, ::1"), *lan10 = pl("10.0.0.0/8");
     struct smtp_instance in;
     char why[300];
-    memset(&in, 0, sizeof in);
-    in.common.listen = &any4;
-    in.common.nlisten = 1;
-    in.relay = true;
-    in.relay_nonlocal_senders = true;
-    in.reject_local_spoof = true;
-    in.always_relay_from = empty;
+    open_instance(&in, &any4, empty);
     CU_ASSERT_FALSE(relay_instance_open(def, &in, why, sizeof why));
     CU_ASSERT_FALSE(relay_instance_open(lan10, &in, why, sizeof why));
     CU_ASSERT_FALSE(relay_instance_open(NULL, &in, why, sizeof why));
@@ -321,8 +328,20 @@ static void test_open_by_lists(void)
         CU_ASSERT_FALSE(relay_instance_is_open(l, &in));
         iplist_free(l);
     }
-    /* IPv6 listener: IPv6 coverage counts, IPv4 coverage does not (V6ONLY). */
-    in.common.listen = &any6;
+    iplist_free(empty);
+    iplist_free(def);
+    iplist_free(lan10);
+}
+
+/* IPv6 listener: IPv6 coverage counts, IPv4 coverage does not (V6ONLY); the policy
+ * reasons name their keys. */
+static void test_open_v6_and_reasons(void)
+{
+    struct listen_addr any6 = { "::", 25 };
+    struct iplist *empty = pl(""), *def = pl("127.0.0.1, ::1");
+    struct smtp_instance in;
+    char why[300];
+    open_instance(&in, &any6, empty);
     struct iplist *all4 = pl("0.0.0.0/0"), *all6 = pl("::/0"), *v6only = pl("::/1, 8000::/1");
     struct iplist *v6gap = pl("::/1, 8000::/2");
     CU_ASSERT_FALSE(relay_instance_is_open(all4, &in));
@@ -353,7 +372,6 @@ static void test_open_by_lists(void)
     iplist_free(v6gap);
     iplist_free(empty);
     iplist_free(def);
-    iplist_free(lan10);
 }
 
 static void test_domain_match(void)
@@ -381,6 +399,7 @@ static CU_TestInfo tests[] = {
     { "listen addresses and instances", test_listen_and_instance },
     { "listen address families", test_listen_families },
     { "lan / always_relay_from covering every address make it open", test_open_by_lists },
+    { "IPv6 listeners' coverage, the policy reasons' keys", test_open_v6_and_reasons },
     { "always_relay_to domain patterns", test_domain_match },
     CU_TEST_INFO_NULL,
 };
