@@ -20,32 +20,14 @@
 #include "check_dmarc.h"
 #include "cu.h"
 #include "dkim_sign.h"
+#include "twire.h"
 
 /* ---- wire answers ------------------------------------------------------------ */
-
-struct wire {
-    unsigned char b[8192];
-    size_t n;
-};
-
-static void put8(struct wire *w, unsigned v) { w->b[w->n++] = (unsigned char)v; }
-static void put16(struct wire *w, unsigned v) { put8(w, v >> 8); put8(w, v & 0xff); }
-static void putn(struct wire *w, const void *p, size_t n) { memcpy(w->b + w->n, p, n); w->n += n; }
 
 /* A TXT answer for "_dmarc.good.example" with AN records (added by txt()). */
 static void start(struct wire *w, unsigned an, unsigned rcode)
 {
-    static const unsigned char q[] = "\006_dmarc\004good\007example";
-    w->n = 0;
-    put16(w, 0x4242);
-    put16(w, 0x8180 | rcode);
-    put16(w, 1);
-    put16(w, an);
-    put16(w, 0);
-    put16(w, 0);
-    putn(w, q, sizeof q);
-    put16(w, ns_t_txt);
-    put16(w, ns_c_in);
+    tw_start(w, "_dmarc.good.example", ns_t_txt, rcode, an, 0);
 }
 
 /* A TXT record of the character-strings in STRS (NULL-terminated). */
@@ -54,15 +36,15 @@ static void txt(struct wire *w, const char *const *strs)
     size_t len = 0;
     for (size_t i = 0; strs[i]; i++)
         len += 1 + strlen(strs[i]);
-    put16(w, 0xc00c);
-    put16(w, ns_t_txt);
-    put16(w, ns_c_in);
-    put16(w, 0);
-    put16(w, 300);
-    put16(w, (unsigned)len);
+    tw_put16(w, 0xc00c);
+    tw_put16(w, ns_t_txt);
+    tw_put16(w, ns_c_in);
+    tw_put16(w, 0);
+    tw_put16(w, 300);
+    tw_put16(w, (unsigned)len);
     for (size_t i = 0; strs[i]; i++) {
-        put8(w, (unsigned)strlen(strs[i]));
-        putn(w, strs[i], strlen(strs[i]));
+        tw_put8(w, (unsigned)strlen(strs[i]));
+        tw_putn(w, strs[i], strlen(strs[i]));
     }
 }
 

@@ -18,6 +18,7 @@
 #include "cu.h"
 #include "dns.h"
 #include "dnsbl_cache.h"
+#include "twire.h"
 
 static struct ipaddr ip(const char *s)
 {
@@ -53,56 +54,30 @@ static void test_reverse_names(void)
 
 /* ---- answers ----------------------------------------------------------------- */
 
-struct wire {
-    unsigned char b[512];
-    size_t n;
-};
-
-static void put8(struct wire *w, unsigned v) { w->b[w->n++] = (unsigned char)v; }
-static void put16(struct wire *w, unsigned v) { put8(w, v >> 8); put8(w, v & 0xff); }
-static void put32(struct wire *w, unsigned v) { put16(w, v >> 16); put16(w, v & 0xffff); }
-
 /* Header (rcode, counts) and the question "9.0.0.127.bl.example A IN" at offset 12. */
 static void start(struct wire *w, unsigned rcode, unsigned an, unsigned ns)
 {
-    static const unsigned char q[] = "\0019\0010\0010\003127\002bl\007example";
-    w->n = 0;
-    put16(w, 0x4242);
-    put16(w, 0x8180 | rcode);
-    put16(w, 1);
-    put16(w, an);
-    put16(w, ns);
-    put16(w, 0);
-    memcpy(w->b + w->n, q, sizeof q);           /* with the root's 0 */
-    w->n += sizeof q;
-    put16(w, ns_t_a);
-    put16(w, ns_c_in);
+    tw_start(w, "9.0.0.127.bl.example", ns_t_a, rcode, an, ns);
 }
 
 static void add_a(struct wire *w, unsigned ttl, unsigned a, unsigned b, unsigned c, unsigned d)
 {
-    put16(w, 0xc00c);
-    put16(w, ns_t_a);
-    put16(w, ns_c_in);
-    put32(w, ttl);
-    put16(w, 4);
-    put8(w, a);
-    put8(w, b);
-    put8(w, c);
-    put8(w, d);
+    const unsigned char addr[4] = { (unsigned char)a, (unsigned char)b, (unsigned char)c,
+                                    (unsigned char)d };
+    tw_rr(w, ns_t_a, ttl, addr, sizeof addr);
 }
 
 static void add_soa(struct wire *w, unsigned ttl)
 {
-    put16(w, 0xc00c + 10);                      /* "bl.example" inside the question */
-    put16(w, ns_t_soa);
-    put16(w, ns_c_in);
-    put32(w, ttl);
-    put16(w, 2 + 2 + 20);
-    put16(w, 0xc00c + 10);                      /* mname */
-    put16(w, 0xc00c + 10);                      /* rname */
+    tw_put16(w, 0xc00c + 10);                      /* "bl.example" inside the question */
+    tw_put16(w, ns_t_soa);
+    tw_put16(w, ns_c_in);
+    tw_put32(w, ttl);
+    tw_put16(w, 2 + 2 + 20);
+    tw_put16(w, 0xc00c + 10);                      /* mname */
+    tw_put16(w, 0xc00c + 10);                      /* rname */
     for (int i = 0; i < 5; i++)
-        put32(w, 100);
+        tw_put32(w, 100);
 }
 
 static void test_parse_answer(void)

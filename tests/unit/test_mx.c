@@ -7,68 +7,34 @@
 #include "config.h"
 #include "cu.h"
 #include "mx.h"
-
-struct wire {
-    unsigned char b[1024];
-    int n;
-};
-
-static void put8(struct wire *w, unsigned v) { w->b[w->n++] = (unsigned char)v; }
-static void put16(struct wire *w, unsigned v) { put8(w, v >> 8); put8(w, v & 0xff); }
-static void put32(struct wire *w, unsigned v) { put16(w, v >> 16); put16(w, v & 0xffff); }
-
-/* "mx1.example.net" as labels; "" is the root */
-static void put_name(struct wire *w, const char *name)
-{
-    while (*name) {
-        const char *dot = strchr(name, '.');
-        size_t len = dot ? (size_t)(dot - name) : strlen(name);
-        put8(w, (unsigned)len);
-        memcpy(w->b + w->n, name, len);
-        w->n += (int)len;
-        name += len;
-        if (*name == '.')
-            name++;
-    }
-    put8(w, 0);
-}
+#include "twire.h"
 
 /* Header + question "example.net MX IN"; the question name sits at offset 12. */
 static void start(struct wire *w, unsigned ancount)
 {
-    w->n = 0;
-    put16(w, 0x1234);
-    put16(w, 0x8180);
-    put16(w, 1);
-    put16(w, ancount);
-    put16(w, 0);
-    put16(w, 0);
-    put_name(w, "example.net");
-    put16(w, 15);
-    put16(w, 1);
+    tw_start(w, "example.net", ns_t_mx, 0, ancount, 0);
 }
 
 /* An MX answer for the question name (pointer 0xc00c); exchange given as labels, or as
  * "label" + pointer to the question name when compress is set. */
 static void add_mx(struct wire *w, unsigned pref, const char *exchange, int compress)
 {
-    put16(w, 0xc00c);
-    put16(w, 15);
-    put16(w, 1);
-    put32(w, 300);
-    int rdlen_at = w->n;
-    put16(w, 0);
-    int rd_start = w->n;
-    put16(w, pref);
+    tw_put16(w, 0xc00c);
+    tw_put16(w, 15);
+    tw_put16(w, 1);
+    tw_put32(w, 300);
+    size_t rdlen_at = w->n;
+    tw_put16(w, 0);
+    size_t rd_start = w->n;
+    tw_put16(w, pref);
     if (compress) {
-        put8(w, (unsigned)strlen(exchange));
-        memcpy(w->b + w->n, exchange, strlen(exchange));
-        w->n += (int)strlen(exchange);
-        put16(w, 0xc00c);
+        tw_put8(w, (unsigned)strlen(exchange));
+        tw_putn(w, exchange, strlen(exchange));
+        tw_put16(w, 0xc00c);
     } else {
-        put_name(w, exchange);
+        tw_name(w, exchange);
     }
-    int rdlen = w->n - rd_start;
+    size_t rdlen = w->n - rd_start;
     w->b[rdlen_at] = (unsigned char)(rdlen >> 8);
     w->b[rdlen_at + 1] = (unsigned char)(rdlen & 0xff);
 }
@@ -97,12 +63,12 @@ static void test_parse_cname_and_limit(void)
     struct wire w;
     start(&w, 4);
     /* a CNAME record first: example.net CNAME alias.example.net */
-    put16(&w, 0xc00c);
-    put16(&w, 5);
-    put16(&w, 1);
-    put32(&w, 300);
-    put16(&w, 19);
-    put_name(&w, "alias.example.net");
+    tw_put16(&w, 0xc00c);
+    tw_put16(&w, 5);
+    tw_put16(&w, 1);
+    tw_put32(&w, 300);
+    tw_put16(&w, 19);
+    tw_name(&w, "alias.example.net");
     add_mx(&w, 5, "c.example.net", 0);
     add_mx(&w, 1, "a.example.net", 0);
     add_mx(&w, 3, "b.example.net", 0);

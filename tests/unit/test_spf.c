@@ -13,6 +13,7 @@
 #include "check_spf.h"
 #include "cu.h"
 #include "spf_dns.h"
+#include "twire.h"
 
 #undef MECH_ALL
 #include <spf2/spf.h>
@@ -56,40 +57,15 @@ static void test_decide(void)
 
 /* ---- wire answers ------------------------------------------------------------ */
 
-struct wire {
-    unsigned char b[512];
-    size_t n;
-};
-
-static void put8(struct wire *w, unsigned v) { w->b[w->n++] = (unsigned char)v; }
-static void put16(struct wire *w, unsigned v) { put8(w, v >> 8); put8(w, v & 0xff); }
-static void put32(struct wire *w, unsigned v) { put16(w, v >> 16); put16(w, v & 0xffff); }
-static void putn(struct wire *w, const void *p, size_t n) { memcpy(w->b + w->n, p, n); w->n += n; }
-
 /* Header and the question "spf.example TYPE IN" (the name at offset 12). */
 static void start(struct wire *w, unsigned type, unsigned an)
 {
-    static const unsigned char q[] = "\003spf\007example";
-    w->n = 0;
-    put16(w, 0x4242);
-    put16(w, 0x8180);
-    put16(w, 1);
-    put16(w, an);
-    put16(w, 0);
-    put16(w, 0);
-    putn(w, q, sizeof q);
-    put16(w, type);
-    put16(w, ns_c_in);
+    tw_start(w, "spf.example", type, 0, an, 0);
 }
 
 static void rr(struct wire *w, unsigned type, const void *data, size_t n)
 {
-    put16(w, 0xc00c);
-    put16(w, type);
-    put16(w, ns_c_in);
-    put32(w, 300);
-    put16(w, (unsigned)n);
-    putn(w, data, n);
+    tw_rr(w, type, 300, data, n);
 }
 
 static SPF_dns_rr_t *fill(const struct wire *w, ns_type type, int *rc)
