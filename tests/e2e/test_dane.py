@@ -87,7 +87,7 @@ def break_tlsa(owner):
             f = line.split()
             if len(f) >= 8 and f[0].startswith(owner + ".") and f[3] == "TLSA":
                 last = f[-1]
-                f[-1] = ("0" if last[-1] != "0" else "1") + last[1:]
+                f[-1] = ("0" if last[0] != "0" else "1") + last[1:]    # another first digit
                 line = "\t".join(f) + "\n"
             out.append(line)
         return "".join(out)
