@@ -10,11 +10,11 @@
 #include "log.h"
 #include "util.h"
 
-int write_all(int fd, const void *buf, size_t len)
+/* All LEN octets of buf to fd: at OFFSET (pwrite), or where fd stands when OFFSET < 0. */
+static int write_loop(int fd, const char *p, size_t len, off_t offset)
 {
-    const char *p = buf;
     while (len > 0) {
-        ssize_t w = write(fd, p, len);
+        ssize_t w = offset < 0 ? write(fd, p, len) : pwrite(fd, p, len, offset);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -22,25 +22,22 @@ int write_all(int fd, const void *buf, size_t len)
         }
         p += w;
         len -= (size_t)w;
+        if (offset >= 0)
+            offset += w;
     }
     return 0;
 }
 
+int write_all(int fd, const void *buf, size_t len)
+{
+    return write_loop(fd, buf, len, -1);
+}
+
 int pwrite_all(int fd, const void *buf, size_t len, off_t offset)
 {
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t w = pwrite(fd, p, len, offset);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        len -= (size_t)w;
-        offset += w;
-    }
-    return 0;
+    if (offset < 0)
+        return errno = EINVAL, -1;
+    return write_loop(fd, buf, len, offset);
 }
 
 ssize_t pread_full(int fd, void *buf, size_t len, off_t offset)
