@@ -133,6 +133,8 @@ class Network:
         self.made = []
 
     def create(self):
+        for ns in [self.net] + list(self.ns.values()):   # left by a dead process of our pid
+            ip("netns", "del", ns, check=False)
         ip("netns", "add", self.net)
         self.made.append(self.net)
         ip("-n", self.net, "link", "add", "br0", "type", "bridge")
@@ -171,7 +173,7 @@ class Partition(unittest.TestCase):
         if os.geteuid() != 0:
             self.fail("test_cluster_ops.Partition needs root: it makes network namespaces "
                       "(ip netns add); run the e2e tests as root (CI does)")
-        self.netw = Network("ms%d" % (os.getpid() % 100000), "abc")
+        self.netw = Network("ms%d" % os.getpid(), "abc")
         self.addCleanup(self.netw.destroy)
         try:
             self.netw.create()
