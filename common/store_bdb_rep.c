@@ -290,12 +290,12 @@ int store_rep_configure(DB_ENV *env, const char *home)
     return ret;
 }
 
-/* Wait (up to two seconds) until this process is connected to enough sites: the master
- * (unless it is this node) and, with this node, a majority of the group (ALL: every
- * site). */
-static void wait_connected(DB_ENV *env, bool all)
+/* Wait (up to MS milliseconds) until this process is connected to enough sites: the
+ * master (unless it is this node) and, with this node, a majority of the group (ALL:
+ * every site). */
+static void wait_connected(DB_ENV *env, bool all, int ms)
 {
-    for (int i = 0; i < 40; i++) {
+    for (int i = 0; i < ms / 50; i++) {
         u_int cnt = 0, up = 0;
         DB_REPMGR_SITE *list = NULL;
         DB_REP_STAT *rs = NULL;
@@ -330,7 +330,7 @@ int store_rep_start(DB_ENV *env)
         /* A subordinate process: another one listens. It sends its own commits' log
          * records on its own connections, so it waits for them (a commit made before
          * would miss its acknowledgements). */
-        wait_connected(env, false);
+        wait_connected(env, false, 2000);
         ret = 0;
     }
     return ret;
@@ -498,7 +498,7 @@ int store_cluster_status(struct store *st, struct store_node *out, size_t max, s
     out[0].self = true;
     status_local(env, &s);
     fill_node(&out[0], &s);
-    wait_connected(env, true);
+    wait_connected(env, true, 1000);   /* a node down costs its status a second */
     int ret = env->repmgr_site_list(env, &cnt, &list);
     (void)pthread_rwlock_unlock(&st->rw);
     *n = 1;
