@@ -38,6 +38,7 @@ DEB_PKGS := build-essential libdb-dev libsasl2-dev libsasl2-modules libssl-dev l
             libevent-dev libcrypt-dev libopendkim-dev libspf2-dev libunbound-dev libjansson-dev libopendmarc-dev libpsl-dev publicsuffix libcurl4-openssl-dev nsd rspamd python3 python3-aiosmtpd swaks curl openssl fetchmail \
             python3-dkim python3-nacl libpam0g-dev libpam-modules db5.3-util ldnsutils \
             man-db groff-base systemd
+DEB_PKGS += iproute2   # ip netns, veth and bridge links: test_cluster_ops's partition
 # ... and for the package checks only (make deb, make check-package)
 DEB_PKG_PKGS := debhelper lintian adduser
 

@@ -18,6 +18,7 @@
 
 #include "cluster_apply.h"
 #include "cluster_conf.h"
+#include "cluster_net.h"
 #include "log.h"
 #include "util.h"
 
@@ -44,6 +45,7 @@ void store_set_cluster(const struct cluster_conf *cc)
     rep_enabled = cc != NULL && cc->on;
     if (rep_enabled)
         rep_cc = *cc;
+    cluster_net_watch(rep_enabled ? cc : NULL);
 }
 
 bool store_rep_on(void)
@@ -288,11 +290,12 @@ int store_rep_configure(DB_ENV *env, const char *home)
     return ret;
 }
 
-/* Wait (up to two seconds) until this process is connected to enough sites: the master
- * (unless it is this node) and, with this node, a majority of the group. */
-static void wait_connected(DB_ENV *env)
+/* Wait (up to MS milliseconds) until this process is connected to enough sites: the
+ * master (unless it is this node) and, with this node, a majority of the group (ALL:
+ * every site). */
+static void wait_connected(DB_ENV *env, bool all, int ms)
 {
-    for (int i = 0; i < 40; i++) {
+    for (int i = 0; i < ms / 50; i++) {
         u_int cnt = 0, up = 0;
         DB_REPMGR_SITE *list = NULL;
         DB_REP_STAT *rs = NULL;
@@ -312,7 +315,7 @@ static void wait_connected(DB_ENV *env)
             }
         }
         free(list);
-        if (master_up && (up + 1) * 2 > cnt + 1)
+        if (master_up && (all ? up == cnt : (up + 1) * 2 > cnt + 1))
             return;
         sleep_ms(50);
     }
@@ -327,13 +330,39 @@ int store_rep_start(DB_ENV *env)
         /* A subordinate process: another one listens. It sends its own commits' log
          * records on its own connections, so it waits for them (a commit made before
          * would miss its acknowledgements). */
-        wait_connected(env);
+        wait_connected(env, false, 2000);
         ret = 0;
     }
     return ret;
 }
 
 /* ---- the replica's side: forwarding ------------------------------------------------- */
+
+/* Whether this process is connected to site EID (DB_EID_MASTER: the master, true when
+ * that is this node). A channel to another site opens a connection of its own with a
+ * blocking connect(): to a host that does not answer (a partition) it would wait out the
+ * kernel's SYN retries, about two minutes, so no channel goes to a site not connected. */
+static bool site_connected(DB_ENV *env, int eid)
+{
+    DB_REP_STAT *rs = NULL;
+    if (eid == DB_EID_MASTER) {
+        if (env->rep_stat(env, &rs, 0) != 0 || rs == NULL)
+            return false;
+        bool self = rs->st_status == DB_REP_MASTER;
+        eid = (int)rs->st_master;
+        free(rs);
+        if (self)
+            return true;
+    }
+    u_int cnt = 0;
+    DB_REPMGR_SITE *list = NULL;
+    bool up = false;
+    if (env->repmgr_site_list(env, &cnt, &list) == 0)
+        for (u_int k = 0; k < cnt; k++)
+            up = up || (list[k].eid == eid && list[k].status == DB_REPMGR_CONNECTED);
+    free(list);
+    return up;
+}
 
 /* One request to site EID (DB_EID_MASTER: whoever is master), its answer in P. */
 static int send_once(struct store *st, int eid, const uint8_t *buf, size_t n, db_timeout_t tmo,
@@ -343,7 +372,8 @@ static int send_once(struct store *st, int eid, const uint8_t *buf, size_t n, db
         return EAGAIN;
     int ret = DB_REP_UNAVAIL;
     DB_CHANNEL *ch = NULL;
-    if (st->env != NULL && (ret = st->env->repmgr_channel(st->env, eid, &ch, 0)) == 0) {
+    if (st->env != NULL && site_connected(st->env, eid) &&
+        (ret = st->env->repmgr_channel(st->env, eid, &ch, 0)) == 0) {
         DBT req, resp;
         memset(&req, 0, sizeof req);
         memset(&resp, 0, sizeof resp);
@@ -468,7 +498,7 @@ int store_cluster_status(struct store *st, struct store_node *out, size_t max, s
     out[0].self = true;
     status_local(env, &s);
     fill_node(&out[0], &s);
-    wait_connected(env);
+    wait_connected(env, true, 1000);   /* a node down costs its status a second */
     int ret = env->repmgr_site_list(env, &cnt, &list);
     (void)pthread_rwlock_unlock(&st->rw);
     *n = 1;

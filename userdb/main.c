@@ -196,8 +196,8 @@ int main(int argc, char **argv)
         rc = commands[c].fn(&u);
     if (rc == UDB_OK && store_cluster_unacked() != unacked) {
         udb_err("the change is on this cluster's master but was not acknowledged under "
-                "ack_policy %s in time (replicas down?): it may be lost if the master fails",
-                u.cfg->cluster_ack_policy);
+                "ack_policy %s in time (replicas down or cut off?): it is lost if the master "
+                "fails or another node becomes master", u.cfg->cluster_ack_policy);
         rc = UDB_ERR;
     }
     store_close(u.st);

@@ -76,6 +76,7 @@ class Env:
         self.ports = {}
         self.procs = {}
         self.logs = {}
+        self.wrap = []       # a command the programs run under (ip netns exec NS)
         cert, key = test_cert()
         if "dns_trust_anchor" not in server_conf:
             # the tests' DNS (NSD) serves no root zone: validating from the root's
@@ -112,7 +113,7 @@ class Env:
 
     # ---- tools ------------------------------------------------------------
     def userdb(self, *args, password=None, check=True):
-        cmd = [os.path.join(BIN, "userdb"), "-c", self.conf] + list(args)
+        cmd = self.wrap + [os.path.join(BIN, "userdb"), "-c", self.conf] + list(args)
         inp = None
         if password is not None:
             cmd.append("--password-stdin")
@@ -143,7 +144,7 @@ class Env:
         log = os.path.join(self.dir, daemon + ".log")
         self.logs[daemon] = log
         f = open(log, "ab")
-        p = subprocess.Popen([os.path.join(BIN, daemon), "-c", self.conf, "-f"],
+        p = subprocess.Popen(self.wrap + [os.path.join(BIN, daemon), "-c", self.conf, "-f"],
                              stdout=f, stderr=subprocess.STDOUT,
                              env=dict(os.environ, **env) if env else None)
         f.close()

@@ -11,16 +11,14 @@ each its own data_dir, replication port, smtpd and pop3d on loopback, started he
 - kill -9 of the master under a userdb write load: an election, every acknowledged write
   present afterwards on the survivors, and the old master restarted rejoins as a replica.
 The tests run in order on one cluster (names test_1_... to test_5_...)."""
-import os
-import pwd
 import re
 import shutil
 import signal
-import smtplib
 import threading
 import time
 import unittest
 
+from tests.e2e.clusternodes import Node, master_of, poll, shared_mail_dir, stop_nodes
 from tests.e2e import harness
 from tests.e2e.harness import DOMAIN, REMOTE_IP
 from tests.e2e.test_lockout import Pop
@@ -30,73 +28,14 @@ LIMIT = 4
 NAMES = ("a", "b", "c")
 
 
-def poll(fn, timeout=10.0, step=0.05):
-    end = time.time() + timeout
-    while True:
-        v = fn()
-        if v or time.time() > end:
-            return v
-        time.sleep(step)
-
-
-class Node:
-    def __init__(self, name, rep_ports, i, mail_dir, sink, extra=""):
-        peers = ", ".join("127.0.0.1:%d" % p for j, p in enumerate(rep_ports) if j != i)
-        self.name = name
-        self.rep_port = rep_ports[i]
-        self.env = harness.Env(
-            "cluster-" + name,
-            server_conf="auth_fail_limit = %d\nmail_dir = %s\n" % (LIMIT, mail_dir),
-            routes="example.net = 127.0.0.1:%d" % sink,
-            sections="[smtp in]\nlisten = 127.0.0.1:{port:smtp}\nrelay_pop_before_smtp = yes\n"
-                     "auth_mechanisms = PLAIN\nplaintext_auth = always\n\n"
-                     "[pop3 main]\nlisten = 127.0.0.1:{port:pop}\nplaintext_auth = always\n\n"
-                     "[cluster]\nnode = 127.0.0.1:%d\npeers = %s\npriority = %d\n%s"
-                     % (rep_ports[i], peers, 100 - 10 * i, extra))
-
-    def start(self):
-        self.env.start("smtpd", wait=[])
-        # pop3d once smtpd made data_dir's tree (both at once race for its owner)
-        poll(lambda: os.path.isdir(os.path.join(self.env.data, "db")), 10)
-        self.env.start("pop3d", wait=[])
-
-    def wait(self):
-        harness.wait_port(self.env.ports["smtp"], timeout=60, proc=self.env.procs["smtpd"])
-        harness.wait_port(self.env.ports["pop"], timeout=60, proc=self.env.procs["pop3d"])
-
-    def signal(self, sig):
-        for p in self.env.procs.values():
-            os.kill(p.pid, sig)
-
-    def kill9(self):
-        for d in list(self.env.procs):
-            self.env.kill9(d)
-
-    def has_user(self, address):
-        return self.env.userdb("show", address, check=False).returncode == 0
-
-    def status(self):
-        return self.env.userdb("cluster", "status", check=False)
-
-    def role(self):
-        for line in self.status().stdout.splitlines():
-            if line.endswith("(this node)"):
-                return line.split()[1]
-        return None
-
-
 class Cluster(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.sink = harness.free_port()
-        cls.mail = os.path.join(harness.WORK, "cluster-mail-%d" % os.getpid())
-        shutil.rmtree(cls.mail, ignore_errors=True)
-        os.makedirs(cls.mail, 0o700)
-        if os.geteuid() == 0:
-            pw = pwd.getpwnam("mail")
-            os.chown(cls.mail, pw.pw_uid, pw.pw_gid)
+        cls.mail = shared_mail_dir("cluster-mail")
         ports = [harness.free_port() for _ in NAMES]
-        cls.nodes = [Node(n, ports, i, cls.mail, cls.sink) for i, n in enumerate(NAMES)]
+        cls.nodes = [Node(n, ports, i, cls.mail, cls.sink, server_conf="auth_fail_limit = %d\n" % LIMIT)
+                     for i, n in enumerate(NAMES)]
         for n in cls.nodes:
             n.start()
         for n in cls.nodes:
@@ -104,28 +43,13 @@ class Cluster(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        errors = []
-
-        def stop(n):                 # all at once: no node is left alone without a master
-            try:
-                n.signal(signal.SIGCONT)
-                n.env.stop_all()
-            except (AssertionError, ProcessLookupError) as e:
-                errors.append(str(e))
-
-        threads = [threading.Thread(target=stop, args=(n,)) for n in cls.nodes]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        shutil.rmtree(cls.mail, ignore_errors=True)
-        if errors:
-            raise AssertionError("\n".join(errors))
+        try:
+            stop_nodes(cls.nodes)
+        finally:
+            shutil.rmtree(cls.mail, ignore_errors=True)
 
     def master(self):
-        roles = [n.role() for n in self.nodes]
-        masters = [n for n, r in zip(self.nodes, roles) if r == "master"]
-        return masters[0] if len(masters) == 1 else None
+        return master_of(self.nodes)
 
     def test_1_users_replicate(self):
         m = poll(self.master, 20)
