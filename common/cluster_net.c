@@ -6,16 +6,18 @@
  * This connect() stands in for the C library's in our programs (libdb-5.3.so's calls
  * resolve to the executable's definition): a TCP connection to a cluster site's port
  * gets one SYN retransmission (TCP_SYNCNT 1: it fails after about 3 s; repmgr tries
- * again every second, DB_REP_CONNECTION_RETRY); every other connect() is unchanged. */
+ * again every second, DB_REP_CONNECTION_RETRY); every other connect() is unchanged, and
+ * the call itself is the C library's (found with dlsym(RTLD_NEXT), as a cancellation
+ * point and under the sanitizers' interceptors alike). */
 #include "cluster_net.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "log.h"
 
@@ -46,12 +48,26 @@ bool cluster_net_is_site(const struct sockaddr *sa, socklen_t len)
     return false;
 }
 
+typedef int (*connect_fn)(int, __CONST_SOCKADDR_ARG, socklen_t);
+static pthread_once_t real_once = PTHREAD_ONCE_INIT;
+static connect_fn real_connect;
+
+static void real_init(void)
+{
+    void *f = dlsym(RTLD_NEXT, "connect");
+    memcpy(&real_connect, &f, sizeof real_connect);   /* object to function pointer */
+}
+
 int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 {
     static const int syncnt = 1;
     const struct sockaddr *sa = addr.__sockaddr__;
+    if (pthread_once(&real_once, real_init) != 0 || real_connect == NULL) {
+        errno = ENOSYS;
+        return -1;
+    }
     if (cluster_net_is_site(sa, len) &&
         setsockopt(fd, IPPROTO_TCP, TCP_SYNCNT, &syncnt, sizeof syncnt) != 0)
         log_warn("store: cluster: cannot bound a connection's SYN retries: %s", strerror(errno));
-    return (int)syscall(SYS_connect, fd, sa, len);
+    return real_connect(fd, addr, len);
 }
