@@ -121,7 +121,6 @@ struct walk {
     const struct greylist_params *gp;
     uint8_t *buf;
     size_t len, cap;
-    size_t last;                    /* offset of the last pair kept (a resumed collect) */
 };
 
 static int walk_append(struct walk *w, const DBT *k, const DBT *d)
@@ -138,7 +137,6 @@ static int walk_append(struct walk *w, const DBT *k, const DBT *d)
         w->cap = cap;
     }
     uint8_t *p = w->buf + w->len;
-    w->last = w->len;
     p[0] = (uint8_t)(k->size >> 8);
     p[1] = (uint8_t)k->size;
     memcpy(p + 2, k->data, k->size);
@@ -150,46 +148,25 @@ static int walk_append(struct walk *w, const DBT *k, const DBT *d)
     return 0;
 }
 
-/* A collect that a deadlock interrupted goes on after the last key it kept (a
- * listing need not be one snapshot, and a long one under busy writers would otherwise
- * start over until its retries ran out): the cursor is put on the first key after it.
- * DB_NOTFOUND when there is none. */
-static int walk_resume(DBC *c, const struct walk *w, DBT *k, DBT *d)
-{
-    const uint8_t *p = w->buf + w->last;
-    size_t kl = ((size_t)p[0] << 8) | p[1];
-    if (kl > k->ulen)
-        return EINVAL;
-    memcpy(k->data, p + 2, kl);
-    k->size = (u_int32_t)kl;
-    int ret = c->get(c, k, d, DB_SET_RANGE);
-    if (ret == 0 && k->size == kl && memcmp(k->data, p + 2, kl) == 0)
-        ret = c->get(c, k, d, DB_NEXT);         /* that key itself is kept already */
-    return ret;
-}
-
+/* A collect runs in a snapshot transaction (walk_collect): the databases are
+ * DB_MULTIVERSION (store_bdb_env.c), so it reads the pages as they were when it began,
+ * takes no read locks, never waits for a writer nor makes one wait, and cannot be a
+ * deadlock's victim; the listing is one consistent view however busy the writers are.
+ * A purge takes write locks (DB_RMW) as it goes; a retried one starts over. */
 static int fn_walk(struct store *st, DB_TXN *txn, void *ctx)
 {
     struct walk *w = ctx;
     DBC *c = NULL;
     uint8_t kb[KEY_MAX], vb[REC_MAX];
     DBT k, d;
-    bool resume = w->purge == NULL && w->len > 0;
-    if (!resume)
-        w->len = 0;                 /* a retried purge starts over */
-    /* A listing holds one page's read lock at a time (degree 2); a purge keeps its
-     * write locks. */
-    int ret = st->db[w->dbi]->cursor(st->db[w->dbi], txn, &c,
-                                     w->purge ? 0 : DB_READ_COMMITTED);
+    w->len = 0;                     /* a retried walk starts over */
+    int ret = st->db[w->dbi]->cursor(st->db[w->dbi], txn, &c, 0);
     if (ret != 0)
         return ret;
-    for (bool first = true;; first = false) {
+    for (;;) {
         dbt_out(&k, kb, sizeof kb);
         dbt_out(&d, vb, sizeof vb);
-        if (first && resume)
-            ret = walk_resume(c, w, &k, &d);
-        else
-            ret = c->get(c, &k, &d, DB_NEXT | (w->purge ? DB_RMW : 0));
+        ret = c->get(c, &k, &d, DB_NEXT | (w->purge ? DB_RMW : 0));
         if (ret != 0)
             break;
         if (w->purge == NULL)
@@ -223,7 +200,7 @@ static bool walk_next(const struct walk *w, size_t *off, const uint8_t **k, size
 
 static int walk_collect(struct store *st, struct walk *w)
 {
-    return store_run(st, fn_walk, w, 0);
+    return store_run(st, fn_walk, w, DB_TXN_SNAPSHOT);
 }
 
 /* ---- keys ------------------------------------------------------------------ */
