@@ -121,6 +121,7 @@ struct walk {
     const struct greylist_params *gp;
     uint8_t *buf;
     size_t len, cap;
+    size_t last;                    /* offset of the last pair kept (a resumed collect) */
 };
 
 static int walk_append(struct walk *w, const DBT *k, const DBT *d)
@@ -137,6 +138,7 @@ static int walk_append(struct walk *w, const DBT *k, const DBT *d)
         w->cap = cap;
     }
     uint8_t *p = w->buf + w->len;
+    w->last = w->len;
     p[0] = (uint8_t)(k->size >> 8);
     p[1] = (uint8_t)k->size;
     memcpy(p + 2, k->data, k->size);
@@ -148,25 +150,51 @@ static int walk_append(struct walk *w, const DBT *k, const DBT *d)
     return 0;
 }
 
+/* A degree-2 collect (a cluster's, below) that a deadlock interrupted goes on after the
+ * last key it kept rather than start over until its retries run out: the cursor is put
+ * on the first key after it. DB_NOTFOUND when there is none. */
+static int walk_resume(DBC *c, const struct walk *w, DBT *k, DBT *d)
+{
+    const uint8_t *p = w->buf + w->last;
+    size_t kl = ((size_t)p[0] << 8) | p[1];
+    if (kl > k->ulen)
+        return EINVAL;
+    memcpy(k->data, p + 2, kl);
+    k->size = (u_int32_t)kl;
+    int ret = c->get(c, k, d, DB_SET_RANGE);
+    if (ret == 0 && k->size == kl && memcmp(k->data, p + 2, kl) == 0)
+        ret = c->get(c, k, d, DB_NEXT);         /* that key itself is kept already */
+    return ret;
+}
+
 /* A collect runs in a snapshot transaction (walk_collect): the databases are
  * DB_MULTIVERSION (store_bdb_env.c), so it reads the pages as they were when it began,
  * takes no read locks, never waits for a writer nor makes one wait, and cannot be a
  * deadlock's victim; the listing is one consistent view however busy the writers are.
- * A purge takes write locks (DB_RMW) as it goes; a retried one starts over. */
+ * With a cluster it reads at degree 2 instead (one page's read lock at a time) and
+ * resumes after a deadlock: Berkeley DB refuses snapshot transactions on a replication
+ * client, and a node's role may change between a look and the transaction. A purge
+ * takes write locks (DB_RMW) as it goes; a retried one starts over. */
 static int fn_walk(struct store *st, DB_TXN *txn, void *ctx)
 {
     struct walk *w = ctx;
     DBC *c = NULL;
     uint8_t kb[KEY_MAX], vb[REC_MAX];
     DBT k, d;
-    w->len = 0;                     /* a retried walk starts over */
-    int ret = st->db[w->dbi]->cursor(st->db[w->dbi], txn, &c, 0);
+    bool degree2 = w->purge == NULL && store_rep_on();
+    bool resume = degree2 && w->len > 0;
+    if (!resume)
+        w->len = 0;                 /* a retried walk starts over */
+    int ret = st->db[w->dbi]->cursor(st->db[w->dbi], txn, &c, degree2 ? DB_READ_COMMITTED : 0);
     if (ret != 0)
         return ret;
-    for (;;) {
+    for (bool first = true;; first = false) {
         dbt_out(&k, kb, sizeof kb);
         dbt_out(&d, vb, sizeof vb);
-        ret = c->get(c, &k, &d, DB_NEXT | (w->purge ? DB_RMW : 0));
+        if (first && resume)
+            ret = walk_resume(c, w, &k, &d);
+        else
+            ret = c->get(c, &k, &d, DB_NEXT | (w->purge ? DB_RMW : 0));
         if (ret != 0)
             break;
         if (w->purge == NULL)
@@ -200,7 +228,7 @@ static bool walk_next(const struct walk *w, size_t *off, const uint8_t **k, size
 
 static int walk_collect(struct store *st, struct walk *w)
 {
-    return store_run(st, fn_walk, w, DB_TXN_SNAPSHOT);
+    return store_run(st, fn_walk, w, store_rep_on() ? 0 : DB_TXN_SNAPSHOT);
 }
 
 /* ---- keys ------------------------------------------------------------------ */

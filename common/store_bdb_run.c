@@ -175,8 +175,7 @@ int store_run(struct store *st, txn_fn fn, void *ctx, u_int32_t txn_flags)
 
 /* ---- the health check for status.h ------------------------------------------- */
 
-/* One read of each database (its first record), inside the caller's (snapshot)
- * transaction: a writer's page lock does not fail the check. */
+/* One read of each database (its first record), inside the caller's transaction. */
 static int health_txn(struct store *st, DB_TXN *txn, void *ctx)
 {
     (void)ctx;
@@ -210,7 +209,7 @@ int store_health(struct store *st, char *msg, size_t len)
         snprintf(msg, len, "health check failed: %s", db_strerror(ret));
         return STORE_ERROR;
     }
-    if (store_run(st, health_txn, NULL, DB_TXN_SNAPSHOT) != STORE_OK) {
+    if (store_run(st, health_txn, NULL, 0) != STORE_OK) {
         snprintf(msg, len, "a read of the databases failed (see the log)");
         return STORE_ERROR;
     }
