@@ -61,11 +61,47 @@ void store_backoff(unsigned attempt)
 
 /* ---- environment -------------------------------------------------------- */
 
+/* Whether the environment's regions are no longer the ones st opened: another
+ * process's open ran recovery (DB_REGISTER found a dead registrant) and made them
+ * anew, which panics the old ones for everyone still attached. */
+static bool regions_replaced(const struct store *st)
+{
+    char path[PATH_MAX + 16];
+    struct stat sb;
+    if ((size_t)snprintf(path, sizeof path, "%s/__db.001", st->home) >= sizeof path)
+        return false;
+    if (stat(path, &sb) != 0)
+        return errno == ENOENT;
+    return sb.st_ino != st->region_ino || sb.st_dev != st->region_dev;
+}
+
+static void region_remember(struct store *st)
+{
+    char path[PATH_MAX + 16];
+    struct stat sb;
+    if ((size_t)snprintf(path, sizeof path, "%s/__db.001", st->home) < sizeof path &&
+        stat(path, &sb) == 0) {
+        st->region_dev = sb.st_dev;
+        st->region_ino = sb.st_ino;
+    }
+}
+
+/* Berkeley DB's own messages, as errors; but the panic that another process's
+ * recovery causes here is a known, routine event: its lines (the PANIC, and those of
+ * closing the panicked environment) stay out of the log, and store_env_reopen says
+ * in one plain line what happened. Any other panic is logged as it comes. */
 static void bdb_errcall(const DB_ENV *env, const char *pfx, const char *msg)
 {
-    (void)env;
+    struct store *st = env->app_private;
     if (store_rep_on() && strstr(msg, "BDB0111") != NULL)
         return;                     /* a write at a replica: it goes to the master */
+    if (st != NULL && atomic_load(&st->others_recovery))
+        return;
+    if (st != NULL && (strstr(msg, "PANIC") != NULL || strstr(msg, "run recovery") != NULL) &&
+        regions_replaced(st)) {
+        atomic_store(&st->others_recovery, true);
+        return;
+    }
     log_err("store: %s%s%s", pfx ? pfx : "", pfx ? ": " : "", msg);
 }
 
@@ -215,6 +251,7 @@ static int env_open(struct store *st)
         log_err("store: db_env_create: %s", db_strerror(ret));
         return ret;
     }
+    st->env->app_private = st;
     mode_t old = umask(077);
     if ((ret = env_configure(st->env, st->home)) == 0 &&
         (ret = st->env->open(st->env, st->home, flags, 0600)) == 0 &&
@@ -225,6 +262,8 @@ static int env_open(struct store *st)
     if (ret != 0) {
         log_err("store: cannot open %s: %s", st->home, db_strerror(ret));
         env_close_handles(st);
+    } else {
+        region_remember(st);
     }
     atomic_store(&st->last_chk_ms, mono_ms());   /* the open just recovered if needed */
     return ret;
@@ -235,9 +274,16 @@ void store_env_reopen(struct store *st, unsigned long seen_gen)
     if (pthread_rwlock_wrlock(&st->rw) != 0)
         return;
     if (st->gen == seen_gen) {
-        log_warn("store: reopening the environment %s (recovery)", st->home);
+        bool others = atomic_load(&st->others_recovery) || (st->env != NULL && regions_replaced(st));
+        atomic_store(&st->others_recovery, others);
+        if (others)
+            log_warn("store: another process left the store uncleanly; recovered, reopening "
+                     "the store (nothing lost)");
+        else
+            log_warn("store: reopening the environment %s (recovery)", st->home);
         env_discard(st);
         (void)env_open(st);
+        atomic_store(&st->others_recovery, false);
         st->gen++;
     }
     (void)pthread_rwlock_unlock(&st->rw);
