@@ -52,7 +52,7 @@ struct seen {
 static int seen_cb(const struct user_rec *u, void *ctx)
 {
     struct seen *s = ctx;
-    int i = atoi(u->address + 1);
+    int i = (int)strtol(u->address + 1, NULL, 10);
     int q = i < PRELOAD ? 0 : 1 + (i - PRELOAD) % WRITERS;
     int want = s->next[q] != 0 ? s->next[q] : (q == 0 ? 0 : PRELOAD + q - 1);
     if (i != want)
