@@ -100,9 +100,10 @@ static void test_listings_beside_writers(void)
             writer(data, w, stop[0]);
     }
     usleep(200000);                 /* the writers are under way */
-    int ok = 0, gaps = 0, first = -1, last = 0;
+    int ok = 0, gaps = 0, first = -1, last = 0, n = 0;
     time_t end = time(NULL) + 20;   /* without snapshots a listing may retry for seconds */
-    for (int l = 0; l < LISTINGS && time(NULL) < end; l++) {
+    /* LISTINGS at least, and on until the writers are seen to have committed beside them */
+    for (; (n < LISTINGS || last == first) && time(NULL) < end; n++) {
         struct seen s;
         memset(&s, 0, sizeof s);
         if (store_user_list(st, seen_cb, &s) == STORE_OK)
@@ -118,9 +119,9 @@ static void test_listings_beside_writers(void)
         CU_ASSERT_EQUAL(waitpid(pids[w], &status, 0), pids[w]);
         CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     }
-    printf("\n    %d of %d listings succeeded, %d..%d users in them\n", ok, LISTINGS, first,
-           last);
-    CU_ASSERT_EQUAL(ok, LISTINGS);
+    printf("\n    %d of %d listings succeeded, %d..%d users in them\n", ok, n, first, last);
+    CU_ASSERT(n >= LISTINGS);
+    CU_ASSERT_EQUAL(ok, n);
     CU_ASSERT_EQUAL(gaps, 0);
     CU_ASSERT(last > first);        /* the writers did write during the listings */
     store_close(st);
