@@ -150,10 +150,9 @@ static int walk_append(struct walk *w, const DBT *k, const DBT *d)
     return 0;
 }
 
-/* A collect that a deadlock interrupted goes on after the last key it kept (a
- * listing need not be one snapshot, and a long one under busy writers would otherwise
- * start over until its retries ran out): the cursor is put on the first key after it.
- * DB_NOTFOUND when there is none. */
+/* A degree-2 collect (a cluster's, below) that a deadlock interrupted goes on after the
+ * last key it kept rather than start over until its retries run out: the cursor is put
+ * on the first key after it. DB_NOTFOUND when there is none. */
 static int walk_resume(DBC *c, const struct walk *w, DBT *k, DBT *d)
 {
     const uint8_t *p = w->buf + w->last;
@@ -168,19 +167,25 @@ static int walk_resume(DBC *c, const struct walk *w, DBT *k, DBT *d)
     return ret;
 }
 
+/* A collect runs in a snapshot transaction (walk_collect): the databases are
+ * DB_MULTIVERSION (store_bdb_env.c), so it reads the pages as they were when it began,
+ * takes no read locks, never waits for a writer nor makes one wait, and cannot be a
+ * deadlock's victim; the listing is one consistent view however busy the writers are.
+ * With a cluster it reads at degree 2 instead (one page's read lock at a time) and
+ * resumes after a deadlock: Berkeley DB refuses snapshot transactions on a replication
+ * client, and a node's role may change between a look and the transaction. A purge
+ * takes write locks (DB_RMW) as it goes; a retried one starts over. */
 static int fn_walk(struct store *st, DB_TXN *txn, void *ctx)
 {
     struct walk *w = ctx;
     DBC *c = NULL;
     uint8_t kb[KEY_MAX], vb[REC_MAX];
     DBT k, d;
-    bool resume = w->purge == NULL && w->len > 0;
+    bool degree2 = w->purge == NULL && store_rep_on();
+    bool resume = degree2 && w->len > 0;
     if (!resume)
-        w->len = 0;                 /* a retried purge starts over */
-    /* A listing holds one page's read lock at a time (degree 2); a purge keeps its
-     * write locks. */
-    int ret = st->db[w->dbi]->cursor(st->db[w->dbi], txn, &c,
-                                     w->purge ? 0 : DB_READ_COMMITTED);
+        w->len = 0;                 /* a retried walk starts over */
+    int ret = st->db[w->dbi]->cursor(st->db[w->dbi], txn, &c, degree2 ? DB_READ_COMMITTED : 0);
     if (ret != 0)
         return ret;
     for (bool first = true;; first = false) {
@@ -223,7 +228,7 @@ static bool walk_next(const struct walk *w, size_t *off, const uint8_t **k, size
 
 static int walk_collect(struct store *st, struct walk *w)
 {
-    return store_run(st, fn_walk, w, 0);
+    return store_run(st, fn_walk, w, store_rep_on() ? 0 : DB_TXN_SNAPSHOT);
 }
 
 /* ---- keys ------------------------------------------------------------------ */

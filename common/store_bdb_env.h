@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "store.h"
 
@@ -25,6 +26,10 @@ struct store {
     int reg_fd;                     /* our own read-only fd on __db.register, -1 if none;
                                      * never closed while the environment is open: closing
                                      * any fd of a file drops this process's fcntl locks */
+    dev_t region_dev;               /* the environment's first region file (__db.001) as */
+    ino_t region_ino;               /* opened: another opener's recovery replaces it */
+    _Atomic bool others_recovery;   /* a panic from another process's recovery: being
+                                     * reopened, Berkeley DB's own lines kept out of the log */
     _Atomic pid_t dead_seen[16];    /* dead registrants already handled (written under
                                      * chk_mu; read without it by store_env_check_due) */
     _Atomic unsigned ndead_seen;
