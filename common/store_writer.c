@@ -235,8 +235,9 @@ static void *conn_main(void *arg)
     free(buf);
     free(q);
     free(p);
-    (void)pthread_mutex_lock(&W.mu);
-    c->done = true;                     /* the fd is closed by whoever joins us */
+    (void)shutdown(c->fd, SHUT_RDWR);   /* the client sees the end now; the fd itself is */
+    (void)pthread_mutex_lock(&W.mu);    /* closed by whoever joins us (no reuse race) */
+    c->done = true;
     (void)pthread_mutex_unlock(&W.mu);
     atomic_fetch_sub(&W.conns, 1);
     return NULL;
@@ -330,7 +331,8 @@ static int bind_socket(const char *path)
     if (fd < 0)
         return -1;
     mode_t old = umask(077);                          /* 0600: run_as_user only */
-    int ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && listen(fd, 64) == 0;
+    int ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && chmod(tmp, 0600) == 0 &&
+             listen(fd, 64) == 0;
     umask(old);
     if (!ok || rename(tmp, path) != 0) {
         int e = errno;
