@@ -51,6 +51,7 @@ int main(int argc, char **argv)
         return 1;
     }
     cluster_conf_apply(cfg, &cc);
+    store_cluster_no_writer();
     long long *t = calloc((size_t)n, sizeof *t);
     if (t == NULL || store_open(cfg->data_dir, &st) != STORE_OK) {
         fputs("cannot open the store\n", stderr);

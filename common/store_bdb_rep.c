@@ -37,6 +37,7 @@ static char rep_home[PATH_MAX];
 static char rep_sock[PATH_MAX];        /* the node's write channel (store_writer.h) */
 static atomic_bool rep_listener;       /* repmgr_start made this process the listener */
 static atomic_bool writer_gone;        /* the writer did not answer (logged once) */
+static bool no_writer;                 /* store_cluster_no_writer: never serve it */
 static __thread bool sw_direct;        /* this thread applies a write itself */
 static _Atomic(struct store *) rep_store;
 static atomic_ulong rep_unacked;
@@ -75,8 +76,13 @@ void store_rep_attach(struct store *st)
     if (st == NULL)
         store_writer_stop();
     atomic_store(&rep_store, st);
-    if (st != NULL && atomic_load(&rep_listener) && rep_sock[0] != '\0')
+    if (st != NULL && atomic_load(&rep_listener) && rep_sock[0] != '\0' && !no_writer)
         (void)store_writer_start(st, rep_sock);
+}
+
+void store_cluster_no_writer(void)
+{
+    no_writer = true;
 }
 
 bool store_rep_delegates(void)
@@ -410,7 +416,7 @@ int store_rep_start(DB_ENV *env)
     int ret = env->repmgr_start(env, REP_THREADS, DB_REP_ELECTION);
     atomic_store(&rep_listener, ret == 0);
     struct store *st = atomic_load(&rep_store);
-    if (ret == 0 && st != NULL && rep_sock[0] != '\0')
+    if (ret == 0 && st != NULL && rep_sock[0] != '\0' && !no_writer)
         (void)store_writer_start(st, rep_sock);    /* a reopen made us the listener */
     if (ret == DB_REP_IGNORE) {
         /* A subordinate process: another one listens. Its writes go to the node's
