@@ -32,12 +32,13 @@ static long long now_us(void)
 
 int main(int argc, char **argv)
 {
-    char err[512], alias[STORE_ADDR_MAX];
-    if (argc != 3 || atoi(argv[2]) <= 0) {
+    char err[512], alias[STORE_ADDR_MAX], *end = NULL;
+    long nl = argc == 3 ? strtol(argv[2], &end, 10) : 0;
+    if (argc != 3 || *end != '\0' || nl <= 0 || nl > 1000000) {
         fputs("usage: fwdlat CONFIG N\n", stderr);
         return 2;
     }
-    int n = atoi(argv[2]);
+    int n = (int)nl;
     log_open("fwdlat", 1);
     struct config *cfg = config_load(argv[1], err, sizeof err);
     if (cfg == NULL) {
@@ -55,6 +56,8 @@ int main(int argc, char **argv)
     long long *t = calloc((size_t)n, sizeof *t);
     if (t == NULL || store_open(cfg->data_dir, &st) != STORE_OK) {
         fputs("cannot open the store\n", stderr);
+        free(t);
+        config_free(cfg);
         return 1;
     }
     snprintf(alias, sizeof alias, "fwdlat@%s", cfg->domain);

@@ -185,6 +185,8 @@ static void rep_nodelay(void)
         int type = 0, one = 1;
         socklen_t tl = sizeof type, al, pl;
         struct sockaddr_storage a, peer;
+        memset(&a, 0, sizeof a);
+        memset(&peer, 0, sizeof peer);
         if (*end != '\0' || end == e->d_name || fd == dirfd(d) ||
             getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_STREAM)
             continue;
