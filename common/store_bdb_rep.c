@@ -39,6 +39,10 @@ static atomic_bool rep_listener;       /* repmgr_start made this process the lis
 static atomic_bool writer_gone;        /* the writer did not answer (logged once) */
 static bool no_writer;                 /* store_cluster_no_writer: never serve it */
 static __thread bool sw_direct;        /* this thread applies a write itself */
+#define CHAN_IDLE 8                    /* kept channels to the master (send_once) */
+static pthread_mutex_t chan_mu = PTHREAD_MUTEX_INITIALIZER;
+static DB_CHANNEL *chan_idle[CHAN_IDLE];
+static size_t chan_n;
 static _Atomic(struct store *) rep_store;
 static atomic_ulong rep_unacked;
 static __thread bool in_dispatch;
@@ -341,10 +345,30 @@ static int ack_policy(enum cluster_acks a)
     return DB_REPMGR_ACKS_QUORUM;
 }
 
+/* The child of a fork (smtpd's queue runner) opens its own store: none of the parent's
+ * replication state is its own. */
+static void rep_atfork_child(void)
+{
+    store_writer_forget();
+    atomic_store(&rep_store, NULL);
+    atomic_store(&rep_listener, false);
+    atomic_store(&writer_gone, false);
+    (void)pthread_mutex_init(&chan_mu, NULL);
+    chan_n = 0;                        /* the parent's channels */
+}
+
+static void rep_atfork_once(void)
+{
+    if (pthread_atfork(NULL, NULL, rep_atfork_child) != 0)
+        log_warn("store: cluster: pthread_atfork failed");
+}
+
 int store_rep_configure(DB_ENV *env, const char *home)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
     if (!rep_enabled)
         return 0;
+    (void)pthread_once(&once, rep_atfork_once);
     str_copy(rep_home, home, sizeof rep_home);
     char data_dir[PATH_MAX];
     const char *slash = strrchr(home, '/');
@@ -438,12 +462,8 @@ int store_rep_start(DB_ENV *env)
  * connection for its first request and closes it with the channel, so a channel per
  * request paid a TCP connection and repmgr's handshake each time, and its request,
  * written right behind the handshake, waited ~40 ms for the handshake's delayed TCP
- * acknowledgement (Nagle). Idle ones wait here; each is used by one thread at a time. */
-#define CHAN_IDLE 8
-static pthread_mutex_t chan_mu = PTHREAD_MUTEX_INITIALIZER;
-static DB_CHANNEL *chan_idle[CHAN_IDLE];
-static size_t chan_n;
-
+ * acknowledgement (Nagle). Idle ones wait in chan_idle; each is used by one thread at
+ * a time. */
 static DB_CHANNEL *chan_take(DB_ENV *env, int eid)
 {
     DB_CHANNEL *ch = NULL;

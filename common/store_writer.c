@@ -411,6 +411,25 @@ static pthread_once_t cl_once = PTHREAD_ONCE_INIT;
 static pthread_key_t cl_key;
 static __thread int cl_fd = -1;
 
+void store_writer_forget(void)
+{
+    if (atomic_load(&W.running)) {
+        (void)close(W.lfd);                     /* (close, never shutdown: the parent's) */
+        for (size_t i = 0; i < SW_CONNS; i++)
+            if (W.conn[i].used)
+                (void)close(W.conn[i].fd);
+    }
+    (void)pthread_mutex_init(&W.mu, NULL);
+    memset(W.conn, 0, sizeof W.conn);
+    W.lfd = -1;
+    W.st = NULL;
+    atomic_store(&W.running, false);
+    atomic_store(&W.conns, 0);
+    if (cl_fd >= 0)
+        (void)close(cl_fd);                     /* the parent's connection, not ours */
+    cl_fd = -1;
+}
+
 static void cl_close_at_exit(void *v)
 {
     (void)close((int)(intptr_t)v - 1);

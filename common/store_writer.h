@@ -57,6 +57,10 @@ int store_writer_start(struct store *st, const char *path);
 void store_writer_stop(void);
 /* Whether this process serves the channel (its own writes then commit directly). */
 bool store_writer_serving(void);
+/* In the child after fork (pthread_atfork, store_bdb_rep.c): the parent's writer and
+ * this thread's connection are the parent's; the child has neither (its descriptors
+ * closed, nothing shut down), and opens its own store. */
+void store_writer_forget(void);
 
 /* ---- a client (any other process of the node) ---- */
 enum { SW_OK = 0, SW_UNREACHED = 1, SW_UNKNOWN = 2 };

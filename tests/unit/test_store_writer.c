@@ -194,6 +194,22 @@ static void test_channel(void)
     CU_ASSERT_EQUAL(store_writer_query(path, &info), 0);
     CU_ASSERT_EQUAL(info.served, 2);
 
+    /* a fork's child (smtpd's queue runner) forgets the parent's writer: closing its
+     * copies leaves the parent serving, its kept connection too */
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        store_writer_forget();
+        _exit(store_writer_serving() ? 1 : 0);
+    }
+    int status = -1;
+    CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+    CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CU_ASSERT_TRUE(store_writer_serving());
+    alias_req(&q, "al3@example.test", "bob@example.test", true);
+    CU_ASSERT_EQUAL(store_writer_call(path, &q, &p), SW_OK);
+    CU_ASSERT_EQUAL(p.code, STORE_OK);
+
     /* stopped: the socket goes, a kept connection finds nobody, nothing was applied */
     store_writer_stop();
     CU_ASSERT_FALSE(store_writer_serving());
@@ -248,7 +264,7 @@ static CU_TestInfo tests[] = {
     { "which requests a client may redo", test_idempotent },
     { "the writer's figures; the socket path", test_info_and_path },
     { "a single node: no channel, no thread", test_single_node_none },
-    { "the channel: applied, counted, malformed dropped, stopped", test_channel },
+    { "the channel: applied, counted, malformed dropped, a fork, stopped", test_channel },
     { "a writer that dies before answering: outcome unknown", test_writer_dies },
     CU_TEST_INFO_NULL,
 };
