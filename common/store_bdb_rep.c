@@ -386,8 +386,11 @@ int store_rep_configure(DB_ENV *env, const char *home)
         { DB_REP_CONNECTION_RETRY, 1000000 },
         { DB_REP_ELECTION_RETRY, 1000000 },
         { DB_REP_ELECTION_TIMEOUT, 2000000 },
-        { DB_REP_HEARTBEAT_SEND, 500000 },     /* a stopped master is noticed ... */
-        { DB_REP_HEARTBEAT_MONITOR, 2000000 }, /* ... after this long */
+        { DB_REP_HEARTBEAT_SEND, 30000 },      /* the master's heartbeat; a commit in a
+                                                * process other than the listener learns
+                                                * of its acks only at the next one (0.5 s:
+                                                * userdb took ~0.45 s on the master) */
+        { DB_REP_HEARTBEAT_MONITOR, 2000000 }, /* a stopped master is noticed after this */
     };
     int ret = env->set_event_notify(env, rep_event);
     if (ret == 0)
