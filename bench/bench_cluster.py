@@ -6,7 +6,10 @@ Starts a single node and a three-node cluster on loopback with the release build
 - userdb writes/s: `userdb alias add` (one store write, no password hashing) run N
   times one after the other: single node; cluster, run on the master; cluster, run on
   a replica (each write forwarded to the master over the replication channel);
-- the cost of a forwarded write: per-write time on a replica minus on the master;
+- the cost of a forwarded write: per-write time on a replica minus on the master; and,
+  without a process start in the figure, one write's latency (median, p99) as a process
+  of the node sees it, on the master and on a replica (bench/fwdlat.c, built here
+  against build/rel/libcommon.a);
 - POP3 logins/s (USER/PASS/QUIT, C clients in parallel for S seconds): single node;
   cluster replica (each login's lockout reservation, release and POP-auth record go to
   the master).
@@ -14,7 +17,9 @@ Run as root (the daemons drop to `mail`):  python3 bench/bench_cluster.py [--qui
 Prints one table; nothing is written elsewhere. Not part of `make bench`."""
 import os
 import pwd
+import re
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -29,6 +34,7 @@ QUICK = "--quick" in sys.argv
 N_WRITES = 20 if QUICK else 200
 LOGIN_SECS = 3 if QUICK else 10
 CLIENTS = 4
+N_LAT = 50 if QUICK else 500
 USER, PW = "bench@" + harness.DOMAIN, "Bench-Pass-4711"
 
 
@@ -67,8 +73,27 @@ def logins_per_s(port):
     return done[0] / (time.time() - t0)
 
 
+def build_fwdlat():
+    with open(os.path.join(ROOT, "Makefile")) as f:
+        libs = re.search(r"^LIBS\s*:=\s*(.*)$", f.read(), re.M).group(1).split()
+    out = os.path.join(harness.WORK, "fwdlat")
+    subprocess.run(["gcc", "-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror", "-D_GNU_SOURCE",
+                    "-I" + os.path.join(ROOT, "common"), "-o", out,
+                    os.path.join(ROOT, "bench", "fwdlat.c"),
+                    os.path.join(ROOT, "build", "rel", "libcommon.a")] + libs, check=True)
+    return out
+
+
+def latency(fwdlat, env):
+    r = subprocess.run([fwdlat, env.conf, str(N_LAT)], capture_output=True, text=True,
+                       timeout=600, check=True)
+    m = re.search(r"median_us=(\d+) p99_us=(\d+)", r.stdout)
+    return int(m.group(1)) / 1000.0, int(m.group(2)) / 1000.0
+
+
 def main():
     rows = []
+    fwdlat = build_fwdlat()
     single = harness.Env("bench-single", sections="[pop3 main]\nlisten = 127.0.0.1:{port:pop}\n"
                          "plaintext_auth = always\n")
     single.start("pop3d", wait=["pop"])
@@ -100,6 +125,8 @@ def main():
         poll(lambda: replica.has_user(USER), 5)
         wm, tm = writes_per_s(master.env, "m")
         wr, tr = writes_per_s(replica.env, "r")
+        lat_m = latency(fwdlat, master.env)
+        lat_r = latency(fwdlat, replica.env)
         lr = logins_per_s(replica.env.ports["pop"])
         lm = logins_per_s(master.env.ports["pop"])
     finally:
@@ -110,6 +137,10 @@ def main():
              ("userdb writes/s, cluster, on a replica (forwarded)", "%.1f" % wr),
              ("a forwarded write's extra time (ms, replica - master)", "%.1f" % ((tr - tm) * 1000)),
              ("per-write time single / master / replica (ms)", "%.1f / %.1f / %.1f" % (wt * 1000, tm * 1000, tr * 1000)),
+             ("one write in a running process, master: median / p99 (ms, %d)" % N_LAT,
+              "%.2f / %.2f" % lat_m),
+             ("one forwarded write in a running process, replica: median / p99 (ms)",
+              "%.2f / %.2f" % lat_r),
              ("POP3 logins/s, single node (%d clients)" % CLIENTS, "%.0f" % ls),
              ("POP3 logins/s, cluster master", "%.0f" % lm),
              ("POP3 logins/s, cluster replica (writes forwarded)", "%.0f" % lr)]

@@ -92,6 +92,10 @@ struct cluster_conf;
 /* Before store_open, once per process: replicate as CC says (NULL or CC->on false: a
  * single node, exactly as without the call). CC is copied. */
 void store_set_cluster(const struct cluster_conf *cc);
+/* Before store_open: this process (a short-lived tool: userdb) never serves the node's
+ * write channel (store_bdb_rep.c, store_writer.h), even when it happens to become the
+ * replication listener; it hands its writes to the daemon that does. */
+void store_cluster_no_writer(void);
 
 enum { NODE_UNKNOWN, NODE_MASTER, NODE_REPLICA, NODE_ELECTING };
 struct store_node {

@@ -100,13 +100,13 @@ static int kv_put(struct store *st, int dbi, const void *key, size_t klen,
 {
     struct kv kv = { .dbi = dbi, .key = key, .klen = klen, .val = val, .vlen = vlen,
                      .put_flags = replace ? 0 : DB_NOOVERWRITE };
-    return store_run(st, fn_put, &kv, txn_flags_for(dbi));
+    return store_run_write(st, fn_put, &kv, txn_flags_for(dbi));
 }
 
 static int kv_del(struct store *st, int dbi, const void *key, size_t klen)
 {
     struct kv kv = { .dbi = dbi, .key = key, .klen = klen };
-    return store_run(st, fn_del, &kv, txn_flags_for(dbi));
+    return store_run_write(st, fn_del, &kv, txn_flags_for(dbi));
 }
 
 /* ---- cursor walks: collect (key, value) pairs, or delete matching ones ---- */
@@ -423,14 +423,14 @@ static bool purge_popauth_old(const DBT *k, const DBT *d, const struct walk *w)
 int store_popauth_flush(struct store *st)
 {
     struct walk w = { .dbi = DBI_POPAUTH, .purge = purge_all };
-    return store_fwd(st, store_run(st, fn_walk, &w, DB_TXN_WRITE_NOSYNC),
+    return store_fwd(st, store_run_write(st, fn_walk, &w, DB_TXN_WRITE_NOSYNC),
                      &(struct creq_args){ .op = CREQ_POPAUTH_FLUSH }, NULL);
 }
 
 int store_popauth_purge(struct store *st, int64_t before)
 {
     struct walk w = { .dbi = DBI_POPAUTH, .purge = purge_popauth_old, .t1 = before };
-    return store_fwd(st, store_run(st, fn_walk, &w, DB_TXN_WRITE_NOSYNC),
+    return store_fwd(st, store_run_write(st, fn_walk, &w, DB_TXN_WRITE_NOSYNC),
                      &(struct creq_args){ .op = CREQ_POPAUTH_PURGE, .t = before }, NULL);
 }
 
@@ -521,7 +521,7 @@ static int authfail_update(struct store *st, const struct ipaddr *ip, struct afr
     a->klen = authfail_key(ip, &a->rec.ip, a->key, sizeof a->key);
     if (a->klen == 0)
         return STORE_ERROR;
-    int r = store_run(st, fn_authfail_update, a, DB_TXN_WRITE_NOSYNC);
+    int r = store_run_write(st, fn_authfail_update, a, DB_TXN_WRITE_NOSYNC);
     if (r != STORE_NOTMASTER)
         return r;
     struct crep rep;                /* a replica: the master runs the same update */
@@ -617,7 +617,7 @@ static bool purge_authfail_over(const DBT *k, const DBT *d, const struct walk *w
 int store_authfail_purge(struct store *st, int64_t now, unsigned window)
 {
     struct walk w = { .dbi = DBI_AUTHFAIL, .purge = purge_authfail_over, .t1 = now, .t2 = window };
-    return store_fwd(st, store_run(st, fn_walk, &w, DB_TXN_WRITE_NOSYNC),
+    return store_fwd(st, store_run_write(st, fn_walk, &w, DB_TXN_WRITE_NOSYNC),
                      &(struct creq_args){ .op = CREQ_AUTHFAIL_PURGE, .t = now, .u = { window } },
                      NULL);
 }
@@ -666,7 +666,8 @@ int store_greylist_check(struct store *st, struct greylist_rec *r, int64_t now,
     g.klen = greylist_key_enc(r, g.key, sizeof g.key);
     if (g.klen == 0)
         return STORE_ERROR;
-    int rc = store_run(st, fn_greylist_check, &g, dry ? 0 : DB_TXN_WRITE_NOSYNC);
+    int rc = dry ? store_run(st, fn_greylist_check, &g, 0)
+                 : store_run_write(st, fn_greylist_check, &g, DB_TXN_WRITE_NOSYNC);
     *outcome = g.outcome;
     if (rc == STORE_NOTMASTER) {    /* a replica: the master checks and records */
         struct crep rep;
@@ -703,7 +704,7 @@ int store_greylist_list(struct store *st, int (*cb)(const struct greylist_rec *r
 int store_greylist_flush(struct store *st)
 {
     struct walk w = { .dbi = DBI_GREYLIST, .purge = purge_all };
-    return store_fwd(st, store_run(st, fn_walk, &w, DB_TXN_WRITE_NOSYNC),
+    return store_fwd(st, store_run_write(st, fn_walk, &w, DB_TXN_WRITE_NOSYNC),
                      &(struct creq_args){ .op = CREQ_GREYLIST_FLUSH }, NULL);
 }
 
@@ -718,7 +719,7 @@ static bool purge_greylist_expired(const DBT *k, const DBT *d, const struct walk
 int store_greylist_purge(struct store *st, int64_t now, const struct greylist_params *p)
 {
     struct walk w = { .dbi = DBI_GREYLIST, .purge = purge_greylist_expired, .t1 = now, .gp = p };
-    return store_fwd(st, store_run(st, fn_walk, &w, DB_TXN_WRITE_NOSYNC),
+    return store_fwd(st, store_run_write(st, fn_walk, &w, DB_TXN_WRITE_NOSYNC),
                      &(struct creq_args){ .op = CREQ_GREYLIST_PURGE, .t = now,
                                           .u = { p->delay, p->window, p->keep } }, NULL);
 }

@@ -132,6 +132,7 @@ static void env_close_handles(struct store *st)
             (void)st->db[i]->close(st->db[i], 0);
         st->db[i] = NULL;
     }
+    store_rep_drop_channels(true);
     if (st->env != NULL)
         (void)st->env->close(st->env, 0);
     st->env = NULL;
@@ -143,6 +144,7 @@ static void env_close_handles(struct store *st)
  * so they are kept (reachable) for the life of the process. Reopens are rare. */
 static void env_discard(struct store *st)
 {
+    store_rep_drop_channels(false);
     if (st->env != NULL) {
         (void)st->env->set_flags(st->env, DB_PANIC_ENVIRONMENT, 1);
         (void)st->env->close(st->env, 0);

@@ -6,13 +6,17 @@
  * cluster_req request on a repmgr channel. */
 #include "store_bdb_rep.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +24,7 @@
 #include "cluster_conf.h"
 #include "cluster_net.h"
 #include "log.h"
+#include "store_writer.h"
 #include "util.h"
 
 #define REP_THREADS 4                  /* repmgr's message threads (run the dispatch) */
@@ -30,6 +35,15 @@
 static struct cluster_conf rep_cc;
 static bool rep_enabled;
 static char rep_home[PATH_MAX];
+static char rep_sock[PATH_MAX];        /* the node's write channel (store_writer.h) */
+static atomic_bool rep_listener;       /* repmgr_start made this process the listener */
+static atomic_bool writer_gone;        /* the writer did not answer (logged once) */
+static bool no_writer;                 /* store_cluster_no_writer: never serve it */
+static __thread bool sw_direct;        /* this thread applies a write itself */
+#define CHAN_IDLE 8                    /* kept channels to the master (send_once) */
+static pthread_mutex_t chan_mu = PTHREAD_MUTEX_INITIALIZER;
+static DB_CHANNEL *chan_idle[CHAN_IDLE];
+static size_t chan_n;
 static _Atomic(struct store *) rep_store;
 static atomic_ulong rep_unacked;
 static __thread bool in_dispatch;
@@ -65,7 +79,22 @@ unsigned long store_cluster_unacked(void)
 
 void store_rep_attach(struct store *st)
 {
+    if (st == NULL)
+        store_writer_stop();
     atomic_store(&rep_store, st);
+    if (st != NULL && atomic_load(&rep_listener) && rep_sock[0] != '\0' && !no_writer)
+        (void)store_writer_start(st, rep_sock);
+}
+
+void store_cluster_no_writer(void)
+{
+    no_writer = true;
+}
+
+bool store_rep_delegates(void)
+{
+    return rep_enabled && !in_dispatch && !sw_direct && rep_sock[0] != '\0' &&
+           !store_writer_serving();
 }
 
 static int64_t mono_ms(void)
@@ -122,6 +151,62 @@ static int64_t last_master_change(void)
     return strtoll(text, NULL, 10);
 }
 
+/* ---- Nagle off on the replication connections ------------------------------------- */
+
+/* Whether a connection with local port LP and peer port PP is one of the group's: to
+ * this node's port (accepted) or from anywhere to a peer's (made by this process). */
+static bool rep_conn(unsigned lp, unsigned pp)
+{
+    if (lp == rep_cc.node.port)
+        return true;
+    for (size_t i = 0; i < rep_cc.npeers; i++)
+        if (pp == rep_cc.peers[i].port)
+            return true;
+    return false;
+}
+
+static unsigned port_of(const struct sockaddr_storage *a)
+{
+    if (a->ss_family == AF_INET)
+        return ntohs(((const struct sockaddr_in *)a)->sin_port);
+    if (a->ss_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)a)->sin6_port);
+    return 0;
+}
+
+/* TCP_NODELAY on this process's replication connections. Berkeley DB 5.3 leaves Nagle
+ * on, and a commit goes out as two small messages (the log record, then the commit):
+ * the second waited for the TCP acknowledgement of the first, which the replica delays
+ * by 40 ms (Linux's delayed ACK), so every acknowledged commit took ~40 ms and a
+ * forwarded write twice that. Run on each new connection (DB_EVENT_REP_CONNECT_ESTD). */
+static void rep_nodelay(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    if (d == NULL)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        char *end;
+        long fd = strtol(e->d_name, &end, 10);
+        int type = 0, one = 1;
+        socklen_t tl = sizeof type, al, pl;
+        struct sockaddr_storage a, peer;
+        memset(&a, 0, sizeof a);
+        memset(&peer, 0, sizeof peer);
+        if (*end != '\0' || end == e->d_name || fd == dirfd(d) ||
+            getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_STREAM)
+            continue;
+        al = sizeof a;
+        pl = sizeof peer;
+        if (getsockname((int)fd, (struct sockaddr *)&a, &al) == 0 &&
+            getpeername((int)fd, (struct sockaddr *)&peer, &pl) == 0 &&
+            (a.ss_family == AF_INET || a.ss_family == AF_INET6) &&
+            rep_conn(port_of(&a), port_of(&peer)))
+            (void)setsockopt((int)fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    (void)closedir(d);
+}
+
 /* ---- events ------------------------------------------------------------------------ */
 
 static void rep_event(DB_ENV *env, u_int32_t event, void *info)
@@ -136,6 +221,9 @@ static void rep_event(DB_ENV *env, u_int32_t event, void *info)
         log_info("store: cluster: a new master (site %d); this node is a replica",
                  info ? *(int *)info : -1);
         note_master_change();
+        break;
+    case DB_EVENT_REP_CONNECT_ESTD:
+        rep_nodelay();
         break;
     case DB_EVENT_REP_CLIENT:
         log_info("store: cluster: this node is a replica");
@@ -259,11 +347,40 @@ static int ack_policy(enum cluster_acks a)
     return DB_REPMGR_ACKS_QUORUM;
 }
 
+/* The child of a fork (smtpd's queue runner) opens its own store: none of the parent's
+ * replication state is its own. */
+static void rep_atfork_child(void)
+{
+    store_writer_forget();
+    atomic_store(&rep_store, NULL);
+    atomic_store(&rep_listener, false);
+    atomic_store(&writer_gone, false);
+    (void)pthread_mutex_init(&chan_mu, NULL);
+    chan_n = 0;                        /* the parent's channels */
+}
+
+static void rep_atfork_once(void)
+{
+    if (pthread_atfork(NULL, NULL, rep_atfork_child) != 0)
+        log_warn("store: cluster: pthread_atfork failed");
+}
+
 int store_rep_configure(DB_ENV *env, const char *home)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
     if (!rep_enabled)
         return 0;
+    (void)pthread_once(&once, rep_atfork_once);
     str_copy(rep_home, home, sizeof rep_home);
+    char data_dir[PATH_MAX];
+    const char *slash = strrchr(home, '/');
+    int n = slash != NULL ? (int)(slash - home) : 1;
+    snprintf(data_dir, sizeof data_dir, "%.*s", n, slash != NULL ? home : ".");
+    if (!sw_path(data_dir, rep_sock, sizeof rep_sock)) {
+        log_warn("store: cluster: %s is too long a path for the node's write channel: every "
+                 "process writes itself", data_dir);
+        rep_sock[0] = '\0';
+    }
     static const struct { int which; u_int32_t us; } timeouts[] = {
         { DB_REP_ACK_TIMEOUT, 2000000 },       /* a commit waits this long for acks */
         { DB_REP_CHECKPOINT_DELAY, 0 },        /* (30 s by default: every checkpoint,
@@ -271,8 +388,11 @@ int store_rep_configure(DB_ENV *env, const char *home)
         { DB_REP_CONNECTION_RETRY, 1000000 },
         { DB_REP_ELECTION_RETRY, 1000000 },
         { DB_REP_ELECTION_TIMEOUT, 2000000 },
-        { DB_REP_HEARTBEAT_SEND, 500000 },     /* a stopped master is noticed ... */
-        { DB_REP_HEARTBEAT_MONITOR, 2000000 }, /* ... after this long */
+        { DB_REP_HEARTBEAT_SEND, 30000 },      /* the master's heartbeat; a commit in a
+                                                * process other than the listener learns
+                                                * of its acks only at the next one (0.5 s:
+                                                * userdb took ~0.45 s on the master) */
+        { DB_REP_HEARTBEAT_MONITOR, 2000000 }, /* a stopped master is noticed after this */
     };
     int ret = env->set_event_notify(env, rep_event);
     if (ret == 0)
@@ -326,11 +446,17 @@ int store_rep_start(DB_ENV *env)
     if (!rep_enabled)
         return 0;
     int ret = env->repmgr_start(env, REP_THREADS, DB_REP_ELECTION);
+    atomic_store(&rep_listener, ret == 0);
+    struct store *st = atomic_load(&rep_store);
+    if (ret == 0 && st != NULL && rep_sock[0] != '\0' && !no_writer)
+        (void)store_writer_start(st, rep_sock);    /* a reopen made us the listener */
     if (ret == DB_REP_IGNORE) {
-        /* A subordinate process: another one listens. It sends its own commits' log
-         * records on its own connections, so it waits for them (a commit made before
-         * would miss its acknowledgements). */
-        wait_connected(env, false, 2000);
+        /* A subordinate process: another one listens. Its writes go to the node's
+         * writer; only without one does it commit itself, sending its commits' log
+         * records on its own connections, so then it waits for them (a commit made
+         * before would miss its acknowledgements). */
+        if (rep_sock[0] == '\0' || !store_writer_reachable(rep_sock))
+            wait_connected(env, false, 2000);
         ret = 0;
     }
     return ret;
@@ -364,6 +490,50 @@ static bool site_connected(DB_ENV *env, int eid)
     return up;
 }
 
+/* Channels to the master, kept between requests: Berkeley DB 5.3 makes a channel's
+ * connection for its first request and closes it with the channel, so a channel per
+ * request paid a TCP connection and repmgr's handshake each time, and its request,
+ * written right behind the handshake, waited ~40 ms for the handshake's delayed TCP
+ * acknowledgement (Nagle). Idle ones wait in chan_idle; each is used by one thread at
+ * a time. */
+static DB_CHANNEL *chan_take(DB_ENV *env, int eid)
+{
+    DB_CHANNEL *ch = NULL;
+    if (eid == DB_EID_MASTER) {
+        (void)pthread_mutex_lock(&chan_mu);
+        if (chan_n > 0)
+            ch = chan_idle[--chan_n];
+        (void)pthread_mutex_unlock(&chan_mu);
+    }
+    if (ch == NULL && env->repmgr_channel(env, eid, &ch, 0) != 0)
+        ch = NULL;
+    return ch;
+}
+
+static void chan_give(DB_CHANNEL *ch, int eid, bool ok)
+{
+    if (ok && eid == DB_EID_MASTER) {
+        (void)pthread_mutex_lock(&chan_mu);
+        if (chan_n < CHAN_IDLE) {
+            chan_idle[chan_n++] = ch;
+            ch = NULL;
+        }
+        (void)pthread_mutex_unlock(&chan_mu);
+    }
+    if (ch != NULL)
+        (void)ch->close(ch, 0);
+}
+
+void store_rep_drop_channels(bool close_them)
+{
+    (void)pthread_mutex_lock(&chan_mu);
+    for (size_t i = 0; i < chan_n; i++)
+        if (close_them)
+            (void)chan_idle[i]->close(chan_idle[i], 0);
+    chan_n = 0;
+    (void)pthread_mutex_unlock(&chan_mu);
+}
+
 /* One request to site EID (DB_EID_MASTER: whoever is master), its answer in P. */
 static int send_once(struct store *st, int eid, const uint8_t *buf, size_t n, db_timeout_t tmo,
                      struct crep *p)
@@ -371,9 +541,8 @@ static int send_once(struct store *st, int eid, const uint8_t *buf, size_t n, db
     if (pthread_rwlock_rdlock(&st->rw) != 0)
         return EAGAIN;
     int ret = DB_REP_UNAVAIL;
-    DB_CHANNEL *ch = NULL;
-    if (st->env != NULL && site_connected(st->env, eid) &&
-        (ret = st->env->repmgr_channel(st->env, eid, &ch, 0)) == 0) {
+    DB_CHANNEL *ch = st->env != NULL && site_connected(st->env, eid) ? chan_take(st->env, eid) : NULL;
+    if (ch != NULL) {
         DBT req, resp;
         memset(&req, 0, sizeof req);
         memset(&resp, 0, sizeof resp);
@@ -384,7 +553,7 @@ static int send_once(struct store *st, int eid, const uint8_t *buf, size_t n, db
         if (ret == 0 && crep_decode(resp.data, resp.size, p) != 0)
             ret = EINVAL;
         free(resp.data);
-        (void)ch->close(ch, 0);
+        chan_give(ch, eid, ret == 0);
     }
     (void)pthread_rwlock_unlock(&st->rw);
     return ret;
@@ -440,6 +609,34 @@ static void set_data(uint8_t *dst, size_t *dlen, const void *src, size_t n)
         memcpy(dst, src, n);
 }
 
+/* Q through the node's writer; without one (its socket refuses, or it went away before
+ * answering a request that may be redone) applied by this thread itself, as a process
+ * without a writer does (a local commit, or the repmgr channel at a replica). */
+static int fwd_writer(struct store *st, const struct creq *q, struct crep *p)
+{
+    int w = store_writer_call(rep_sock, q, p);
+    if (w == SW_OK) {
+        if (atomic_exchange(&writer_gone, false))
+            log_info("store: cluster: the node's writer takes this process's writes again");
+        if (p->unacked)
+            atomic_fetch_add(&rep_unacked, 1);
+        return p->code;
+    }
+    if (w == SW_UNKNOWN && !sw_idempotent(q)) {
+        log_err("store: cluster: the node's writer went away during a %s: it may or may not "
+                "have been applied", creq_op_name(q->op));
+        (void)atomic_exchange(&writer_gone, true);
+        return STORE_ERROR;
+    }
+    if (!atomic_exchange(&writer_gone, true))
+        log_warn("store: cluster: the node's writer (%s) does not answer: this process "
+                 "writes itself", rep_sock);
+    sw_direct = true;
+    cluster_apply(st, q, p);
+    sw_direct = false;
+    return p->code;
+}
+
 int store_fwd(struct store *st, int r, const struct creq_args *a, struct crep *rep)
 {
     if (r != STORE_NOTMASTER)
@@ -460,7 +657,7 @@ int store_fwd(struct store *st, int r, const struct creq_args *a, struct crep *r
     memcpy(q->u, a->u, sizeof q->u);
     set_data(q->s1, &q->s1len, a->s1, a->s1len);
     set_data(q->s2, &q->s2len, a->s2, a->s2len);
-    r = store_rep_forward(st, q, p);
+    r = store_rep_delegates() ? fwd_writer(st, q, p) : store_rep_forward(st, q, p);
     if (rep != NULL)
         *rep = *p;
     free(q);

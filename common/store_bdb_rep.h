@@ -22,8 +22,14 @@ bool store_rep_on(void);
 int store_rep_configure(DB_ENV *env, const char *home);
 /* After DB_ENV->open: start repmgr (DB_REP_IGNORE in a subordinate process is fine). */
 int store_rep_start(DB_ENV *env);
+/* Before the environment closes: the kept channels to the master closed (CLOSE_THEM),
+ * or only forgotten (a panicked environment, discarded). */
+void store_rep_drop_channels(bool close_them);
 /* The process's store, for the master's dispatch of forwarded writes (NULL: none). */
 void store_rep_attach(struct store *st);
+/* Whether this thread's writes go to the node's writer (store_writer.h): a cluster, a
+ * process that is not the writer, not in the dispatch nor in a write of its own. */
+bool store_rep_delegates(void);
 /* True on a thread running the dispatch of a forwarded write: it must not wait for
  * the environment's lock (store_bdb_run.c) nor forward again. */
 bool store_rep_in_dispatch(void);
@@ -43,8 +49,9 @@ struct creq_args {
     size_t s1len, s2len;
 };
 /* store_bdb.c's writes: R is what the local attempt gave; unless STORE_NOTMASTER it is
- * the answer, otherwise the request A goes to the master (store_rep_forward) and REP,
- * if not NULL, gets the master's answer. */
+ * the answer, otherwise the request A goes to the node's writer (store_rep_delegates:
+ * store_run_write answered STORE_NOTMASTER without a transaction) or, from the writer
+ * or without one, to the master (store_rep_forward); REP, if not NULL, gets the answer. */
 int store_fwd(struct store *st, int r, const struct creq_args *a, struct crep *rep);
 
 #endif

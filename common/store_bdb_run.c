@@ -132,6 +132,13 @@ static int run_in_dispatch(struct store *st, txn_fn fn, void *ctx, u_int32_t txn
     return store_map(ret);
 }
 
+int store_run_write(struct store *st, txn_fn fn, void *ctx, u_int32_t txn_flags)
+{
+    if (store_rep_delegates())      /* the node's writer commits it (store_fwd) */
+        return on_loop_thread ? refuse() : STORE_NOTMASTER;
+    return store_run(st, fn, ctx, txn_flags);
+}
+
 bool store_loop_ready(struct store *st)
 {
     if (!on_loop_thread || st == NULL)

@@ -20,6 +20,11 @@ typedef int (*txn_fn)(struct store *st, DB_TXN *txn, void *ctx);
  * goes to the master (store_fwd). At a replica a loop thread gets STORE_AGAIN instead;
  * the master's dispatch of a forwarded write never waits for the environment lock. */
 int store_run(struct store *st, txn_fn fn, void *ctx, u_int32_t txn_flags);
+/* A write (a call whose STORE_NOTMASTER goes to store_fwd): in a cluster node's
+ * process that is not the node's writer, STORE_NOTMASTER at once, before any
+ * transaction (store_fwd hands it to the writer; on a loop thread STORE_AGAIN: a worker
+ * does); otherwise store_run. */
+int store_run_write(struct store *st, txn_fn fn, void *ctx, u_int32_t txn_flags);
 /* A Berkeley DB (or ERR_BADREC) code as a STORE_* code, errors logged. */
 int store_map(int ret);
 

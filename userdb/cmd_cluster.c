@@ -1,9 +1,12 @@
 /* cmd_cluster: `userdb cluster status`: every node of the replicated store ([cluster]),
  * its role, how far its log is behind the master's, and the last master change it saw.
+ * and this node's writer (store_writer.h: the process the others hand their writes to).
  * Exit 0 when there is one master and every node answers, else 1. */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "store_writer.h"
 #include "userdb.h"
 
 #define NODES_MAX 16
@@ -64,6 +67,13 @@ static int cluster_status(struct udb *u)
                x->last_change ? udb_time(x->last_change, when, sizeof when) : "never",
                x->self ? "  (this node)" : "");
     }
+    char path[PATH_MAX];
+    struct sw_info w;
+    if (sw_path(u->cfg->data_dir, path, sizeof path) && store_writer_query(path, &w) == 0)
+        printf("writer: pid %ld, %llu writes applied, %u connections\n", (long)w.pid,
+               (unsigned long long)w.served, w.conns);
+    else
+        printf("writer: none (this node's processes write themselves)\n");
     if (masters != 1)
         printf("warning: %u masters seen (an election under way, or a partition)\n", masters);
     return masters == 1 && unreachable == 0 ? UDB_OK : UDB_ERR;

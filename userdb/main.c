@@ -158,6 +158,7 @@ static int setup(struct udb *u, const char *cfgpath, const struct command *cmd)
     }
     struct cluster_conf cc;
     cluster_conf_apply(u->cfg, &cc);
+    store_cluster_no_writer();          /* a daemon serves the node's writes */
     if (!cmd->no_store && store_open(u->cfg->data_dir, &u->st) != STORE_OK) {
         udb_err("cannot open the user store in %s/db", u->cfg->data_dir);
         return UDB_ERR;

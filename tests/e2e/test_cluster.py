@@ -9,8 +9,12 @@ each its own data_dir, replication port, smtpd and pop3d on loopback, started he
 - a partition (a replica's processes stopped with SIGSTOP) and its healing: the replica
   catches up;
 - kill -9 of the master under a userdb write load: an election, every acknowledged write
-  present afterwards on the survivors, and the old master restarted rejoins as a replica.
-The tests run in order on one cluster (names test_1_... to test_5_...)."""
+  present afterwards on the survivors, and the old master restarted rejoins as a replica;
+- one writer per node (common/store_writer.h): writes of pop3d and userdb on the master
+  and on a replica go through the node's listener (smtpd), counted in `userdb cluster
+  status`; kill -9 of a replica's smtpd leaves pop3d and userdb writing themselves
+  (logged once), and smtpd restarted serves the channel again.
+The tests run in order on one cluster (names test_1_... to test_6_...)."""
 import re
 import shutil
 import signal
@@ -176,6 +180,67 @@ class Cluster(unittest.TestCase):
         r = new.status()
         self.assertEqual(r.returncode, 0, r.stdout)
 
+    def writer(self, node):
+        """(pid, writes applied) of the node's writer from cluster status, None if none."""
+        m = re.search(r"^writer: pid (\d+), (\d+) writes applied", node.status().stdout, re.M)
+        return (int(m.group(1)), int(m.group(2))) if m else None
+
+    def login(self, node):
+        p = node.env.pop3("pop", REMOTE_IP)
+        p.user(ALICE)
+        p.pass_(ALICE_PW)
+        p.quit()
+
+    @staticmethod
+    def daemon_of(pid):
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            cmd = f.read()
+        return next((d for d in ("smtpd", "pop3d") if ("bin/" + d).encode() in cmd), None)
+
+    def test_6_node_writer(self):
+        m = poll(self.master, 20)
+        self.assertIsNotNone(m)
+        for n in self.nodes:
+            w0 = poll(lambda: self.writer(n), 10)
+            self.assertIsNotNone(w0, n.status().stdout)
+            daemon = self.daemon_of(w0[0])      # the listener daemon serves it
+            self.assertIsNotNone(daemon)
+            n.env.userdb("alias", "add", "w-%s@%s" % (n.name, DOMAIN), ALICE)
+            self.login(n)                  # the lockout's reservation and release, POP-auth
+            w1 = self.writer(n)            # (pop3d's own when it is the writer)
+            self.assertGreaterEqual(w1[1] - w0[1], 4 if daemon == "smtpd" else 1,
+                                    "node %s: %r -> %r" % (n.name, w0, w1))
+        # a replica whose writer is smtpd (the first daemon started)
+        r = next((n for n in self.nodes if n is not m and
+                  self.daemon_of(self.writer(n)[0]) == "smtpd"), None)
+        self.assertIsNotNone(r, "no replica's writer is its smtpd")
+        # the writer gone: pop3d and userdb write themselves, and say so once
+        r.env.kill9("smtpd")
+        r.env.userdb("alias", "add", "w-gone@" + DOMAIN, ALICE)
+        self.assertIsNone(self.writer(r))
+        self.login(r)
+        self.assertTrue(poll(lambda: "w-gone@" in m.env.userdb("alias", "list").stdout, 10))
+        self.assertEqual(r.env.log("pop3d").count("the node's writer (%s/run/store-writer.sock) "
+                                                  "does not answer" % r.env.data), 1)
+        # restarted: the channel is back (whichever process listens now serves it: after
+        # the recovery that the dead process calls for, maybe pop3d)
+        r.env.start("smtpd", wait=[])
+        harness.wait_port(r.env.ports["smtp"], timeout=60, proc=r.env.procs["smtpd"])
+        w = poll(lambda: self.writer(r), 20)
+        self.assertIsNotNone(w, r.status().stdout)
+        self.login(r)
+        r.env.userdb("alias", "add", "w-back@" + DOMAIN, ALICE)
+        self.assertGreater(self.writer(r)[1], w[1], r.status().stdout)
+        self.assertTrue(poll(lambda: "w-back@" in m.env.userdb("alias", "list").stdout, 10))
+        # every daemon makes a store call now: one that a recovery (called for by the
+        # killed processes, here and in test_5) left with a panicked environment reopens
+        # it before the shutdown
+        for n in self.nodes:
+            self.login(n)
+            s = n.env.smtp("smtp", REMOTE_IP)
+            s.mail("someone@elsewhere.test")
+            self.assertEqual(s.rcpt("friend@example.net")[0], 250)   # POP-before-SMTP
+            s.quit()
 
 if __name__ == "__main__":
     unittest.main()
