@@ -362,6 +362,82 @@ bool store_env_check_due(struct store *st, int64_t slack_ms, bool registry)
            (registry && registry_new_dead(st, false));
 }
 
+/* ---- the cluster's watch ------------------------------------------------------- */
+
+/* A process that sits idle through another process's recovery (a userdb killed, the
+ * next one's open recovers) keeps its panicked environment until its next store call
+ * reopens it. Alone that costs nothing; in a cluster the listener's replication threads
+ * run in that environment: they stop with it, and the node stops taking the master's
+ * log (and acknowledging it) until some call happens to come. So a cluster process
+ * checks four times a second whether its regions were replaced, and reopens at once
+ * (which restarts repmgr: store_rep_start), or tries again after a reopen that
+ * failed. One stat(2) per check. */
+#define WATCH_EVERY_MS 250
+
+static void *watch_main(void *arg)
+{
+    struct store *st = arg;
+    (void)pthread_mutex_lock(&st->watch_mu);
+    while (!st->watch_stop) {
+        struct timespec ts;
+        (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += WATCH_EVERY_MS * 1000000L;
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        (void)pthread_cond_timedwait(&st->watch_cv, &st->watch_mu, &ts);
+        if (st->watch_stop)
+            break;
+        (void)pthread_mutex_unlock(&st->watch_mu);
+        bool replaced = false;
+        unsigned long gen = 0;
+        if (pthread_rwlock_rdlock(&st->rw) == 0) {
+            replaced = st->env == NULL || regions_replaced(st);   /* NULL: a reopen failed */
+            gen = st->gen;
+            (void)pthread_rwlock_unlock(&st->rw);
+        }
+        if (replaced)
+            store_env_reopen(st, gen);
+        (void)pthread_mutex_lock(&st->watch_mu);
+    }
+    (void)pthread_mutex_unlock(&st->watch_mu);
+    return NULL;
+}
+
+static void watch_start(struct store *st)
+{
+    pthread_condattr_t ca;
+    if (pthread_mutex_init(&st->watch_mu, NULL) != 0)
+        return;
+    if (pthread_condattr_init(&ca) != 0 || pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+        pthread_cond_init(&st->watch_cv, &ca) != 0) {
+        pthread_mutex_destroy(&st->watch_mu);
+        return;
+    }
+    (void)pthread_condattr_destroy(&ca);
+    if (pthread_create(&st->watch, NULL, watch_main, st) != 0) {
+        log_warn("store: cluster: cannot start the recovery watch (a reopen waits for a store call)");
+        pthread_cond_destroy(&st->watch_cv);
+        pthread_mutex_destroy(&st->watch_mu);
+        return;
+    }
+    st->watch_pid = getpid();
+}
+
+/* Only in the process that started it: a fork's child has no such thread. */
+static void watch_stop(struct store *st)
+{
+    if (st->watch_pid == 0 || st->watch_pid != getpid())
+        return;
+    (void)pthread_mutex_lock(&st->watch_mu);
+    st->watch_stop = true;
+    (void)pthread_cond_signal(&st->watch_cv);
+    (void)pthread_mutex_unlock(&st->watch_mu);
+    (void)pthread_join(st->watch, NULL);
+    pthread_cond_destroy(&st->watch_cv);
+    pthread_mutex_destroy(&st->watch_mu);
+    st->watch_pid = 0;
+}
+
 /* ---- open and close ----------------------------------------------------------- */
 
 static int mkdir_private(const char *path)
@@ -410,8 +486,10 @@ int store_open(const char *data_dir, struct store **out)
     st->reg_fd = n > 0 && (size_t)n < sizeof reg ? open(reg, O_RDONLY | O_CLOEXEC) : -1;
     if (st->reg_fd < 0)
         log_warn("store: %s: %s (dead processes noticed only once a second)", reg, strerror(errno));
-    if (store_rep_on())
+    if (store_rep_on()) {
         store_rep_attach(st);
+        watch_start(st);
+    }
     *out = st;
     return STORE_OK;
 }
@@ -420,6 +498,7 @@ void store_close(struct store *st)
 {
     if (st == NULL)
         return;
+    watch_stop(st);
     if (store_rep_on())
         store_rep_attach(NULL);
     /* After another process ran recovery our environment is panicked: its

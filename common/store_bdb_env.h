@@ -33,6 +33,13 @@ struct store {
     _Atomic pid_t dead_seen[16];    /* dead registrants already handled (written under
                                      * chk_mu; read without it by store_env_check_due) */
     _Atomic unsigned ndead_seen;
+    /* With [cluster] only: a thread that reopens the environment as soon as another
+     * process's recovery replaced its regions (store_bdb_env.c, "the cluster's watch"). */
+    pthread_t watch;
+    pid_t watch_pid;                /* the process that runs it, 0 none */
+    pthread_mutex_t watch_mu;
+    pthread_cond_t watch_cv;
+    bool watch_stop;
 };
 
 /* Free what dead processes left behind (locks, transactions). FORCE: now;
