@@ -1,5 +1,6 @@
-/* cluster_net: a bound on how long a connection to another cluster node takes to fail
- * (see cluster_net.c). */
+/* cluster_net: the socket options of Berkeley DB's replication connections (a bound on
+ * a connection's SYN retries, Nagle off both ways), set by this module's connect() and
+ * listen(), which stand in for the C library's (see cluster_net.c). */
 #ifndef CLUSTER_NET_H
 #define CLUSTER_NET_H
 
@@ -8,10 +9,14 @@
 
 #include "cluster_conf.h"
 
-/* The sites of CC (NULL: none) are the ones whose connections are bounded. */
+/* The sites of CC (NULL or no cluster: none) are the ones whose connections get the
+ * options: the peers' ports for connect(), this node's own port for listen(). */
 void cluster_net_watch(const struct cluster_conf *cc);
 
-/* Whether a connection to SA (LEN bytes) goes to a watched site's port (pure). */
+/* Whether a connection to SA (LEN bytes) goes to a watched peer's port (pure). */
 bool cluster_net_is_site(const struct sockaddr *sa, socklen_t len);
+
+/* Whether a socket bound to SA (LEN bytes) is on this node's replication port (pure). */
+bool cluster_net_is_own(const struct sockaddr *sa, socklen_t len);
 
 #endif

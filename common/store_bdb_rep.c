@@ -6,17 +6,13 @@
  * cluster_req request on a repmgr channel. */
 #include "store_bdb_rep.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -151,62 +147,6 @@ static int64_t last_master_change(void)
     return strtoll(text, NULL, 10);
 }
 
-/* ---- Nagle off on the replication connections ------------------------------------- */
-
-/* Whether a connection with local port LP and peer port PP is one of the group's: to
- * this node's port (accepted) or from anywhere to a peer's (made by this process). */
-static bool rep_conn(unsigned lp, unsigned pp)
-{
-    if (lp == rep_cc.node.port)
-        return true;
-    for (size_t i = 0; i < rep_cc.npeers; i++)
-        if (pp == rep_cc.peers[i].port)
-            return true;
-    return false;
-}
-
-static unsigned port_of(const struct sockaddr_storage *a)
-{
-    if (a->ss_family == AF_INET)
-        return ntohs(((const struct sockaddr_in *)a)->sin_port);
-    if (a->ss_family == AF_INET6)
-        return ntohs(((const struct sockaddr_in6 *)a)->sin6_port);
-    return 0;
-}
-
-/* TCP_NODELAY on this process's replication connections. Berkeley DB 5.3 leaves Nagle
- * on, and a commit goes out as two small messages (the log record, then the commit):
- * the second waited for the TCP acknowledgement of the first, which the replica delays
- * by 40 ms (Linux's delayed ACK), so every acknowledged commit took ~40 ms and a
- * forwarded write twice that. Run on each new connection (DB_EVENT_REP_CONNECT_ESTD). */
-static void rep_nodelay(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *e;
-    if (d == NULL)
-        return;
-    while ((e = readdir(d)) != NULL) {
-        char *end;
-        long fd = strtol(e->d_name, &end, 10);
-        int type = 0, one = 1;
-        socklen_t tl = sizeof type, al, pl;
-        struct sockaddr_storage a, peer;
-        memset(&a, 0, sizeof a);
-        memset(&peer, 0, sizeof peer);
-        if (*end != '\0' || end == e->d_name || fd == dirfd(d) ||
-            getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_STREAM)
-            continue;
-        al = sizeof a;
-        pl = sizeof peer;
-        if (getsockname((int)fd, (struct sockaddr *)&a, &al) == 0 &&
-            getpeername((int)fd, (struct sockaddr *)&peer, &pl) == 0 &&
-            (a.ss_family == AF_INET || a.ss_family == AF_INET6) &&
-            rep_conn(port_of(&a), port_of(&peer)))
-            (void)setsockopt((int)fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    }
-    (void)closedir(d);
-}
-
 /* ---- events ------------------------------------------------------------------------ */
 
 static void rep_event(DB_ENV *env, u_int32_t event, void *info)
@@ -221,9 +161,6 @@ static void rep_event(DB_ENV *env, u_int32_t event, void *info)
         log_info("store: cluster: a new master (site %d); this node is a replica",
                  info ? *(int *)info : -1);
         note_master_change();
-        break;
-    case DB_EVENT_REP_CONNECT_ESTD:
-        rep_nodelay();
         break;
     case DB_EVENT_REP_CLIENT:
         log_info("store: cluster: this node is a replica");

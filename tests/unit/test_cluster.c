@@ -1,17 +1,12 @@
 /* test_cluster: the pure parts of the replicated store: the [cluster] section
  * (cluster_conf.c), the replication channel's messages (cluster_req.c), the master's
- * side of a forwarded write (cluster_apply.c) on a single-node store, and the bounded
- * connections to the other nodes (cluster_net.c). */
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
+ * side of a forwarded write (cluster_apply.c) on a single-node store (the replication
+ * connections' socket options: test_cluster_net.c). */
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "cluster_apply.h"
 #include "cluster_conf.h"
-#include "cluster_net.h"
 #include "cluster_req.h"
 #include "config.h"
 #include "cu.h"
@@ -225,65 +220,11 @@ static void test_apply(void)
     tu_rmtree(dir);
 }
 
-/* A listening loopback socket; its port in *port. */
-static int listener(unsigned *port)
-{
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t al = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    CU_ASSERT_FATAL(fd >= 0);
-    CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && listen(fd, 4) == 0);
-    CU_ASSERT_FATAL(getsockname(fd, (struct sockaddr *)&a, &al) == 0);
-    *port = ntohs(a.sin_port);
-    return fd;
-}
-
-/* connect() to port PORT on loopback; the socket's TCP_SYNCNT afterwards. */
-static int syncnt_after_connect(unsigned port)
-{
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((in_port_t)port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    int fd = socket(AF_INET, SOCK_STREAM, 0), n = -1;
-    socklen_t nl = sizeof n;
-    CU_ASSERT_FATAL(fd >= 0);
-    CU_ASSERT_EQUAL(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    CU_ASSERT_EQUAL(getsockopt(fd, IPPROTO_TCP, TCP_SYNCNT, &n, &nl), 0);
-    CU_ASSERT_EQUAL(close(fd), 0);
-    return n;
-}
-
-static void test_net_bound(void)
-{
-    unsigned site, other;
-    int ls = listener(&site), lo = listener(&other);
-    char peers[64], why[300];
-    struct cluster_conf cc;
-    snprintf(peers, sizeof peers, "127.0.0.2:%u, [::1]:7401", site);
-    CU_ASSERT_EQUAL_FATAL(cluster_conf_parse("127.0.0.1:7400", peers, 100, "quorum", &cc, why, sizeof why), 0);
-    cluster_net_watch(&cc);
-    struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(7401) };
-    CU_ASSERT_TRUE(cluster_net_is_site((struct sockaddr *)&a6, sizeof a6));
-    CU_ASSERT_FALSE(cluster_net_is_site((struct sockaddr *)&a6, sizeof a6 - 1));   /* short */
-    a6.sin6_port = htons(7400);                        /* this node's own port: not a peer */
-    CU_ASSERT_FALSE(cluster_net_is_site((struct sockaddr *)&a6, sizeof a6));
-    struct sockaddr un = { .sa_family = AF_UNIX };
-    CU_ASSERT_FALSE(cluster_net_is_site(&un, sizeof un));
-    CU_ASSERT_FALSE(cluster_net_is_site(NULL, 0));
-    /* the program's connect(): one SYN retransmission towards a peer's port only */
-    CU_ASSERT_EQUAL(syncnt_after_connect(site), 1);
-    CU_ASSERT_NOT_EQUAL(syncnt_after_connect(other), 1);
-    cluster_net_watch(NULL);
-    CU_ASSERT_NOT_EQUAL(syncnt_after_connect(site), 1);
-    CU_ASSERT_EQUAL(close(ls), 0);
-    CU_ASSERT_EQUAL(close(lo), 0);
-}
-
 static CU_TestInfo tests[] = {
     { "[cluster]: node, peers, priority, ack_policy", test_conf_parse },
     { "[cluster] and mail_dir in a configuration file", test_conf_file },
     { "channel messages: round trips, malformed input refused", test_req_roundtrip },
     { "a forwarded write applied at the master", test_apply },
-    { "connections to the other nodes: SYN retries bounded", test_net_bound },
     CU_TEST_INFO_NULL,
 };
 
