@@ -234,9 +234,8 @@ class Cluster(unittest.TestCase):
         r.env.userdb("alias", "add", "w-back@" + DOMAIN, ALICE)
         self.assertGreater(self.writer(r)[1], w[1], r.status().stdout)
         self.assertTrue(poll(lambda: "w-back@" in m.env.userdb("alias", "list").stdout, 10))
-        # every daemon makes a store call now: one that a recovery (called for by the
-        # killed processes, here and in test_5) left with a panicked environment reopens
-        # it before the shutdown
+        # after the recoveries the killed processes called for (here and in test_5), every
+        # node still takes a login and lets its IP relay (POP-before-SMTP)
         for n in self.nodes:
             self.login(n)
             s = n.env.smtp("smtp", REMOTE_IP)
