@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -61,28 +62,50 @@ void store_backoff(unsigned attempt)
 
 /* ---- environment -------------------------------------------------------- */
 
+/* The identity of the environment's first region file: device, inode and birth time
+ * (statx; 0 where the file system keeps none). A recovery unlinks the file and makes it
+ * anew, and ext4 readily gives the new file the inode number just freed. */
+struct region_id {
+    dev_t dev;
+    ino_t ino;
+    int64_t btime_ns;
+};
+
+static int region_id_of(const struct store *st, struct region_id *id)
+{
+    char path[PATH_MAX + 16];
+    struct statx sx;
+    if ((size_t)snprintf(path, sizeof path, "%s/__db.001", st->home) >= sizeof path)
+        return -1;
+    if (statx(AT_FDCWD, path, 0, STATX_INO | STATX_BTIME, &sx) != 0)
+        return errno == ENOENT ? 1 : -1;
+    id->dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+    id->ino = (ino_t)sx.stx_ino;
+    id->btime_ns = (sx.stx_mask & STATX_BTIME)
+                       ? (int64_t)sx.stx_btime.tv_sec * 1000000000 + sx.stx_btime.tv_nsec : 0;
+    return 0;
+}
+
 /* Whether the environment's regions are no longer the ones st opened: another
  * process's open ran recovery (DB_REGISTER found a dead registrant) and made them
  * anew, which panics the old ones for everyone still attached. */
 static bool regions_replaced(const struct store *st)
 {
-    char path[PATH_MAX + 16];
-    struct stat sb;
-    if ((size_t)snprintf(path, sizeof path, "%s/__db.001", st->home) >= sizeof path)
-        return false;
-    if (stat(path, &sb) != 0)
-        return errno == ENOENT;
-    return sb.st_ino != st->region_ino || sb.st_dev != st->region_dev;
+    struct region_id id;
+    int r = region_id_of(st, &id);
+    if (r != 0)
+        return r > 0;                   /* gone: being made anew */
+    return id.ino != st->region_ino || id.dev != st->region_dev ||
+           id.btime_ns != st->region_btime_ns;
 }
 
 static void region_remember(struct store *st)
 {
-    char path[PATH_MAX + 16];
-    struct stat sb;
-    if ((size_t)snprintf(path, sizeof path, "%s/__db.001", st->home) < sizeof path &&
-        stat(path, &sb) == 0) {
-        st->region_dev = sb.st_dev;
-        st->region_ino = sb.st_ino;
+    struct region_id id;
+    if (region_id_of(st, &id) == 0) {
+        st->region_dev = id.dev;
+        st->region_ino = id.ino;
+        st->region_btime_ns = id.btime_ns;
     }
 }
 
@@ -369,10 +392,21 @@ bool store_env_check_due(struct store *st, int64_t slack_ms, bool registry)
  * reopens it. Alone that costs nothing; in a cluster the listener's replication threads
  * run in that environment: they stop with it, and the node stops taking the master's
  * log (and acknowledging it) until some call happens to come. So a cluster process
- * checks four times a second whether its regions were replaced, and reopens at once
- * (which restarts repmgr: store_rep_start), or tries again after a reopen that
- * failed. One stat(2) per check. */
+ * checks four times a second whether its regions were replaced or its environment
+ * panicked, and reopens at once (which restarts repmgr: store_rep_start), or tries
+ * again after a reopen that failed. One statx(2) and one locker id per check. */
 #define WATCH_EVERY_MS 250
+
+/* Whether ENV is panicked (another process's recovery, or our own fatal error): any
+ * call that enters the environment says so; a locker id is the cheapest. */
+static bool env_panicked(DB_ENV *env)
+{
+    u_int32_t id;
+    int ret = env->lock_id(env, &id);
+    if (ret == 0)
+        (void)env->lock_id_free(env, id);
+    return ret == DB_RUNRECOVERY;
+}
 
 static void *watch_main(void *arg)
 {
@@ -391,7 +425,8 @@ static void *watch_main(void *arg)
         bool replaced = false;
         unsigned long gen = 0;
         if (pthread_rwlock_rdlock(&st->rw) == 0) {
-            replaced = st->env == NULL || regions_replaced(st);   /* NULL: a reopen failed */
+            replaced = st->env == NULL || regions_replaced(st) ||   /* NULL: a reopen failed */
+                       env_panicked(st->env);
             gen = st->gen;
             (void)pthread_rwlock_unlock(&st->rw);
         }

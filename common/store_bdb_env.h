@@ -27,7 +27,9 @@ struct store {
                                      * never closed while the environment is open: closing
                                      * any fd of a file drops this process's fcntl locks */
     dev_t region_dev;               /* the environment's first region file (__db.001) as */
-    ino_t region_ino;               /* opened: another opener's recovery replaces it */
+    ino_t region_ino;               /* opened: another opener's recovery replaces it (the */
+    int64_t region_btime_ns;        /* inode number may come back: its birth time, 0 if
+                                     * the file system keeps none) */
     _Atomic bool others_recovery;   /* a panic from another process's recovery: being
                                      * reopened, Berkeley DB's own lines kept out of the log */
     _Atomic pid_t dead_seen[16];    /* dead registrants already handled (written under

@@ -216,14 +216,20 @@ class Cluster(unittest.TestCase):
         r = next((n for n in self.nodes if n is not m and
                   self.daemon_of(self.writer(n)[0]) == "smtpd"), None)
         self.assertIsNotNone(r, "no replica's writer is its smtpd")
-        # the writer gone: pop3d and userdb write themselves, and say so once
+        # the writer gone: the others go on writing. userdb's open runs the recovery the
+        # dead smtpd calls for; pop3d reopens, and either listens now (then it is the
+        # node's writer) or, if its login's writes came first, writes itself and says so
+        # once
         r.env.kill9("smtpd")
         r.env.userdb("alias", "add", "w-gone@" + DOMAIN, ALICE)
-        self.assertIsNone(self.writer(r))
         self.login(r)
         self.assertTrue(poll(lambda: "w-gone@" in m.env.userdb("alias", "list").stdout, 10))
-        self.assertEqual(r.env.log("pop3d").count("the node's writer (%s/run/store-writer.sock) "
-                                                  "does not answer" % r.env.data), 1)
+        said = r.env.log("pop3d").count("the node's writer (%s/run/store-writer.sock) "
+                                        "does not answer" % r.env.data)
+        w = self.writer(r)
+        self.assertLessEqual(said, 1)
+        self.assertTrue(said == 1 or (w is not None and self.daemon_of(w[0]) == "pop3d"),
+                        "pop3d neither wrote itself nor became the writer: %r" % (w,))
         # restarted: the channel is back (whichever process listens now serves it: after
         # the recovery that the dead process calls for, maybe pop3d)
         r.env.start("smtpd", wait=[])
