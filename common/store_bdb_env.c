@@ -294,23 +294,6 @@ static int env_open(struct store *st)
     return ret;
 }
 
-/* Close the healthy environment cleanly and open it again (the cluster's watch: a
- * process taking over the node's listening, store_rep_orphaned). */
-static void env_restart(struct store *st, unsigned long seen_gen)
-{
-    if (pthread_rwlock_wrlock(&st->rw) != 0)
-        return;
-    if (st->gen == seen_gen && st->env != NULL) {
-        log_info("store: cluster: no process of this node serves its writer's socket: "
-                 "restarting replication here to take over");
-        env_close_handles(st);
-        if (env_open(st) != 0)
-            log_warn("store: cluster: reopening the store failed (retried)");
-        st->gen++;
-    }
-    (void)pthread_rwlock_unlock(&st->rw);
-}
-
 void store_env_reopen(struct store *st, unsigned long seen_gen)
 {
     if (pthread_rwlock_wrlock(&st->rw) != 0)
@@ -411,11 +394,7 @@ bool store_env_check_due(struct store *st, int64_t slack_ms, bool registry)
  * log (and acknowledging it) until some call happens to come. So a cluster process
  * checks four times a second whether its regions were replaced or its environment
  * panicked, and reopens at once (which restarts repmgr: store_rep_start), or tries
- * again after a reopen that failed. One statx(2) and one locker id per check. And a
- * node must not stay without a listener (Berkeley DB 5.3 has no takeover: when the
- * listening process exits, the others stay subordinate): once a second a daemon that
- * does not listen checks that the node's writer answers, and after 2 s without one
- * restarts its own replication so that it listens (and serves the writer's socket). */
+ * again after a reopen that failed. One statx(2) and one locker id per check. */
 #define WATCH_EVERY_MS 250
 
 /* Whether ENV is panicked (another process's recovery, or our own fatal error): any
@@ -429,31 +408,9 @@ static bool env_panicked(DB_ENV *env)
     return ret == DB_RUNRECOVERY;
 }
 
-/* Once a second: whether the node has lost its listener for 2 s running (then, at
- * most every 5 s, take over: env_restart). */
-static bool watch_orphaned(unsigned tick, int64_t *since, int64_t *last_restart)
-{
-    if (tick % (1000 / WATCH_EVERY_MS) != 0)
-        return false;
-    int64_t now = mono_ms();
-    if (!store_rep_orphaned()) {
-        *since = 0;
-        return false;
-    }
-    if (*since == 0)
-        *since = now;
-    if (now - *since < 2000 || now - *last_restart < 5000)
-        return false;
-    *last_restart = now;
-    *since = 0;
-    return true;
-}
-
 static void *watch_main(void *arg)
 {
     struct store *st = arg;
-    unsigned tick = 0;
-    int64_t since = 0, last_restart = 0;
     (void)pthread_mutex_lock(&st->watch_mu);
     while (!st->watch_stop) {
         struct timespec ts;
@@ -475,8 +432,6 @@ static void *watch_main(void *arg)
         }
         if (replaced)
             store_env_reopen(st, gen);
-        else if (watch_orphaned(++tick, &since, &last_restart))
-            env_restart(st, gen);
         (void)pthread_mutex_lock(&st->watch_mu);
     }
     (void)pthread_mutex_unlock(&st->watch_mu);

@@ -87,12 +87,6 @@ void store_cluster_no_writer(void)
     no_writer = true;
 }
 
-bool store_rep_orphaned(void)
-{
-    return rep_enabled && !no_writer && rep_sock[0] != '\0' && !atomic_load(&rep_listener) &&
-           !store_writer_serving() && !store_writer_reachable(rep_sock);
-}
-
 bool store_rep_delegates(void)
 {
     return rep_enabled && !in_dispatch && !sw_direct && rep_sock[0] != '\0' &&

@@ -30,11 +30,6 @@ void store_rep_attach(struct store *st);
 /* Whether this thread's writes go to the node's writer (store_writer.h): a cluster, a
  * process that is not the writer, not in the dispatch nor in a write of its own. */
 bool store_rep_delegates(void);
-/* Whether this daemon process is subordinate and no process of the node serves the
- * writer's socket: the listener is gone (a userdb that listened after a recovery has
- * exited, a listener that could not serve). The cluster's watch then restarts this
- * process's replication so that it listens (store_bdb_env.c). */
-bool store_rep_orphaned(void);
 /* True on a thread running the dispatch of a forwarded write: it must not wait for
  * the environment's lock (store_bdb_run.c) nor forward again. */
 bool store_rep_in_dispatch(void);
