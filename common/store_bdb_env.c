@@ -392,21 +392,12 @@ bool store_env_check_due(struct store *st, int64_t slack_ms, bool registry)
  * reopens it. Alone that costs nothing; in a cluster the listener's replication threads
  * run in that environment: they stop with it, and the node stops taking the master's
  * log (and acknowledging it) until some call happens to come. So a cluster process
- * checks four times a second whether its regions were replaced or its environment
- * panicked, and reopens at once (which restarts repmgr: store_rep_start), or tries
- * again after a reopen that failed. One statx(2) and one locker id per check. */
+ * checks four times a second whether its regions were replaced, and reopens at once
+ * (which restarts repmgr: store_rep_start), or tries again after a reopen that failed.
+ * One statx(2) per check, nothing that enters the environment: a replicated
+ * environment's calls wait out replication's lockouts (a master stepping down), and a
+ * stop waits for this thread. */
 #define WATCH_EVERY_MS 250
-
-/* Whether ENV is panicked (another process's recovery, or our own fatal error): any
- * call that enters the environment says so; a locker id is the cheapest. */
-static bool env_panicked(DB_ENV *env)
-{
-    u_int32_t id;
-    int ret = env->lock_id(env, &id);
-    if (ret == 0)
-        (void)env->lock_id_free(env, id);
-    return ret == DB_RUNRECOVERY;
-}
 
 static void *watch_main(void *arg)
 {
@@ -425,8 +416,7 @@ static void *watch_main(void *arg)
         bool replaced = false;
         unsigned long gen = 0;
         if (pthread_rwlock_rdlock(&st->rw) == 0) {
-            replaced = st->env == NULL || regions_replaced(st) ||   /* NULL: a reopen failed */
-                       env_panicked(st->env);
+            replaced = st->env == NULL || regions_replaced(st);   /* NULL: a reopen failed */
             gen = st->gen;
             (void)pthread_rwlock_unlock(&st->rw);
         }
