@@ -14,8 +14,16 @@
  *   connections this process makes (to a peer's port, channels included) get it at
  *   connect(); the ones it accepts inherit it from the listening socket (Linux copies
  *   TCP_NODELAY to the accepted socket), which gets it at listen() when it is bound to
- *   this node's own replication port.
- * This connect() and listen() stand in for the C library's in our programs
+ *   this node's own replication port;
+ * - a wait for this node's own port: when a process's open runs recovery (another one
+ *   was killed), it may claim the listener's role in the new regions while the old
+ *   listener, a process still in the old ones, has not yet let the port go (its
+ *   recovery watch reopens within a quarter of a second, store_bdb_env.c). A bind()
+ *   to the node's port that finds it in use tries again for up to BIND_WAIT_MS.
+ *   Berkeley DB 5.3 does not give the role back when its bind() fails: it stays with
+ *   the live process that could not listen, and the node replicated no more (seen
+ *   as "electing" in `userdb cluster status` for good).
+ * This connect(), bind() and listen() stand in for the C library's in our programs
  * (libdb-5.3.so's calls resolve to the executable's definitions); every other socket
  * is left as it is, and the call itself is the C library's (found with
  * dlsym(RTLD_NEXT): a cancellation point, seen by the sanitizers' interceptors). */
@@ -28,6 +36,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -73,21 +82,26 @@ bool cluster_net_is_own(const struct sockaddr *sa, socklen_t len)
 }
 
 typedef int (*connect_fn)(int, __CONST_SOCKADDR_ARG, socklen_t);
+typedef int (*bind_fn)(int, __CONST_SOCKADDR_ARG, socklen_t);
 typedef int (*listen_fn)(int, int);
 static pthread_once_t real_once = PTHREAD_ONCE_INIT;
 static connect_fn real_connect;
+static bind_fn real_bind;
 static listen_fn real_listen;
 
 static void real_init(void)
 {
-    void *c = dlsym(RTLD_NEXT, "connect"), *l = dlsym(RTLD_NEXT, "listen");
+    void *c = dlsym(RTLD_NEXT, "connect"), *b = dlsym(RTLD_NEXT, "bind"),
+         *l = dlsym(RTLD_NEXT, "listen");
     memcpy(&real_connect, &c, sizeof real_connect);   /* object to function pointer */
+    memcpy(&real_bind, &b, sizeof real_bind);
     memcpy(&real_listen, &l, sizeof real_listen);
 }
 
 static bool real_found(void)
 {
-    if (pthread_once(&real_once, real_init) == 0 && real_connect != NULL && real_listen != NULL)
+    if (pthread_once(&real_once, real_init) == 0 && real_connect != NULL && real_bind != NULL &&
+        real_listen != NULL)
         return true;
     errno = ENOSYS;
     return false;
@@ -111,6 +125,34 @@ int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
         nodelay(fd, "a replication connection");
     }
     return real_connect(fd, addr, len);
+}
+
+#define BIND_WAIT_MS 5000
+#define BIND_STEP_MS 50
+
+int bind(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
+{
+    if (!real_found())
+        return -1;
+    int ret = real_bind(fd, addr, len);
+    if (ret == 0 || errno != EADDRINUSE || !cluster_net_is_own(addr.__sockaddr__, len))
+        return ret;
+    unsigned port = atomic_load(&own_port);
+    log_info("store: cluster: the replication port %u is still in use (a process of this "
+             "node reopening its store?); waiting for it", port);
+    int err = EADDRINUSE;
+    for (int waited = 0; ret != 0 && err == EADDRINUSE && waited < BIND_WAIT_MS;
+         waited += BIND_STEP_MS) {
+        struct timespec ts = { 0, BIND_STEP_MS * 1000000L };
+        (void)nanosleep(&ts, NULL);
+        ret = real_bind(fd, addr, len);
+        err = ret == 0 ? 0 : errno;
+    }
+    if (ret != 0 && err == EADDRINUSE)
+        log_err("store: cluster: the replication port %u stayed in use for %d s: is another "
+                "program on it? This process cannot replicate", port, BIND_WAIT_MS / 1000);
+    errno = err;
+    return ret;
 }
 
 int listen(int fd, int backlog)

@@ -73,8 +73,10 @@ size_t crep_encode(const struct crep *p, uint8_t *buf, size_t len)
     bw_uint(&w, CREQ_VERSION, 1);
     bw_uint(&w, (uint32_t)p->code, 4);
     bw_uint(&w, (uint32_t)p->outcome, 4);
-    bw_uint(&w, (p->flag ? 1u : 0u) | (p->unacked ? 2u : 0u), 1);
+    bw_uint(&w, (p->flag ? 1u : 0u) | (p->unacked ? 2u : 0u) | (p->has_token ? 4u : 0u), 1);
     w_data(&w, p->data, p->dlen);
+    if (p->has_token)
+        bw_raw(&w, p->token, sizeof p->token);
     return w.bad ? 0 : w.off;
 }
 
@@ -89,8 +91,11 @@ int crep_decode(const uint8_t *buf, size_t len, struct crep *p)
     uint64_t flags = br_uint(&r, 1);
     p->flag = (flags & 1u) != 0;
     p->unacked = (flags & 2u) != 0;
+    p->has_token = (flags & 4u) != 0;
     r_data(&r, p->data, &p->dlen);
-    return br_end(&r) != 0 || flags > 3 ? -1 : 0;
+    if (p->has_token)
+        br_raw(&r, p->token, sizeof p->token);
+    return br_end(&r) != 0 || flags > 7 ? -1 : 0;
 }
 
 size_t creq_status_encode(const struct creq_status *s, uint8_t *buf, size_t len)

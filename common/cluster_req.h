@@ -52,11 +52,16 @@ struct creq {
 
 /* The answer: the STORE_* code, for CREQ_AUTHFAIL flag = granted and data = the new
  * record (store_rec), for CREQ_GREYLIST_CHECK outcome and data = the record. */
+#define CREQ_TOKEN_LEN 20         /* Berkeley DB's DB_TXN_TOKEN_SIZE */
+
 struct crep {
     int32_t code;
     int32_t outcome;
     bool flag;
     bool unacked;                 /* the master's commit missed its ack policy */
+    bool has_token;               /* token: the master's commit token, for the replica
+                                   * to wait until its own copy has the write */
+    uint8_t token[CREQ_TOKEN_LEN];
     uint8_t data[CREQ_DATA_MAX];
     size_t dlen;
 };

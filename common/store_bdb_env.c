@@ -211,7 +211,11 @@ static int env_configure(DB_ENV *env, const char *home)
 /* DB_MULTIVERSION: writers copy a page before changing it while an older snapshot may
  * still read it, so that listings (store_bdb.c walks) read in DB_TXN_SNAPSHOT
  * transactions without read locks. A per-open flag, not kept in the file: databases
- * made by a release without it open the same way. */
+ * made by a release without it open the same way. Not with a cluster: Berkeley DB
+ * refuses snapshot transactions on a replica (listings read at degree 2 there), and a
+ * replica's own replication threads may have a database open already without it, which
+ * made the open fail ("BDB3041 DB_MULTIVERSION cannot be specified on a database file
+ * which is already open") at a new replica's first start. */
 static int open_databases(struct store *st)
 {
     for (int i = 0; i < DBI_N; i++) {
@@ -221,7 +225,8 @@ static int open_databases(struct store *st)
             return ret;
         }
         ret = st->db[i]->open(st->db[i], NULL, db_files[i], NULL, DB_BTREE,
-                              DB_CREATE | DB_AUTO_COMMIT | DB_THREAD | DB_MULTIVERSION, 0600);
+                              DB_CREATE | DB_AUTO_COMMIT | DB_THREAD |
+                                  (store_rep_on() ? 0 : DB_MULTIVERSION), 0600);
         if (ret != 0)
             return ret;
     }
@@ -422,6 +427,7 @@ static void *watch_main(void *arg)
         }
         if (replaced)
             store_env_reopen(st, gen);
+        store_rep_tick();
         (void)pthread_mutex_lock(&st->watch_mu);
     }
     (void)pthread_mutex_unlock(&st->watch_mu);

@@ -43,6 +43,10 @@ static size_t chan_n;
 static _Atomic(struct store *) rep_store;
 static atomic_ulong rep_unacked;
 static __thread bool in_dispatch;
+static __thread DB_TXN_TOKEN disp_token;   /* the dispatch's last commit (store_rep_before_commit) */
+static __thread bool disp_token_set;
+_Static_assert(sizeof(DB_TXN_TOKEN) == CREQ_TOKEN_LEN, "DB_TXN_TOKEN_SIZE");
+static atomic_bool applied_slow;       /* a forwarded write was not here in time (logged once) */
 static atomic_bool rep_stopping;
 
 void store_stopping(void)
@@ -68,6 +72,12 @@ bool store_rep_in_dispatch(void)
     return in_dispatch;
 }
 
+void store_rep_before_commit(DB_TXN *txn)
+{
+    if (in_dispatch)
+        disp_token_set = txn->set_commit_token(txn, &disp_token) == 0;
+}
+
 unsigned long store_cluster_unacked(void)
 {
     return atomic_load(&rep_unacked);
@@ -80,6 +90,15 @@ void store_rep_attach(struct store *st)
     atomic_store(&rep_store, st);
     if (st != NULL && atomic_load(&rep_listener) && rep_sock[0] != '\0' && !no_writer)
         (void)store_writer_start(st, rep_sock);
+}
+
+void store_rep_tick(void)
+{
+    if (store_writer_serving() && !atomic_load(&rep_listener)) {
+        log_info("store: cluster: this process no longer listens for the node: it stops "
+                 "serving the node's write channel");
+        store_writer_stop();
+    }
 }
 
 void store_cluster_no_writer(void)
@@ -237,9 +256,13 @@ static void rep_dispatch(DB_ENV *env, DB_CHANNEL *ch, DBT *req, u_int32_t nreq, 
     } else {
         unsigned long before = atomic_load(&rep_unacked);
         in_dispatch = true;
+        disp_token_set = false;
         cluster_apply(st, q, p);
         in_dispatch = false;
         p->unacked = atomic_load(&rep_unacked) != before;
+        p->has_token = disp_token_set;
+        if (disp_token_set)
+            memcpy(p->token, disp_token.buf, sizeof p->token);
     }
     size_t n = crep_encode(p, out, CREQ_WIRE_MAX);
     if ((flags & DB_REPMGR_NEED_RESPONSE) && n > 0) {
@@ -496,6 +519,28 @@ static int send_once(struct store *st, int eid, const uint8_t *buf, size_t n, db
     return ret;
 }
 
+/* Read your writes: wait (up to APPLIED_WAIT_US) until this node's copy has the
+ * master's commit of a forwarded write, so that the next read here sees it (a POP3
+ * login's record, then the same client's SMTP relay check on this node). A node that
+ * is catching up (after a restart or a recovery) can take a while: logged once. */
+#define APPLIED_WAIT_US 3000000u
+
+static void wait_applied(struct store *st, const struct crep *p, const char *what)
+{
+    if (!p->has_token || pthread_rwlock_rdlock(&st->rw) != 0)
+        return;
+    DB_TXN_TOKEN tok;
+    memcpy(tok.buf, p->token, sizeof tok.buf);
+    int ret = st->env != NULL ? st->env->txn_applied(st->env, &tok, APPLIED_WAIT_US, 0) : 0;
+    (void)pthread_rwlock_unlock(&st->rw);
+    if (ret == 0 || ret == DB_KEYEMPTY)           /* (KEYEMPTY: it wrote nothing) */
+        atomic_store(&applied_slow, false);
+    else if (!atomic_exchange(&applied_slow, true))
+        log_warn("store: cluster: the master took a %s, but this node does not have it after "
+                 "%u s (%s): it is behind the master", what, APPLIED_WAIT_US / 1000000u,
+                 db_strerror(ret));
+}
+
 int store_rep_forward(struct store *st, const struct creq *q, struct crep *p)
 {
     if (in_dispatch)
@@ -518,6 +563,7 @@ int store_rep_forward(struct store *st, const struct creq *q, struct crep *p)
             code = p->code;
             if (p->unacked)
                 atomic_fetch_add(&rep_unacked, 1);
+            wait_applied(st, p, creq_op_name(q->op));
             break;
         }
         if (!waited && attempt >= 2)

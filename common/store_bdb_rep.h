@@ -30,9 +30,18 @@ void store_rep_attach(struct store *st);
 /* Whether this thread's writes go to the node's writer (store_writer.h): a cluster, a
  * process that is not the writer, not in the dispatch nor in a write of its own. */
 bool store_rep_delegates(void);
+
+/* Called by the recovery watch (store_bdb_env.c) outside the store's lock: a process
+ * that served the node's write channel but no longer listens (a reopen after another
+ * process's recovery left the listener's role to that one) stops serving it, so that
+ * its writes, and its clients', go to the new writer. */
+void store_rep_tick(void);
 /* True on a thread running the dispatch of a forwarded write: it must not wait for
  * the environment's lock (store_bdb_run.c) nor forward again. */
 bool store_rep_in_dispatch(void);
+/* Before a commit (store_bdb_run.c): in the dispatch of a forwarded write, the commit's
+ * token is kept for the answer (the replica waits until its copy has it). */
+void store_rep_before_commit(DB_TXN *txn);
 /* Send Q to the master and wait for its answer in P, retrying while there is no master
  * (an election) for up to 30 s with a log line; the STORE_* code of the answer. Never
  * on an event-loop thread (store.h: a network wait). */

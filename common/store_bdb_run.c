@@ -28,6 +28,7 @@ static int run_txn(struct store *st, txn_fn fn, void *ctx, u_int32_t txn_flags)
         return ret;
     ret = fn(st, txn, ctx);
     if (ret == 0 || ret == DB_NOTFOUND || ret == DB_KEYEXIST) {
+        store_rep_before_commit(txn);
         int c = txn->commit(txn, 0);
         if (c != 0)
             ret = c;

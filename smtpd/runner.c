@@ -39,10 +39,17 @@ static pid_t child;
 static const struct config *cur_cfg;
 static pthread_mutex_t run_mu = PTHREAD_MUTEX_INITIALIZER;   /* kicks come from every loop */
 
-static void on_term(int sig)
+static bool stop_asked;          /* SIGTERM or SIGINT (the runner's one thread) */
+
+/* The end of the runner: the queue is crash-safe, nothing is lost by stopping anywhere,
+ * but the store is closed first. A process that exits with it open leaves a dead
+ * registrant, and the next process to open the store runs recovery, which makes every
+ * other process reopen (with a cluster, the node's listener too). */
+static _Noreturn void runner_exit(struct qrun *q)
 {
-    (void)sig;
-    _exit(0);          /* the queue is crash-safe: nothing is lost by stopping anywhere */
+    store_close(q->st);
+    q->st = NULL;
+    _exit(0);
 }
 
 static int lock_pidfile(const char *qdir)
@@ -65,7 +72,7 @@ static void child_signals(sigset_t *waitset)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_term;
+    sa.sa_handler = SIG_DFL;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sa.sa_handler = SIG_IGN;
@@ -78,6 +85,16 @@ static void child_signals(sigset_t *waitset)
     sigaddset(waitset, SIGHUP);
     sigaddset(waitset, SIGUSR1);
     sigprocmask(SIG_SETMASK, waitset, NULL);   /* taken through a signalfd */
+}
+
+/* From the store's open on, a stop is taken through the signalfd too (runner_exit);
+ * before, SIGTERM and SIGINT end the process at once (it may be waiting for an old
+ * runner's lock). */
+static void stop_signals_wait(sigset_t *waitset)
+{
+    sigaddset(waitset, SIGTERM);
+    sigaddset(waitset, SIGINT);
+    sigprocmask(SIG_SETMASK, waitset, NULL);
 }
 
 /* Was a flush asked for? (the file is removed: one flush per request) */
@@ -145,6 +162,7 @@ static bool wait_event(struct qrun *q, struct config **own, int sfd, int ifd, in
         if (si.ssi_signo == SIGHUP)
             reload(q, own);
         kick |= si.ssi_signo == SIGUSR1;
+        stop_asked |= si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT;
     }
     kick |= ifd >= 0 && (p[2].revents & POLLIN);
     drain(ifd);
@@ -179,8 +197,10 @@ static void child_loop(struct qrun *q, pid_t parent, const sigset_t *waitset)
     int ifd = watch_queue(q->qdir);
     if (sfd < 0 || qrun_init(q) < 0) {
         log_err("runner: signalfd or eventfd: %s", strerror(errno));
+        store_close(q->st);
         _exit(1);
     }
+    (void)wait_event(q, &own, sfd, ifd, 0);   /* takes a stop asked during the open */
     bool kick = true;
     for (;;) {
         int64_t now = (int64_t)time(NULL);
@@ -191,9 +211,11 @@ static void child_loop(struct qrun *q, pid_t parent, const sigset_t *waitset)
         drain(ifd);
         if (take_flush(q->qdir))
             q->flush = true;
+        if (stop_asked || getppid() != parent)
+            runner_exit(q);
         int64_t next = qrun_step(q, now, kick);
-        if (getppid() != parent)
-            _exit(0);
+        if (stop_asked || getppid() != parent)
+            runner_exit(q);
         now = (int64_t)time(NULL);
         report(q, now, &last_stats, &last_metrics);
         int64_t wait = next ? next - now : RUNNER_MAX_SLEEP;
@@ -225,6 +247,7 @@ static void child_main(const struct config *cfg, pid_t parent)
     (void)outbound_tls_configure(cfg);               /* logged when it fails */
     struct cluster_conf cc;
     cluster_conf_apply(cfg, &cc);
+    stop_signals_wait(&waitset);
     if (store_open(cfg->data_dir, &q.st) != STORE_OK) {
         log_warn("runner: store not available: bounces go to canonical addresses only");
         q.st = NULL;

@@ -14,7 +14,12 @@ each its own data_dir, replication port, smtpd and pop3d on loopback, started he
   and on a replica go through the node's listener, counted in `userdb cluster status`;
   kill -9 of a replica's writer (whichever daemon listens) leaves the others writing,
   and the daemon restarted serves the channel again.
-The tests run in order on one cluster (names test_1_... to test_6_...)."""
+- an idle listener through another process's recovery (a replica's pop3d killed and
+  restarted): it reopens on its own and the node keeps replicating;
+- the same while the old listener is slow to let its port go (stopped with SIGSTOP):
+  the recovering process claims the listener's role, waits for the port and listens.
+The tests run in order on one cluster (names test_1_... to test_8_...)."""
+import os
 import re
 import shutil
 import signal
@@ -240,6 +245,65 @@ class Cluster(unittest.TestCase):
             s.mail("someone@elsewhere.test")
             self.assertEqual(s.rcpt("friend@example.net")[0], 250)   # POP-before-SMTP
             s.quit()
+    def test_7_idle_listener_through_recovery(self):
+        """A replica's pop3d killed and started again: its open runs recovery, which
+        panics the environment of the node's idle smtpd (its listener, whose threads
+        take the master's log). Nothing calls that smtpd's store, yet the node keeps
+        replicating: it reopens on its own."""
+        m = poll(self.master, 20)
+        self.assertIsNotNone(m)
+        r = next(n for n in self.nodes if n is not m)
+        before = r.env.log("smtpd").count("another process left the store uncleanly")
+        r.env.kill9("pop3d")
+        r.env.start("pop3d", wait=["pop"])
+        self.assertTrue(poll(lambda: r.env.log("smtpd").count(
+            "another process left the store uncleanly") > before, 10), r.env.log("smtpd")[-3000:])
+        time.sleep(1.0)
+        addr = "after-recovery@" + DOMAIN
+        m.env.add_user(addr, "Recovered-Pass-77")
+        self.assertTrue(poll(lambda: r.has_user(addr), 10),
+                        "the replica stopped taking the master's log after the recovery:\n" +
+                        r.status().stdout)
+
+    def test_8_old_listener_slow_to_let_go(self):
+        """A replica's listener W stopped (SIGSTOP) while the node's other daemon O is
+        killed and started again: O's open runs recovery and claims the listener's role
+        in the new regions, but W, still in the old ones, holds the replication port.
+        O waits for the port (cluster_net.c's bind()); W, continued, reopens on its own
+        and lets it go; O listens and the node replicates again. Berkeley DB 5.3 keeps
+        the role with a live process whose bind() failed: without the wait the node had
+        no listener and stayed "electing" for good."""
+        m = poll(self.master, 20)
+        self.assertIsNotNone(m)
+        r = next(n for n in self.nodes if n is not m)
+        w = poll(lambda: self.writer(r), 10)
+        self.assertIsNotNone(w, r.status().stdout)
+        held = self.daemon_of(w[0])
+        other = "pop3d" if held == "smtpd" else "smtpd"
+        waited = "the replication port %d is still in use" % r.rep_port
+        os.kill(w[0], signal.SIGSTOP)
+        try:
+            r.env.kill9(other)
+            r.env.start(other, wait=[])
+            self.assertTrue(poll(lambda: waited in r.env.log(other), 20),
+                            "%s did not wait for the port:\n%s" % (other, r.env.log(other)[-3000:]))
+        finally:
+            os.kill(w[0], signal.SIGCONT)
+        harness.wait_port(r.env.ports["smtp" if other == "smtpd" else "pop"], timeout=60,
+                          proc=r.env.procs[other])
+        self.assertNotIn("stayed in use", r.env.log(other))
+        addr = "after-slow-listener@" + DOMAIN
+        m.env.add_user(addr, "Slow-Listener-Pass-78")
+        self.assertTrue(poll(lambda: r.has_user(addr), 15),
+                        "the replica has no listener after the recovery:\n" + r.status().stdout)
+        w2 = poll(lambda: self.writer(r), 10)     # O (or smtpd's queue runner, if O is
+        self.assertIsNotNone(w2, r.status().stdout)   # pop3d and the runner's reopen won)
+        self.assertNotEqual(w2[0], w[0], r.status().stdout)
+        self.login(r)                  # its writes go through the new writer
+        s = r.env.smtp("smtp", REMOTE_IP)
+        s.mail("someone@elsewhere.test")
+        self.assertEqual(s.rcpt("friend@example.net")[0], 250)       # POP-before-SMTP
+        s.quit()
 
 
 if __name__ == "__main__":

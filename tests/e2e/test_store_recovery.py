@@ -2,7 +2,9 @@
 with SIGKILL and started again while pop3d runs. The new smtpd's open runs Berkeley DB's
 recovery (DB_REGISTER: a registrant died); pop3d's environment is then panicked and it
 reopens the store. Its log must say so once, plainly, at warning level, with none of
-Berkeley DB's "PANIC" lines, and pop3d must go on serving logins."""
+Berkeley DB's "PANIC" lines, and pop3d must go on serving logins.
+smtpd stopped cleanly (SIGTERM) and started again: no recovery at all. Every process of
+it, the queue runner too, closes the store before it exits, so pop3d never reopens."""
 import time
 import unittest
 
@@ -56,6 +58,23 @@ class StoreRecoveryLog(EnvTestCase):
         self.assertEqual(log.count(PLAIN), 1, log[-3000:])
         self.assertNotIn("PANIC", log, log[-3000:])
         self.assertNotIn("run recovery", log, log[-3000:])
+
+    def test_smtpd_stopped_and_restarted_no_recovery(self):
+        env = self.env = Env("store-restart", sections=SECTIONS)
+        env.add_user(ALICE, PW)
+        env.start("smtpd", wait=["mx"])
+        env.start("pop3d", wait=["pop3"])
+        self.assertEqual(self.pop_login(), 0)
+        self.assertIn("runner: started", env.log("smtpd"))
+        env.stop("smtpd")                    # SIGTERM: the daemon stops its runner
+        env.start("smtpd", wait=["mx"])
+        s = env.smtp("mx")
+        s.sendmail("x@sender.test", [ALICE], "Subject: after\r\n\r\nafter a restart\r\n")
+        s.quit()
+        self.assertEqual(self.pop_login(), 1)
+        log = env.log("pop3d")
+        self.assertNotIn("uncleanly", log, log[-3000:])
+        self.assertNotIn("reopening", log, log[-3000:])
 
 
 if __name__ == "__main__":

@@ -128,6 +128,19 @@ static void test_req_roundtrip(void)
     CU_ASSERT_EQUAL(crep_decode(buf, n, &e), 0);
     CU_ASSERT_TRUE(e.code == -3 && e.outcome == 4 && e.flag && e.unacked && e.dlen == 2 && e.data[1] == 2);
     CU_ASSERT_EQUAL(crep_decode(buf, n - 1, &e), -1);
+    CU_ASSERT_FALSE(e.has_token);
+    p.has_token = true;                                      /* with the commit token */
+    for (size_t i = 0; i < CREQ_TOKEN_LEN; i++)
+        p.token[i] = (uint8_t)(0xa0 + i);
+    size_t m = crep_encode(&p, buf, sizeof buf);
+    CU_ASSERT_EQUAL(m, n + CREQ_TOKEN_LEN);
+    CU_ASSERT_EQUAL(crep_decode(buf, m, &e), 0);
+    CU_ASSERT_TRUE(e.has_token && e.token[0] == 0xa0 && e.token[CREQ_TOKEN_LEN - 1] == 0xa0 + 19 &&
+                   e.dlen == 2 && e.unacked);
+    CU_ASSERT_EQUAL(crep_decode(buf, m - 1, &e), -1);        /* a token cut short */
+    CU_ASSERT_EQUAL(crep_decode(buf, n, &e), -1);            /* flagged, missing */
+    buf[9] = 8;                                              /* an unknown flag */
+    CU_ASSERT_EQUAL(crep_decode(buf, m, &e), -1);
 
     struct creq_status s = { 1, 7, 123456, 1700000000, 90 }, t;
     n = creq_status_encode(&s, buf, sizeof buf);

@@ -2,10 +2,13 @@
  * socket is a cluster one (pure), and the program's own connect() and listen() on
  * loopback: one SYN retransmission and Nagle off towards a peer's port, Nagle off on a
  * listener bound to the node's port and so on the connections it accepts; nothing on
- * any other socket. */
+ * any other socket; a bind() to the node's port that finds it in use waits for it to be
+ * let go (up to 5 s), and to any other port fails at once. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -139,10 +142,60 @@ static void test_unwatched(void)
     CU_ASSERT_EQUAL(close(other), 0);
 }
 
+/* A socket with SO_REUSEADDR (as Berkeley DB's listener) bound, with the program's
+ * bind(), to loopback port PORT: 0 or the error. */
+static int bind_reuse(int fd, unsigned port)
+{
+    static const int one = 1;
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((in_port_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    CU_ASSERT_FATAL(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0);
+    return bind(fd, (struct sockaddr *)&a, sizeof a) == 0 ? 0 : errno;
+}
+
+static void *close_later(void *arg)
+{
+    struct timespec ts = { 0, 300000000L };
+    (void)nanosleep(&ts, NULL);
+    (void)close(*(int *)arg);
+    return NULL;
+}
+
+/* The node's port held by a listener that closes 0.3 s later (an old environment's,
+ * let go by its process's reopen): the bind waits and succeeds. Held for good: it
+ * fails with EADDRINUSE after the wait. Another port held: it fails at once. */
+static void test_bind_waits(void)
+{
+    unsigned p, q;
+    int holder = bound(&p), other = bound(&q);
+    CU_ASSERT_FATAL(listen(holder, 4) == 0);
+    CU_ASSERT_FATAL(listen(other, 4) == 0);
+    watch(p, q);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_EQUAL(bind_reuse(fd, q), EADDRINUSE);    /* a peer's port: no wait */
+    CU_ASSERT_EQUAL(close(fd), 0);
+    pthread_t t;
+    CU_ASSERT_FATAL(pthread_create(&t, NULL, close_later, &holder) == 0);
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_EQUAL(bind_reuse(fd, p), 0);             /* waited for the holder */
+    CU_ASSERT_EQUAL(pthread_join(t, NULL), 0);
+    CU_ASSERT_EQUAL(listen(fd, 4), 0);
+    int late = socket(AF_INET, SOCK_STREAM, 0);
+    CU_ASSERT_FATAL(late >= 0);
+    CU_ASSERT_EQUAL(bind_reuse(late, p), EADDRINUSE);  /* fd holds it for good */
+    CU_ASSERT_EQUAL(close(late), 0);
+    CU_ASSERT_EQUAL(close(fd), 0);
+    CU_ASSERT_EQUAL(close(other), 0);
+    cluster_net_watch(NULL);
+}
+
 static CU_TestInfo tests[] = {
     { "which socket is a cluster one", test_which },
     { "two nodes: Nagle off both ways, SYN retries bounded", test_two_nodes },
     { "an unwatched port, no cluster: nothing set", test_unwatched },
+    { "bind to the node's port waits for it to be let go", test_bind_waits },
     CU_TEST_INFO_NULL,
 };
 
