@@ -479,6 +479,44 @@ static int mkdir_private(const char *path)
     return -1;
 }
 
+/* The regions of an environment made with other subsystems (DB_INIT_REP: [cluster]
+ * added to a server or taken away) refuse the open with EINVAL ("configured
+ * environment flags incompatible with existing environment"; Berkeley DB's failed open
+ * also leaks a little). So look first: join the regions that exist and read their
+ * flags. */
+static bool env_made_otherwise(const char *home)
+{
+    DB_ENV *env = NULL;
+    if (db_env_create(&env, 0) != 0)
+        return false;
+    bool other = false;
+    u_int32_t flags = 0;
+    if (env->open(env, home, DB_JOINENV, 0) == 0 && env->get_open_flags(env, &flags) == 0)
+        other = ((flags & DB_INIT_REP) != 0) != store_rep_on();
+    (void)env->close(env, 0);
+    return other;
+}
+
+/* While no process has the environment open (all were stopped for the change) its
+ * regions can be removed and made again: DB_ENV->remove without DB_FORCE refuses while
+ * any process uses them, and touches neither the databases nor the logs. A dead
+ * process's registration stays in __db.register, so the next open still runs the
+ * recovery it calls for. */
+static void env_remake(const char *home)
+{
+    DB_ENV *env = NULL;
+    if (db_env_create(&env, 0) != 0)
+        return;
+    int ret = env->remove(env, home, 0);       /* (frees the handle in any case) */
+    if (ret == 0)
+        log_info("store: %s was made with other settings ([cluster] added or removed): "
+                 "its regions were made again; the data is as it was", home);
+    else if (env_made_otherwise(home))      /* (not: another process remade it first) */
+        log_err("store: %s was made with other settings ([cluster] added or removed) and "
+                "is still in use (%s): stop every daemon and userdb, then start again",
+                home, db_strerror(ret));
+}
+
 int store_open(const char *data_dir, struct store **out)
 {
     *out = NULL;
@@ -503,6 +541,8 @@ int store_open(const char *data_dir, struct store **out)
         return STORE_ERROR;
     }
     /* Two first openers at once can meet each other's recovery: try again. */
+    if (env_made_otherwise(st->home))
+        env_remake(st->home);
     int ret = env_open(st);
     for (unsigned i = 0; ret != 0 && i < 5; i++) {
         store_backoff(i + 6);
