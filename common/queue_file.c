@@ -479,8 +479,8 @@ static int cleanup_dir(const char *qdir, const char *sub, int need_env, time_t m
         int n = snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
         if (n < 0 || (size_t)n >= sizeof path || lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
             continue;
-        if (now - st.st_mtime < max_age)
-            continue;
+        if (max_age > 0 && now - st.st_mtime < max_age)   /* 0: all (a file's mtime */
+            continue;                                  /* can be ahead of time()) */
         if (need_env) {
             char env[4096];
             if (qpath(env, sizeof env, qdir, "env", de->d_name) < 0 || access(env, F_OK) == 0)
