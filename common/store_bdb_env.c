@@ -479,13 +479,18 @@ static int mkdir_private(const char *path)
     return -1;
 }
 
-/* The regions of an environment made with other subsystems (DB_INIT_REP: [cluster]
- * added to a server or taken away) refuse the open with EINVAL ("configured
- * environment flags incompatible with existing environment"; Berkeley DB's failed open
- * also leaks a little). So look first: join the regions that exist and read their
- * flags. */
+/* Whether the regions that exist were made with other subsystems (DB_INIT_REP:
+ * [cluster] added to a server or taken away; join them and read their flags). Added:
+ * the open fails ("configured environment flags incompatible with existing
+ * environment"). Taken away: the open works, but the regions keep a replica's role,
+ * which refuses every write. A single node looks only if replication ever ran here
+ * (its __db.rep.egen file): a plain server's open is spared the ~1 ms. */
 static bool env_made_otherwise(const char *home)
 {
+    char egen[PATH_MAX + 32];
+    int n = snprintf(egen, sizeof egen, "%s/__db.rep.egen", home);
+    if (!store_rep_on() && (n < 0 || (size_t)n >= sizeof egen || access(egen, F_OK) != 0))
+        return false;
     DB_ENV *env = NULL;
     if (db_env_create(&env, 0) != 0)
         return false;

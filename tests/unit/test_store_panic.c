@@ -2,7 +2,9 @@
  * Another process's recovery (a registrant died; the next opener recovered and made the
  * regions anew) is one plain warning line and none of Berkeley DB's PANIC lines; any
  * other panic (here one set in the environment itself) is still logged as it comes.
- * Either way the store works again afterwards. */
+ * Either way the store works again afterwards. An environment whose regions were made
+ * with replication ([cluster], DB_INIT_REP) opens without it: the regions are made
+ * again, the data kept. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -66,6 +68,14 @@ static void kill_and_recover(const char *data)
     CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+static void open_cur(void)
+{
+    char data[300];
+    snprintf(data, sizeof data, "%s/was-cluster", base);
+    if (store_open(data, &cur) != STORE_OK)
+        cur = NULL;
+}
+
 static void test_others_recovery_is_one_plain_line(void)
 {
     char data[300];
@@ -99,9 +109,35 @@ static void test_other_panic_is_loud(void)
     store_close(cur);
 }
 
+static void test_regions_made_with_replication(void)
+{
+    char data[300], home[320];
+    snprintf(data, sizeof data, "%s/was-cluster", base);
+    snprintf(home, sizeof home, "%s/db", data);
+    CU_ASSERT_EQUAL_FATAL(store_open(data, &cur), STORE_OK);
+    put_user(cur, "bob@example.test");
+    store_close(cur);
+    DB_ENV *env = NULL;                /* the regions made again with replication */
+    CU_ASSERT_EQUAL_FATAL(db_env_create(&env, 0), 0);
+    CU_ASSERT_EQUAL(env->remove(env, home, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(db_env_create(&env, 0), 0);
+    CU_ASSERT_EQUAL(env->set_thread_count(env, 256), 0);
+    CU_ASSERT_EQUAL(env->open(env, home, DB_CREATE | DB_INIT_MPOOL | DB_INIT_LOCK | DB_INIT_LOG |
+                              DB_INIT_TXN | DB_INIT_REP | DB_THREAD, 0600), 0);
+    CU_ASSERT_EQUAL(env->close(env, 0), 0);
+    CU_ASSERT_EQUAL(tu_capture_stderr(base, open_cur, out, sizeof out), 0);
+    printf("\n%s", out);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cur);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "was made with other settings"));
+    get_bob();
+    put_user(cur, "carol@example.test");
+    store_close(cur);
+}
+
 static CU_TestInfo tests[] = {
     { "another process's recovery: one plain line", test_others_recovery_is_one_plain_line },
     { "any other panic: Berkeley DB's lines logged", test_other_panic_is_loud },
+    { "regions made with replication, opened without", test_regions_made_with_replication },
     CU_TEST_INFO_NULL,
 };
 
