@@ -247,7 +247,8 @@ static bool rep_open_retry(int ret)
 static int open_databases_waiting(struct store *st)
 {
     int ret = open_databases(st);
-    for (int waited = 0; ret != 0 && store_rep_on() && rep_open_retry(ret) && waited < REP_OPEN_WAIT_MS;
+    for (int waited = 0; ret != 0 && store_rep_on() && rep_open_retry(ret) && waited < REP_OPEN_WAIT_MS &&
+                         !store_rep_stopping();
          waited += 100) {
         if (waited == 0)
             log_info("store: cluster: waiting for the master's databases (%s)", db_strerror(ret));
@@ -314,6 +315,29 @@ void store_env_reopen(struct store *st, unsigned long seen_gen)
         env_discard(st);
         (void)env_open(st);
         atomic_store(&st->others_recovery, false);
+        st->gen++;
+    }
+    (void)pthread_rwlock_unlock(&st->rw);
+}
+
+void store_dbs_reopen(struct store *st, unsigned long seen_gen)
+{
+    if (pthread_rwlock_wrlock(&st->rw) != 0)
+        return;
+    if (st->gen == seen_gen && st->env != NULL) {
+        log_info("store: cluster: this node's copy rolled back transactions to match the "
+                 "master's; reopening the databases");
+        for (int i = 0; i < DBI_N; i++) {
+            if (st->db[i] != NULL)
+                (void)st->db[i]->close(st->db[i], 0);
+            st->db[i] = NULL;
+        }
+        if (open_databases_waiting(st) != 0) {
+            log_err("store: cannot reopen the databases in %s: reopening the environment",
+                    st->home);
+            env_discard(st);
+            (void)env_open(st);
+        }
         st->gen++;
     }
     (void)pthread_rwlock_unlock(&st->rw);

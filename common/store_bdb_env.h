@@ -59,6 +59,10 @@ bool store_env_check_due(struct store *st, int64_t slack_ms, bool registry);
 /* Close and reopen everything (running recovery) unless another thread already
  * did so since generation seen_gen. */
 void store_env_reopen(struct store *st, unsigned long seen_gen);
+/* After DB_REP_HANDLE_DEAD (a replica's sync with its master rolled back committed
+ * transactions): the database handles, not the environment, are closed and opened
+ * again, unless another thread did (SEEN_GEN). */
+void store_dbs_reopen(struct store *st, unsigned long seen_gen);
 /* Sleep a little, longer with each attempt (randomised). */
 void store_backoff(unsigned attempt);
 

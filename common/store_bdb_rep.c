@@ -67,6 +67,11 @@ bool store_rep_on(void)
     return rep_enabled;
 }
 
+bool store_rep_stopping(void)
+{
+    return atomic_load(&rep_stopping);
+}
+
 bool store_rep_in_dispatch(void)
 {
     return in_dispatch;

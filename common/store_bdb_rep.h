@@ -18,6 +18,8 @@
 
 /* Whether this process replicates ([cluster] given to store_set_cluster). */
 bool store_rep_on(void);
+/* Whether the process is stopping (store_stopping): waits for the cluster give up. */
+bool store_rep_stopping(void);
 /* Before DB_ENV->open: sites, policies, callbacks. HOME is the environment's. */
 int store_rep_configure(DB_ENV *env, const char *home);
 /* After DB_ENV->open: start repmgr (DB_REP_IGNORE in a subordinate process is fine). */

@@ -171,7 +171,11 @@ int store_run(struct store *st, txn_fn fn, void *ctx, u_int32_t txn_flags)
         }
         if (ret == EACCES && store_rep_on())
             return STORE_NOTMASTER;     /* a replica: the caller forwards the write */
-        if ((ret == DB_RUNRECOVERY || ret == DB_REP_HANDLE_DEAD) && reopens++ < 2) {
+        if (ret == DB_REP_HANDLE_DEAD && reopens++ < 2) {
+            store_dbs_reopen(st, gen);
+            continue;
+        }
+        if (ret == DB_RUNRECOVERY && reopens++ < 2) {
             store_env_reopen(st, gen);
             continue;
         }
