@@ -353,10 +353,18 @@ int store_rep_configure(DB_ENV *env, const char *home)
         { DB_REP_CONNECTION_RETRY, 1000000 },
         { DB_REP_ELECTION_RETRY, 1000000 },
         { DB_REP_ELECTION_TIMEOUT, 2000000 },
-        { DB_REP_HEARTBEAT_SEND, 30000 },      /* the master's heartbeat; a commit in a
+        { DB_REP_HEARTBEAT_SEND, 200000 },     /* the master's heartbeat. A commit in a
                                                 * process other than the listener learns
-                                                * of its acks only at the next one (0.5 s:
-                                                * userdb took ~0.45 s on the master) */
+                                                * of its acks only at the next one (a
+                                                * userdb run on the master: ~0.2 s). More
+                                                * often (30 ms) made Berkeley DB 5.3's
+                                                * deadlock likelier: a replica handles each
+                                                * heartbeat in __rep_check_missing (takes
+                                                * mtx_clientdb, then the region's lock),
+                                                * and a node winning an election runs
+                                                * rep_start, which takes them in the
+                                                * other order: its replication stalls for
+                                                * good (seen after a partition healed). */
         { DB_REP_HEARTBEAT_MONITOR, 2000000 }, /* a stopped master is noticed after this */
     };
     int ret = env->set_event_notify(env, rep_event);
