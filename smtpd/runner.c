@@ -34,6 +34,7 @@
 
 #define RUNNER_MAX_SLEEP 60        /* seconds: also how often the parent is checked */
 #define RUNNER_CLEAN_EVERY 3600    /* stale tmp files and orphans: age and period */
+#define RUNNER_CLOSE_MAX 10        /* seconds the store's close may take at a stop */
 
 static pid_t child;
 static const struct config *cur_cfg;
@@ -41,14 +42,20 @@ static pthread_mutex_t run_mu = PTHREAD_MUTEX_INITIALIZER;   /* kicks come from 
 
 static bool stop_asked;          /* SIGTERM or SIGINT (the runner's one thread) */
 
-/* The end of the runner: the queue is crash-safe, nothing is lost by stopping anywhere,
- * but the store is closed first. A process that exits with it open leaves a dead
+/* The end of the runner: the queue is crash-safe, nothing is lost by stopping anywhere.
+ * At a stop the store is closed first: a process that exits with it open leaves a dead
  * registrant, and the next process to open the store runs recovery, which makes every
- * other process reopen (with a cluster, the node's listener too). */
-static _Noreturn void runner_exit(struct qrun *q)
+ * other process reopen (with a cluster, the node's listener too). Not when the parent
+ * died: that death calls for the recovery anyway, and the parent may have died holding
+ * one of the store's mutexes, which the close would wait for. Nor for long: a wedged
+ * store must not keep the queue's lock (SIGALRM ends the process). */
+static _Noreturn void runner_exit(struct qrun *q, pid_t parent)
 {
-    store_close(q->st);
-    q->st = NULL;
+    if (getppid() == parent) {
+        (void)alarm(RUNNER_CLOSE_MAX);
+        store_close(q->st);
+        q->st = NULL;
+    }
     _exit(0);
 }
 
@@ -81,6 +88,7 @@ static void child_signals(sigset_t *waitset)
     sigaction(SIGHUP, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);
     sigaction(SIGCHLD, &sa, NULL);
+    sigaction(SIGALRM, &sa, NULL);               /* runner_exit's bound */
     sigemptyset(waitset);
     sigaddset(waitset, SIGHUP);
     sigaddset(waitset, SIGUSR1);
@@ -212,10 +220,10 @@ static void child_loop(struct qrun *q, pid_t parent, const sigset_t *waitset)
         if (take_flush(q->qdir))
             q->flush = true;
         if (stop_asked || getppid() != parent)
-            runner_exit(q);
+            runner_exit(q, parent);
         int64_t next = qrun_step(q, now, kick);
         if (stop_asked || getppid() != parent)
-            runner_exit(q);
+            runner_exit(q, parent);
         now = (int64_t)time(NULL);
         report(q, now, &last_stats, &last_metrics);
         int64_t wait = next ? next - now : RUNNER_MAX_SLEEP;
