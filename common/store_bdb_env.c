@@ -148,13 +148,18 @@ static int bdb_is_alive(DB_ENV *env, pid_t pid, db_threadid_t tid, u_int32_t fla
     return kill(pid, 0) == 0 || errno == EPERM;
 }
 
-static void env_close_handles(struct store *st)
+static void close_databases(struct store *st)
 {
     for (int i = 0; i < DBI_N; i++) {
         if (st->db[i] != NULL)
             (void)st->db[i]->close(st->db[i], 0);
         st->db[i] = NULL;
     }
+}
+
+static void env_close_handles(struct store *st)
+{
+    close_databases(st);
     store_rep_drop_channels(true);
     if (st->env != NULL)
         (void)st->env->close(st->env, 0);
@@ -252,11 +257,7 @@ static int open_databases_waiting(struct store *st)
          waited += 100) {
         if (waited == 0)
             log_info("store: cluster: waiting for the master's databases (%s)", db_strerror(ret));
-        for (int i = 0; i < DBI_N; i++) {
-            if (st->db[i] != NULL)
-                (void)st->db[i]->close(st->db[i], 0);
-            st->db[i] = NULL;
-        }
+        close_databases(st);
         struct timespec ts = { 0, 100000000L };
         (void)nanosleep(&ts, NULL);
         ret = open_databases(st);
@@ -327,11 +328,7 @@ void store_dbs_reopen(struct store *st, unsigned long seen_gen)
     if (st->gen == seen_gen && st->env != NULL) {
         log_info("store: cluster: this node's copy rolled back transactions to match the "
                  "master's; reopening the databases");
-        for (int i = 0; i < DBI_N; i++) {
-            if (st->db[i] != NULL)
-                (void)st->db[i]->close(st->db[i], 0);
-            st->db[i] = NULL;
-        }
+        close_databases(st);
         if (open_databases_waiting(st) != 0) {
             log_err("store: cannot reopen the databases in %s: reopening the environment",
                     st->home);
@@ -569,9 +566,9 @@ int store_open(const char *data_dir, struct store **out)
         free(st);
         return STORE_ERROR;
     }
-    /* Two first openers at once can meet each other's recovery: try again. */
     if (env_made_otherwise(st->home))
         env_remake(st->home);
+    /* Two first openers at once can meet each other's recovery: try again. */
     int ret = env_open(st);
     for (unsigned i = 0; ret != 0 && i < 5; i++) {
         store_backoff(i + 6);

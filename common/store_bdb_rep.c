@@ -535,7 +535,9 @@ static int send_once(struct store *st, int eid, const uint8_t *buf, size_t n, db
 /* Read your writes: wait (up to APPLIED_WAIT_US) until this node's copy has the
  * master's commit of a forwarded write, so that the next read here sees it (a POP3
  * login's record, then the same client's SMTP relay check on this node). A node that
- * is catching up (after a restart or a recovery) can take a while: logged once. */
+ * is catching up (after a restart or a recovery) can take a while: logged once. The
+ * store's read lock is held meanwhile (a reopen would free the environment under the
+ * wait), so a reopen may wait that long too. */
 #define APPLIED_WAIT_US 3000000u
 
 static void wait_applied(struct store *st, const struct crep *p, const char *what)
