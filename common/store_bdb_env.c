@@ -192,13 +192,19 @@ static void env_discard(struct store *st)
  * Waiting is unsafe here: a process killed while waiting leaves its lock's condition variable with a dead waiter,
  * and failchk, freeing that lock, then blocks for ever in pthread_cond_destroy
  * (libdb 5.3 with glibc >= 2.25). Not waiting also means a lock held by a dead
- * process cannot block us: the retry runs failchk, which frees it. */
+ * process cannot block us: the retry runs failchk, which frees it.
+ * DB_REGION_INIT: the region files are written whole when they are made. Otherwise they
+ * are sparse, and on a full disk (or tmpfs) the first write to one of their holes, by
+ * any process at any later time, is a SIGBUS inside Berkeley DB with the region's
+ * mutexes held (seen: the queue runner opening the store after the disk filled, and
+ * smtpd then waiting for ever). Made whole, a full disk fails the open instead. */
 static int env_configure(DB_ENV *env, const char *home)
 {
     int ret;
     env->set_errcall(env, bdb_errcall);
     env->set_msgcall(env, bdb_msgcall);
     if ((ret = env->set_thread_count(env, 256)) != 0 ||
+        (ret = env->set_flags(env, DB_REGION_INIT, 1)) != 0 ||
         (ret = env->set_isalive(env, bdb_is_alive)) != 0 ||
         (ret = env->set_lk_detect(env, DB_LOCK_DEFAULT)) != 0 ||
         (ret = env->set_cachesize(env, 0, CACHE_BYTES, 1)) != 0 ||

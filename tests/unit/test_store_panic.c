@@ -4,10 +4,12 @@
  * other panic (here one set in the environment itself) is still logged as it comes.
  * Either way the store works again afterwards. An environment whose regions were made
  * with replication ([cluster], DB_INIT_REP) opens without it: the regions are made
- * again, the data kept. */
+ * again, the data kept. The region files are written whole (no holes that a full disk
+ * would fault later). */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -134,10 +136,26 @@ static void test_regions_made_with_replication(void)
     store_close(cur);
 }
 
+static void test_regions_have_no_holes(void)
+{
+    char data[300], path[340];
+    snprintf(data, sizeof data, "%s/whole", base);
+    CU_ASSERT_EQUAL_FATAL(store_open(data, &cur), STORE_OK);
+    for (int i = 1; i <= 3; i++) {
+        struct stat sb;
+        snprintf(path, sizeof path, "%s/db/__db.%03d", data, i);
+        CU_ASSERT_EQUAL_FATAL(stat(path, &sb), 0);
+        CU_ASSERT(sb.st_size > 0);
+        CU_ASSERT((off_t)sb.st_blocks * 512 >= sb.st_size - 4096);   /* allocated */
+    }
+    store_close(cur);
+}
+
 static CU_TestInfo tests[] = {
     { "another process's recovery: one plain line", test_others_recovery_is_one_plain_line },
     { "any other panic: Berkeley DB's lines logged", test_other_panic_is_loud },
     { "regions made with replication, opened without", test_regions_made_with_replication },
+    { "region files written whole", test_regions_have_no_holes },
     CU_TEST_INFO_NULL,
 };
 
